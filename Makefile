@@ -1,0 +1,135 @@
+# gangway - reach Docker containers inside a VM from the host, over WireGuard
+#
+#   make              build build/gangwayd and build/gangway
+#   make check        unit and integration tests (integration needs root)
+#   make deps         install every Debian package the build, tests and demo use
+#   make demo         build a lab out of namespaces and show what gangway does
+#   make asan         the same programs with ASan+UBSan, in build-asan/
+#   make analyze      cppcheck and clang-tidy over src/
+#   make fuzz         libFuzzer harnesses, in build-fuzz/
+#   make bench-crypto seal/open micro-benchmark of the crypto libraries
+#   make WERROR=1     warnings are errors (CI)
+
+VERSION	:= 0.1.0
+BUILD	?= build
+CC	?= cc
+PKG_CONFIG ?= pkg-config
+
+PKGS	:= libnl-3.0 libnl-route-3.0 libmnl libnftnl libpcap libcrypto
+TEST_PKGS := cmocka
+
+CFLAGS	?= -O2 -g
+WARN	:= -std=c11 -Wall -Wextra -Wshadow -Wformat=2 -Wmissing-prototypes \
+	   -Wstrict-prototypes -Wpointer-arith -Wcast-align -Wvla \
+	   -Wno-unused-parameter
+HARDEN	:= -fstack-protector-strong -fstack-clash-protection -fPIE \
+	   -fcf-protection -D_FORTIFY_SOURCE=2
+LDHARDEN := -pie -Wl,-z,relro,-z,now,-z,noexecstack
+ifeq ($(WERROR),1)
+WARN	+= -Werror
+endif
+
+ALL_CPPFLAGS = -D_GNU_SOURCE -DGANGWAY_VERSION='"$(VERSION)"' -Iinclude \
+	       $(shell $(PKG_CONFIG) --cflags $(PKGS)) $(CPPFLAGS)
+ALL_CFLAGS = $(WARN) $(HARDEN) $(CFLAGS) $(EXTRA_CFLAGS)
+ALL_LDFLAGS = $(LDHARDEN) $(LDFLAGS) $(EXTRA_LDFLAGS)
+LIBS	= $(shell $(PKG_CONFIG) --libs $(PKGS))
+
+# Programs: each main file plus its own files; everything else in src/ is
+# shared by both and goes into one static library.
+DAEMON_SRC := src/gangwayd.c
+CLI_SRC	:= src/gangway.c $(wildcard src/cmd_*.c)
+COMMON_SRC := $(filter-out $(DAEMON_SRC) $(CLI_SRC),$(wildcard src/*.c))
+COMMON_OBJ := $(COMMON_SRC:src/%.c=$(BUILD)/obj/%.o)
+LIBGW	:= $(BUILD)/libgangway.a
+
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+TEST_HELPERS := $(wildcard tests/tools/*.c)
+TEST_TOOLS := $(TEST_HELPERS:tests/tools/%.c=$(BUILD)/tests/%)
+
+PROGS	:= $(BUILD)/gangwayd $(BUILD)/gangway
+
+.PHONY: all check unit integration deps demo asan analyze fuzz bench-crypto \
+	clean tests test-tools
+all: $(PROGS)
+
+$(BUILD)/obj/%.o: src/%.c $(wildcard include/*.h) | $(BUILD)/obj
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIBGW): $(COMMON_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/gangwayd: $(DAEMON_SRC:src/%.c=$(BUILD)/obj/%.o) $(LIBGW)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/gangway: $(CLI_SRC:src/%.c=$(BUILD)/obj/%.o) $(LIBGW)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/obj $(BUILD)/tests:
+	mkdir -p $@
+
+# Unit tests compile against the real modules (the static library).
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(LIBGW) $(wildcard tests/unit/*.h) | $(BUILD)/tests
+	$(CC) $(ALL_CPPFLAGS) -Itests/unit $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS)) \
+		$(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBGW) $(LIBS) \
+		$(shell $(PKG_CONFIG) --libs $(TEST_PKGS))
+
+# Small programs the integration tests drive (traffic generators, probes).
+$(BUILD)/tests/%: tests/tools/%.c $(LIBGW) | $(BUILD)/tests
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBGW) $(LIBS)
+
+tests: $(UNIT_BIN) $(TEST_TOOLS)
+test-tools: $(TEST_TOOLS)
+
+# The one test command: unit tests, then integration tests, one summary line.
+check: all tests
+	BUILD=$(BUILD) tests/run
+
+unit: all tests
+	BUILD=$(BUILD) tests/run --unit
+
+integration: all tests
+	BUILD=$(BUILD) tests/run --integration
+
+deps:
+	tests/deps.sh
+
+demo: all
+	tests/demo.sh
+
+asan:
+	$(MAKE) BUILD=build-asan CC=clang \
+		EXTRA_CFLAGS="-O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+		EXTRA_LDFLAGS="-fsanitize=address,undefined" all tests
+
+analyze:
+	cppcheck --std=c11 --enable=warning,performance,portability --inline-suppr \
+		--error-exitcode=1 --quiet -D_GNU_SOURCE -Iinclude src/
+	clang-tidy --quiet $(filter-out $(wildcard src/*_macos.c),$(wildcard src/*.c)) -- \
+		$(ALL_CPPFLAGS) -std=c11
+
+# libFuzzer harnesses include nothing but the shared library, built with clang.
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
+fuzz:
+	$(MAKE) BUILD=build-fuzz CC=clang HARDEN= LDHARDEN= \
+		EXTRA_CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" \
+		build-fuzz/libgangway.a
+	$(MAKE) BUILD=build-fuzz CC=clang fuzz-bins
+
+fuzz-bins: $(FUZZ_BIN)
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c build-fuzz/libgangway.a
+	clang $(ALL_CPPFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined \
+		-o $@ $< build-fuzz/libgangway.a $(LIBS)
+
+bench-crypto: $(BUILD)/tests/bench_crypto
+	$(BUILD)/tests/bench_crypto
+
+$(BUILD)/tests/bench_crypto: tests/bench/bench_crypto.c $(LIBGW) | $(BUILD)/tests
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -O3 $(ALL_LDFLAGS) -o $@ $< $(LIBGW) $(LIBS) \
+		$(shell $(PKG_CONFIG) --libs libsodium)
+
+clean:
+	rm -rf build build-asan build-fuzz

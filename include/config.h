@@ -1,0 +1,76 @@
+/* config.h - WireGuard-style INI configuration with a [Gangway] section */
+#ifndef GANGWAY_CONFIG_H
+#define GANGWAY_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <net/if.h>
+
+#include "key.h"
+#include "log.h"
+#include "prefix.h"
+
+#define CONFIG_MAX_SIZE		(1 << 20)	/* bytes of config text */
+#define CONFIG_MAX_LINE		4096
+#define CONFIG_MAX_PEERS	256
+#define CONFIG_MAX_PREFIXES	1024		/* per list */
+#define CONFIG_HOST_LEN		256
+#define CONFIG_ERR_LEN		512
+
+struct config_prefixes {
+	struct prefix *v;
+	size_t n;
+};
+
+struct config_peer {
+	uint8_t public_key[KEY_LEN];
+	uint8_t preshared_key[KEY_LEN];
+	bool has_public_key;
+	bool has_preshared_key;
+	char endpoint_host[CONFIG_HOST_LEN];	/* "" = none; a name or a literal */
+	uint16_t endpoint_port;
+	struct config_prefixes allowed_ips;
+	unsigned int persistent_keepalive;	/* seconds, 0 = off */
+	int line;				/* line of the [Peer] header */
+};
+
+struct config {
+	char path[256];
+	/* [Interface] */
+	uint8_t private_key[KEY_LEN];
+	bool has_private_key;
+	struct config_prefixes addresses;	/* host bits kept */
+	uint16_t listen_port;			/* 0 = any */
+	unsigned int mtu;			/* 0 = default */
+	/* [Peer] */
+	struct config_peer *peers;
+	size_t n_peers;
+	/* [Gangway] */
+	char ifname[IF_NAMESIZE];
+	enum log_level log_level;
+	bool has_log_level;
+	char state_dir[256];			/* where learnt endpoints are kept */
+};
+
+#define CONFIG_DEFAULT_IFNAME	"gangway0"
+#define CONFIG_DEFAULT_MTU	1420
+#define CONFIG_DEFAULT_STATE_DIR "/run/gangway"
+
+/*
+ * Parse text (len bytes; name is used in messages). On error returns
+ * -EINVAL and writes "name:line: reason" into err. c is reset first; call
+ * config_free() in every case.
+ */
+int config_parse(struct config *c, const char *name, const char *text, size_t len,
+		 char *err, size_t errlen);
+/* Read and parse a file; -errno when it cannot be read, message in err. */
+int config_load(struct config *c, const char *path, char *err, size_t errlen);
+void config_free(struct config *c);
+/* Wipe secrets and free. */
+void config_init(struct config *c);
+
+/* Split "host:port" / "[v6]:port" into its parts; 0 or -EINVAL. */
+int config_parse_endpoint(const char *s, char *host, size_t hostlen, uint16_t *port);
+
+#endif

@@ -1,0 +1,29 @@
+/* cmd_up.c - gangway up: the host agent in the foreground */
+#include "cmd.h"
+#include "service.h"
+
+static const char cmd_up_usage[] =
+	"Usage: gangway up [-c FILE] [--check] [-v]\n"
+	"\n"
+	"Run the host end of the tunnel in the foreground: wait for guests and\n"
+	"route their container networks through the tunnel device.\n"
+	"\n"
+	"  -c, --config FILE   configuration (default /etc/gangway/gangway.conf)\n"
+	"  -n, --check         check the configuration and exit\n"
+	"  -v, --verbose       log debug messages\n"
+	"\n"
+	"Signals: SIGHUP reloads the configuration, SIGINT/SIGTERM stop.\n";
+
+int cmd_up(int argc, char **argv)
+{
+	struct service_opts o = {
+		.prog = "gangway",
+		.config_path = "/etc/gangway/gangway.conf",
+		.role = TUNNEL_HOST,
+	};
+	int ret = service_parse_args(&o, argc, argv, cmd_up_usage);
+
+	if (ret)
+		return ret == 1 ? 0 : ret;
+	return service_main(&o);
+}

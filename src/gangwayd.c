@@ -1,0 +1,39 @@
+/* gangwayd.c - the guest daemon: runs inside the VM that hosts Docker */
+#include <stdio.h>
+#include <string.h>
+
+#include "service.h"
+
+static const char gangwayd_usage[] =
+	"Usage: gangwayd [-c FILE] [--check] [-v]\n"
+	"\n"
+	"The gangway guest daemon. Runs in the foreground inside the VM that\n"
+	"hosts Docker, dials the host's gangway agent and carries its traffic\n"
+	"to the containers.\n"
+	"\n"
+	"  -c, --config FILE   configuration (default /etc/gangway/gangwayd.conf)\n"
+	"  -n, --check         check the configuration and exit\n"
+	"  -v, --verbose       log debug messages\n"
+	"  -h, --help          this help\n"
+	"  -V, --version       print the version\n"
+	"\n"
+	"Signals: SIGHUP reloads the configuration, SIGINT/SIGTERM stop.\n";
+
+int main(int argc, char **argv)
+{
+	struct service_opts o = {
+		.prog = "gangwayd",
+		.config_path = "/etc/gangway/gangwayd.conf",
+		.role = TUNNEL_GUEST,
+	};
+	int ret;
+
+	if (argc == 2 && (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version"))) {
+		printf("gangwayd %s\n", GANGWAY_VERSION);
+		return 0;
+	}
+	ret = service_parse_args(&o, argc, argv, gangwayd_usage);
+	if (ret)
+		return ret == 1 ? 0 : ret;
+	return service_main(&o);
+}

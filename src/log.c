@@ -1,0 +1,82 @@
+/* log.c - leveled logging to stderr, with journald priority prefixes */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+static const char *log_ident = "gangway";
+static enum log_level log_level = LOG_LVL_INFO;
+/*
+ * Under systemd, stderr is a journal stream (JOURNAL_STREAM is set): a
+ * "<N>" prefix carries the priority and the journal adds time and name.
+ * On a terminal we print "ident: level: message" instead.
+ */
+static bool log_journal;
+
+void log_init(const char *ident, enum log_level level)
+{
+	log_ident = ident;
+	log_level = level;
+	log_journal = getenv("JOURNAL_STREAM") != NULL;
+}
+
+void log_set_level(enum log_level level)
+{
+	log_level = level;
+}
+
+enum log_level log_get_level(void)
+{
+	return log_level;
+}
+
+static const char *log_level_name(enum log_level level)
+{
+	switch (level) {
+	case LOG_LVL_ERR:	return "error";
+	case LOG_LVL_WARN:	return "warning";
+	case LOG_LVL_NOTICE:	return "notice";
+	case LOG_LVL_INFO:	return "info";
+	case LOG_LVL_DEBUG:	return "debug";
+	}
+	return "?";
+}
+
+void log_vmsg(enum log_level level, const char *fmt, va_list ap)
+{
+	char line[1024];
+	int saved = errno;
+
+	if (level > log_level)
+		return;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	/* One write per line so concurrent writers do not interleave. */
+	if (log_journal)
+		fprintf(stderr, "<%d>%s\n", (int)level, line);
+	else
+		fprintf(stderr, "%s: %s: %s\n", log_ident, log_level_name(level), line);
+	errno = saved;
+}
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(level, fmt, ap);
+	va_end(ap);
+}
+
+void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(LOG_LVL_ERR, fmt, ap);
+	va_end(ap);
+	exit(1);
+}

@@ -1,0 +1,180 @@
+/* netif.c - link, address and route changes through libnl-route */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <net/if.h>
+#include <netlink/netlink.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/link.h>
+#include <netlink/route/route.h>
+
+#include "netif.h"
+
+struct netif {
+	struct nl_sock *sk;
+};
+
+/* libnl returns its own negative codes; map the common ones to errno. */
+static int netif_errno(int nlerr)
+{
+	switch (-nlerr) {
+	case 0:			return 0;
+	case NLE_EXIST:		return -EEXIST;
+	case NLE_OBJ_NOTFOUND:	return -ENOENT;
+	case NLE_NODEV:		return -ENODEV;
+	case NLE_PERM:		return -EPERM;
+	case NLE_NOMEM:		return -ENOMEM;
+	case NLE_INVAL:		return -EINVAL;
+	case NLE_NOADDR:	return -EADDRNOTAVAIL;
+	case NLE_BUSY:		return -EBUSY;
+	case NLE_AF_NOSUPPORT:	return -EAFNOSUPPORT;
+	default:		return -EIO;
+	}
+}
+
+struct netif *netif_open(void)
+{
+	struct netif *n = calloc(1, sizeof(*n));
+
+	if (!n)
+		return NULL;
+	n->sk = nl_socket_alloc();
+	if (!n->sk || nl_connect(n->sk, NETLINK_ROUTE) < 0) {
+		if (n->sk)
+			nl_socket_free(n->sk);
+		free(n);
+		errno = EPERM;
+		return NULL;
+	}
+	return n;
+}
+
+void netif_close(struct netif *n)
+{
+	if (!n)
+		return;
+	nl_socket_free(n->sk);
+	free(n);
+}
+
+int netif_index(struct netif *n, const char *name)
+{
+	struct rtnl_link *link = NULL;
+	int ret, idx;
+
+	ret = rtnl_link_get_kernel(n->sk, 0, name, &link);
+	if (ret < 0)
+		return netif_errno(ret) == -ENOENT ? -ENODEV : netif_errno(ret);
+	idx = rtnl_link_get_ifindex(link);
+	rtnl_link_put(link);
+	return idx;
+}
+
+int netif_up(struct netif *n, int ifindex, unsigned int mtu)
+{
+	struct rtnl_link *orig = NULL, *change;
+	int ret;
+
+	ret = rtnl_link_get_kernel(n->sk, ifindex, NULL, &orig);
+	if (ret < 0)
+		return netif_errno(ret);
+	change = rtnl_link_alloc();
+	if (!change) {
+		rtnl_link_put(orig);
+		return -ENOMEM;
+	}
+	if (mtu)
+		rtnl_link_set_mtu(change, mtu);
+	rtnl_link_set_flags(change, IFF_UP);
+	ret = rtnl_link_change(n->sk, orig, change, 0);
+	rtnl_link_put(change);
+	rtnl_link_put(orig);
+	return netif_errno(ret);
+}
+
+static struct nl_addr *netif_nl_addr(const struct prefix *p)
+{
+	struct nl_addr *a = nl_addr_build(p->family, p->addr.b, prefix_addr_len(p->family));
+
+	if (a)
+		nl_addr_set_prefixlen(a, p->len);
+	return a;
+}
+
+int netif_addr_add(struct netif *n, int ifindex, const struct prefix *p)
+{
+	struct rtnl_addr *addr = rtnl_addr_alloc();
+	struct nl_addr *local = netif_nl_addr(p);
+	int ret = -ENOMEM;
+
+	if (!addr || !local)
+		goto out;
+	rtnl_addr_set_ifindex(addr, ifindex);
+	rtnl_addr_set_family(addr, p->family);
+	rtnl_addr_set_local(addr, local);
+	rtnl_addr_set_prefixlen(addr, p->len);
+	/* No DAD on a point-to-point tunnel: the address is usable at once. */
+	if (p->family == AF_INET6)
+		rtnl_addr_set_flags(addr, IFA_F_NODAD);
+	ret = netif_errno(rtnl_addr_add(n->sk, addr, 0));
+	if (ret == -EEXIST)
+		ret = 0;
+out:
+	if (local)
+		nl_addr_put(local);
+	if (addr)
+		rtnl_addr_put(addr);
+	return ret;
+}
+
+static struct rtnl_route *netif_route_build(int ifindex, const struct prefix *p)
+{
+	struct rtnl_route *r = rtnl_route_alloc();
+	struct rtnl_nexthop *nh = rtnl_route_nh_alloc();
+	struct nl_addr *dst = netif_nl_addr(p);
+
+	if (!r || !nh || !dst)
+		goto fail;
+	rtnl_route_set_family(r, (uint8_t)p->family);
+	rtnl_route_set_dst(r, dst);
+	rtnl_route_set_table(r, RT_TABLE_MAIN);
+	rtnl_route_set_protocol(r, RTPROT_STATIC);
+	rtnl_route_set_scope(r, RT_SCOPE_LINK);
+	rtnl_route_set_type(r, RTN_UNICAST);
+	rtnl_route_nh_set_ifindex(nh, ifindex);
+	rtnl_route_add_nexthop(r, nh);
+	nl_addr_put(dst);
+	return r;
+fail:
+	if (dst)
+		nl_addr_put(dst);
+	if (nh)
+		rtnl_route_nh_free(nh);
+	if (r)
+		rtnl_route_put(r);
+	return NULL;
+}
+
+int netif_route_add(struct netif *n, int ifindex, const struct prefix *p)
+{
+	struct rtnl_route *r = netif_route_build(ifindex, p);
+	int ret;
+
+	if (!r)
+		return -ENOMEM;
+	ret = netif_errno(rtnl_route_add(n->sk, r, NLM_F_EXCL));
+	rtnl_route_put(r);
+	return ret;
+}
+
+int netif_route_del(struct netif *n, int ifindex, const struct prefix *p)
+{
+	struct rtnl_route *r = netif_route_build(ifindex, p);
+	int ret;
+
+	if (!r)
+		return -ENOMEM;
+	ret = netif_errno(rtnl_route_delete(n->sk, r, 0));
+	rtnl_route_put(r);
+	return ret;
+}

@@ -1,0 +1,140 @@
+/* service.c - the foreground life of both programs: start, serve, reload, stop
+ *
+ * No self-daemonizing: systemd (or a container runtime) supervises us.
+ * SIGINT and SIGTERM stop cleanly, removing what we added to the system;
+ * SIGHUP re-parses the whole configuration and only then swaps it in, so a
+ * broken edit never takes a running tunnel down.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "loop.h"
+#include "service.h"
+
+struct service {
+	const struct service_opts *o;
+	struct loop *loop;
+	struct tunnel tunnel;
+};
+
+static void service_reload(struct service *s)
+{
+	char err[CONFIG_ERR_LEN];
+	struct config c;
+
+	log_info("Reloading %s", s->o->config_path);
+	if (config_load(&c, s->o->config_path, err, sizeof(err))) {
+		log_err("%s; keeping the running configuration", err);
+		config_free(&c);
+		return;
+	}
+	if (c.has_log_level && !s->o->verbose)
+		log_set_level(c.log_level);
+	tunnel_reload(&s->tunnel, &c);
+	config_free(&c);
+}
+
+static void service_on_signal(void *ctx, int signo)
+{
+	struct service *s = ctx;
+
+	if (signo == SIGHUP) {
+		service_reload(s);
+		return;
+	}
+	log_info("Received %s, stopping", strsignal(signo));
+	loop_stop(s->loop);
+}
+
+int service_main(const struct service_opts *o)
+{
+	static struct service s;	/* large (packet buffer): not on the stack */
+	char err[CONFIG_ERR_LEN];
+	struct config c;
+	int ret, status = 1;
+
+	log_init(o->prog, o->verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	if (config_load(&c, o->config_path, err, sizeof(err))) {
+		log_err("%s", err);
+		config_free(&c);
+		return 1;
+	}
+	if (o->check_only) {
+		printf("%s: configuration OK (%zu peer%s)\n", o->config_path, c.n_peers,
+		       c.n_peers == 1 ? "" : "s");
+		config_free(&c);
+		return 0;
+	}
+	if (c.has_log_level && !o->verbose)
+		log_set_level(c.log_level);
+
+	s.o = o;
+	s.loop = loop_new();
+	if (!s.loop) {
+		log_err("Failed to create the event loop: %m");
+		config_free(&c);
+		return 1;
+	}
+	ret = loop_set_signals(s.loop, service_on_signal, &s);
+	if (ret) {
+		log_err("Failed to set up signal handling: %s", strerror(-ret));
+		goto out;
+	}
+	ret = tunnel_start(&s.tunnel, s.loop, &c, o->role);
+	if (ret)
+		goto out;
+	log_notice("%s %s running", o->prog, GANGWAY_VERSION);
+	ret = loop_run(s.loop);
+	if (ret)
+		log_err("Event loop failed: %s", strerror(-ret));
+	else
+		status = 0;
+out:
+	tunnel_stop(&s.tunnel);
+	config_free(&c);
+	loop_free(s.loop);
+	return status;
+}
+
+int service_parse_args(struct service_opts *o, int argc, char **argv, const char *usage)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, 'n' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "c:nvh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			o->config_path = optarg;
+			break;
+		case 'n':
+			o->check_only = true;
+			break;
+		case 'v':
+			o->verbose = true;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 1;
+		default:
+			fputs(usage, stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "%s: unexpected argument '%s'\n%s", o->prog, argv[optind], usage);
+		return 2;
+	}
+	return 0;
+}

@@ -1,0 +1,619 @@
+/* tunnel.c - runs the WireGuard engine between a TUN device and a UDP socket
+ *
+ * Theory of operation: the engine (wg.c) is pure protocol; this file feeds
+ * it. The TUN and UDP descriptors are non-blocking and registered with the
+ * program's one event loop; each wake-up drains a bounded number of packets
+ * and then asks the engine for its next timer deadline, which becomes the
+ * loop's timer. Both programs use it: the guest dials the configured
+ * endpoint (it can reach the host, not the reverse), the host waits and
+ * learns each guest's address from its authenticated packets.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crypto.h"
+#include "log.h"
+#include "tunnel.h"
+
+#define TUNNEL_BURST		64		/* packets per wake-up and source */
+#define TUNNEL_RESOLVE_RETRY	(5 * WG_NSEC)
+
+static void tunnel_state_save(struct tunnel *t);
+
+static const char *tunnel_key_name(const uint8_t key[WG_KEY_LEN], char buf[KEY_B64_LEN + 1])
+{
+	key_to_base64(buf, key);
+	return buf;
+}
+
+static const char *tunnel_peer_name(const struct wg_peer *p, char buf[KEY_B64_LEN + 1])
+{
+	uint8_t pub[WG_KEY_LEN];
+
+	wg_peer_public_key(p, pub);
+	return tunnel_key_name(pub, buf);
+}
+
+static const char *tunnel_ep_str(const struct wg_endpoint *ep, char *buf, size_t size)
+{
+	char a[INET6_ADDRSTRLEN] = "?";
+
+	if (ep->sa.sa_family == AF_INET) {
+		inet_ntop(AF_INET, &ep->in.sin_addr, a, sizeof(a));
+		snprintf(buf, size, "%s:%u", a, ntohs(ep->in.sin_port));
+	} else {
+		inet_ntop(AF_INET6, &ep->in6.sin6_addr, a, sizeof(a));
+		snprintf(buf, size, "[%s]:%u", a, ntohs(ep->in6.sin6_port));
+	}
+	return buf;
+}
+
+static struct tunnel_peer *tunnel_peer_of(struct tunnel *t, struct wg_peer *wp)
+{
+	for (size_t i = 0; i < t->n_peers; i++)
+		if (t->peers[i].wg == wp)
+			return &t->peers[i];
+	return NULL;
+}
+
+/* Look the endpoint name up again; numeric endpoints never change. */
+static void tunnel_resolve(struct tunnel *t, struct tunnel_peer *tp, uint64_t now)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM }, *res = NULL, *ai;
+	struct wg_endpoint ep;
+	char port[8], name[KEY_B64_LEN + 1], epbuf[80];
+	int ret;
+
+	tp->resolve_at = 0;
+	if (!tp->host[0])
+		return;
+	hints.ai_family = t->io.udp_family == AF_INET ? AF_INET : AF_UNSPEC;
+	snprintf(port, sizeof(port), "%u", tp->port);
+	ret = getaddrinfo(tp->host, port, &hints, &res);
+	if (ret) {
+		log_warn("Failed to resolve endpoint %s of peer %s: %s; retrying in %llu s",
+			 tp->host, tunnel_peer_name(tp->wg, name), gai_strerror(ret),
+			 (unsigned long long)(TUNNEL_RESOLVE_RETRY / WG_NSEC));
+		tp->resolve_at = now + TUNNEL_RESOLVE_RETRY;
+		return;
+	}
+	/* Prefer IPv4: it is what host.docker.internal means to most VMs. */
+	for (ai = res; ai; ai = ai->ai_next)
+		if (ai->ai_family == AF_INET)
+			break;
+	if (!ai)
+		ai = res;
+	memset(&ep, 0, sizeof(ep));
+	memcpy(&ep.sa, ai->ai_addr, ai->ai_addrlen <= sizeof(ep) ? ai->ai_addrlen : sizeof(ep));
+	freeaddrinfo(res);
+	wg_peer_set_endpoint(tp->wg, &ep);
+	log_info("Peer %s endpoint %s is %s", tunnel_peer_name(tp->wg, name), tp->host,
+		 tunnel_ep_str(&ep, epbuf, sizeof(epbuf)));
+}
+
+static int tunnel_send(void *ctx, const struct wg_endpoint *to, const uint8_t *buf, size_t len)
+{
+	struct tunnel *t = ctx;
+
+	return t->io.ops->udp_send(&t->io, to, buf, len);
+}
+
+static int tunnel_deliver(void *ctx, struct wg_peer *from, const uint8_t *pkt, size_t len)
+{
+	struct tunnel *t = ctx;
+	ssize_t n = t->io.ops->tun_write(&t->io, pkt, len);
+
+	(void)from;
+	return n < 0 ? (int)n : 0;
+}
+
+static void tunnel_event(void *ctx, struct wg_peer *peer, enum wg_event ev)
+{
+	struct tunnel *t = ctx;
+	struct tunnel_peer *tp = tunnel_peer_of(t, peer);
+	struct wg_endpoint ep;
+	char name[KEY_B64_LEN + 1], epbuf[80];
+
+	tunnel_peer_name(peer, name);
+	switch (ev) {
+	case WG_EV_HANDSHAKE_DONE:
+		log_info("Handshake with peer %s completed", name);
+		break;
+	case WG_EV_ENDPOINT_CHANGED:
+		if (wg_peer_get_endpoint(peer, &ep))
+			log_info("Peer %s is now at %s", name,
+				 tunnel_ep_str(&ep, epbuf, sizeof(epbuf)));
+		if (t->role == TUNNEL_HOST)
+			tunnel_state_save(t);
+		break;
+	case WG_EV_HANDSHAKE_TIMEOUT:
+		log_notice("Peer %s did not answer the handshake", name);
+		/* The host may have moved (sleep/wake, new network): look again. */
+		if (tp && tp->host[0])
+			tp->resolve_at = loop_now();
+		break;
+	case WG_EV_SESSION_EXPIRED:
+		log_info("Session with peer %s expired, keys erased", name);
+		break;
+	}
+}
+
+static const struct wg_ops tunnel_wg_ops = {
+	.send = tunnel_send,
+	.deliver = tunnel_deliver,
+	.event = tunnel_event,
+};
+
+static void tunnel_on_timer(void *ctx, int fd, uint32_t events);
+
+/*
+ * The host learns guests' endpoints only from their packets. It writes them
+ * down, so that after a restart (crash, upgrade) it can dial the guests at
+ * once instead of waiting for them to notice the lost session.
+ */
+static void tunnel_state_path(const struct tunnel *t, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s/%s.endpoints", t->cfg.state_dir, t->ifname);
+}
+
+static void tunnel_state_save(struct tunnel *t)
+{
+	char path[320], tmp[336], key[KEY_B64_LEN + 1], ep[80];
+	struct wg_endpoint e;
+	FILE *f;
+	int fd;
+
+	tunnel_state_path(t, path, sizeof(path));
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if (mkdir(t->cfg.state_dir, 0700) < 0 && errno != EEXIST) {
+		log_debug("Cannot create %s: %m", t->cfg.state_dir);
+		return;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (!f) {
+		log_debug("Cannot write %s: %m", tmp);
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	for (size_t i = 0; i < t->n_peers; i++)
+		if (wg_peer_get_endpoint(t->peers[i].wg, &e))
+			fprintf(f, "%s %s\n", tunnel_peer_name(t->peers[i].wg, key),
+				tunnel_ep_str(&e, ep, sizeof(ep)));
+	if (fclose(f) || rename(tmp, path) < 0) {
+		log_debug("Cannot write %s: %m", path);
+		unlink(tmp);
+	}
+}
+
+static void tunnel_state_load(struct tunnel *t)
+{
+	char path[320], line[256], keytxt[64], host[80], *colon;
+	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM,
+				  .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV };
+	uint8_t key[WG_KEY_LEN];
+	FILE *f;
+
+	tunnel_state_path(t, path, sizeof(path));
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		struct addrinfo *res = NULL;
+		struct wg_endpoint ep;
+		struct wg_peer *p;
+
+		if (sscanf(line, "%63s %79s", keytxt, host) != 2 || key_from_base64(key, keytxt))
+			continue;
+		p = wg_peer_find(t->dev, key);
+		if (!p || wg_peer_get_endpoint(p, &ep))
+			continue;	/* unknown now, or configured */
+		colon = strrchr(host, ':');
+		if (!colon)
+			continue;
+		*colon = '\0';
+		if (host[0] == '[' && colon[-1] == ']') {
+			colon[-1] = '\0';
+			memmove(host, host + 1, strlen(host));
+		}
+		if (getaddrinfo(host, colon + 1, &hints, &res) || !res)
+			continue;
+		memset(&ep, 0, sizeof(ep));
+		if (res->ai_addrlen <= sizeof(ep)) {
+			memcpy(&ep.sa, res->ai_addr, res->ai_addrlen);
+			wg_peer_set_endpoint(p, &ep);
+			wg_peer_connect(p, loop_now());
+			log_info("Dialling peer %s at its last known address %s:%s", keytxt,
+				 host, colon + 1);
+		}
+		freeaddrinfo(res);
+	}
+	fclose(f);
+}
+
+/* Run due timers and name lookups, then arm the loop for the next one. */
+static void tunnel_schedule(struct tunnel *t)
+{
+	uint64_t now = loop_now(), next;
+
+	for (size_t i = 0; i < t->n_peers; i++)
+		if (t->peers[i].resolve_at && t->peers[i].resolve_at <= now)
+			tunnel_resolve(t, &t->peers[i], now);
+	next = wg_device_tick(t->dev, now);
+	for (size_t i = 0; i < t->n_peers; i++)
+		if (t->peers[i].resolve_at && t->peers[i].resolve_at < next)
+			next = t->peers[i].resolve_at;
+	t->deadline = next;
+	if (loop_set_timer(t->loop, next, tunnel_on_timer, t) < 0)
+		log_err("Failed to arm the timer: %m");
+}
+
+static void tunnel_on_timer(void *ctx, int fd, uint32_t events)
+{
+	(void)fd;
+	(void)events;
+	tunnel_schedule(ctx);
+}
+
+static void tunnel_on_tun(void *ctx, int fd, uint32_t events)
+{
+	struct tunnel *t = ctx;
+	uint8_t *pkt = t->buf + WG_HEADROOM;
+	uint64_t now = loop_now();
+	ssize_t n;
+
+	(void)fd;
+	(void)events;
+	for (int i = 0; i < TUNNEL_BURST; i++) {
+		n = t->io.ops->tun_read(&t->io, pkt, WG_MAX_PACKET);
+		if (n == -EAGAIN || n == -EINTR)
+			break;
+		if (n < 0) {
+			log_err("Failed to read from %s: %s", t->ifname, strerror((int)-n));
+			break;
+		}
+		wg_device_tx(t->dev, pkt, (size_t)n, now);
+	}
+	tunnel_schedule(t);
+}
+
+static void tunnel_on_udp(void *ctx, int fd, uint32_t events)
+{
+	struct tunnel *t = ctx;
+	struct wg_endpoint from;
+	uint64_t now = loop_now();
+	ssize_t n;
+
+	(void)fd;
+	(void)events;
+	for (int i = 0; i < TUNNEL_BURST; i++) {
+		n = t->io.ops->udp_recv(&t->io, t->buf, sizeof(t->buf), &from);
+		if (n == -EAGAIN || n == -EINTR)
+			break;
+		if (n == -EMSGSIZE || n == -EAFNOSUPPORT)
+			continue;	/* not something a peer could have sent */
+		if (n < 0) {
+			/* ICMP errors surface here (ECONNREFUSED ...); keep going. */
+			log_debug("UDP receive: %s", strerror((int)-n));
+			continue;
+		}
+		wg_device_rx(t->dev, &from, t->buf, (size_t)n, now);
+	}
+	tunnel_schedule(t);
+}
+
+/* Routes the host installs: allowed IPs the interface's addresses do not cover. */
+static bool tunnel_wants_route(const struct tunnel *t, const struct config *c,
+			       const struct prefix *p)
+{
+	if (t->role != TUNNEL_HOST)
+		return false;
+	if (p->len == 0)
+		return false;	/* a default route through a VM is never what is meant */
+	for (size_t i = 0; i < c->addresses.n; i++) {
+		struct prefix net = c->addresses.v[i];
+
+		prefix_mask(&net);
+		if (prefix_contains(&net, p))
+			return false;
+	}
+	return true;
+}
+
+static void tunnel_routes(struct tunnel *t, const struct config *old, const struct config *c)
+{
+	char buf[PREFIX_STRLEN];
+	int ret;
+
+	/* Remove what the old configuration routed and the new one does not. */
+	for (size_t i = 0; old && i < old->n_peers; i++) {
+		const struct config_prefixes *l = &old->peers[i].allowed_ips;
+
+		for (size_t j = 0; j < l->n; j++) {
+			bool keep = false;
+
+			if (!tunnel_wants_route(t, old, &l->v[j]))
+				continue;
+			for (size_t k = 0; k < c->n_peers && !keep; k++)
+				for (size_t m = 0; m < c->peers[k].allowed_ips.n && !keep; m++)
+					keep = prefix_equal(&c->peers[k].allowed_ips.v[m], &l->v[j]) &&
+					       tunnel_wants_route(t, c, &l->v[j]);
+			if (!keep)
+				netif_route_del(t->nl, t->ifindex, &l->v[j]);
+		}
+	}
+	for (size_t i = 0; i < c->n_peers; i++) {
+		const struct config_prefixes *l = &c->peers[i].allowed_ips;
+
+		for (size_t j = 0; j < l->n; j++) {
+			if (!tunnel_wants_route(t, c, &l->v[j]))
+				continue;
+			ret = netif_route_add(t->nl, t->ifindex, &l->v[j]);
+			if (ret && ret != -EEXIST)
+				log_warn("Failed to add route %s dev %s: %s",
+					 prefix_format(&l->v[j], buf, sizeof(buf)), t->ifname,
+					 strerror(-ret));
+		}
+	}
+}
+
+/* Make the engine's peers match c->peers; t->peers is rebuilt in c's order. */
+static int tunnel_sync_peers(struct tunnel *t, const struct config *c)
+{
+	struct tunnel_peer *np = calloc(c->n_peers ? c->n_peers : 1, sizeof(*np));
+	char buf[PREFIX_STRLEN], name[KEY_B64_LEN + 1];
+	uint64_t now = loop_now();
+	int ret;
+
+	if (!np)
+		return -ENOMEM;
+	/* Peers no longer configured go first, with their sessions. */
+	for (size_t i = 0; i < t->n_peers; i++) {
+		bool keep = false;
+		uint8_t pub[WG_KEY_LEN];
+
+		wg_peer_public_key(t->peers[i].wg, pub);
+		for (size_t j = 0; j < c->n_peers; j++)
+			keep |= !memcmp(pub, c->peers[j].public_key, WG_KEY_LEN);
+		if (!keep) {
+			log_info("Removing peer %s", tunnel_peer_name(t->peers[i].wg, name));
+			wg_peer_remove(t->peers[i].wg);
+		}
+	}
+	for (size_t i = 0; i < c->n_peers; i++) {
+		const struct config_peer *cp = &c->peers[i];
+		struct tunnel_peer *tp = &np[i];
+		bool fresh = false;
+
+		tp->wg = wg_peer_find(t->dev, cp->public_key);
+		if (!tp->wg) {
+			tp->wg = wg_peer_new(t->dev, cp->public_key,
+					     cp->has_preshared_key ? cp->preshared_key : NULL);
+			if (!tp->wg) {
+				ret = -errno;
+				log_err("Failed to add peer %s: %s",
+					tunnel_key_name(cp->public_key, name),
+					strerror(errno));
+				free(np);
+				return ret;
+			}
+			fresh = true;
+		}
+		wg_peer_clear_allowed(tp->wg);
+		for (size_t j = 0; j < cp->allowed_ips.n; j++) {
+			ret = wg_peer_allow(tp->wg, &cp->allowed_ips.v[j]);
+			if (ret)
+				log_err("Failed to allow %s for a peer: %s",
+					prefix_format(&cp->allowed_ips.v[j], buf, sizeof(buf)),
+					strerror(-ret));
+		}
+		wg_peer_set_keepalive(tp->wg, cp->persistent_keepalive);
+		snprintf(tp->host, sizeof(tp->host), "%s", cp->endpoint_host);
+		tp->port = cp->endpoint_port;
+		if (tp->host[0]) {
+			/* A changed endpoint is looked up again; an unchanged one kept. */
+			struct tunnel_peer *old = NULL;
+
+			for (size_t k = 0; k < t->n_peers && !fresh; k++)
+				if (t->peers[k].wg == tp->wg)
+					old = &t->peers[k];
+			if (fresh || !old || strcmp(old->host, tp->host) || old->port != tp->port)
+				tunnel_resolve(t, tp, now);
+			else
+				tp->resolve_at = old->resolve_at;
+		}
+		if (fresh)
+			log_info("Added peer %s", tunnel_peer_name(tp->wg, name));
+		if (t->role == TUNNEL_GUEST && tp->host[0])
+			wg_peer_connect(tp->wg, now);
+	}
+	free(t->peers);
+	t->peers = np;
+	t->n_peers = c->n_peers;
+	return 0;
+}
+
+static void tunnel_test_timers(struct tunnel *t)
+{
+	const char *env = getenv("GANGWAY_TEST_TIMERS");
+	struct wg_timers tm;
+	char *copy, *tok, *save = NULL;
+
+	/* Test-only: shortened protocol timers, "name=seconds,...". */
+	if (!env || !*env)
+		return;
+	wg_timers_default(&tm);
+	copy = strdup(env);
+	if (!copy)
+		return;
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '=');
+		uint64_t v;
+
+		if (!eq)
+			continue;
+		*eq = '\0';
+		v = (uint64_t)(strtod(eq + 1, NULL) * 1e9);
+		if (!strcmp(tok, "rekey_after_time"))
+			tm.rekey_after_time = v;
+		else if (!strcmp(tok, "reject_after_time"))
+			tm.reject_after_time = v;
+		else if (!strcmp(tok, "rekey_attempt_time"))
+			tm.rekey_attempt_time = v;
+		else if (!strcmp(tok, "rekey_timeout"))
+			tm.rekey_timeout = v;
+		else if (!strcmp(tok, "keepalive_timeout"))
+			tm.keepalive_timeout = v;
+		else if (!strcmp(tok, "rekey_after_messages"))
+			tm.rekey_after_messages = (uint64_t)strtoull(eq + 1, NULL, 10);
+	}
+	free(copy);
+	log_warn("Using test timers: %s", env);
+	wg_device_set_timers(t->dev, &tm);
+}
+
+int tunnel_start(struct tunnel *t, struct loop *loop, struct config *cfg,
+		 enum tunnel_role role)
+{
+	char buf[PREFIX_STRLEN];
+	int ret;
+
+	t->role = role;
+	t->loop = loop;
+	t->cfg = *cfg;
+	config_init(cfg);
+	t->io.ops = &pktio_plain_ops;
+	t->io.tun_fd = t->io.udp_fd = -1;
+
+	ret = crypto_init();
+	if (ret) {
+		log_err("Failed to initialise the crypto library: %s", strerror(-ret));
+		return ret;
+	}
+	t->dev = wg_device_new(t->cfg.private_key, &tunnel_wg_ops, t);
+	if (!t->dev) {
+		ret = -errno;
+		log_err("Failed to create the WireGuard device: %m");
+		return ret;
+	}
+	wg_device_set_mtu(t->dev, t->cfg.mtu);
+	tunnel_test_timers(t);
+
+	snprintf(t->ifname, sizeof(t->ifname), "%s", t->cfg.ifname);
+	ret = pktio_tun_open(&t->io, t->ifname, sizeof(t->ifname));
+	if (ret) {
+		log_err("Failed to create TUN device %s: %s", t->ifname, strerror(-ret));
+		return ret;
+	}
+	t->nl = netif_open();
+	if (!t->nl) {
+		ret = -errno;
+		log_err("Failed to open a route netlink socket: %m");
+		return ret;
+	}
+	t->ifindex = netif_index(t->nl, t->ifname);
+	if (t->ifindex < 0) {
+		log_err("Failed to find %s: %s", t->ifname, strerror(-t->ifindex));
+		return t->ifindex;
+	}
+	for (size_t i = 0; i < t->cfg.addresses.n; i++) {
+		ret = netif_addr_add(t->nl, t->ifindex, &t->cfg.addresses.v[i]);
+		if (ret) {
+			log_err("Failed to add address %s to %s: %s",
+				prefix_format(&t->cfg.addresses.v[i], buf, sizeof(buf)),
+				t->ifname, strerror(-ret));
+			return ret;
+		}
+	}
+	ret = netif_up(t->nl, t->ifindex, t->cfg.mtu);
+	if (ret) {
+		log_err("Failed to bring %s up: %s", t->ifname, strerror(-ret));
+		return ret;
+	}
+	ret = pktio_udp_open(&t->io, t->cfg.listen_port);
+	if (ret) {
+		log_err("Failed to open UDP port %u: %s", t->cfg.listen_port, strerror(-ret));
+		return ret;
+	}
+	log_info("Tunnel %s up, listening on UDP port %u (%s)", t->ifname, t->io.udp_port,
+		 t->io.udp_family == AF_INET6 ? "IPv4 and IPv6" : "IPv4");
+
+	ret = tunnel_sync_peers(t, &t->cfg);
+	if (ret)
+		return ret;
+	tunnel_routes(t, NULL, &t->cfg);
+	if (t->role == TUNNEL_HOST)
+		tunnel_state_load(t);
+	if ((ret = loop_add_fd(loop, t->io.tun_fd, EPOLLIN, tunnel_on_tun, t)) < 0 ||
+	    (ret = loop_add_fd(loop, t->io.udp_fd, EPOLLIN, tunnel_on_udp, t)) < 0) {
+		log_err("Failed to watch the tunnel: %s", strerror(-ret));
+		return ret;
+	}
+	tunnel_schedule(t);
+	return 0;
+}
+
+int tunnel_reload(struct tunnel *t, struct config *cfg)
+{
+	struct config old;
+	int ret;
+
+	if (memcmp(cfg->private_key, t->cfg.private_key, KEY_LEN) ||
+	    strcmp(cfg->ifname, t->cfg.ifname) || cfg->listen_port != t->cfg.listen_port ||
+	    cfg->mtu != t->cfg.mtu) {
+		log_err("PrivateKey, ListenPort, MTU and Interface change only on restart; "
+			"keeping the running configuration");
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < cfg->addresses.n; i++)
+		netif_addr_add(t->nl, t->ifindex, &cfg->addresses.v[i]);
+	ret = tunnel_sync_peers(t, cfg);
+	if (ret)
+		return ret;
+	tunnel_routes(t, &t->cfg, cfg);
+	old = t->cfg;
+	t->cfg = *cfg;
+	config_init(cfg);
+	config_free(&old);
+	tunnel_schedule(t);
+	log_info("Configuration reloaded: %zu peer(s)", t->n_peers);
+	return 0;
+}
+
+void tunnel_stop(struct tunnel *t)
+{
+	if (t->nl && t->ifindex > 0) {
+		struct config none;
+
+		config_init(&none);
+		tunnel_routes(t, &t->cfg, &none);
+	}
+	if (t->loop) {
+		if (t->io.tun_fd >= 0)
+			loop_del_fd(t->loop, t->io.tun_fd);
+		if (t->io.udp_fd >= 0)
+			loop_del_fd(t->loop, t->io.udp_fd);
+		loop_set_timer(t->loop, UINT64_MAX, NULL, NULL);
+	}
+	/* Closing the TUN descriptor deletes the device and its addresses. */
+	pktio_close(&t->io);
+	if (t->dev)
+		wg_device_free(t->dev);
+	netif_close(t->nl);
+	free(t->peers);
+	config_free(&t->cfg);
+	crypto_wipe(t->buf, sizeof(t->buf));
+	t->dev = NULL;
+	t->nl = NULL;
+	t->peers = NULL;
+	t->n_peers = 0;
+}

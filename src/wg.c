@@ -1,0 +1,1478 @@
+/* wg.c - the WireGuard protocol engine: peers, handshakes, keys, timers */
+
+/*
+ * Theory of operation
+ *
+ * The engine is a state machine driven by three inputs: datagrams from the
+ * network (wg_device_rx), IP packets from the tunnel (wg_device_tx) and the
+ * time (wg_device_tick, and the `now` every call carries). Its outputs are
+ * the callbacks of struct wg_ops. It owns no socket, thread or clock, so the
+ * tests run whole conversations in memory with a fake clock.
+ *
+ * Handshakes (noise.c, cookie.c). A handshake message is size-checked, then
+ * its mac1 is verified before any Diffie-Hellman. When the device is under
+ * load, a message without a valid mac2 only earns a cookie reply, and one
+ * with a valid mac2 must still pass a per-source token bucket. Anything that
+ * fails these checks or the handshake's AEADs is dropped without a word and
+ * changes nothing but a drop counter: silence to strangers. A responder
+ * refuses an initiation whose TAI64N timestamp is not greater than the last
+ * one the peer sent, or that comes less than 20 ms after the previous one.
+ *
+ * Sessions (whitepaper 6.3). Each peer has three keypair slots: previous,
+ * current and next. The initiator installs its new session as current as
+ * soon as the response checks out. The responder cannot know its response
+ * arrived, so its session waits as "next" until the first data packet (or
+ * keepalive) sealed with it confirms it; only then does it become current.
+ * Old sessions stay as "previous" so packets in flight still decrypt.
+ *
+ * Indices. Every handshake in flight and every session has a random 32-bit
+ * receiver index, unique in the device, kept in an intrusive hash table
+ * (the entries live inside the peer, so there is no allocation and at most
+ * four entries per peer). The handshake's index becomes its session's.
+ *
+ * Data path. wg_device_tx picks the peer whose allowed IPs hold the
+ * destination, pads the packet to 16 bytes (never beyond the MTU) and seals
+ * it in place in the caller's head- and tailroom with the device's single
+ * AEAD context. Without a usable session the packet is copied into the
+ * peer's fixed queue (allocated with the peer) and a handshake starts; the
+ * queue is flushed when the session comes up. wg_device_rx checks the
+ * counter against the replay window before decrypting, marks it only after
+ * the tag verifies, then accepts the inner packet only if its source lies
+ * in the sending peer's allowed IPs. Only then is the peer's endpoint
+ * updated from the datagram's source (roaming). No allocation per packet.
+ *
+ * Timers (whitepaper 6, and the kernel's timers.c). Each peer keeps five
+ * deadlines (UINT64_MAX = not armed):
+ *   retransmit  Rekey-Timeout (+ up to Rekey-Timeout/15 jitter, 333 ms by
+ *               default) after an initiation: send a new one with a fresh
+ *               ephemeral, until Rekey-Attempt-Time since the first, then
+ *               give up (drop the queue, WG_EV_HANDSHAKE_TIMEOUT);
+ *   keepalive   Keepalive-Timeout after receiving data when we have sent
+ *               nothing back since;
+ *   new_hs      Keepalive-Timeout + Rekey-Timeout after sending data with
+ *               no authenticated packet received since: start a handshake;
+ *   zero_keys   3 x Reject-After-Time after the last session was derived:
+ *               erase every key (WG_EV_SESSION_EXPIRED);
+ *   persistent  the persistent keepalive interval after any authenticated
+ *               packet either way.
+ * Rekeying: the initiator of the current session starts a new handshake
+ * when sending after Rekey-After-Time, or when receiving after
+ * Reject-After-Time - Keepalive-Timeout - Rekey-Timeout; either side does
+ * after Rekey-After-Messages. A session never sends at or past
+ * Reject-After-Messages nor after Reject-After-Time. Initiations are sent
+ * at most once per Rekey-Timeout, whatever asks for them.
+ *
+ * Time: `now` is CLOCK_BOOTTIME in ns from the caller. The TAI64N timestamp
+ * is the wall clock read once (at the first initiation) plus the boottime
+ * elapsed since, so it follows the caller's clock (fake ones included) and
+ * never goes backwards within the life of the device.
+ */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <arpa/inet.h>
+
+#include "allowedips.h"
+#include "cookie.h"
+#include "noise.h"
+#include "replay.h"
+#include "wg.h"
+
+#define WG_NEVER		UINT64_MAX
+#define WG_INDEX_BUCKETS	1024	/* power of two; random indices spread evenly */
+/* Initiations from one peer closer than this are a flood (kernel: 50/s). */
+#define WG_INITIATION_MIN_GAP	(WG_NSEC / 50)
+#define WG_REJECT_AFTER_MESSAGES REPLAY_REJECT_AFTER_MESSAGES
+
+_Static_assert(WG_DATA_HDR_LEN == NOISE_DATA_HDR_LEN, "header sizes agree");
+_Static_assert(WG_INITIATION_LEN == NOISE_INITIATION_LEN, "initiation size");
+_Static_assert(WG_RESPONSE_LEN == NOISE_RESPONSE_LEN, "response size");
+_Static_assert(WG_COOKIE_LEN == NOISE_COOKIE_LEN &&
+	       WG_COOKIE_LEN == COOKIE_REPLY_LEN, "cookie reply size");
+_Static_assert((WG_INDEX_BUCKETS & (WG_INDEX_BUCKETS - 1)) == 0, "mask");
+
+enum wg_index_kind {
+	WG_INDEX_HANDSHAKE = 1,
+	WG_INDEX_KEYPAIR,
+};
+
+struct wg_keypair;
+
+/* An entry of the receiver index table, embedded in a peer or a keypair. */
+struct wg_index {
+	struct wg_index *next;
+	struct wg_peer *peer;
+	struct wg_keypair *keypair;	/* NULL for a handshake */
+	uint32_t id;
+	uint8_t kind;
+	bool linked;
+};
+
+struct wg_keypair {
+	struct wg_index index;		/* index.id: our receiver index */
+	uint32_t remote_index;
+	bool in_use;
+	bool initiator;
+	bool send_valid;		/* false once exhausted or expired */
+	uint64_t birth;
+	uint64_t send_counter;		/* next nonce */
+	uint8_t send_key[NOISE_KEY_LEN];
+	uint8_t recv_key[NOISE_KEY_LEN];
+	struct replay_window replay;
+};
+
+struct wg_qslot {
+	uint32_t off;			/* of the packet's headroom in the arena */
+	uint32_t len;			/* inner packet length, 0 = keepalive */
+};
+
+struct wg_peer {
+	struct wg_device *dev;
+	struct wg_peer *next;
+	void *userdata;
+
+	struct noise_remote remote;
+	struct noise_handshake hs;
+	struct wg_index hs_index;
+	struct cookie_maker cookie;
+	uint8_t latest_ts[NOISE_TAI64N_LEN];	/* greatest TAI64N seen */
+	uint64_t last_initiation_rx;
+	bool initiation_rx_ever;
+
+	struct wg_keypair slots[3];
+	struct wg_keypair *kp_prev, *kp_cur, *kp_next;
+
+	struct wg_endpoint ep;
+	bool has_ep;
+	unsigned int keepalive_s;
+
+	/* timers: deadlines in boottime ns, WG_NEVER when not armed */
+	uint64_t t_retransmit, t_keepalive, t_new_hs, t_zero_keys, t_persistent;
+	bool need_another_keepalive;
+	bool sent_lastminute_handshake;
+	uint64_t handshake_started;	/* first initiation of this attempt */
+	uint64_t last_sent_handshake;
+	bool sent_handshake_ever;
+
+	/* packets waiting for a session, in arrival order */
+	uint8_t *q_arena;		/* WG_QUEUE_BYTES */
+	size_t q_used;
+	unsigned int q_count;
+	struct wg_qslot q[WG_QUEUE_PACKETS];
+
+	struct wg_peer_stats stats;
+};
+
+struct wg_device {
+	struct noise_local local;
+	struct cookie_checker cookie;
+	struct cookie_ratelimit ratelimit;
+	struct wg_ops ops;
+	void *ctx;
+	struct wg_timers timers;
+	unsigned int mtu;
+
+	struct wg_peer *peers;
+	struct allowedips table;
+	struct wg_index *index[WG_INDEX_BUCKETS];
+	struct crypto_aead_ctx *aead;	/* the one per-packet crypto context */
+
+	bool forced_load;
+	uint64_t load_window, load_until;
+	unsigned int load_count;
+	bool load_window_set;
+
+	bool wall_anchored;
+	uint64_t wall_offset;		/* unix ns - boottime ns, mod 2^64 */
+
+	struct wg_device_stats stats;
+};
+
+static const char *const wg_drop_names[WG_DROP_MAX] = {
+	[WG_DROP_BAD_SIZE] = "bad-size",
+	[WG_DROP_BAD_TYPE] = "bad-type",
+	[WG_DROP_BAD_MAC1] = "bad-mac1",
+	[WG_DROP_BAD_MAC2] = "bad-mac2",
+	[WG_DROP_HANDSHAKE] = "handshake",
+	[WG_DROP_RATELIMIT] = "ratelimit",
+	[WG_DROP_NO_KEYPAIR] = "no-keypair",
+	[WG_DROP_BAD_TAG] = "bad-tag",
+	[WG_DROP_REPLAY] = "replay",
+	[WG_DROP_NOT_ALLOWED] = "not-allowed",
+	[WG_DROP_BAD_INNER] = "bad-inner",
+	[WG_DROP_NO_PEER] = "no-peer",
+	[WG_DROP_NO_ENDPOINT] = "no-endpoint",
+	[WG_DROP_QUEUE_FULL] = "queue-full",
+	[WG_DROP_TIMEOUT] = "handshake-timeout",
+};
+
+const char *wg_drop_name(enum wg_drop d)
+{
+	if ((unsigned int)d >= WG_DROP_MAX || !wg_drop_names[d])
+		return "unknown";
+	return wg_drop_names[d];
+}
+
+void wg_timers_default(struct wg_timers *t)
+{
+	t->rekey_after_time = 120 * WG_NSEC;
+	t->reject_after_time = 180 * WG_NSEC;
+	t->rekey_attempt_time = 90 * WG_NSEC;
+	t->rekey_timeout = 5 * WG_NSEC;
+	t->keepalive_timeout = 10 * WG_NSEC;
+	t->rekey_after_messages = 1ULL << 60;
+}
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static void wg_dev_drop(struct wg_device *dev, enum wg_drop d)
+{
+	dev->stats.drops[d]++;
+}
+
+static void wg_peer_drop(struct wg_peer *peer, enum wg_drop d)
+{
+	peer->stats.drops[d]++;
+}
+
+static void wg_event(struct wg_peer *peer, enum wg_event ev)
+{
+	struct wg_device *dev = peer->dev;
+
+	if (dev->ops.event)
+		dev->ops.event(dev->ctx, peer, ev);
+}
+
+/* now >= birth + timeout, without overflow */
+static bool wg_expired(uint64_t birth, uint64_t timeout, uint64_t now)
+{
+	return now >= birth && now - birth >= timeout;
+}
+
+static uint64_t wg_after(uint64_t now, uint64_t delay)
+{
+	return delay >= WG_NEVER - now ? WG_NEVER - 1 : now + delay;
+}
+
+/* Up to Rekey-Timeout / 15 (333 ms for the default 5 s), as the kernel. */
+static uint64_t wg_jitter(const struct wg_device *dev)
+{
+	uint64_t max = dev->timers.rekey_timeout / 15, r = 0;
+
+	if (!max || crypto_random(&r, sizeof(r)) < 0)
+		return 0;
+	return r % (max + 1);
+}
+
+static uint16_t wg_be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static bool wg_endpoint_equal(const struct wg_endpoint *a,
+			      const struct wg_endpoint *b)
+{
+	if (a->sa.sa_family != b->sa.sa_family)
+		return false;
+	if (a->sa.sa_family == AF_INET)
+		return a->in.sin_port == b->in.sin_port &&
+		       a->in.sin_addr.s_addr == b->in.sin_addr.s_addr;
+	return a->in6.sin6_port == b->in6.sin6_port &&
+	       a->in6.sin6_scope_id == b->in6.sin6_scope_id &&
+	       !memcmp(&a->in6.sin6_addr, &b->in6.sin6_addr,
+		       sizeof(a->in6.sin6_addr));
+}
+
+static void wg_send(struct wg_peer *peer, const uint8_t *buf, size_t len)
+{
+	struct wg_device *dev = peer->dev;
+
+	if (!peer->has_ep) {
+		wg_peer_drop(peer, WG_DROP_NO_ENDPOINT);
+		return;
+	}
+	if (dev->ops.send)
+		dev->ops.send(dev->ctx, &peer->ep, buf, len);
+}
+
+/* ---- receiver index table ------------------------------------------------ */
+
+static struct wg_index **wg_index_bucket(struct wg_device *dev, uint32_t id)
+{
+	return &dev->index[id & (WG_INDEX_BUCKETS - 1)];
+}
+
+static struct wg_index *wg_index_find(struct wg_device *dev, uint32_t id)
+{
+	struct wg_index *e;
+
+	for (e = *wg_index_bucket(dev, id); e; e = e->next)
+		if (e->id == id)
+			return e;
+	return NULL;
+}
+
+static void wg_index_unlink(struct wg_device *dev, struct wg_index *e)
+{
+	struct wg_index **pp;
+
+	if (!e->linked)
+		return;
+	for (pp = wg_index_bucket(dev, e->id); *pp; pp = &(*pp)->next) {
+		if (*pp == e) {
+			*pp = e->next;
+			break;
+		}
+	}
+	e->next = NULL;
+	e->linked = false;
+}
+
+static void wg_index_link(struct wg_device *dev, struct wg_index *e, uint32_t id)
+{
+	struct wg_index **b = wg_index_bucket(dev, id);
+
+	e->id = id;
+	e->next = *b;
+	*b = e;
+	e->linked = true;
+}
+
+/* A random index not in use. */
+static int wg_index_new_id(struct wg_device *dev, uint32_t *id)
+{
+	int err, tries;
+
+	for (tries = 0; tries < 64; tries++) {
+		err = crypto_random(id, sizeof(*id));
+		if (err < 0)
+			return err;
+		if (!wg_index_find(dev, *id))
+			return 0;
+	}
+	return -EAGAIN;
+}
+
+/* ---- keypairs ------------------------------------------------------------ */
+
+static void wg_keypair_clear(struct wg_device *dev, struct wg_keypair *kp)
+{
+	if (!kp)
+		return;
+	wg_index_unlink(dev, &kp->index);
+	crypto_wipe(kp->send_key, sizeof(kp->send_key));
+	crypto_wipe(kp->recv_key, sizeof(kp->recv_key));
+	kp->in_use = false;
+	kp->send_valid = false;
+	kp->send_counter = 0;
+}
+
+static void wg_keypairs_clear(struct wg_peer *peer)
+{
+	struct wg_device *dev = peer->dev;
+
+	wg_keypair_clear(dev, peer->kp_prev);
+	wg_keypair_clear(dev, peer->kp_cur);
+	wg_keypair_clear(dev, peer->kp_next);
+	peer->kp_prev = peer->kp_cur = peer->kp_next = NULL;
+}
+
+static void wg_handshake_clear(struct wg_peer *peer)
+{
+	wg_index_unlink(peer->dev, &peer->hs_index);
+	noise_handshake_clear(&peer->hs);
+}
+
+static struct wg_keypair *wg_keypair_free_slot(struct wg_peer *peer)
+{
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		struct wg_keypair *kp = &peer->slots[i];
+
+		if (kp != peer->kp_prev && kp != peer->kp_cur && kp != peer->kp_next)
+			return kp;
+	}
+	return NULL;	/* cannot happen: callers free a slot first */
+}
+
+/*
+ * Install a freshly derived session (the kernel's add_new_keypair). The
+ * initiator uses it at once; the responder parks it in "next" and drops
+ * "previous", since it cannot tell which of its sessions the initiator
+ * still has until a packet confirms the new one.
+ */
+static void wg_keypair_install(struct wg_peer *peer, const struct noise_keys *k,
+			       uint64_t now)
+{
+	struct wg_device *dev = peer->dev;
+	struct wg_keypair *kp;
+
+	if (k->initiator) {
+		if (peer->kp_next) {
+			wg_keypair_clear(dev, peer->kp_prev);
+			wg_keypair_clear(dev, peer->kp_cur);
+			peer->kp_prev = peer->kp_next;
+			peer->kp_next = NULL;
+		} else {
+			wg_keypair_clear(dev, peer->kp_prev);
+			peer->kp_prev = peer->kp_cur;
+		}
+		peer->kp_cur = NULL;
+	} else {
+		wg_keypair_clear(dev, peer->kp_next);
+		wg_keypair_clear(dev, peer->kp_prev);
+		peer->kp_next = NULL;
+		peer->kp_prev = NULL;
+	}
+
+	kp = wg_keypair_free_slot(peer);
+	if (!kp)
+		return;
+	memcpy(kp->send_key, k->send, NOISE_KEY_LEN);
+	memcpy(kp->recv_key, k->recv, NOISE_KEY_LEN);
+	kp->remote_index = k->remote_index;
+	kp->initiator = k->initiator;
+	kp->birth = now;
+	kp->send_counter = 0;
+	kp->send_valid = true;
+	kp->in_use = true;
+	replay_init(&kp->replay);
+	kp->index.peer = peer;
+	kp->index.keypair = kp;
+	kp->index.kind = WG_INDEX_KEYPAIR;
+	wg_index_link(dev, &kp->index, k->local_index);
+
+	if (k->initiator)
+		peer->kp_cur = kp;
+	else
+		peer->kp_next = kp;
+}
+
+static bool wg_keypair_can_send(const struct wg_device *dev,
+				const struct wg_keypair *kp, uint64_t now)
+{
+	return kp && kp->send_valid &&
+	       kp->send_counter < WG_REJECT_AFTER_MESSAGES &&
+	       !wg_expired(kp->birth, dev->timers.reject_after_time, now);
+}
+
+/* ---- timers (named after the events that arm them, as the kernel's) ----- */
+
+static void wg_timers_data_sent(struct wg_peer *peer, uint64_t now)
+{
+	const struct wg_timers *t = &peer->dev->timers;
+
+	if (peer->t_new_hs == WG_NEVER)
+		peer->t_new_hs = wg_after(now, t->keepalive_timeout +
+					  t->rekey_timeout + wg_jitter(peer->dev));
+}
+
+static void wg_timers_data_received(struct wg_peer *peer, uint64_t now)
+{
+	if (peer->t_keepalive == WG_NEVER)
+		peer->t_keepalive = wg_after(now, peer->dev->timers.keepalive_timeout);
+	else
+		peer->need_another_keepalive = true;
+}
+
+static void wg_timers_any_sent(struct wg_peer *peer)
+{
+	peer->t_keepalive = WG_NEVER;
+}
+
+static void wg_timers_any_received(struct wg_peer *peer)
+{
+	peer->t_new_hs = WG_NEVER;
+}
+
+static void wg_timers_traversal(struct wg_peer *peer, uint64_t now)
+{
+	if (peer->keepalive_s)
+		peer->t_persistent = wg_after(now, peer->keepalive_s * WG_NSEC);
+}
+
+static void wg_timers_handshake_complete(struct wg_peer *peer, uint64_t now)
+{
+	peer->t_retransmit = WG_NEVER;
+	peer->sent_lastminute_handshake = false;
+	peer->stats.last_handshake_ns = now;
+	peer->stats.handshakes++;
+}
+
+static void wg_timers_session_derived(struct wg_peer *peer, uint64_t now)
+{
+	peer->t_zero_keys = wg_after(now, 3 * peer->dev->timers.reject_after_time);
+}
+
+/* ---- handshake: sending --------------------------------------------------- */
+
+static void wg_timestamp(struct wg_device *dev, uint8_t ts[NOISE_TAI64N_LEN],
+			 uint64_t now)
+{
+	if (!dev->wall_anchored) {
+		struct timespec tv;
+
+		clock_gettime(CLOCK_REALTIME, &tv);
+		dev->wall_offset = (uint64_t)tv.tv_sec * WG_NSEC +
+				   (uint64_t)tv.tv_nsec - now;
+		dev->wall_anchored = true;
+	}
+	noise_tai64n(ts, now + dev->wall_offset);
+}
+
+/**
+ * wg_send_initiation() - send a handshake initiation to a peer
+ * @peer:  the peer
+ * @now:   boottime ns
+ * @retry: called by the retransmit timer (else: a fresh attempt may start)
+ *
+ * At most one initiation (or response) per Rekey-Timeout, whatever asks;
+ * one asked for too early goes out when the retransmit timer fires. Each
+ * initiation has a fresh ephemeral key and a fresh index.
+ */
+static void wg_send_initiation(struct wg_peer *peer, uint64_t now, bool retry)
+{
+	struct wg_device *dev = peer->dev;
+	uint8_t msg[NOISE_INITIATION_LEN], e[NOISE_KEY_LEN], ts[NOISE_TAI64N_LEN];
+	uint32_t id;
+
+	if (!retry && peer->t_retransmit == WG_NEVER)
+		peer->handshake_started = now;		/* a new attempt */
+	if (peer->sent_handshake_ever &&
+	    !wg_expired(peer->last_sent_handshake, dev->timers.rekey_timeout, now)) {
+		/* too early: the initiation is put off until allowed, not lost */
+		uint64_t allowed = wg_after(peer->last_sent_handshake,
+					    dev->timers.rekey_timeout);
+
+		if (peer->t_retransmit > allowed)
+			peer->t_retransmit = allowed;
+		return;
+	}
+	peer->last_sent_handshake = now;
+	peer->sent_handshake_ever = true;
+
+	wg_handshake_clear(peer);
+	if (wg_index_new_id(dev, &id) < 0 || crypto_x25519_genkey(e) < 0)
+		goto out;
+	wg_timestamp(dev, ts, now);
+	if (noise_create_initiation(&peer->hs, msg, &dev->local, &peer->remote,
+				    dev->aead, id, e, ts) < 0)
+		goto out;
+	peer->hs_index.peer = peer;
+	peer->hs_index.keypair = NULL;
+	peer->hs_index.kind = WG_INDEX_HANDSHAKE;
+	wg_index_link(dev, &peer->hs_index, id);
+	if (cookie_add_macs(&peer->cookie, msg, sizeof(msg), now) < 0)
+		goto out;
+
+	wg_timers_traversal(peer, now);
+	wg_timers_any_sent(peer);
+	wg_send(peer, msg, sizeof(msg));
+out:
+	/* retried even if this one could not be built or sent */
+	peer->t_retransmit = wg_after(now, dev->timers.rekey_timeout + wg_jitter(dev));
+	crypto_wipe(e, sizeof(e));
+}
+
+/* Answer a consumed initiation; the new session waits in "next". */
+static void wg_send_response(struct wg_peer *peer, uint64_t now)
+{
+	struct wg_device *dev = peer->dev;
+	uint8_t msg[NOISE_RESPONSE_LEN], e[NOISE_KEY_LEN];
+	struct noise_keys k;
+	uint32_t id;
+
+	peer->last_sent_handshake = now;
+	peer->sent_handshake_ever = true;
+	if (wg_index_new_id(dev, &id) < 0 || crypto_x25519_genkey(e) < 0)
+		goto fail;
+	if (noise_create_response(&peer->hs, msg, &peer->remote, dev->aead,
+				  id, e) < 0)
+		goto fail;
+	if (noise_derive_keys(&k, &peer->hs) < 0)
+		goto fail;
+	wg_keypair_install(peer, &k, now);
+	crypto_wipe(&k, sizeof(k));
+	wg_timers_session_derived(peer, now);
+	if (cookie_add_macs(&peer->cookie, msg, sizeof(msg), now) < 0)
+		goto out;
+	wg_timers_traversal(peer, now);
+	wg_timers_any_sent(peer);
+	wg_send(peer, msg, sizeof(msg));
+	goto out;
+fail:
+	wg_handshake_clear(peer);
+out:
+	crypto_wipe(e, sizeof(e));
+}
+
+/* ---- data: sending -------------------------------------------------------- */
+
+/* Padded length: a multiple of 16, but not beyond the MTU (kernel's rule). */
+static size_t wg_padded_len(size_t len, unsigned int mtu)
+{
+	size_t last = len, padded;
+
+	if (mtu && last > mtu)
+		last %= mtu;
+	padded = (last + 15) & ~(size_t)15;
+	if (mtu && padded > mtu)
+		padded = mtu;
+	if (padded < last)
+		padded = last;
+	return len + (padded - last);
+}
+
+/* pkt has WG_HEADROOM before and WG_TAILROOM after it. */
+static int wg_seal_and_send(struct wg_peer *peer, struct wg_keypair *kp,
+			    uint8_t *pkt, size_t len)
+{
+	struct wg_device *dev = peer->dev;
+	size_t padded = wg_padded_len(len, dev->mtu);
+	uint64_t counter = kp->send_counter++;
+	int err;
+
+	err = noise_data_seal(dev->aead, kp->send_key, kp->remote_index, counter,
+			      pkt - WG_HEADROOM, len, padded);
+	if (err < 0)
+		return err;
+	wg_send(peer, pkt - WG_HEADROOM, WG_DATA_HDR_LEN + padded + CRYPTO_TAG_LEN);
+	if (len) {
+		peer->stats.tx_packets++;
+		peer->stats.tx_bytes += len;
+	}
+	return 0;
+}
+
+static void wg_queue_reset(struct wg_peer *peer)
+{
+	peer->q_count = 0;
+	peer->q_used = 0;
+}
+
+static int wg_queue_add(struct wg_peer *peer, const uint8_t *pkt, size_t len)
+{
+	size_t need = (WG_HEADROOM + len + WG_TAILROOM + 7) & ~(size_t)7;
+	struct wg_qslot *s;
+
+	if (peer->q_count >= WG_QUEUE_PACKETS ||
+	    need > WG_QUEUE_BYTES - peer->q_used)
+		return -ENOBUFS;
+	s = &peer->q[peer->q_count++];
+	s->off = (uint32_t)peer->q_used;
+	s->len = (uint32_t)len;
+	if (len)
+		memcpy(peer->q_arena + s->off + WG_HEADROOM, pkt, len);
+	peer->q_used += need;
+	return 0;
+}
+
+/* Start over (the kernel's keep_key_fresh, on the sending side). */
+static void wg_keep_key_fresh_tx(struct wg_peer *peer, uint64_t now)
+{
+	const struct wg_timers *t = &peer->dev->timers;
+	struct wg_keypair *kp = peer->kp_cur;
+
+	if (kp && kp->send_valid &&
+	    (kp->send_counter > t->rekey_after_messages ||
+	     (kp->initiator && wg_expired(kp->birth, t->rekey_after_time, now))))
+		wg_send_initiation(peer, now, false);
+}
+
+/*
+ * After sending data and keepalives: the kernel's order of timer events,
+ * then perhaps a rekey.
+ */
+static void wg_after_send(struct wg_peer *peer, bool data, uint64_t now)
+{
+	wg_timers_traversal(peer, now);
+	wg_timers_any_sent(peer);
+	if (data)
+		wg_timers_data_sent(peer, now);
+	wg_keep_key_fresh_tx(peer, now);
+}
+
+/**
+ * wg_queue_flush() - send what waits in the queue, or ask for a session
+ * @peer: the peer
+ * @now:  boottime ns
+ *
+ * Packets leave in order with the current session. When there is none, or
+ * it may not send any more, they stay queued and a handshake is started.
+ */
+static void wg_queue_flush(struct wg_peer *peer, uint64_t now)
+{
+	struct wg_device *dev = peer->dev;
+	struct wg_keypair *kp = peer->kp_cur;
+	bool sent = false, data = false;
+	unsigned int i;
+
+	for (i = 0; i < peer->q_count; i++) {
+		struct wg_qslot *s = &peer->q[i];
+
+		if (!wg_keypair_can_send(dev, kp, now))
+			break;
+		if (wg_seal_and_send(peer, kp, peer->q_arena + s->off + WG_HEADROOM,
+				     s->len) < 0)
+			continue;
+		sent = true;
+		data |= s->len > 0;
+	}
+	if (i == peer->q_count) {
+		wg_queue_reset(peer);
+	} else {
+		memmove(peer->q, peer->q + i, (peer->q_count - i) * sizeof(peer->q[0]));
+		peer->q_count -= i;
+	}
+	if (sent)
+		wg_after_send(peer, data, now);
+	if (peer->q_count) {
+		/* whatever is wrong with the session, a new one fixes it */
+		if (kp && kp->send_valid)
+			kp->send_valid = false;
+		wg_send_initiation(peer, now, false);
+	}
+}
+
+static void wg_send_keepalive(struct wg_peer *peer, uint64_t now)
+{
+	if (!peer->q_count && wg_queue_add(peer, NULL, 0) < 0)
+		return;
+	wg_queue_flush(peer, now);
+}
+
+static void wg_queue_drop_all(struct wg_peer *peer)
+{
+	unsigned int i;
+
+	for (i = 0; i < peer->q_count; i++)
+		if (peer->q[i].len)
+			wg_peer_drop(peer, WG_DROP_TIMEOUT);
+	wg_queue_reset(peer);
+}
+
+/*
+ * Inner IP header: the source (rx) or destination (tx) address, and the
+ * packet's own length. Received packets are checked strictly (the length
+ * fields strip the padding); packets to send only need a destination.
+ */
+static int wg_inner_parse(const uint8_t *p, size_t len, bool rx, int *family,
+			  const uint8_t **addr, size_t *iplen)
+{
+	if (len >= 20 && (p[0] >> 4) == 4) {
+		size_t tot = wg_be16(p + 2), ihl = (size_t)(p[0] & 15) * 4;
+
+		if (rx && (ihl < 20 || tot < ihl || tot > len))
+			return -EINVAL;
+		*family = AF_INET;
+		*addr = p + (rx ? 12 : 16);
+		*iplen = rx ? tot : len;
+		return 0;
+	}
+	if (len >= 40 && (p[0] >> 4) == 6) {
+		size_t tot = 40 + (size_t)wg_be16(p + 4);
+
+		if (rx && tot > len)
+			return -EINVAL;
+		*family = AF_INET6;
+		*addr = p + (rx ? 8 : 24);
+		*iplen = rx ? tot : len;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/**
+ * wg_device_tx() - encrypt and send one IP packet from the tunnel
+ *
+ * See wg.h. The fast path seals in place in the caller's buffer; only
+ * packets that must wait for a handshake are copied.
+ */
+int wg_device_tx(struct wg_device *dev, uint8_t *pkt, size_t len, uint64_t now)
+{
+	const uint8_t *dst;
+	struct wg_peer *peer;
+	struct wg_keypair *kp;
+	size_t iplen;
+	int family;
+
+	if (len > WG_MAX_PACKET ||
+	    wg_inner_parse(pkt, len, false, &family, &dst, &iplen) < 0) {
+		wg_dev_drop(dev, WG_DROP_BAD_INNER);
+		return -EINVAL;
+	}
+	peer = allowedips_lookup(&dev->table, family, dst);
+	if (!peer) {
+		wg_dev_drop(dev, WG_DROP_NO_PEER);
+		return -EHOSTUNREACH;
+	}
+	kp = peer->kp_cur;
+	if (!peer->q_count && wg_keypair_can_send(dev, kp, now)) {
+		if (wg_seal_and_send(peer, kp, pkt, len) < 0)
+			return -EIO;
+		wg_after_send(peer, len > 0, now);
+		return 0;
+	}
+	if (wg_queue_add(peer, pkt, len) < 0) {
+		wg_peer_drop(peer, WG_DROP_QUEUE_FULL);
+		wg_queue_flush(peer, now);
+		return -ENOBUFS;
+	}
+	wg_queue_flush(peer, now);
+	return 0;
+}
+
+/* ---- receiving ------------------------------------------------------------ */
+
+static void wg_learn_endpoint(struct wg_peer *peer, const struct wg_endpoint *src)
+{
+	if (peer->has_ep && wg_endpoint_equal(&peer->ep, src))
+		return;
+	memset(&peer->ep, 0, sizeof(peer->ep));
+	if (src->sa.sa_family == AF_INET)
+		peer->ep.in = src->in;
+	else
+		peer->ep.in6 = src->in6;
+	peer->has_ep = true;
+	wg_event(peer, WG_EV_ENDPOINT_CHANGED);
+}
+
+static void wg_load_note(struct wg_device *dev, uint64_t now)
+{
+	if (!dev->load_window_set || !wg_expired(dev->load_window, 0, now) ||
+	    wg_expired(dev->load_window, WG_NSEC, now)) {
+		dev->load_window = now;
+		dev->load_window_set = true;
+		dev->load_count = 0;
+	}
+	if (++dev->load_count > WG_LOAD_THRESHOLD)
+		dev->load_until = wg_after(now, WG_NSEC);
+}
+
+bool wg_device_under_load(const struct wg_device *dev, uint64_t now)
+{
+	return dev->forced_load || now < dev->load_until;
+}
+
+/**
+ * wg_handshake_admit() - the checks before a handshake message costs a DH
+ *
+ * mac1 first (silently dropped when wrong). Under load, a message without a
+ * valid mac2 is answered with a cookie reply and dropped, and one with it
+ * must pass the per-source rate limiter.
+ */
+static bool wg_handshake_admit(struct wg_device *dev,
+			       const struct wg_endpoint *src,
+			       const uint8_t *msg, size_t len, uint64_t now)
+{
+	bool load = wg_device_under_load(dev, now);
+	enum cookie_mac_state st;
+	uint8_t reply[COOKIE_REPLY_LEN], nonce[CRYPTO_XNONCE_LEN];
+
+	st = cookie_validate(&dev->cookie, msg, len, &src->sa, load, now);
+	if (st == COOKIE_BAD_MAC1) {
+		wg_dev_drop(dev, WG_DROP_BAD_MAC1);
+		return false;
+	}
+	wg_load_note(dev, now);
+	if (!load)
+		return true;
+	if (st != COOKIE_MAC2_OK) {
+		wg_dev_drop(dev, WG_DROP_BAD_MAC2);
+		if (crypto_random(nonce, sizeof(nonce)) == 0 &&
+		    cookie_create_reply(&dev->cookie, reply, msg, len, &src->sa,
+					now, nonce) == 0 && dev->ops.send)
+			dev->ops.send(dev->ctx, src, reply, sizeof(reply));
+		return false;
+	}
+	if (!cookie_ratelimit_allow(&dev->ratelimit, &src->sa, now)) {
+		wg_dev_drop(dev, WG_DROP_RATELIMIT);
+		return false;
+	}
+	return true;
+}
+
+static const struct noise_remote *wg_lookup_remote(void *arg,
+						   const uint8_t pub[NOISE_KEY_LEN])
+{
+	struct wg_peer *peer = wg_peer_find(arg, pub);
+
+	return peer ? &peer->remote : NULL;
+}
+
+static struct wg_peer *wg_peer_of_remote(const struct noise_remote *r)
+{
+	return (struct wg_peer *)(void *)((char *)(uintptr_t)r -
+					  offsetof(struct wg_peer, remote));
+}
+
+static void wg_rx_initiation(struct wg_device *dev, const struct wg_endpoint *src,
+			     const uint8_t *msg, size_t len, uint64_t now)
+{
+	const struct noise_remote *r;
+	uint8_t ts[NOISE_TAI64N_LEN];
+	struct noise_handshake hs;
+	struct wg_peer *peer;
+
+	if (len != NOISE_INITIATION_LEN) {
+		wg_dev_drop(dev, WG_DROP_BAD_SIZE);
+		return;
+	}
+	if (!wg_handshake_admit(dev, src, msg, len, now))
+		return;
+	if (noise_consume_initiation(&hs, msg, &dev->local, dev->aead,
+				     wg_lookup_remote, dev, &r, ts) < 0) {
+		wg_dev_drop(dev, WG_DROP_HANDSHAKE);
+		return;
+	}
+	peer = wg_peer_of_remote(r);
+	/* TAI64N is big endian: bytewise order is time order */
+	if (memcmp(ts, peer->latest_ts, sizeof(ts)) <= 0 ||
+	    (peer->initiation_rx_ever &&
+	     !wg_expired(peer->last_initiation_rx, WG_INITIATION_MIN_GAP, now))) {
+		wg_peer_drop(peer, WG_DROP_HANDSHAKE);
+		goto out;
+	}
+	wg_handshake_clear(peer);
+	peer->hs = hs;
+	memcpy(peer->latest_ts, ts, sizeof(ts));
+	peer->last_initiation_rx = now;
+	peer->initiation_rx_ever = true;
+
+	wg_learn_endpoint(peer, src);
+	wg_send_response(peer, now);
+	wg_timers_any_received(peer);
+	wg_timers_traversal(peer, now);
+out:
+	crypto_wipe(&hs, sizeof(hs));
+}
+
+static void wg_rx_response(struct wg_device *dev, const struct wg_endpoint *src,
+			   const uint8_t *msg, size_t len, uint64_t now)
+{
+	struct noise_handshake hs;
+	struct noise_keys k;
+	struct wg_index *e;
+	struct wg_peer *peer;
+
+	if (len != NOISE_RESPONSE_LEN) {
+		wg_dev_drop(dev, WG_DROP_BAD_SIZE);
+		return;
+	}
+	if (!wg_handshake_admit(dev, src, msg, len, now))
+		return;
+	e = wg_index_find(dev, noise_le32(msg + NOISE_RESP_OFF_RECEIVER));
+	if (!e || e->kind != WG_INDEX_HANDSHAKE) {
+		wg_dev_drop(dev, WG_DROP_NO_KEYPAIR);
+		return;
+	}
+	peer = e->peer;
+	if (noise_consume_response(&hs, &peer->hs, msg, &dev->local,
+				   &peer->remote, dev->aead) < 0) {
+		wg_peer_drop(peer, WG_DROP_HANDSHAKE);
+		return;
+	}
+	wg_handshake_clear(peer);
+	if (noise_derive_keys(&k, &hs) < 0) {
+		wg_peer_drop(peer, WG_DROP_HANDSHAKE);
+		return;
+	}
+	wg_learn_endpoint(peer, src);
+	wg_keypair_install(peer, &k, now);
+	crypto_wipe(&k, sizeof(k));
+	wg_timers_session_derived(peer, now);
+	wg_timers_handshake_complete(peer, now);
+	wg_event(peer, WG_EV_HANDSHAKE_DONE);
+	/* the queue if anything waits, else a keepalive confirms the session */
+	wg_send_keepalive(peer, now);
+	wg_timers_any_received(peer);
+	wg_timers_traversal(peer, now);
+}
+
+static void wg_rx_cookie(struct wg_device *dev, const uint8_t *msg, size_t len,
+			 uint64_t now)
+{
+	struct wg_index *e;
+
+	if (len != NOISE_COOKIE_LEN) {
+		wg_dev_drop(dev, WG_DROP_BAD_SIZE);
+		return;
+	}
+	e = wg_index_find(dev, noise_le32(msg + NOISE_COOKIE_OFF_RECEIVER));
+	if (!e) {
+		wg_dev_drop(dev, WG_DROP_NO_KEYPAIR);
+		return;
+	}
+	if (cookie_consume_reply(&e->peer->cookie, msg, now) < 0)
+		wg_peer_drop(e->peer, WG_DROP_HANDSHAKE);
+}
+
+/* The kernel's keep_key_fresh on receipt: rekey shortly before Reject-After-Time. */
+static void wg_keep_key_fresh_rx(struct wg_peer *peer, uint64_t now)
+{
+	const struct wg_timers *t = &peer->dev->timers;
+	struct wg_keypair *kp = peer->kp_cur;
+	uint64_t margin = t->keepalive_timeout + t->rekey_timeout;
+	uint64_t age = t->reject_after_time > margin ? t->reject_after_time - margin : 0;
+
+	if (peer->sent_lastminute_handshake)
+		return;
+	if (kp && kp->send_valid && kp->initiator && wg_expired(kp->birth, age, now)) {
+		peer->sent_lastminute_handshake = true;
+		wg_send_initiation(peer, now, false);
+	}
+}
+
+/* The first packet under "next" proves the initiator has the session. */
+static void wg_confirm_next(struct wg_peer *peer, uint64_t now)
+{
+	wg_keypair_clear(peer->dev, peer->kp_prev);
+	peer->kp_prev = peer->kp_cur;
+	peer->kp_cur = peer->kp_next;
+	peer->kp_next = NULL;
+	wg_timers_handshake_complete(peer, now);
+	wg_event(peer, WG_EV_HANDSHAKE_DONE);
+	if (peer->q_count)
+		wg_queue_flush(peer, now);
+}
+
+static void wg_rx_data(struct wg_device *dev, const struct wg_endpoint *src,
+		       uint8_t *buf, size_t len, uint64_t now)
+{
+	const uint8_t *saddr;
+	struct wg_keypair *kp;
+	struct wg_peer *peer;
+	struct wg_index *e;
+	uint64_t counter;
+	size_t plen, iplen;
+	uint8_t *p;
+	int family;
+
+	if (len < WG_DATA_MIN_LEN || len > WG_MAX_DATAGRAM) {
+		wg_dev_drop(dev, WG_DROP_BAD_SIZE);
+		return;
+	}
+	e = wg_index_find(dev, noise_le32(buf + NOISE_DATA_OFF_RECEIVER));
+	if (!e || e->kind != WG_INDEX_KEYPAIR) {
+		wg_dev_drop(dev, WG_DROP_NO_KEYPAIR);
+		return;
+	}
+	kp = e->keypair;
+	peer = e->peer;
+	if (wg_expired(kp->birth, dev->timers.reject_after_time, now)) {
+		wg_peer_drop(peer, WG_DROP_NO_KEYPAIR);
+		return;
+	}
+	counter = noise_le64(buf + NOISE_DATA_OFF_COUNTER);
+	if (!replay_check(&kp->replay, counter)) {
+		wg_peer_drop(peer, WG_DROP_REPLAY);
+		return;
+	}
+	if (noise_data_open(dev->aead, kp->recv_key, counter, buf, len) < 0) {
+		wg_peer_drop(peer, WG_DROP_BAD_TAG);
+		return;
+	}
+	if (!replay_update(&kp->replay, counter)) {
+		wg_peer_drop(peer, WG_DROP_REPLAY);
+		return;
+	}
+
+	/* authenticated from here on */
+	wg_learn_endpoint(peer, src);
+	if (kp == peer->kp_next)
+		wg_confirm_next(peer, now);
+	wg_keep_key_fresh_rx(peer, now);
+	wg_timers_any_received(peer);
+	wg_timers_traversal(peer, now);
+
+	p = buf + WG_DATA_HDR_LEN;
+	plen = len - WG_DATA_MIN_LEN;
+	if (!plen)
+		return;		/* keepalive */
+	wg_timers_data_received(peer, now);
+
+	if (wg_inner_parse(p, plen, true, &family, &saddr, &iplen) < 0) {
+		wg_peer_drop(peer, WG_DROP_BAD_INNER);
+		return;
+	}
+	if (allowedips_lookup(&dev->table, family, saddr) != peer) {
+		wg_peer_drop(peer, WG_DROP_NOT_ALLOWED);
+		return;
+	}
+	peer->stats.rx_packets++;
+	peer->stats.rx_bytes += iplen;
+	if (dev->ops.deliver)
+		dev->ops.deliver(dev->ctx, peer, p, iplen);
+}
+
+void wg_device_rx(struct wg_device *dev, const struct wg_endpoint *src,
+		  uint8_t *buf, size_t len, uint64_t now)
+{
+	if (len < 4) {
+		wg_dev_drop(dev, WG_DROP_BAD_SIZE);
+		return;
+	}
+	if (src->sa.sa_family != AF_INET && src->sa.sa_family != AF_INET6) {
+		wg_dev_drop(dev, WG_DROP_BAD_TYPE);
+		return;
+	}
+	/* the three reserved bytes must be zero: compare the whole word */
+	switch (noise_le32(buf)) {
+	case WG_MSG_INITIATION:
+		wg_rx_initiation(dev, src, buf, len, now);
+		break;
+	case WG_MSG_RESPONSE:
+		wg_rx_response(dev, src, buf, len, now);
+		break;
+	case WG_MSG_COOKIE:
+		wg_rx_cookie(dev, buf, len, now);
+		break;
+	case WG_MSG_DATA:
+		wg_rx_data(dev, src, buf, len, now);
+		break;
+	default:
+		wg_dev_drop(dev, WG_DROP_BAD_TYPE);
+		break;
+	}
+}
+
+/* ---- timers --------------------------------------------------------------- */
+
+static void wg_retransmit_expired(struct wg_peer *peer, uint64_t now)
+{
+	const struct wg_timers *t = &peer->dev->timers;
+
+	if (wg_expired(peer->handshake_started, t->rekey_attempt_time, now)) {
+		peer->t_keepalive = WG_NEVER;
+		wg_queue_drop_all(peer);
+		if (peer->t_zero_keys == WG_NEVER)
+			peer->t_zero_keys = wg_after(now, 3 * t->reject_after_time);
+		wg_event(peer, WG_EV_HANDSHAKE_TIMEOUT);
+		return;
+	}
+	wg_send_initiation(peer, now, true);
+}
+
+static uint64_t wg_peer_tick(struct wg_peer *peer, uint64_t now)
+{
+	uint64_t next;
+
+	if (peer->t_retransmit <= now) {
+		peer->t_retransmit = WG_NEVER;
+		wg_retransmit_expired(peer, now);
+	}
+	if (peer->t_keepalive <= now) {
+		peer->t_keepalive = WG_NEVER;
+		wg_send_keepalive(peer, now);
+		if (peer->need_another_keepalive) {
+			peer->need_another_keepalive = false;
+			peer->t_keepalive = wg_after(now, peer->dev->timers.keepalive_timeout);
+		}
+	}
+	if (peer->t_new_hs <= now) {
+		peer->t_new_hs = WG_NEVER;
+		wg_send_initiation(peer, now, false);
+	}
+	if (peer->t_zero_keys <= now) {
+		peer->t_zero_keys = WG_NEVER;
+		wg_handshake_clear(peer);
+		wg_keypairs_clear(peer);
+		wg_event(peer, WG_EV_SESSION_EXPIRED);
+	}
+	if (peer->t_persistent <= now) {
+		peer->t_persistent = WG_NEVER;
+		if (peer->keepalive_s)
+			wg_send_keepalive(peer, now);
+	}
+
+	next = peer->t_retransmit;
+	if (peer->t_keepalive < next)
+		next = peer->t_keepalive;
+	if (peer->t_new_hs < next)
+		next = peer->t_new_hs;
+	if (peer->t_zero_keys < next)
+		next = peer->t_zero_keys;
+	if (peer->t_persistent < next)
+		next = peer->t_persistent;
+	return next;
+}
+
+uint64_t wg_device_tick(struct wg_device *dev, uint64_t now)
+{
+	uint64_t next = WG_NEVER, t;
+	struct wg_peer *peer;
+
+	for (peer = dev->peers; peer; peer = peer->next) {
+		t = wg_peer_tick(peer, now);
+		if (t < next)
+			next = t;
+	}
+	return next;
+}
+
+/* ---- configuration -------------------------------------------------------- */
+
+struct wg_device *wg_device_new(const uint8_t private_key[WG_KEY_LEN],
+				const struct wg_ops *ops, void *ctx)
+{
+	struct wg_device *dev;
+	int err;
+
+	dev = calloc(1, sizeof(*dev));
+	if (!dev) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	err = noise_local_init(&dev->local, private_key);
+	if (err < 0)
+		goto fail;
+	cookie_checker_init(&dev->cookie, dev->local.pub);
+	err = cookie_ratelimit_init(&dev->ratelimit);
+	if (err < 0)
+		goto fail;
+	err = -ENOMEM;
+	dev->aead = crypto_aead_ctx_new();
+	if (!dev->aead)
+		goto fail;
+	allowedips_init(&dev->table);
+	if (ops)
+		dev->ops = *ops;
+	dev->ctx = ctx;
+	dev->mtu = WG_DEFAULT_MTU;
+	wg_timers_default(&dev->timers);
+	return dev;
+fail:
+	cookie_ratelimit_free(&dev->ratelimit);
+	crypto_wipe(dev, sizeof(*dev));
+	free(dev);
+	errno = -err;
+	return NULL;
+}
+
+void wg_device_free(struct wg_device *dev)
+{
+	if (!dev)
+		return;
+	while (dev->peers)
+		wg_peer_remove(dev->peers);
+	allowedips_free(&dev->table);
+	crypto_aead_ctx_free(dev->aead);
+	cookie_ratelimit_free(&dev->ratelimit);
+	cookie_checker_wipe(&dev->cookie);
+	crypto_wipe(dev, sizeof(*dev));
+	free(dev);
+}
+
+void wg_device_set_timers(struct wg_device *dev, const struct wg_timers *t)
+{
+	dev->timers = *t;
+}
+
+void wg_device_set_mtu(struct wg_device *dev, unsigned int mtu)
+{
+	dev->mtu = mtu > WG_MAX_PACKET ? WG_MAX_PACKET : mtu;
+}
+
+void wg_device_set_under_load(struct wg_device *dev, bool under_load)
+{
+	dev->forced_load = under_load;
+	if (!under_load)
+		dev->load_until = 0;
+}
+
+void wg_device_public_key(const struct wg_device *dev, uint8_t out[WG_KEY_LEN])
+{
+	memcpy(out, dev->local.pub, WG_KEY_LEN);
+}
+
+const struct wg_device_stats *wg_device_stats(const struct wg_device *dev)
+{
+	return &dev->stats;
+}
+
+struct wg_peer *wg_peer_new(struct wg_device *dev, const uint8_t public_key[WG_KEY_LEN],
+			    const uint8_t *psk)
+{
+	struct wg_peer *peer, **pp;
+
+	if (wg_peer_find(dev, public_key)) {
+		errno = EEXIST;
+		return NULL;
+	}
+	if (!memcmp(public_key, dev->local.pub, WG_KEY_LEN)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	peer = calloc(1, sizeof(*peer));
+	if (!peer)
+		goto nomem;
+	peer->q_arena = malloc(WG_QUEUE_BYTES);
+	if (!peer->q_arena)
+		goto nomem;
+	if (noise_remote_init(&peer->remote, &dev->local, public_key, psk) < 0) {
+		free(peer->q_arena);
+		crypto_wipe(peer, sizeof(*peer));
+		free(peer);
+		errno = EINVAL;
+		return NULL;
+	}
+	peer->dev = dev;
+	cookie_maker_init(&peer->cookie, public_key);
+	peer->t_retransmit = peer->t_keepalive = peer->t_new_hs = WG_NEVER;
+	peer->t_zero_keys = peer->t_persistent = WG_NEVER;
+	for (pp = &dev->peers; *pp; pp = &(*pp)->next)
+		;
+	*pp = peer;
+	return peer;
+nomem:
+	if (peer)
+		free(peer->q_arena);
+	free(peer);
+	errno = ENOMEM;
+	return NULL;
+}
+
+void wg_peer_remove(struct wg_peer *peer)
+{
+	struct wg_device *dev = peer->dev;
+	struct wg_peer **pp;
+
+	for (pp = &dev->peers; *pp; pp = &(*pp)->next) {
+		if (*pp == peer) {
+			*pp = peer->next;
+			break;
+		}
+	}
+	allowedips_remove_owner(&dev->table, peer);
+	wg_handshake_clear(peer);
+	wg_keypairs_clear(peer);
+	cookie_maker_wipe(&peer->cookie);
+	crypto_wipe(peer->q_arena, WG_QUEUE_BYTES);
+	free(peer->q_arena);
+	crypto_wipe(peer, sizeof(*peer));
+	free(peer);
+}
+
+struct wg_peer *wg_peer_find(struct wg_device *dev, const uint8_t public_key[WG_KEY_LEN])
+{
+	struct wg_peer *peer;
+
+	/* public keys are not secret: a plain comparison is fine */
+	for (peer = dev->peers; peer; peer = peer->next)
+		if (!memcmp(peer->remote.pub, public_key, WG_KEY_LEN))
+			return peer;
+	return NULL;
+}
+
+struct wg_peer *wg_peer_next(struct wg_device *dev, struct wg_peer *prev)
+{
+	return prev ? prev->next : dev->peers;
+}
+
+void wg_peer_set_endpoint(struct wg_peer *peer, const struct wg_endpoint *ep)
+{
+	if (ep->sa.sa_family != AF_INET && ep->sa.sa_family != AF_INET6)
+		return;
+	memset(&peer->ep, 0, sizeof(peer->ep));
+	if (ep->sa.sa_family == AF_INET)
+		peer->ep.in = ep->in;
+	else
+		peer->ep.in6 = ep->in6;
+	peer->has_ep = true;
+	/* a persistent keepalive can start now that it has somewhere to go */
+	if (peer->keepalive_s && peer->t_persistent == WG_NEVER)
+		peer->t_persistent = 0;
+}
+
+bool wg_peer_get_endpoint(const struct wg_peer *peer, struct wg_endpoint *ep)
+{
+	if (!peer->has_ep)
+		return false;
+	*ep = peer->ep;
+	return true;
+}
+
+/* Turning it on sends a keepalive at the next tick, as the kernel does. */
+void wg_peer_set_keepalive(struct wg_peer *peer, unsigned int seconds)
+{
+	bool changed = seconds != peer->keepalive_s;
+
+	peer->keepalive_s = seconds;
+	if (!seconds)
+		peer->t_persistent = WG_NEVER;
+	else if (changed && peer->has_ep)
+		peer->t_persistent = 0;
+}
+
+int wg_peer_allow(struct wg_peer *peer, const struct prefix *p)
+{
+	return allowedips_insert(&peer->dev->table, p, peer);
+}
+
+int wg_peer_disallow(struct wg_peer *peer, const struct prefix *p)
+{
+	return allowedips_remove(&peer->dev->table, p, peer);
+}
+
+void wg_peer_clear_allowed(struct wg_peer *peer)
+{
+	allowedips_remove_owner(&peer->dev->table, peer);
+}
+
+void wg_peer_public_key(const struct wg_peer *peer, uint8_t out[WG_KEY_LEN])
+{
+	memcpy(out, peer->remote.pub, WG_KEY_LEN);
+}
+
+const struct wg_peer_stats *wg_peer_stats(const struct wg_peer *peer)
+{
+	return &peer->stats;
+}
+
+void wg_peer_set_userdata(struct wg_peer *peer, void *data)
+{
+	peer->userdata = data;
+}
+
+void *wg_peer_userdata(const struct wg_peer *peer)
+{
+	return peer->userdata;
+}
+
+void wg_peer_connect(struct wg_peer *peer, uint64_t now)
+{
+	if (peer->t_retransmit != WG_NEVER)
+		return;		/* one is in flight */
+	wg_send_initiation(peer, now, false);
+}
+
+static void wg_keypair_info(const struct wg_keypair *kp, struct wg_keypair_info *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!kp)
+		return;
+	out->present = true;
+	out->initiator = kp->initiator;
+	out->local_index = kp->index.id;
+	out->remote_index = kp->remote_index;
+	out->birth_ns = kp->birth;
+	out->send_counter = kp->send_counter;
+}
+
+void wg_peer_keypairs(const struct wg_peer *peer, struct wg_peer_keypairs *out)
+{
+	wg_keypair_info(peer->kp_prev, &out->previous);
+	wg_keypair_info(peer->kp_cur, &out->current);
+	wg_keypair_info(peer->kp_next, &out->next);
+}
+
+int wg_peer_test_set_send_counter(struct wg_peer *peer, uint64_t counter)
+{
+	if (!peer->kp_cur)
+		return -ENOENT;
+	peer->kp_cur->send_counter = counter;
+	return 0;
+}
