@@ -23,6 +23,22 @@ struct config_prefixes {
 	size_t n;
 };
 
+#define CONFIG_MAX_PATTERNS	32
+
+/* Interface name patterns (fnmatch globs such as "br-*"). */
+struct config_patterns {
+	char v[CONFIG_MAX_PATTERNS][IF_NAMESIZE];
+	size_t n;
+};
+
+enum config_firewall {
+	CONFIG_FW_AUTO,			/* detect what dockerd uses */
+	CONFIG_FW_IPTABLES_NFT,		/* Docker's rules in iptables-nft */
+	CONFIG_FW_IPTABLES_LEGACY,	/* Docker's rules in iptables-legacy */
+	CONFIG_FW_NFTABLES,		/* Docker 29's nftables backend */
+	CONFIG_FW_OFF,			/* touch nothing */
+};
+
 struct config_peer {
 	uint8_t public_key[KEY_LEN];
 	uint8_t preshared_key[KEY_LEN];
@@ -51,6 +67,14 @@ struct config {
 	enum log_level log_level;
 	bool has_log_level;
 	char state_dir[256];			/* where learnt endpoints are kept */
+	/* guest: which networks to advertise and open */
+	struct config_patterns bridges;		/* default: docker0, br-* */
+	struct config_patterns exclude_interfaces;
+	struct config_prefixes include_prefixes;
+	struct config_prefixes exclude_prefixes;
+	bool snat;				/* default on */
+	enum config_firewall firewall;
+	uint32_t fwmark;			/* Docker's bridge-accept-fwmark, 0 = unset */
 };
 
 #define CONFIG_DEFAULT_IFNAME	"gangway0"

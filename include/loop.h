@@ -23,6 +23,8 @@ int loop_set_signals(struct loop *l, loop_signal_fn fn, void *ctx);
  * UINT64_MAX disarms it.
  */
 int loop_set_timer(struct loop *l, uint64_t deadline_ns, loop_fd_fn fn, void *ctx);
+/* Call fn every interval_ns (CLOCK_BOOTTIME); returns 0 or -errno. */
+int loop_add_periodic(struct loop *l, uint64_t interval_ns, loop_fd_fn fn, void *ctx);
 /* Run until loop_stop(); returns 0 or -errno. */
 int loop_run(struct loop *l);
 void loop_stop(struct loop *l);

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "ctlmsg.h"
 #include "loop.h"
 #include "netif.h"
 #include "pktio.h"
@@ -23,8 +24,25 @@ struct tunnel_peer {
 	uint64_t resolve_at;		/* boottime ns of the next name lookup, 0 = none */
 };
 
+/* A control message arrived from an authenticated peer, sent from src. */
+typedef void (*tunnel_ctl_fn)(void *ctx, struct wg_peer *from, const struct prefix *src,
+			      const uint8_t *msg, size_t len);
+typedef void (*tunnel_event_fn)(void *ctx, struct wg_peer *peer, enum wg_event ev);
+
+#define TUNNEL_CTL_OUTBOX	8
+
+/* Control messages wait here until the engine is not busy with a packet. */
+struct tunnel_ctl_out {
+	struct prefix dst;
+	size_t len;
+	uint8_t msg[CTLMSG_MAX_LEN];
+};
+
 struct tunnel {
 	enum tunnel_role role;
+	tunnel_ctl_fn on_ctl;		/* set by the control plane (guest.c, host.c) */
+	tunnel_event_fn on_event;
+	void *hook_ctx;
 	struct config cfg;
 	struct loop *loop;
 	struct wg_device *dev;
@@ -37,6 +55,10 @@ struct tunnel {
 	uint64_t deadline;		/* engine's next timer */
 	/* one packet with room for the engine to encrypt in place */
 	uint8_t buf[WG_MAX_DATAGRAM] __attribute__((aligned(64)));
+	struct tunnel_ctl_out outbox[TUNNEL_CTL_OUTBOX];
+	size_t n_out;
+	bool in_engine;			/* inside an engine call: defer sends */
+	uint8_t ctlbuf[WG_HEADROOM + 1280 + WG_TAILROOM] __attribute__((aligned(64)));
 };
 
 /*
@@ -48,6 +70,15 @@ int tunnel_start(struct tunnel *t, struct loop *loop, struct config *cfg,
 		 enum tunnel_role role);
 /* Apply a newly parsed configuration (taken over on success). */
 int tunnel_reload(struct tunnel *t, struct config *cfg);
+/*
+ * Queue a control message to dst (a peer's tunnel address), sent from our
+ * own address of the same family through the tunnel as soon as the engine
+ * is idle (safe to call from the on_ctl/on_event hooks). 0 or -errno.
+ */
+int tunnel_send_ctl(struct tunnel *t, const struct prefix *dst, const uint8_t *msg,
+		    size_t len);
+/* Our first tunnel address of family, or NULL. */
+const struct prefix *tunnel_own_addr(const struct tunnel *t, int family);
 /* Remove routes the tunnel added, close the device and socket. */
 void tunnel_stop(struct tunnel *t);
 

@@ -297,6 +297,104 @@ static int config_k_state_dir(struct config_parser *p, const char *k, char *v)
 	return 0;
 }
 
+static int config_parse_bool(const char *v, bool *out)
+{
+	static const char *yes[] = { "on", "yes", "true", "1" }, *no[] = { "off", "no", "false", "0" };
+
+	for (size_t i = 0; i < 4; i++) {
+		if (!strcasecmp(v, yes[i])) {
+			*out = true;
+			return 0;
+		}
+		if (!strcasecmp(v, no[i])) {
+			*out = false;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static int config_parse_patterns(struct config_parser *p, const char *k, char *v,
+				 struct config_patterns *l)
+{
+	char *tok;
+
+	l->n = 0;
+	while ((tok = strsep(&v, ",")) != NULL) {
+		tok = config_trim(tok);
+		if (!*tok)
+			return config_error(p, "%s: empty list element", k);
+		if (strlen(tok) >= IF_NAMESIZE)
+			return config_error(p, "%s: '%s' is longer than an interface name", k, tok);
+		for (const char *c = tok; *c; c++)
+			if (!isalnum((unsigned char)*c) && !strchr("-_.*?[]", *c))
+				return config_error(p, "%s: '%s' is not an interface name or pattern",
+						    k, tok);
+		if (l->n >= CONFIG_MAX_PATTERNS)
+			return config_error(p, "%s: more than %d entries", k, CONFIG_MAX_PATTERNS);
+		snprintf(l->v[l->n++], IF_NAMESIZE, "%s", tok);
+	}
+	return 0;
+}
+
+static int config_k_bridges(struct config_parser *p, const char *k, char *v)
+{
+	return config_parse_patterns(p, k, v, &p->c->bridges);
+}
+
+static int config_k_exclude_interfaces(struct config_parser *p, const char *k, char *v)
+{
+	return config_parse_patterns(p, k, v, &p->c->exclude_interfaces);
+}
+
+static int config_k_include_prefixes(struct config_parser *p, const char *k, char *v)
+{
+	return config_parse_prefix_list(p, k, v, false, &p->c->include_prefixes);
+}
+
+static int config_k_exclude_prefixes(struct config_parser *p, const char *k, char *v)
+{
+	return config_parse_prefix_list(p, k, v, false, &p->c->exclude_prefixes);
+}
+
+static int config_k_snat(struct config_parser *p, const char *k, char *v)
+{
+	if (config_parse_bool(v, &p->c->snat))
+		return config_error(p, "%s: '%s' is not on or off", k, v);
+	return 0;
+}
+
+static int config_k_firewall(struct config_parser *p, const char *k, char *v)
+{
+	static const struct { const char *name; enum config_firewall fw; } fws[] = {
+		{ "auto", CONFIG_FW_AUTO }, { "iptables-nft", CONFIG_FW_IPTABLES_NFT },
+		{ "iptables-legacy", CONFIG_FW_IPTABLES_LEGACY },
+		{ "nftables", CONFIG_FW_NFTABLES }, { "off", CONFIG_FW_OFF },
+	};
+
+	for (size_t i = 0; i < sizeof(fws) / sizeof(fws[0]); i++) {
+		if (!strcasecmp(v, fws[i].name)) {
+			p->c->firewall = fws[i].fw;
+			return 0;
+		}
+	}
+	return config_error(p, "%s: '%s' is not one of auto, iptables-nft, iptables-legacy, "
+			    "nftables, off", k, v);
+}
+
+static int config_k_fwmark(struct config_parser *p, const char *k, char *v)
+{
+	unsigned long mark;
+	char *end;
+
+	errno = 0;
+	mark = strtoul(v, &end, 0);
+	if (errno || *end || !isdigit((unsigned char)*v) || mark == 0 || mark > 0xffffffffUL)
+		return config_error(p, "%s: '%s' is not a mark (1-0xffffffff)", k, v);
+	p->c->fwmark = (uint32_t)mark;
+	return 0;
+}
+
 static const struct config_key config_keys[] = {
 	{ SECTION_INTERFACE, "PrivateKey", config_k_private_key },
 	{ SECTION_INTERFACE, "Address", config_k_address },
@@ -310,6 +408,13 @@ static const struct config_key config_keys[] = {
 	{ SECTION_GANGWAY, "Interface", config_k_interface },
 	{ SECTION_GANGWAY, "LogLevel", config_k_log_level },
 	{ SECTION_GANGWAY, "StateDirectory", config_k_state_dir },
+	{ SECTION_GANGWAY, "Bridges", config_k_bridges },
+	{ SECTION_GANGWAY, "ExcludeInterfaces", config_k_exclude_interfaces },
+	{ SECTION_GANGWAY, "IncludePrefixes", config_k_include_prefixes },
+	{ SECTION_GANGWAY, "ExcludePrefixes", config_k_exclude_prefixes },
+	{ SECTION_GANGWAY, "SNAT", config_k_snat },
+	{ SECTION_GANGWAY, "Firewall", config_k_firewall },
+	{ SECTION_GANGWAY, "FwMark", config_k_fwmark },
 };
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 _Static_assert(CONFIG_NKEYS <= 32, "the duplicate mask is 32 bits");
@@ -435,6 +540,10 @@ void config_init(struct config *c)
 	snprintf(c->ifname, sizeof(c->ifname), "%s", CONFIG_DEFAULT_IFNAME);
 	c->mtu = CONFIG_DEFAULT_MTU;
 	c->log_level = LOG_LVL_INFO;
+	c->snat = true;
+	c->bridges.n = 2;
+	snprintf(c->bridges.v[0], IF_NAMESIZE, "docker0");
+	snprintf(c->bridges.v[1], IF_NAMESIZE, "br-*");
 	/* systemd's RuntimeDirectory= tells us where our runtime state goes. */
 	snprintf(c->state_dir, sizeof(c->state_dir), "%s",
 		 getenv("RUNTIME_DIRECTORY") ? getenv("RUNTIME_DIRECTORY")
@@ -449,6 +558,8 @@ void config_free(struct config *c)
 	}
 	free(c->peers);
 	free(c->addresses.v);
+	free(c->include_prefixes.v);
+	free(c->exclude_prefixes.v);
 	crypto_wipe(c->private_key, KEY_LEN);
 	config_init(c);
 }

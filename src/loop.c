@@ -18,8 +18,16 @@ struct loop_fd {
 	void *ctx;
 };
 
+struct loop_periodic {
+	int fd;
+	loop_fd_fn fn;
+	void *ctx;
+};
+
 struct loop {
 	int epfd;
+	struct loop_periodic periodic[4];
+	size_t n_periodic;
 	int timerfd;
 	int sigfd;
 	bool running;
@@ -88,6 +96,8 @@ void loop_free(struct loop *l)
 {
 	if (!l)
 		return;
+	for (size_t i = 0; i < l->n_periodic; i++)
+		close(l->periodic[i].fd);
 	if (l->epfd >= 0)
 		close(l->epfd);
 	if (l->timerfd >= 0)
@@ -165,6 +175,46 @@ int loop_set_timer(struct loop *l, uint64_t deadline_ns, loop_fd_fn fn, void *ct
 	}
 	if (timerfd_settime(l->timerfd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
 		return -errno;
+	return 0;
+}
+
+static void loop_periodic_ready(void *ctx, int fd, uint32_t events)
+{
+	struct loop_periodic *p = ctx;
+	uint64_t expirations;
+
+	if (read(fd, &expirations, sizeof(expirations)) < 0)
+		return;
+	p->fn(p->ctx, fd, events);
+}
+
+int loop_add_periodic(struct loop *l, uint64_t interval_ns, loop_fd_fn fn, void *ctx)
+{
+	struct itimerspec its = { 0 };
+	struct loop_periodic *p;
+	int fd, ret;
+
+	if (l->n_periodic >= sizeof(l->periodic) / sizeof(l->periodic[0]))
+		return -ENOSPC;
+	fd = timerfd_create(CLOCK_BOOTTIME, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	its.it_interval.tv_sec = (time_t)(interval_ns / 1000000000ULL);
+	its.it_interval.tv_nsec = (long)(interval_ns % 1000000000ULL);
+	its.it_value = its.it_interval;
+	p = &l->periodic[l->n_periodic];
+	*p = (struct loop_periodic){ .fd = fd, .fn = fn, .ctx = ctx };
+	if (timerfd_settime(fd, 0, &its, NULL) < 0) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	ret = loop_add_fd(l, fd, EPOLLIN, loop_periodic_ready, p);
+	if (ret < 0) {
+		close(fd);
+		return ret;
+	}
+	l->n_periodic++;
 	return 0;
 }
 

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "host.h"
 #include "log.h"
 #include "loop.h"
 #include "service.h"
@@ -20,6 +21,7 @@ struct service {
 	const struct service_opts *o;
 	struct loop *loop;
 	struct tunnel tunnel;
+	struct host *host;		/* gangway up: routes from adverts */
 };
 
 static void service_reload(struct service *s)
@@ -88,6 +90,8 @@ int service_main(const struct service_opts *o)
 	ret = tunnel_start(&s.tunnel, s.loop, &c, o->role);
 	if (ret)
 		goto out;
+	if (o->role == TUNNEL_HOST)
+		s.host = host_start(&s.tunnel, s.loop);
 	log_notice("%s %s running", o->prog, GANGWAY_VERSION);
 	ret = loop_run(s.loop);
 	if (ret)
@@ -95,6 +99,7 @@ int service_main(const struct service_opts *o)
 	else
 		status = 0;
 out:
+	host_stop(s.host);
 	tunnel_stop(&s.tunnel);
 	config_free(&c);
 	loop_free(s.loop);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "crypto.h"
+#include "ctlmsg.h"
 #include "log.h"
 #include "tunnel.h"
 
@@ -27,6 +28,7 @@
 #define TUNNEL_RESOLVE_RETRY	(5 * WG_NSEC)
 
 static void tunnel_state_save(struct tunnel *t);
+static void tunnel_schedule(struct tunnel *t);
 
 static const char *tunnel_key_name(const uint8_t key[WG_KEY_LEN], char buf[KEY_B64_LEN + 1])
 {
@@ -106,13 +108,84 @@ static int tunnel_send(void *ctx, const struct wg_endpoint *to, const uint8_t *b
 	return t->io.ops->udp_send(&t->io, to, buf, len);
 }
 
+const struct prefix *tunnel_own_addr(const struct tunnel *t, int family)
+{
+	for (size_t i = 0; i < t->cfg.addresses.n; i++)
+		if (t->cfg.addresses.v[i].family == family)
+			return &t->cfg.addresses.v[i];
+	return NULL;
+}
+
+static bool tunnel_is_own_addr(const struct tunnel *t, const struct prefix *a)
+{
+	for (size_t i = 0; i < t->cfg.addresses.n; i++) {
+		const struct prefix *o = &t->cfg.addresses.v[i];
+
+		if (o->family == a->family &&
+		    !memcmp(o->addr.b, a->addr.b, prefix_addr_len(a->family)))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Control messages to our own tunnel address are ours; everything else goes
+ * to the kernel. The engine already checked the inner source against the
+ * peer's allowed IPs, so `from` is who sent it.
+ */
 static int tunnel_deliver(void *ctx, struct wg_peer *from, const uint8_t *pkt, size_t len)
 {
 	struct tunnel *t = ctx;
-	ssize_t n = t->io.ops->tun_write(&t->io, pkt, len);
+	struct prefix src, dst;
+	const uint8_t *msg;
+	ssize_t n;
+	int mlen;
 
-	(void)from;
+	if (t->on_ctl) {
+		mlen = ctlmsg_unwrap(pkt, len, &src, &dst, &msg);
+		if (mlen >= 0 && tunnel_is_own_addr(t, &dst)) {
+			t->on_ctl(t->hook_ctx, from, &src, msg, (size_t)mlen);
+			return 0;
+		}
+	}
+	n = t->io.ops->tun_write(&t->io, pkt, len);
 	return n < 0 ? (int)n : 0;
+}
+
+int tunnel_send_ctl(struct tunnel *t, const struct prefix *dst, const uint8_t *msg,
+		    size_t len)
+{
+	struct tunnel_ctl_out *o;
+
+	if (!tunnel_own_addr(t, dst->family))
+		return -EADDRNOTAVAIL;
+	if (len > sizeof(o->msg))
+		return -EMSGSIZE;
+	if (t->n_out >= TUNNEL_CTL_OUTBOX)
+		return -ENOBUFS;
+	o = &t->outbox[t->n_out++];
+	o->dst = *dst;
+	o->len = len;
+	memcpy(o->msg, msg, len);
+	if (!t->in_engine)
+		tunnel_schedule(t);
+	return 0;
+}
+
+static void tunnel_flush_ctl(struct tunnel *t, uint64_t now)
+{
+	uint8_t *pkt = t->ctlbuf + WG_HEADROOM;
+	int n;
+
+	for (size_t i = 0; i < t->n_out; i++) {
+		const struct tunnel_ctl_out *o = &t->outbox[i];
+
+		n = ctlmsg_wrap(pkt, 1280, tunnel_own_addr(t, o->dst.family), &o->dst,
+				o->msg, o->len);
+		if (n > 0)
+			wg_device_tx(t->dev, pkt, (size_t)n, now);
+	}
+	t->n_out = 0;
 }
 
 static void tunnel_event(void *ctx, struct wg_peer *peer, enum wg_event ev)
@@ -144,6 +217,8 @@ static void tunnel_event(void *ctx, struct wg_peer *peer, enum wg_event ev)
 		log_info("Session with peer %s expired, keys erased", name);
 		break;
 	}
+	if (t->on_event)
+		t->on_event(t->hook_ctx, peer, ev);
 }
 
 static const struct wg_ops tunnel_wg_ops = {
@@ -245,10 +320,15 @@ static void tunnel_schedule(struct tunnel *t)
 {
 	uint64_t now = loop_now(), next;
 
+	t->in_engine = true;
+	tunnel_flush_ctl(t, now);
 	for (size_t i = 0; i < t->n_peers; i++)
 		if (t->peers[i].resolve_at && t->peers[i].resolve_at <= now)
 			tunnel_resolve(t, &t->peers[i], now);
 	next = wg_device_tick(t->dev, now);
+	/* Timers may have produced control messages (events): send them too. */
+	tunnel_flush_ctl(t, now);
+	t->in_engine = false;
 	for (size_t i = 0; i < t->n_peers; i++)
 		if (t->peers[i].resolve_at && t->peers[i].resolve_at < next)
 			next = t->peers[i].resolve_at;
@@ -273,6 +353,7 @@ static void tunnel_on_tun(void *ctx, int fd, uint32_t events)
 
 	(void)fd;
 	(void)events;
+	t->in_engine = true;
 	for (int i = 0; i < TUNNEL_BURST; i++) {
 		n = t->io.ops->tun_read(&t->io, pkt, WG_MAX_PACKET);
 		if (n == -EAGAIN || n == -EINTR)
@@ -295,6 +376,7 @@ static void tunnel_on_udp(void *ctx, int fd, uint32_t events)
 
 	(void)fd;
 	(void)events;
+	t->in_engine = true;
 	for (int i = 0; i < TUNNEL_BURST; i++) {
 		n = t->io.ops->udp_recv(&t->io, t->buf, sizeof(t->buf), &from);
 		if (n == -EAGAIN || n == -EINTR)

@@ -1,0 +1,14 @@
+/* host.h - the host agent's control plane: accept guests' prefixes, route them */
+#ifndef GANGWAY_HOST_H
+#define GANGWAY_HOST_H
+
+#include "loop.h"
+#include "tunnel.h"
+
+struct host;
+
+struct host *host_start(struct tunnel *t, struct loop *loop);
+/* Remove the routes learnt from guests; NULL is fine. */
+void host_stop(struct host *h);
+
+#endif

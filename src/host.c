@@ -1,0 +1,203 @@
+/* host.c - the host agent's control plane: accept advertised prefixes, route them
+ *
+ * Theory of operation: each guest sends the whole set of its container
+ * prefixes (ctlmsg ADVERTISE) through its authenticated session. For every
+ * prefix the agent decides: accepted (inside the private ranges, or in that
+ * guest's configured AllowedIPs) and not claimed by another guest, it joins
+ * the guest's allowed IPs (so cryptokey routing stays exact) and gets a
+ * route through the tunnel device; otherwise it is refused with a reason
+ * the guest logs. Prefixes missing from a newer set are withdrawn: route
+ * and allowed IP removed, unless the configuration lists them statically.
+ * The answer (ACK) echoes the set with a status per prefix.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctlmsg.h"
+#include "host.h"
+#include "log.h"
+
+struct host_guest {
+	struct wg_peer *peer;
+	struct prefix accepted[CTLMSG_MAX_PREFIXES];
+	size_t n_accepted;
+	bool seen;
+	uint32_t seq;
+};
+
+struct host {
+	struct tunnel *t;
+	struct host_guest guests[CONFIG_MAX_PEERS];
+	size_t n_guests;
+};
+
+static struct host_guest *host_guest_of(struct host *h, struct wg_peer *peer, bool create)
+{
+	for (size_t i = 0; i < h->n_guests; i++)
+		if (h->guests[i].peer == peer)
+			return &h->guests[i];
+	if (!create || h->n_guests >= CONFIG_MAX_PEERS)
+		return NULL;
+	memset(&h->guests[h->n_guests], 0, sizeof(h->guests[0]));
+	h->guests[h->n_guests].peer = peer;
+	return &h->guests[h->n_guests++];
+}
+
+static const struct config_peer *host_config_peer(const struct host *h, struct wg_peer *peer)
+{
+	uint8_t pub[WG_KEY_LEN];
+
+	wg_peer_public_key(peer, pub);
+	for (size_t i = 0; i < h->t->cfg.n_peers; i++)
+		if (!memcmp(h->t->cfg.peers[i].public_key, pub, WG_KEY_LEN))
+			return &h->t->cfg.peers[i];
+	return NULL;
+}
+
+static bool host_static(const struct config_peer *cp, const struct prefix *p)
+{
+	for (size_t i = 0; cp && i < cp->allowed_ips.n; i++)
+		if (prefix_equal(&cp->allowed_ips.v[i], p))
+			return true;
+	return false;
+}
+
+static bool host_in_static(const struct config_peer *cp, const struct prefix *p)
+{
+	for (size_t i = 0; cp && i < cp->allowed_ips.n; i++)
+		if (prefix_contains(&cp->allowed_ips.v[i], p))
+			return true;
+	return false;
+}
+
+static enum ctlmsg_status host_judge(struct host *h, const struct host_guest *hg,
+				     const struct config_peer *cp, const struct prefix *p)
+{
+	if (!prefix_is_private(p) && !host_in_static(cp, p))
+		return CTLMSG_ST_NOT_ALLOWED;
+	for (size_t i = 0; i < h->n_guests; i++) {
+		const struct host_guest *o = &h->guests[i];
+
+		if (o == hg)
+			continue;
+		for (size_t j = 0; j < o->n_accepted; j++)
+			if (prefix_overlaps(&o->accepted[j], p))
+				return CTLMSG_ST_CONFLICT;
+	}
+	return CTLMSG_ST_INSTALLED;
+}
+
+static void host_withdraw(struct host *h, struct host_guest *hg, const struct config_peer *cp,
+			  const struct prefix *p)
+{
+	char buf[PREFIX_STRLEN];
+
+	if (host_static(cp, p))
+		return;		/* configured: stays routed */
+	wg_peer_disallow(hg->peer, p);
+	netif_route_del(h->t->nl, h->t->ifindex, p);
+	log_info("Route to %s withdrawn", prefix_format(p, buf, sizeof(buf)));
+}
+
+static void host_on_advertise(struct host *h, struct wg_peer *peer, const struct prefix *src,
+			      const struct ctlmsg *m)
+{
+	const struct config_peer *cp = host_config_peer(h, peer);
+	struct host_guest *hg = host_guest_of(h, peer, true);
+	struct prefix keep[CTLMSG_MAX_PREFIXES];
+	static struct ctlmsg ack;
+	uint8_t out[CTLMSG_MAX_LEN];
+	char buf[PREFIX_STRLEN];
+	size_t n_keep = 0;
+	int ret, n;
+
+	if (!hg)
+		return;
+	ack.type = CTLMSG_ACK;
+	ack.seq = m->seq;
+	ack.n = m->n;
+	for (size_t i = 0; i < m->n; i++) {
+		const struct prefix *p = &m->prefixes[i];
+		enum ctlmsg_status st = host_judge(h, hg, cp, p);
+
+		ack.prefixes[i] = *p;
+		ack.status[i] = (uint8_t)st;
+		prefix_format(p, buf, sizeof(buf));
+		if (st != CTLMSG_ST_INSTALLED) {
+			log_warn("Guest prefix %s refused: %s", buf, ctlmsg_status_name(st));
+			continue;
+		}
+		keep[n_keep++] = *p;
+		ret = wg_peer_allow(peer, p);
+		if (ret)
+			log_err("Failed to allow %s: %s", buf, strerror(-ret));
+		ret = netif_route_add(h->t->nl, h->t->ifindex, p);
+		if (ret == 0)
+			log_info("Route to %s through %s installed", buf, h->t->ifname);
+		else if (ret != -EEXIST)
+			log_err("Failed to add route %s dev %s: %s", buf, h->t->ifname,
+				strerror(-ret));
+	}
+	/* What the guest no longer has goes. */
+	for (size_t i = 0; i < hg->n_accepted; i++) {
+		bool still = false;
+
+		for (size_t j = 0; j < n_keep && !still; j++)
+			still = prefix_equal(&keep[j], &hg->accepted[i]);
+		if (!still)
+			host_withdraw(h, hg, cp, &hg->accepted[i]);
+	}
+	memcpy(hg->accepted, keep, n_keep * sizeof(keep[0]));
+	hg->n_accepted = n_keep;
+	hg->seq = m->seq;
+	hg->seen = true;
+	n = ctlmsg_encode(&ack, out, sizeof(out));
+	if (n > 0)
+		tunnel_send_ctl(h->t, src, out, (size_t)n);
+}
+
+static void host_on_ctl(void *ctx, struct wg_peer *from, const struct prefix *src,
+			const uint8_t *msg, size_t len)
+{
+	struct host *h = ctx;
+	static struct ctlmsg m;
+
+	if (ctlmsg_decode(&m, msg, len) || m.type != CTLMSG_ADVERTISE) {
+		log_debug("Malformed or unexpected control message dropped");
+		return;
+	}
+	host_on_advertise(h, from, src, &m);
+}
+
+struct host *host_start(struct tunnel *t, struct loop *loop)
+{
+	struct host *h = calloc(1, sizeof(*h));
+
+	(void)loop;
+	if (!h)
+		return NULL;
+	h->t = t;
+	t->on_ctl = host_on_ctl;
+	t->hook_ctx = h;
+	return h;
+}
+
+void host_stop(struct host *h)
+{
+	if (!h)
+		return;
+	for (size_t i = 0; i < h->n_guests; i++) {
+		const struct config_peer *cp = host_config_peer(h, h->guests[i].peer);
+
+		for (size_t j = 0; j < h->guests[i].n_accepted; j++)
+			if (!host_static(cp, &h->guests[i].accepted[j]))
+				netif_route_del(h->t->nl, h->t->ifindex,
+						&h->guests[i].accepted[j]);
+	}
+	if (h->t->hook_ctx == h) {
+		h->t->on_ctl = NULL;
+		h->t->hook_ctx = NULL;
+	}
+	free(h);
+}
