@@ -83,9 +83,11 @@ $(BUILD)/tests/%: tests/tools/%.c $(LIBGW) | $(BUILD)/tests
 tests: $(UNIT_BIN) $(TEST_TOOLS)
 test-tools: $(TEST_TOOLS)
 
-# The one test command: unit tests, then integration tests, one summary line.
+# The one test command: unit and integration tests, then the unit tests and
+# the tunnel's integration tests again with ASan+UBSan; one summary line.
 check: all tests
-	BUILD=$(BUILD) tests/run
+	$(MAKE) --no-print-directory asan >/dev/null
+	BUILD=$(BUILD) tests/run --asan
 
 unit: all tests
 	BUILD=$(BUILD) tests/run --unit

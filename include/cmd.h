@@ -7,5 +7,6 @@ int cmd_up(int argc, char **argv);
 int cmd_genkey(int argc, char **argv);
 int cmd_genpsk(int argc, char **argv);
 int cmd_pubkey(int argc, char **argv);
+int cmd_config(int argc, char **argv);
 
 #endif

@@ -16,7 +16,7 @@
 struct discover_bridge {
 	char ifname[IF_NAMESIZE];
 	int ifindex;
-	bool up;
+	bool up;		/* IFF_UP; carrier is not looked at */
 	struct prefix addrs[DISCOVER_MAX_ADDRS];
 	size_t n_addrs;
 };
@@ -53,10 +53,14 @@ int discover_fd(const struct discover *d);
 /*
  * Read pending events and update the view; on ENOBUFS (events lost) or an
  * interrupted dump, dump everything again and reconcile. Calls fn when the
- * view changed. Returns 0 or -errno.
+ * view changed. Returns 0 or -errno; when a needed re-dump failed, the view
+ * may be stale until the next call (or discover_resync) dumps again.
  */
 int discover_process(struct discover *d);
-/* Force a full re-dump and reconcile (e.g. after a config reload). */
+/*
+ * Force a full re-dump and reconcile (e.g. after a config reload; c NULL
+ * keeps the current config). Calls fn when the view changed.
+ */
 int discover_resync(struct discover *d, const struct config *c);
 const struct discover_view *discover_view(const struct discover *d);
 /* Interface name matches the config's bridge patterns and no exclusion. */

@@ -57,7 +57,7 @@ const char *firewall_mech_name(enum firewall_mech m);
 
 #define FIREWALL_TABLE		"gangway"	/* our nftables table (inet) */
 #define FIREWALL_COMMENT_LEN	(sizeof("gangway:") + IF_NAMESIZE)
-#define FIREWALL_MAX_OPENINGS	4096
+#define FIREWALL_MAX_OPENINGS	1024
 #define FIREWALL_PRIO_MARK	(-301)		/* before Docker's raw (-300) */
 
 /* New connections from src, in on the tunnel, to dst, out on bridge. */
@@ -212,10 +212,11 @@ int firewall_nft_verify(struct firewall_nft *n, const struct firewall_nft_spec *
 int firewall_nft_delete(struct firewall_nft *n);
 /*
  * Docker 29: our accepts at the top of raw-PREROUTING in Docker's tables.
- * Verifies and repairs; *restored counts rules put back. 0 or -errno.
+ * Verifies (count and position) and repairs; force rewrites them (the view
+ * changed). *restored counts rules put back. 0 or -errno.
  */
 int firewall_nft_docker_sync(struct firewall_nft *n, const struct firewall_nft_spec *s,
-			     size_t *restored);
+			     bool force, size_t *restored);
 /* Delete every rule carrying comment from Docker 29's tables. */
 int firewall_nft_docker_purge(struct firewall_nft *n, const char *comment);
 /* Event socket (NFNLGRP_NFTABLES), non-blocking; -1 if it failed. */

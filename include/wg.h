@@ -151,7 +151,11 @@ struct wg_peer *wg_peer_find(struct wg_device *dev, const uint8_t public_key[WG_
 void wg_peer_set_endpoint(struct wg_peer *peer, const struct wg_endpoint *ep);
 /* false when the peer has no endpoint yet */
 bool wg_peer_get_endpoint(const struct wg_peer *peer, struct wg_endpoint *ep);
-/* 0 disables; seconds. */
+/*
+ * Persistent keepalive, seconds; 0 disables. Turning it on (with an
+ * endpoint known) sends a keepalive at the next tick, which starts the
+ * handshake if there is no session yet.
+ */
 void wg_peer_set_keepalive(struct wg_peer *peer, unsigned int seconds);
 int wg_peer_allow(struct wg_peer *peer, const struct prefix *p);
 int wg_peer_disallow(struct wg_peer *peer, const struct prefix *p);
@@ -177,7 +181,8 @@ void wg_device_rx(struct wg_device *dev, const struct wg_endpoint *src,
  * An IP packet arrived from the tunnel device. pkt has WG_HEADROOM bytes
  * before it and WG_TAILROOM after it that the engine may overwrite. Returns
  * 0 when sent or queued until a handshake completes, or a negative errno
- * (-EHOSTUNREACH: no peer for the destination).
+ * (-EHOSTUNREACH: no peer for the destination; -EINVAL: not IPv4/IPv6;
+ * -ENOBUFS: the peer's queue is full).
  */
 int wg_device_tx(struct wg_device *dev, uint8_t *pkt, size_t len, uint64_t now);
 
@@ -185,6 +190,9 @@ int wg_device_tx(struct wg_device *dev, uint8_t *pkt, size_t len, uint64_t now);
  * Run expired timers; returns the next deadline (boottime ns), or
  * UINT64_MAX when nothing is scheduled. Call it again at that time, and
  * after every rx/tx call (they may schedule earlier deadlines).
+ *
+ * The handshake's TAI64N timestamp is the wall clock read at the first
+ * initiation plus the boottime elapsed since, so it follows `now`.
  */
 uint64_t wg_device_tick(struct wg_device *dev, uint64_t now);
 
@@ -210,7 +218,7 @@ void wg_peer_keypairs(const struct wg_peer *peer, struct wg_peer_keypairs *out);
 
 /* Packets held per peer while a handshake is under way. */
 #define WG_QUEUE_PACKETS	128
-#define WG_QUEUE_BYTES		(WG_QUEUE_PACKETS * 1536)
+#define WG_QUEUE_BYTES		((size_t)WG_QUEUE_PACKETS * 1536)
 
 /*
  * Test hook, not for production use: set the current session's send

@@ -31,7 +31,7 @@
 #include "cookie.h"
 
 #define COOKIE_NSEC		1000000000ULL
-#define COOKIE_MACS_LEN		(2 * CRYPTO_MAC_LEN)
+#define COOKIE_MACS_LEN		((size_t)2 * CRYPTO_MAC_LEN)
 #define COOKIE_OFF_RECEIVER	4
 #define COOKIE_OFF_NONCE	8
 #define COOKIE_OFF_COOKIE	(COOKIE_OFF_NONCE + CRYPTO_XNONCE_LEN)
@@ -265,7 +265,7 @@ int cookie_ratelimit_init(struct cookie_ratelimit *rl)
 {
 	int err;
 
-	rl->table = calloc(COOKIE_RATELIMIT_BUCKETS * COOKIE_RATELIMIT_WAYS,
+	rl->table = calloc((size_t)COOKIE_RATELIMIT_BUCKETS * COOKIE_RATELIMIT_WAYS,
 			   sizeof(*rl->table));
 	if (!rl->table)
 		return -ENOMEM;

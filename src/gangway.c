@@ -13,6 +13,7 @@ static const struct {
 	const char *help;
 } gangway_cmds[] = {
 	{ "up", cmd_up, "run the host agent: terminate the tunnel, route to containers" },
+	{ "config", cmd_config, "in the VM: print a wg-quick file for a stock WireGuard host" },
 	{ "genkey", cmd_genkey, "print a new private key" },
 	{ "genpsk", cmd_genpsk, "print a new preshared key" },
 	{ "pubkey", cmd_pubkey, "read a private key on stdin, print its public key" },

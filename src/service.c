@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "guest.h"
 #include "host.h"
 #include "log.h"
 #include "loop.h"
@@ -21,6 +22,7 @@ struct service {
 	const struct service_opts *o;
 	struct loop *loop;
 	struct tunnel tunnel;
+	struct guest *guest;		/* gangwayd: networks, firewall, adverts */
 	struct host *host;		/* gangway up: routes from adverts */
 };
 
@@ -90,8 +92,12 @@ int service_main(const struct service_opts *o)
 	ret = tunnel_start(&s.tunnel, s.loop, &c, o->role);
 	if (ret)
 		goto out;
-	if (o->role == TUNNEL_HOST)
+	if (o->role == TUNNEL_GUEST)
+		s.guest = guest_start(&s.tunnel, s.loop);
+	else
 		s.host = host_start(&s.tunnel, s.loop);
+	if (!s.guest && !s.host)
+		goto out;
 	log_notice("%s %s running", o->prog, GANGWAY_VERSION);
 	ret = loop_run(s.loop);
 	if (ret)
@@ -99,6 +105,7 @@ int service_main(const struct service_opts *o)
 	else
 		status = 0;
 out:
+	guest_stop(s.guest);
 	host_stop(s.host);
 	tunnel_stop(&s.tunnel);
 	config_free(&c);

@@ -43,8 +43,8 @@
  *
  * Timers (whitepaper 6, and the kernel's timers.c). Each peer keeps five
  * deadlines (UINT64_MAX = not armed):
- *   retransmit  Rekey-Timeout (+ up to Rekey-Timeout/15 jitter, 333 ms by
- *               default) after an initiation: send a new one with a fresh
+ *   retransmit  Rekey-Timeout (+ up to 333 ms of jitter, less for short
+ *               Rekey-Timeouts) after an initiation: send a new one with a fresh
  *               ephemeral, until Rekey-Attempt-Time since the first, then
  *               give up (drop the queue, WG_EV_HANDSHAKE_TIMEOUT);
  *   keepalive   Keepalive-Timeout after receiving data when we have sent
@@ -138,23 +138,23 @@ struct wg_peer {
 	struct wg_index hs_index;
 	struct cookie_maker cookie;
 	uint8_t latest_ts[NOISE_TAI64N_LEN];	/* greatest TAI64N seen */
-	uint64_t last_initiation_rx;
 	bool initiation_rx_ever;
+	uint64_t last_initiation_rx;
 
 	struct wg_keypair slots[3];
 	struct wg_keypair *kp_prev, *kp_cur, *kp_next;
 
 	struct wg_endpoint ep;
 	bool has_ep;
+	bool need_another_keepalive;
+	bool sent_lastminute_handshake;
+	bool sent_handshake_ever;
 	unsigned int keepalive_s;
 
 	/* timers: deadlines in boottime ns, WG_NEVER when not armed */
 	uint64_t t_retransmit, t_keepalive, t_new_hs, t_zero_keys, t_persistent;
-	bool need_another_keepalive;
-	bool sent_lastminute_handshake;
 	uint64_t handshake_started;	/* first initiation of this attempt */
 	uint64_t last_sent_handshake;
-	bool sent_handshake_ever;
 
 	/* packets waiting for a session, in arrival order */
 	uint8_t *q_arena;		/* WG_QUEUE_BYTES */
@@ -186,9 +186,12 @@ struct wg_device {
 
 	bool wall_anchored;
 	uint64_t wall_offset;		/* unix ns - boottime ns, mod 2^64 */
+	uint64_t jitter_state;		/* never zero */
 
 	struct wg_device_stats stats;
 };
+
+static void wg_peer_destroy(struct wg_peer *peer);
 
 static const char *const wg_drop_names[WG_DROP_MAX] = {
 	[WG_DROP_BAD_SIZE] = "bad-size",
@@ -256,14 +259,23 @@ static uint64_t wg_after(uint64_t now, uint64_t delay)
 	return delay >= WG_NEVER - now ? WG_NEVER - 1 : now + delay;
 }
 
-/* Up to Rekey-Timeout / 15 (333 ms for the default 5 s), as the kernel. */
-static uint64_t wg_jitter(const struct wg_device *dev)
+/*
+ * Up to a third of a second, as the kernel, so that two peers that time out
+ * together do not retry in lockstep; at most Rekey-Timeout / 15 so that the
+ * shortened timers of tests keep their proportions.
+ */
+static uint64_t wg_jitter(struct wg_device *dev)
 {
-	uint64_t max = dev->timers.rekey_timeout / 15, r = 0;
+	uint64_t max = dev->timers.rekey_timeout / 15, x = dev->jitter_state;
 
-	if (!max || crypto_random(&r, sizeof(r)) < 0)
-		return 0;
-	return r % (max + 1);
+	if (max > WG_NSEC / 3)
+		max = WG_NSEC / 3;
+	/* xorshift64: timing noise, not a secret, and cheap on the data path */
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	dev->jitter_state = x;
+	return max ? x % (max + 1) : 0;
 }
 
 static uint16_t wg_be16(const uint8_t *p)
@@ -670,7 +682,7 @@ static int wg_queue_add(struct wg_peer *peer, const uint8_t *pkt, size_t len)
 	return 0;
 }
 
-/* Start over (the kernel's keep_key_fresh, on the sending side). */
+/* Rekey before the session wears out (the kernel's keep_key_fresh, on sending). */
 static void wg_keep_key_fresh_tx(struct wg_peer *peer, uint64_t now)
 {
 	const struct wg_timers *t = &peer->dev->timers;
@@ -895,23 +907,25 @@ static bool wg_handshake_admit(struct wg_device *dev,
 	return true;
 }
 
+/* noise_consume_initiation() asks for the peer by static key; remember it. */
+struct wg_lookup {
+	struct wg_device *dev;
+	struct wg_peer *peer;
+};
+
 static const struct noise_remote *wg_lookup_remote(void *arg,
 						   const uint8_t pub[NOISE_KEY_LEN])
 {
-	struct wg_peer *peer = wg_peer_find(arg, pub);
+	struct wg_lookup *l = arg;
 
-	return peer ? &peer->remote : NULL;
-}
-
-static struct wg_peer *wg_peer_of_remote(const struct noise_remote *r)
-{
-	return (struct wg_peer *)(void *)((char *)(uintptr_t)r -
-					  offsetof(struct wg_peer, remote));
+	l->peer = wg_peer_find(l->dev, pub);
+	return l->peer ? &l->peer->remote : NULL;
 }
 
 static void wg_rx_initiation(struct wg_device *dev, const struct wg_endpoint *src,
 			     const uint8_t *msg, size_t len, uint64_t now)
 {
+	struct wg_lookup lk = { .dev = dev, .peer = NULL };
 	const struct noise_remote *r;
 	uint8_t ts[NOISE_TAI64N_LEN];
 	struct noise_handshake hs;
@@ -924,11 +938,11 @@ static void wg_rx_initiation(struct wg_device *dev, const struct wg_endpoint *sr
 	if (!wg_handshake_admit(dev, src, msg, len, now))
 		return;
 	if (noise_consume_initiation(&hs, msg, &dev->local, dev->aead,
-				     wg_lookup_remote, dev, &r, ts) < 0) {
+				     wg_lookup_remote, &lk, &r, ts) < 0 || !lk.peer) {
 		wg_dev_drop(dev, WG_DROP_HANDSHAKE);
 		return;
 	}
-	peer = wg_peer_of_remote(r);
+	peer = lk.peer;
 	/* TAI64N is big endian: bytewise order is time order */
 	if (memcmp(ts, peer->latest_ts, sizeof(ts)) <= 0 ||
 	    (peer->initiation_rx_ever &&
@@ -1108,6 +1122,17 @@ static void wg_rx_data(struct wg_device *dev, const struct wg_endpoint *src,
 		dev->ops.deliver(dev->ctx, peer, p, iplen);
 }
 
+/**
+ * wg_device_rx() - one datagram from the network
+ * @dev: the device
+ * @src: where it came from (AF_INET or AF_INET6)
+ * @buf: the datagram, decrypted in place
+ * @len: its length
+ * @now: boottime ns
+ *
+ * Dispatch on the 32-bit type word (the three reserved bytes must be zero).
+ * Every path that rejects a datagram only counts it.
+ */
 void wg_device_rx(struct wg_device *dev, const struct wg_endpoint *src,
 		  uint8_t *buf, size_t len, uint64_t now)
 {
@@ -1200,6 +1225,14 @@ static uint64_t wg_peer_tick(struct wg_peer *peer, uint64_t now)
 	return next;
 }
 
+/**
+ * wg_device_tick() - run every expired peer timer
+ * @dev: the device
+ * @now: boottime ns
+ *
+ * Return: the earliest deadline still armed, UINT64_MAX if none. Peers are
+ * few, so a scan beats keeping a timer heap in step.
+ */
 uint64_t wg_device_tick(struct wg_device *dev, uint64_t now)
 {
 	uint64_t next = WG_NEVER, t;
@@ -1215,6 +1248,15 @@ uint64_t wg_device_tick(struct wg_device *dev, uint64_t now)
 
 /* ---- configuration -------------------------------------------------------- */
 
+/**
+ * wg_device_new() - a device with a static private key and no peers
+ * @private_key: X25519 private key (clamped or not: X25519 clamps)
+ * @ops:         callbacks, copied
+ * @ctx:         passed to every callback
+ *
+ * Everything the data path needs (the AEAD context, the rate limiter's
+ * table) is allocated here. Return: the device, or NULL with errno set.
+ */
 struct wg_device *wg_device_new(const uint8_t private_key[WG_KEY_LEN],
 				const struct wg_ops *ops, void *ctx)
 {
@@ -1233,6 +1275,10 @@ struct wg_device *wg_device_new(const uint8_t private_key[WG_KEY_LEN],
 	err = cookie_ratelimit_init(&dev->ratelimit);
 	if (err < 0)
 		goto fail;
+	err = crypto_random(&dev->jitter_state, sizeof(dev->jitter_state));
+	if (err < 0)
+		goto fail;
+	dev->jitter_state |= 1;
 	err = -ENOMEM;
 	dev->aead = crypto_aead_ctx_new();
 	if (!dev->aead)
@@ -1254,10 +1300,15 @@ fail:
 
 void wg_device_free(struct wg_device *dev)
 {
+	struct wg_peer *peer, *next;
+
 	if (!dev)
 		return;
-	while (dev->peers)
-		wg_peer_remove(dev->peers);
+	for (peer = dev->peers; peer; peer = next) {
+		next = peer->next;
+		wg_peer_destroy(peer);
+	}
+	dev->peers = NULL;
 	allowedips_free(&dev->table);
 	crypto_aead_ctx_free(dev->aead);
 	cookie_ratelimit_free(&dev->ratelimit);
@@ -1266,11 +1317,13 @@ void wg_device_free(struct wg_device *dev)
 	free(dev);
 }
 
+/* Takes effect for timers armed from now on. */
 void wg_device_set_timers(struct wg_device *dev, const struct wg_timers *t)
 {
 	dev->timers = *t;
 }
 
+/* The tunnel MTU bounds the padding of inner packets (whitepaper 5.4.6). */
 void wg_device_set_mtu(struct wg_device *dev, unsigned int mtu)
 {
 	dev->mtu = mtu > WG_MAX_PACKET ? WG_MAX_PACKET : mtu;
@@ -1293,6 +1346,17 @@ const struct wg_device_stats *wg_device_stats(const struct wg_device *dev)
 	return &dev->stats;
 }
 
+/**
+ * wg_peer_new() - add a peer
+ * @dev:        the device
+ * @public_key: the peer's static public key
+ * @psk:        pre-shared key, or NULL
+ *
+ * The static-static DH is computed here, once. The peer's packet queue
+ * (WG_QUEUE_BYTES) is allocated here too, so queueing never allocates.
+ * Return: the peer, or NULL with errno EEXIST (already a peer), EINVAL (our
+ * own key, or a low-order key no handshake can use) or ENOMEM.
+ */
 struct wg_peer *wg_peer_new(struct wg_device *dev, const uint8_t public_key[WG_KEY_LEN],
 			    const uint8_t *psk)
 {
@@ -1335,17 +1399,11 @@ nomem:
 	return NULL;
 }
 
-void wg_peer_remove(struct wg_peer *peer)
+/* Everything of a peer but its place in the device's list. */
+static void wg_peer_destroy(struct wg_peer *peer)
 {
 	struct wg_device *dev = peer->dev;
-	struct wg_peer **pp;
 
-	for (pp = &dev->peers; *pp; pp = &(*pp)->next) {
-		if (*pp == peer) {
-			*pp = peer->next;
-			break;
-		}
-	}
 	allowedips_remove_owner(&dev->table, peer);
 	wg_handshake_clear(peer);
 	wg_keypairs_clear(peer);
@@ -1354,6 +1412,20 @@ void wg_peer_remove(struct wg_peer *peer)
 	free(peer->q_arena);
 	crypto_wipe(peer, sizeof(*peer));
 	free(peer);
+}
+
+/* Forget a peer: its routes, indices, keys (wiped) and queue. */
+void wg_peer_remove(struct wg_peer *peer)
+{
+	struct wg_peer **pp;
+
+	for (pp = &peer->dev->peers; *pp; pp = &(*pp)->next) {
+		if (*pp == peer) {
+			*pp = peer->next;
+			break;
+		}
+	}
+	wg_peer_destroy(peer);
 }
 
 struct wg_peer *wg_peer_find(struct wg_device *dev, const uint8_t public_key[WG_KEY_LEN])
@@ -1372,6 +1444,7 @@ struct wg_peer *wg_peer_next(struct wg_device *dev, struct wg_peer *prev)
 	return prev ? prev->next : dev->peers;
 }
 
+/* Configured endpoint; authenticated packets from elsewhere replace it later. */
 void wg_peer_set_endpoint(struct wg_peer *peer, const struct wg_endpoint *ep)
 {
 	if (ep->sa.sa_family != AF_INET && ep->sa.sa_family != AF_INET6)

@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 if [[ -t 1 ]]; then
 	B=$'\e[1m' G=$'\e[32m' R=$'\e[31m' N=$'\e[0m'
 else
-	B= G= R= N=
+	B='' G='' R='' N=''
 fi
 
 say() { printf '\n%s== %s%s\n' "$B" "$*" "$N"; }

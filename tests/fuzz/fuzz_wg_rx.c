@@ -1,18 +1,25 @@
 /* fuzz_wg_rx.c - libFuzzer harness: arbitrary datagrams into a WireGuard engine */
 
 /*
- * Two engines, A (initiator, 10.0.0.1) and B (the target, 10.0.0.2), know
- * each other and complete a real handshake at start-up, so the fuzzer
- * reaches past the session lookup too. The first input byte picks how the
- * rest is used:
+ * Two engines, A (10.0.0.1) and B (10.0.0.2), know each other and complete
+ * a real handshake at start-up, so the fuzzer reaches past the session
+ * lookup too. The low three bits of the first input byte pick how the rest
+ * is used (the high bits are flags):
  *   0  a raw datagram from the network into B;
  *   1  an inner IP packet that A seals with the real session, so B's
- *      decryption, padding, inner header and allowed-IPs code see it;
+ *      decryption, padding, inner header and allowed-IPs code see it
+ *      (flag 0x80 keeps the input's source address, 0x40 its lengths);
  *   2  a genuine data packet of A's with the input XORed over it;
  *   3  a handshake message with a valid mac1 for B and an arbitrary body,
- *      to get past mac1 into the Noise code (bit 0x80 of byte 1: under load).
+ *      to get past mac1 into the Noise code (0x08: a response, not an
+ *      initiation; 0x10: B is under load);
+ *   4  the clock jumps by the next byte's number of seconds (rekeys,
+ *      retransmits, expiry, key erasure);
+ *   5  as 1, from B to A;
+ *   6  the next (byte & 15) datagrams between A and B are lost;
+ *   7  a raw datagram into A.
  * Whatever the engines send each other is passed on (bounded), and the
- * fake clock moves 1 ms per input, so rekeys and expiries happen too.
+ * clock moves 1 ms per input.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -37,6 +44,7 @@ static struct wg_device *dev[2];
 static struct wg_endpoint addr[2];
 static struct qpkt *queue;
 static size_t qlen;
+static unsigned int lose;
 static uint64_t now = 1000000000000ULL;
 static uint8_t last_data[2048];
 static size_t last_data_len;
@@ -83,13 +91,16 @@ static void pump(void)
 	int rounds = 0;
 
 	while (qlen && rounds++ < 4 * QMAX) {
-		struct qpkt *p = &queue[0];
-		int to = p->to;
-		size_t len = p->len;
+		int to = queue[0].to;
+		size_t len = queue[0].len;
 
-		memcpy(scratch, p->buf, len);
+		memcpy(scratch, queue[0].buf, len);
 		memmove(queue, queue + 1, (qlen - 1) * sizeof(*queue));
 		qlen--;
+		if (lose) {
+			lose--;
+			continue;
+		}
 		wg_device_rx(dev[to], &addr[!to], scratch, len, now);
 	}
 	qlen = 0;
@@ -100,6 +111,7 @@ static void pump(void)
 static void setup(void)
 {
 	static const char *mine[2] = { "10.0.0.1/32", "10.0.0.2/32" };
+	static const char *mine6[2] = { "fd00::1/128", "fd00::2/128" };
 	uint8_t priv[2][32], pub[2][32];
 	int i;
 
@@ -125,7 +137,7 @@ static void setup(void)
 
 		if (!peer || prefix_parse(&p, mine[!i], true) < 0 ||
 		    wg_peer_allow(peer, &p) < 0 ||
-		    prefix_parse(&p, i ? "fd00::1/128" : "fd00::2/128", true) < 0 ||
+		    prefix_parse(&p, mine6[!i], true) < 0 ||
 		    wg_peer_allow(peer, &p) < 0)
 			abort();
 		wg_peer_set_endpoint(peer, &addr[!i]);
@@ -135,10 +147,45 @@ static void setup(void)
 	pump();
 }
 
+/* Input bytes as an IP packet from node `from` to the other node. */
+static void send_inner(int from, uint8_t flags, const uint8_t *in, size_t n)
+{
+	uint8_t *p = scratch + WG_HEADROOM;
+	uint8_t src4[4] = { 10, 0, 0, (uint8_t)(from + 1) };
+	uint8_t dst4[4] = { 10, 0, 0, (uint8_t)(2 - from) };
+	uint8_t src6[16] = { 0xfd, [15] = (uint8_t)(from + 1) };
+	uint8_t dst6[16] = { 0xfd, [15] = (uint8_t)(2 - from) };
+
+	if (n > WG_MAX_PACKET)
+		n = WG_MAX_PACKET;
+	memcpy(p, in, n);
+	if (n >= 40 && (p[0] >> 4) == 6) {
+		memcpy(p + 24, dst6, 16);
+		if (!(flags & 0x80))
+			memcpy(p + 8, src6, 16);
+		if (!(flags & 0x40)) {
+			p[4] = (uint8_t)((n - 40) >> 8);
+			p[5] = (uint8_t)(n - 40);
+		}
+	} else if (n >= 20) {
+		p[0] = (uint8_t)(0x40 | (p[0] & 15));
+		memcpy(p + 16, dst4, 4);
+		if (!(flags & 0x80))
+			memcpy(p + 12, src4, 4);
+		if (!(flags & 0x40)) {
+			p[0] = 0x45;
+			p[2] = (uint8_t)(n >> 8);
+			p[3] = (uint8_t)n;
+		}
+	}
+	wg_device_tx(dev[from], p, n, now);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	uint8_t flags;
 	size_t i, n;
 
 	if (!dev[0])
@@ -146,25 +193,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1 || size > WG_MAX_DATAGRAM)
 		return 0;
 	now += 1000000;
+	flags = data[0] & 0xf8;
 
-	switch (data[0] & 3) {
+	switch (data[0] & 7) {
 	case 0:
+	case 7:
 		memcpy(scratch, data + 1, size - 1);
-		wg_device_rx(dev[1], &addr[0], scratch, size - 1, now);
+		wg_device_rx(dev[(data[0] & 7) ? 0 : 1], &addr[(data[0] & 7) ? 1 : 0],
+			     scratch, size - 1, now);
 		break;
 	case 1:
-		/* an IPv4 or IPv6 packet to B: make the destination B's */
-		n = size - 1 > WG_MAX_PACKET ? WG_MAX_PACKET : size - 1;
-		memcpy(scratch + WG_HEADROOM, data + 1, n);
-		if (n >= 40 && (scratch[WG_HEADROOM] >> 4) == 6) {
-			static const uint8_t b6[16] = { 0xfd, [15] = 2 };
-
-			memcpy(scratch + WG_HEADROOM + 24, b6, 16);
-		} else if (n >= 20) {
-			scratch[WG_HEADROOM] = (uint8_t)(0x40 | (scratch[WG_HEADROOM] & 15));
-			memcpy(scratch + WG_HEADROOM + 16, "\x0a\x00\x00\x02", 4);
-		}
-		wg_device_tx(dev[0], scratch + WG_HEADROOM, n, now);
+	case 5:
+		send_inner((data[0] & 7) == 1 ? 0 : 1, flags, data + 1, size - 1);
 		break;
 	case 2:
 		if (!last_data_len)
@@ -175,15 +215,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		wg_device_rx(dev[1], &addr[0], scratch, last_data_len, now);
 		break;
 	case 3:
-		n = (data[0] & 4) ? WG_RESPONSE_LEN : WG_INITIATION_LEN;
+		n = (flags & 0x08) ? WG_RESPONSE_LEN : WG_INITIATION_LEN;
 		memset(scratch, 0, n);
 		memcpy(scratch, data + 1, size - 1 < n ? size - 1 : n);
-		scratch[0] = (data[0] & 4) ? WG_MSG_RESPONSE : WG_MSG_INITIATION;
+		scratch[0] = (flags & 0x08) ? WG_MSG_RESPONSE : WG_MSG_INITIATION;
 		scratch[1] = scratch[2] = scratch[3] = 0;
 		cookie_add_macs(&maker, scratch, n, now);
-		wg_device_set_under_load(dev[1], size > 1 && (data[1] & 0x80));
+		wg_device_set_under_load(dev[1], flags & 0x10);
 		wg_device_rx(dev[1], &addr[0], scratch, n, now);
 		wg_device_set_under_load(dev[1], false);
+		break;
+	case 4:
+		if (size > 1)
+			now += (uint64_t)data[1] * WG_NSEC;
+		break;
+	case 6:
+		if (size > 1)
+			lose = data[1] & 15;
 		break;
 	}
 	pump();

@@ -5,7 +5,8 @@
 # "containers" in a subshell, checks the topology (ip -j) and who reaches
 # whom; when the subshell exits its trap must remove everything.  Part 2
 # sends TERM to a lab running in another process: the trap must clean up
-# after a signal too.
+# after a signal too.  Part 3 kills a lab's shell with SIGKILL, so no trap
+# runs: lab_reap_stale (which lab_init calls) must then remove the rest.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib/lab.sh
@@ -161,4 +162,28 @@ rc2=0
 wait "$lab2" || rc2=$?
 _lab_report "$((rc2 == 143))" "TERM ends the lab with status 143 (got $rc2)" ""
 lab_check_clean "after TERM nothing of $run2 remains" "$tmp/ledger2"
+
+echo "# part 3: a lab whose shell dies by SIGKILL is reaped by the next run"
+: >"$tmp/ready3"
+bash -c '
+	set -euo pipefail
+	. tests/lib/lab.sh
+	lab_init
+	lab_up
+	lab_bridge_add br0 "$(lab_subnet4 3)"
+	lab_container_add c1 br0 "$(lab_subnet4 3 | sed "s/0\/24$/10/")"
+	lab_bg c1 /dev/null sleep 300 >/dev/null
+	lab_exec vm sh -c "sleep 302 </dev/null >/dev/null 2>&1 &"
+	echo "$LAB_DIR" >"$1"
+	wait "$LAB_BG_PID"
+' lab3 "$tmp/ready3" &
+lab3=$!
+lab_check "third lab comes up" lab_retry 20 test -s "$tmp/ready3"
+dir3=$(<"$tmp/ready3")
+cp "$dir3/.lab/ledger" "$tmp/ledger3"
+kill -KILL "$lab3"
+wait "$lab3" 2>/dev/null || true
+lab_check_fail "SIGKILL leaves the lab behind (no trap ran)" lab_leftovers "$tmp/ledger3"
+lab_reap_stale
+lab_check_clean "lab_reap_stale removed all of it" "$tmp/ledger3"
 lab_done

@@ -30,6 +30,8 @@
 #                       a restart policy come back)
 #   docker_lab_stop     remove the containers, stop dockerd, containerd and
 #                       the shims, unmount, remove the run's cgroups
+#   docker_lab_shim_socket ID
+#                       the containerd shim socket of container ID
 #   docker_lab_image_tar
 #                       print the path of the busybox root tarball (cached in
 #                       $BUILD/lab/, built if missing)
@@ -178,13 +180,13 @@ docker_lab_start()
 	_DOCKER_LAB_ARGS+=("$@")
 
 	# dockerd sets the FORWARD policy to DROP only when it turns
-	# forwarding on itself, as on a fresh VM: give it that VM.
-	lab_exec vm sysctl -qw net.ipv4.ip_forward=0
+	# forwarding on itself, as on a fresh VM: give it that VM.  (IPv6
+	# forwarding stays off unless DOCKER_LAB_IPV6=1 has dockerd turn it on.)
+	lab_exec vm sysctl -qw net.ipv4.ip_forward=0 net.ipv6.conf.all.forwarding=0
 
 	for h in /sys/fs/cgroup/*/; do
 		lab_ledger cgroup "$h$DOCKER_LAB_CGROUP"
 	done
-	lab_ledger pattern "$r/x/containerd"
 	lab_on_cleanup docker_lab_stop
 	_docker_lab_engine_start || return 1
 	docker_lab_image
@@ -198,13 +200,13 @@ _docker_lab_pids()
 	local seeds=() f
 
 	[[ -n ${DOCKER_LAB_PID:-} ]] && _lab_alive "$DOCKER_LAB_PID" && seeds+=("$DOCKER_LAB_PID")
-	seeds+=($(pgrep -f -- "$DOCKER_LAB_ROOT/"))
+	mapfile -t -O "${#seeds[@]}" seeds < <(pgrep -f -- "$DOCKER_LAB_ROOT/")
 	for f in /sys/fs/cgroup/*/"$DOCKER_LAB_CGROUP"; do
 		[[ -d $f ]] || continue
-		seeds+=($(find "$f" -name cgroup.procs -exec cat {} + 2>/dev/null))
+		mapfile -t -O "${#seeds[@]}" seeds < <(find "$f" -name cgroup.procs -exec cat {} + 2>/dev/null)
 	done
 	((${#seeds[@]})) || return 0
-	printf '%s\n' "${seeds[@]}" $(_lab_descendants "${seeds[@]}") | sort -un
+	{ printf '%s\n' "${seeds[@]}"; _lab_descendants "${seeds[@]}"; } | sort -un
 }
 
 # TERM dockerd and wait: it stops its containers and containerd itself.
@@ -226,9 +228,17 @@ docker_lab_stop()
 {
 	local ids=() id pids=() f
 
-	[[ -n ${DOCKER_LAB_ROOT:-} && -d $DOCKER_LAB_ROOT ]] || return 0
+	# Reaping a run whose shell is gone: only $LAB_DIR and $LAB_RUN are known.
+	: "${DOCKER_LAB_ROOT:=$LAB_DIR/docker}" "${DOCKER_LAB_CGROUP:=$LAB_RUN-docker}"
+	: "${DOCKER_LAB_SOCK:=$DOCKER_LAB_ROOT/docker.sock}"
+	if [[ -z ${DOCKER_LAB_PID:-} && -r $DOCKER_LAB_ROOT/dockerd.pid ]]; then
+		read -r DOCKER_LAB_PID <"$DOCKER_LAB_ROOT/dockerd.pid" || DOCKER_LAB_PID=''
+		[[ $(tr '\0' ' ' <"/proc/$DOCKER_LAB_PID/cmdline" 2>/dev/null) == *"$DOCKER_LAB_ROOT"* ]] ||
+			DOCKER_LAB_PID=''
+	fi
+	[[ -d $DOCKER_LAB_ROOT ]] || return 0
 	if [[ -n ${DOCKER_LAB_PID:-} ]] && _lab_alive "$DOCKER_LAB_PID"; then
-		ids=($(timeout 10 "$DOCKER_CLIENT" -H "unix://$DOCKER_LAB_SOCK" ps -aq 2>/dev/null))
+		mapfile -t ids < <(timeout 10 "$DOCKER_CLIENT" -H "unix://$DOCKER_LAB_SOCK" ps -aq 2>/dev/null)
 		((${#ids[@]} == 0)) ||
 			timeout 30 "$DOCKER_CLIENT" -H "unix://$DOCKER_LAB_SOCK" rm -f "${ids[@]}" >/dev/null 2>&1 ||
 			true
@@ -237,18 +247,17 @@ docker_lab_stop()
 
 	# After a crash (or a kill -9 in a test) containerd, shims and
 	# containers are left behind: take them down as well.
-	pids=($(_docker_lab_pids))
+	mapfile -t pids < <(_docker_lab_pids)
 	_lab_kill_all 0 "${pids[@]}"
+	mapfile -t pids < <(_docker_lab_pids)
+	((${#pids[@]} == 0)) || lab_err "still running after docker_lab_stop: ${pids[*]}"
 	lab_unmount_under "$DOCKER_LAB_ROOT"
 
-	# containerd names each shim's socket after a hash of its own socket
-	# path, the namespace and the container id; the shim removes it on a
-	# clean exit only.
+	# The shims remove their sockets on a clean exit only.
 	for f in "$DOCKER_LAB_ROOT"/data/containers/*/; do
 		[[ -d $f ]] || continue
 		id=$(basename "$f")
-		f=/run/containerd/s/$(printf '%s' "$DOCKER_LAB_ROOT/x/containerd/containerd.sock/moby/$id" |
-			sha256sum | cut -d' ' -f1)
+		f=$(docker_lab_shim_socket "$id")
 		lab_ledger file "$f"
 		rm -f "$f"
 	done
@@ -256,6 +265,14 @@ docker_lab_stop()
 		[[ -d $f ]] && { find "$f" -depth -type d -exec rmdir {} + 2>/dev/null || true; }
 	done
 	return 0
+}
+
+# containerd names a shim's socket after a hash of its own socket path, the
+# namespace and the container id, in one directory for the whole machine.
+docker_lab_shim_socket()
+{
+	printf '/run/containerd/s/%s\n' "$(printf '%s' "$DOCKER_LAB_ROOT/x/containerd/containerd.sock/moby/$1" |
+		sha256sum | cut -d' ' -f1)"
 }
 
 # ---------------------------------------------------------------- containers
@@ -276,9 +293,10 @@ docker_lab_run()
 	else
 		cmd=(sh -c "echo 'hello from $name' >/www/index.html && exec httpd -f -p 80 -h /www")
 	fi
-	# A short stop timeout: busybox as pid 1 ignores TERM, and a restart
-	# should not wait the default 10 s for it.
-	docker_lab run -d --name "$name" --hostname "$name" --stop-timeout 1 \
+	# Stops are quick, as a restart test needs: --init puts docker-init in
+	# as pid 1 to pass TERM on (a busybox applet as pid 1 ignores it), and
+	# whatever still ignores TERM gets KILL after 1 s, not 10.
+	docker_lab run -d --init --name "$name" --hostname "$name" --stop-timeout 1 \
 		"${opts[@]}" "$DOCKER_LAB_IMAGE" "${cmd[@]}" >/dev/null
 }
 

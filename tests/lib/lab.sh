@@ -34,10 +34,15 @@
 #                               sets $LAB_BG_PID (when not called inside $(...))
 #   lab_kill PID [SIG [SECS]]   signal PID (TERM), wait up to SECS (5) until it
 #                               is gone, then KILL it
+#   lab_record_pid PID          have cleanup stop PID too (started otherwise)
+#   lab_pid_in_ns PID NS        true if PID lives in namespace NS
 #   lab_on_cleanup CMD...       run CMD during cleanup (last registered, first run)
 #   lab_ledger KIND VALUE...    record something lab_leftovers must find gone
 #                               (kinds: file, dir, cgroup, pattern)
 #   lab_cleanup                 remove everything of this run (the trap calls it)
+#   lab_reap_stale              clean up runs whose shell was killed before its
+#                               trap could run (lab_init calls it; LAB_REAP=0
+#                               turns that off)
 #   lab_leftovers [FILE]        print what of a run still exists; returns 1 if
 #                               anything does.  FILE is a ledger that cleanup
 #                               wrote to $LAB_LEDGER_OUT (for runs in a subshell)
@@ -48,8 +53,9 @@
 #   lab_retry SECS CMD...       run CMD until it succeeds or SECS have passed
 #   lab_http NS URL [SECS]      print the body busybox wget gets from URL in NS
 #   lab_ping NS ADDR            one echo request from NS (IPv4 or IPv6)
-#   lab_links NS / lab_addrs NS IF / lab_route_dev NS DST
-#                               topology queries through `ip -j`
+#   lab_links NS / lab_addrs NS IF / lab_routes NS [4|6] / lab_route_dev NS DST
+#                               topology queries through `ip -j` (jq, else python3)
+#   lab_build_dir               absolute $BUILD (default build) of the repository
 #   lab_check DESC CMD...       assertion: CMD must succeed (prints ok/not ok)
 #   lab_check_fail DESC CMD...  assertion: CMD must fail
 #   lab_check_clean DESC LEDGER assertion: lab_leftovers finds nothing
@@ -57,6 +63,9 @@
 #                               predicates for lab_check that explain failures
 #   lab_done                    summary line; returns 1 if any check failed
 #   lab_reset_checks            start counting checks from zero
+#
+# A dockerd started by docker.sh sets the vm's FORWARD policy to DROP, which
+# also applies to traffic routed into lab bridges, as on a real VM.
 #
 # Variables after lab_up: LAB_RUN LAB_DIR LAB_HOST_NS LAB_VM_NS LAB_HOST_IF
 # LAB_VM_IF LAB_HOST_IP4 LAB_VM_IP4 LAB_HOST_IP6 LAB_VM_IP6 (no prefix length),
@@ -66,6 +75,7 @@
 # names a file that cleanup fills with the run's ledger; BUILD (default
 # "build") is where cached artifacts go, relative to the repository root.
 #
+# lab_init replaces the script's EXIT trap; add steps with lab_on_cleanup.
 # Long waits inside a lab script should be `wait` on a lab_bg process, not a
 # foreground sleep: bash runs the TERM trap only once the foreground command
 # returns.
@@ -92,18 +102,20 @@ lab_build_dir()
 
 lab_init()
 {
-	local n id dir tries
+	local n id dir='' try me=$BASHPID
 
 	[[ $EUID -eq 0 ]] || { lab_err "needs root (network namespaces)"; return 1; }
-	for tries in 1 2 3 4 5 6 7 8 9 10; do
-		# The pid keeps two runs started in the same second apart even
-		# if their RANDOM seeds agree; the mkdir is the atomic claim.
-		n=$(( ((RANDOM << 15 | RANDOM) ^ ($$ * 40503)) & 0xfffff ))
+	[[ ${LAB_REAP:-1} == 0 ]] || lab_reap_stale
+	for try in 1 2 3 4 5 6 7 8 9 10; do
+		# The pid keeps two runs (or two subshells of one script) apart
+		# even if their RANDOM seeds agree; the mkdir is the atomic claim.
+		n=$(( ((RANDOM << 15 | RANDOM) ^ (BASHPID * 40503 + try)) & 0xfffff ))
 		id=$(printf 'gw%05x' "$n")
-		dir=${TMPDIR:-/tmp}/$id.lab
 		compgen -G "/run/netns/$id-*" >/dev/null && continue
-		mkdir -m 0755 "$dir" 2>/dev/null && break
-		dir=
+		if mkdir -m 0755 "${TMPDIR:-/tmp}/$id.lab" 2>/dev/null; then
+			dir=${TMPDIR:-/tmp}/$id.lab
+			break
+		fi
 	done
 	[[ -n $dir ]] || { lab_err "cannot claim a run id"; return 1; }
 
@@ -111,24 +123,26 @@ lab_init()
 	LAB_NUM=$n
 	LAB_DIR=$dir
 	LAB_STATE=$dir/.lab
+	_LAB_CLEANED=''
+	LAB_LEDGER=''
 	mkdir "$LAB_STATE"
 	: >"$LAB_STATE/ledger"
 	: >"$LAB_STATE/hooks"
 	echo 0 >"$LAB_STATE/index"
+	trap lab_cleanup EXIT
+	trap 'exit 129' HUP
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
 	lab_ledger run "$LAB_RUN"
 	lab_ledger dir "$LAB_DIR"
-	_LAB_CLEANED=
-	LAB_LEDGER=
+	# The shell holding the trap; if it dies unseen (SIGKILL), the next
+	# lab_init cleans up after it (lab_reap_stale).
+	lab_ledger owner "$me" "$(_lab_starttime "$me")"
 
 	# Per-run numbers, so parallel runs differ even in what they print.
 	LAB_OCTET=$(( 64 + n % 128 ))
 	LAB_UPLINK_X=$(( 1 + (n >> 7) % 254 ))
 	LAB_ULA48=$(printf 'fd%02x:%x:6777' $(( n >> 16 )) $(( n & 0xffff )))
-
-	trap lab_cleanup EXIT
-	trap 'exit 129' HUP
-	trap 'exit 130' INT
-	trap 'exit 143' TERM
 }
 
 lab_ledger()
@@ -368,13 +382,20 @@ lab_record_pid()
 
 lab_bg()
 {
-	local ns log=$2 pid
+	local ns log=$2 pid i
 
 	ns=$(lab_ns "$1")
 	shift 2
 	ip netns exec "$ns" "$@" </dev/null >"$log" 2>&1 &
 	pid=$!
 	lab_record_pid "$pid"
+	# Return once the process is inside the namespace (or has exited), so
+	# that callers never see it half way.
+	for ((i = 0; i < 200; i++)); do
+		[[ /proc/$pid/ns/net -ef /run/netns/$ns ]] && break
+		_lab_alive "$pid" || break
+		sleep 0.01
+	done
 	LAB_BG_PID=$pid
 	printf '%s\n' "$pid"
 }
@@ -514,7 +535,7 @@ lab_cleanup()
 	while read -r kind ns b; do
 		[[ $kind == pid ]] && _lab_alive "$ns" "$b" && pids+=("$ns")
 	done <"$LAB_STATE/ledger"
-	((${#pids[@]})) && pids+=($(_lab_descendants "${pids[@]}"))
+	((${#pids[@]})) && mapfile -t -O "${#pids[@]}" pids < <(_lab_descendants "${pids[@]}")
 	_lab_kill_all 3 "${pids[@]}"
 
 	# Anything still inside one of our namespaces (daemonized children,
@@ -523,8 +544,8 @@ lab_cleanup()
 	for line in "${lines[@]}"; do
 		read -r kind ns b <<<"$line"
 		[[ $kind == netns ]] || continue
-		pids=($(ip netns pids "$ns" 2>/dev/null))
-		((${#pids[@]})) && pids+=($(_lab_descendants "${pids[@]}"))
+		mapfile -t pids < <(ip netns pids "$ns" 2>/dev/null)
+		((${#pids[@]})) && mapfile -t -O "${#pids[@]}" pids < <(_lab_descendants "${pids[@]}")
 		_lab_kill_all 3 "${pids[@]}"
 		ip netns delete "$ns" 2>/dev/null
 	done
@@ -533,6 +554,7 @@ lab_cleanup()
 	LAB_LEDGER=$(<"$LAB_STATE/ledger")
 	[[ -z ${LAB_LEDGER_OUT:-} ]] || printf '%s\n' "$LAB_LEDGER" >"$LAB_LEDGER_OUT"
 	if [[ ${LAB_KEEP:-0} == 1 ]]; then
+		: >"$LAB_STATE/kept"
 		lab_log "kept $LAB_DIR"
 	elif [[ -z $(_lab_mounts_under "$LAB_DIR") ]]; then
 		rm -rf "$LAB_DIR"
@@ -541,11 +563,46 @@ lab_cleanup()
 	return 0
 }
 
+# Clean up after runs whose owning shell died without running its trap
+# (SIGKILL, a crash): everything their ledger names goes.  Runs kept with
+# LAB_KEEP=1, runs still alive and runs being reaped by someone else are left
+# alone.
+lab_reap_stale()
+{
+	local d owner start k
+
+	for d in "${TMPDIR:-/tmp}"/gw?????.lab; do
+		[[ -f $d/.lab/ledger && ! -e $d/.lab/kept ]] || continue
+		read -r k owner start < <(grep -m1 '^owner ' "$d/.lab/ledger") || continue
+		_lab_alive "$owner" "$start" && continue
+		mkdir "$d/.lab/reaping" 2>/dev/null || continue
+		lab_log "reaping lab run $(basename "$d" .lab): its shell ($owner) is gone"
+		(_lab_reap_one "$d")
+	done
+	return 0
+}
+
+# The cleanup of a run, from its directory alone; run in a subshell.  The
+# locals hide the caller's own run, engine included.
+_lab_reap_one()
+{
+	local LAB_DIR=$1 LAB_STATE=$1/.lab LAB_RUN _LAB_CLEANED='' LAB_KEEP=0
+	local LAB_LEDGER_OUT='' LAB_LEDGER=''
+	local DOCKER_LAB_ROOT='' DOCKER_LAB_PID='' DOCKER_LAB_SOCK='' DOCKER_LAB_CGROUP=''
+
+	LAB_RUN=$(basename "$1" .lab)
+	if grep -q '^docker_lab_stop' "$LAB_STATE/hooks" && ! declare -F docker_lab_stop >/dev/null; then
+		# shellcheck source=tests/lib/docker.sh
+		. "$LAB_LIB_DIR/docker.sh"
+	fi
+	lab_cleanup
+}
+
 # Prints one line per thing of a run that still exists.  Reads the ledger
 # from FILE, else from the finished run in this shell.
 lab_leftovers()
 {
-	local ledger run= dir= kind a b p inode found=0 links
+	local ledger run='' dir='' kind a b p inode found=0 links
 	local -A inodes=() seen=()
 
 	if [[ -n ${1:-} ]]; then
@@ -581,15 +638,13 @@ lab_leftovers()
 	done <<<"$ledger"
 
 	# Processes still living in one of the run's namespaces, even unnamed.
-	for p in /proc/[0-9]*; do
-		inode=$(readlink "$p/ns/net" 2>/dev/null) || continue
-		inode=${inode#net:[}
-		inode=${inode%]}
+	while read -r inode p; do
 		if [[ -n ${inodes[$inode]:-} ]]; then
-			echo "process ${p#/proc/} in netns ${inodes[$inode]}"
+			p=${p#/proc/}
+			echo "process ${p%%/*} in netns ${inodes[$inode]}"
 			found=1
 		fi
-	done
+	done < <(stat -L -c '%i %n' /proc/[0-9]*/ns/net 2>/dev/null)
 	if [[ -n $dir ]]; then
 		for p in $(pgrep -f -- "$dir"); do
 			[[ $p == "$$" || $p == "$BASHPID" ]] && continue
@@ -661,7 +716,7 @@ lab_route_dev()
 # Is the process PID in namespace NS?
 lab_pid_in_ns()
 {
-	[[ $(readlink "/proc/$1/ns/net") == "net:[$(stat -L -c %i "/run/netns/$(lab_ns "$2")")]" ]]
+	[[ /proc/$1/ns/net -ef /run/netns/$(lab_ns "$2") ]]
 }
 
 # ---------------------------------------------------------------- checks

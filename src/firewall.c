@@ -1,0 +1,848 @@
+/* firewall.c - let routed tunnel traffic past Docker's firewall, and back */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <linux/netfilter.h>
+
+#include "firewall.h"
+#include "log.h"
+
+/*
+ * Theory of operation
+ *
+ * The plan: every (host source, bridge network) pair of the view is an
+ * opening. What an opening needs depends on the engine:
+ *
+ *   all engines      our table inet gangway: SNAT to the bridge's gateway,
+ *                    TCP MSS clamp (firewall_nft.c)
+ *   iptables (20.10 - 28.x, and 29 with its default backend), in the
+ *                    flavour dockerd used: accepts at the top of DOCKER-USER
+ *                    and raw PREROUTING (firewall_ipt.c)
+ *   Docker 29 nftables backend: the bridge-accept-fwmark set at priority
+ *                    -301 in our table, plus accepts at the top of Docker's
+ *                    raw-PREROUTING chains (firewall_nft.c)
+ *
+ * Docker rewrites its rules whenever it likes (start, restart, network
+ * create). firewall_check runs on a timer and on nftables events; it first
+ * asks whether anything changed at all - the nftables generation for
+ * iptables-nft and Docker 29, a hash of the legacy tables for
+ * iptables-legacy - and only then looks at rules and repairs them.
+ * A repair rewrites only our rules, in one transaction per table family.
+ *
+ * Ownership: our table by its name, every other rule by its comment
+ * "gangway:<tun>". firewall_new removes what an earlier run left behind;
+ * firewall_remove removes all of ours. Nothing else is ever changed.
+ */
+
+#define FW_BACKOFF_MAX	64	/* checks (x 0.5 s) between retries at most */
+
+struct firewall {
+	char tun[IF_NAMESIZE];
+	char comment[FIREWALL_COMMENT_LEN];
+	struct prefix *sources;
+	size_t n_sources;
+	unsigned int mtu;
+	bool snat;
+	enum config_firewall mode;
+	uint32_t fwmark;
+	bool off;			/* Firewall = off: touch nothing */
+
+	enum firewall_mech mech;
+	struct firewall_nft *nft;
+	struct firewall_ipt_progs progs[2];	/* [0] nft flavour, [1] legacy */
+	int progs_err[2];
+
+	struct firewall_opening *plan;
+	size_t n_plan;
+	bool have_view;
+	bool force;			/* the plan changed: rewrite all of ours */
+	bool dirty;			/* verify at the next check */
+	unsigned int families;		/* bit 0 IPv4, bit 1 IPv6: our iptables rules */
+
+	uint32_t gen;			/* nftables generation last verified */
+	bool gen_valid;
+	uint64_t legacy_fp[2];
+	unsigned int backoff, skip;	/* after failures: checks to skip */
+	int last_err;
+	bool warned_mark, warned_progs[2];
+
+	struct firewall_buf out, script;
+};
+
+/* ------------------------------------------------------------ pure parts */
+
+bool firewall_ifname_ok(const char *name)
+{
+	size_t i, n;
+
+	if (!name)
+		return false;
+	n = strnlen(name, IF_NAMESIZE);
+	if (!n || n >= IF_NAMESIZE || !strcmp(name, ".") || !strcmp(name, ".."))
+		return false;
+	/* What Docker and the kernel use in practice; it also keeps names
+	 * out of iptables' quoting and wildcard ('+') syntax. */
+	for (i = 0; i < n; i++) {
+		char c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.'))
+			return false;
+	}
+	return true;
+}
+
+int firewall_comment(const char *tun, char *buf, size_t size)
+{
+	int n;
+
+	if (!firewall_ifname_ok(tun))
+		return -EINVAL;
+	n = snprintf(buf, size, "gangway:%s", tun);
+	return n < 0 || (size_t)n >= size ? -ENOSPC : 0;
+}
+
+static bool firewall_link_local(const struct prefix *p)
+{
+	if (p->family == AF_INET6)
+		return p->addr.b[0] == 0xfe && (p->addr.b[1] & 0xc0) == 0x80;
+	return p->addr.b[0] == 169 && p->addr.b[1] == 254;
+}
+
+static bool firewall_prefix_ok(const struct prefix *p)
+{
+	size_t alen = prefix_addr_len(p->family);
+
+	return alen && p->len <= alen * 8;
+}
+
+int firewall_plan(const struct firewall_opts *o, const struct discover_view *v,
+		  struct firewall_opening *out, size_t max)
+{
+	size_t nb, np, b, a, i, s, j, k = 0;
+
+	if (!o || !v)
+		return -EINVAL;
+	if (!o->sources || !o->n_sources)
+		return 0;
+	nb = v->n_bridges < DISCOVER_MAX_BRIDGES ? v->n_bridges : DISCOVER_MAX_BRIDGES;
+	np = v->n_prefixes;
+	if (np > sizeof(v->prefixes) / sizeof(v->prefixes[0]))
+		np = sizeof(v->prefixes) / sizeof(v->prefixes[0]);
+
+	for (b = 0; b < nb; b++) {
+		const struct discover_bridge *br = &v->bridges[b];
+		size_t na = br->n_addrs < DISCOVER_MAX_ADDRS ? br->n_addrs : DISCOVER_MAX_ADDRS;
+
+		if (!memchr(br->ifname, '\0', sizeof(br->ifname)) ||
+		    !firewall_ifname_ok(br->ifname)) {
+			log_debug("firewall: skipping bridge with an unusable name");
+			continue;
+		}
+		for (a = 0; a < na; a++) {
+			const struct prefix *addr = &br->addrs[a];
+			struct prefix net;
+
+			if (!firewall_prefix_ok(addr) || firewall_link_local(addr) ||
+			    addr->len == prefix_addr_len(addr->family) * 8)
+				continue;
+			net = *addr;
+			prefix_mask(&net);
+			for (i = 0; i < np; i++) {
+				const struct prefix *p = &v->prefixes[i];
+				struct prefix dst;
+
+				if (p->family != net.family || !firewall_prefix_ok(p))
+					continue;
+				/* Open what is advertised and lies on this bridge. */
+				if (prefix_contains(&net, p))
+					dst = *p;
+				else if (prefix_contains(p, &net))
+					dst = net;
+				else
+					continue;
+				prefix_mask(&dst);
+				for (s = 0; s < o->n_sources; s++) {
+					struct firewall_opening op;
+
+					if (o->sources[s].family != dst.family ||
+					    !firewall_prefix_ok(&o->sources[s]))
+						continue;
+					memset(&op, 0, sizeof(op));
+					op.src = o->sources[s];
+					prefix_mask(&op.src);
+					op.dst = dst;
+					op.gw = *addr;
+					memcpy(op.bridge, br->ifname, sizeof(op.bridge));
+					for (j = 0; j < k; j++)
+						if (prefix_equal(&out[j].src, &op.src) &&
+						    prefix_equal(&out[j].dst, &op.dst) &&
+						    !strcmp(out[j].bridge, op.bridge))
+							break;
+					if (j < k)
+						continue;
+					if (k >= max)
+						return -E2BIG;
+					out[k++] = op;
+				}
+			}
+		}
+	}
+	return (int)k;
+}
+
+int firewall_buf_printf(struct firewall_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (;;) {
+		size_t room = b->cap - b->len;
+
+		va_start(ap, fmt);
+		n = vsnprintf(b->p ? b->p + b->len : NULL, room, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			return -EINVAL;
+		if ((size_t)n < room) {
+			b->len += (size_t)n;
+			return 0;
+		}
+		{
+			size_t cap = b->cap ? b->cap : 4096;
+			char *p;
+
+			while (cap - b->len <= (size_t)n)
+				cap *= 2;
+			if (cap > 64u << 20)
+				return -E2BIG;
+			p = realloc(b->p, cap);
+			if (!p)
+				return -ENOMEM;
+			b->p = p;
+			b->cap = cap;
+		}
+	}
+}
+
+void firewall_buf_free(struct firewall_buf *b)
+{
+	free(b->p);
+	memset(b, 0, sizeof(*b));
+}
+
+const char *firewall_mech_name(enum firewall_mech m)
+{
+	switch (m) {
+	case FIREWALL_NONE:		return "none";
+	case FIREWALL_IPTABLES_NFT:	return "iptables-nft";
+	case FIREWALL_IPTABLES_LEGACY:	return "iptables-legacy";
+	case FIREWALL_NFTABLES:		return "nftables";
+	}
+	return "?";
+}
+
+/* ------------------------------------------------------------ sysctls */
+
+/* Set a boolean sysctl to 1: 1 if we changed it, 0 if it was, -errno. */
+static int firewall_sysctl_on(const char *path, const char *name)
+{
+	char cur[16] = "";
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		goto fail;
+	n = read(fd, cur, sizeof(cur) - 1);
+	close(fd);
+	if (n > 0 && cur[0] == '1')
+		return 0;
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		goto fail;
+	n = write(fd, "1\n", 2);
+	close(fd);
+	if (n != 2)
+		goto fail;
+	log_notice("Set %s = 1 (forwarding for the tunnel)", name);
+	return 1;
+fail:
+	log_warn("Cannot set %s = 1: %s", name, strerror(errno));
+	return -errno;
+}
+
+/* ------------------------------------------------------------ the engines */
+
+static enum firewall_mech firewall_detect(struct firewall *fw)
+{
+	bool has = false;
+	uint64_t fp;
+
+	/* Docker 29's own tables exist only with its nftables backend. */
+	if (firewall_nft_exists(fw->nft, NFPROTO_IPV4, "docker-bridges", NULL) == 1 ||
+	    firewall_nft_exists(fw->nft, NFPROTO_IPV6, "docker-bridges", NULL) == 1)
+		return FIREWALL_NFTABLES;
+	if (firewall_nft_exists(fw->nft, NFPROTO_IPV4, "filter", "DOCKER-USER") == 1)
+		return FIREWALL_IPTABLES_NFT;
+	/* Only tables that exist: reading one would create it. */
+	if ((firewall_ipt_legacy_tables(AF_INET) & 1) &&
+	    firewall_ipt_legacy_probe(AF_INET, "filter", "DOCKER-USER", &fp, &has) == 0 && has)
+		return FIREWALL_IPTABLES_LEGACY;
+	return FIREWALL_NONE;
+}
+
+static int firewall_progs(struct firewall *fw, int legacy)
+{
+	if (fw->progs_err[legacy] && !fw->warned_progs[legacy]) {
+		log_err("Docker keeps its rules in %s, but %s-save/-restore are not installed: "
+			"cannot open its firewall",
+			legacy ? "iptables-legacy" : "iptables-nft",
+			legacy ? "iptables-legacy" : "iptables-nft");
+		fw->warned_progs[legacy] = true;
+	}
+	return fw->progs_err[legacy];
+}
+
+/*
+ * Our iptables rules in one family: read, compare, rewrite what is off.
+ * *written counts rules inserted.
+ */
+static int firewall_ipt_sync(struct firewall *fw, bool legacy, int family, bool force,
+			     size_t *written)
+{
+	const struct firewall_ipt_progs *p = &fw->progs[legacy];
+	struct firewall_ipt_rule *want[FIREWALL_IPT_NCHAINS] = { NULL, NULL };
+	size_t n_want[FIREWALL_IPT_NCHAINS] = { 0, 0 }, cap = 2 * fw->n_plan + 1;
+	struct firewall_ipt_scan s;
+	bool fix[FIREWALL_IPT_NCHAINS];
+	int ret, c;
+
+	*written = 0;
+	ret = firewall_progs(fw, legacy);
+	if (ret)
+		return ret;
+	if (!p->save[family == AF_INET6][0])
+		return 0;	/* no ip6tables: nothing of ours can be there */
+	ret = firewall_ipt_save(p, family, &fw->out);
+	if (ret < 0)
+		return ret;
+	ret = firewall_ipt_scan(fw->out.p ? fw->out.p : "", fw->out.len, fw->comment, &s);
+	if (ret < 0)
+		return ret;
+	for (c = 0; c < FIREWALL_IPT_NCHAINS; c++) {
+		want[c] = calloc(cap, sizeof(*want[c]));
+		if (!want[c]) {
+			ret = -ENOMEM;
+			goto out;
+		}
+	}
+	/* Where Docker is not (no DOCKER-USER in this family), nothing of
+	 * ours belongs. raw only when the table exists: Docker 28 creates
+	 * it for its drops, and we never create a table on our own. */
+	if (s.has_user) {
+		ret = firewall_ipt_expect(fw->tun, fw->plan, fw->n_plan, family,
+					  FIREWALL_IPT_USER, want[0], cap);
+		if (ret < 0)
+			goto out;
+		n_want[0] = (size_t)ret;
+		if (s.has_raw) {
+			ret = firewall_ipt_expect(fw->tun, fw->plan, fw->n_plan, family,
+						  FIREWALL_IPT_RAW, want[1], cap);
+			if (ret < 0)
+				goto out;
+			n_want[1] = (size_t)ret;
+		}
+	}
+	for (c = 0; c < FIREWALL_IPT_NCHAINS; c++)
+		fix[c] = !firewall_ipt_in_place(&s, (enum firewall_ipt_chain)c, want[c], n_want[c]) ||
+			 (force && n_want[c]);
+	ret = 0;
+	if (!fix[0] && !fix[1])
+		goto out;
+	fw->script.len = 0;
+	ret = firewall_ipt_script(&s, fw->out.p, fix, false,
+				  (const struct firewall_ipt_rule *const *)want, n_want,
+				  &fw->script, written);
+	if (!ret && fw->script.len)
+		ret = firewall_ipt_restore(p, family, &fw->script);
+	if (ret)
+		*written = 0;
+out:
+	for (c = 0; c < FIREWALL_IPT_NCHAINS; c++)
+		free(want[c]);
+	firewall_ipt_scan_free(&s);
+	return ret;
+}
+
+/* Delete every rule with our comment from one flavour (both families). */
+static int firewall_ipt_purge(struct firewall *fw, bool legacy, size_t *removed)
+{
+	static const int fams[2][2] = { { AF_INET, NFPROTO_IPV4 }, { AF_INET6, NFPROTO_IPV6 } };
+	const struct firewall_ipt_progs *p = &fw->progs[legacy];
+	const bool none[FIREWALL_IPT_NCHAINS] = { false, false };
+	const struct firewall_ipt_rule *const nowant[FIREWALL_IPT_NCHAINS] = { NULL, NULL };
+	const size_t n_nowant[FIREWALL_IPT_NCHAINS] = { 0, 0 };
+	int f, ret = 0, first = 0;
+
+	*removed = 0;
+	if (fw->progs_err[legacy])
+		return 0;
+	for (f = 0; f < 2; f++) {
+		struct firewall_ipt_scan s;
+		size_t dummy;
+
+		/* Do not even run save where this flavour has no tables. */
+		if (legacy) {
+			if (firewall_ipt_legacy_tables(fams[f][0]) <= 0)
+				continue;
+		} else if (firewall_nft_exists(fw->nft, fams[f][1], "filter", NULL) != 1 &&
+			   firewall_nft_exists(fw->nft, fams[f][1], "raw", NULL) != 1) {
+			continue;
+		}
+		if (!p->save[f][0])
+			continue;
+		ret = firewall_ipt_save(p, fams[f][0], &fw->out);
+		if (!ret)
+			ret = firewall_ipt_scan(fw->out.p ? fw->out.p : "", fw->out.len,
+						fw->comment, &s);
+		if (ret) {
+			first = first ? first : ret;
+			continue;
+		}
+		if (s.n_found) {
+			fw->script.len = 0;
+			ret = firewall_ipt_script(&s, fw->out.p, none, true, nowant, n_nowant,
+						  &fw->script, &dummy);
+			if (!ret)
+				ret = firewall_ipt_restore(p, fams[f][0], &fw->script);
+			if (!ret)
+				*removed += s.n_found;
+			else
+				first = first ? first : ret;
+		}
+		firewall_ipt_scan_free(&s);
+	}
+	return first;
+}
+
+/* Remove all of ours: table, Docker 29 rules, iptables rules (both kinds). */
+static int firewall_purge(struct firewall *fw, size_t *removed, bool *table)
+{
+	size_t n = 0;
+	int ret, first = 0;
+
+	*removed = 0;
+	*table = firewall_nft_exists(fw->nft, NFPROTO_INET, FIREWALL_TABLE, NULL) == 1;
+	ret = firewall_nft_delete(fw->nft);
+	if (ret)
+		first = ret;
+	ret = firewall_nft_docker_purge(fw->nft, fw->comment);
+	if (ret && !first)
+		first = ret;
+	ret = firewall_ipt_purge(fw, false, &n);
+	*removed += n;
+	if (ret && !first)
+		first = ret;
+	ret = firewall_ipt_purge(fw, true, &n);
+	*removed += n;
+	if (ret && !first)
+		first = ret;
+	fw->families = 0;
+	return first;
+}
+
+static unsigned int firewall_plan_families(const struct firewall *fw)
+{
+	unsigned int f = 0;
+	size_t i;
+
+	for (i = 0; i < fw->n_plan; i++)
+		f |= fw->plan[i].src.family == AF_INET6 ? 2u : 1u;
+	return f;
+}
+
+/*
+ * Make everything match the plan. force: rewrite all of ours (the plan
+ * changed). *written counts rules written, *found is set when the engine
+ * was found (or changed) on this call.
+ */
+static int firewall_sync(struct firewall *fw, bool force, size_t *written, bool *found)
+{
+	struct firewall_nft_spec spec;
+	size_t n = 0;
+	int ret, f;
+
+	*written = 0;
+	*found = false;
+	if (fw->mode == CONFIG_FW_AUTO) {
+		enum firewall_mech m = firewall_detect(fw);
+
+		if (m != fw->mech) {
+			size_t gone = 0;
+
+			if (fw->mech == FIREWALL_IPTABLES_NFT || fw->mech == FIREWALL_IPTABLES_LEGACY)
+				firewall_ipt_purge(fw, fw->mech == FIREWALL_IPTABLES_LEGACY, &gone);
+			else if (fw->mech == FIREWALL_NFTABLES)
+				firewall_nft_docker_purge(fw->nft, fw->comment);
+			if (m != FIREWALL_NONE)
+				log_notice("Docker's firewall: %s", firewall_mech_name(m));
+			else
+				log_notice("Docker's firewall is gone (was %s)",
+					   firewall_mech_name(fw->mech));
+			fw->mech = m;
+			force = true;
+			*found = m != FIREWALL_NONE;
+		}
+	}
+
+	memset(&spec, 0, sizeof(spec));
+	spec.tun = fw->tun;
+	spec.comment = fw->comment;
+	spec.mtu = fw->mtu;
+	spec.snat = fw->snat;
+	spec.mark = fw->mech == FIREWALL_NFTABLES ? fw->fwmark : 0;
+	spec.op = fw->plan;
+	spec.n = fw->n_plan;
+
+	ret = force ? 1 : firewall_nft_verify(fw->nft, &spec);
+	if (ret < 0)
+		return ret;
+	if (ret > 0) {
+		ret = firewall_nft_install(fw->nft, &spec, &n);
+		if (ret < 0)
+			return ret;
+		*written += n;
+	}
+
+	switch (fw->mech) {
+	case FIREWALL_IPTABLES_NFT:
+	case FIREWALL_IPTABLES_LEGACY:
+		fw->families |= firewall_plan_families(fw);
+		for (f = 0; f < 2; f++) {
+			if (!(fw->families & (1u << f)))
+				continue;
+			ret = firewall_ipt_sync(fw, fw->mech == FIREWALL_IPTABLES_LEGACY,
+						f ? AF_INET6 : AF_INET, force, &n);
+			if (ret < 0)
+				return ret;
+			*written += n;
+		}
+		/* Families we no longer use are clean now. */
+		fw->families = firewall_plan_families(fw);
+		break;
+	case FIREWALL_NFTABLES:
+		if (!fw->fwmark && fw->n_plan && !fw->warned_mark) {
+			log_warn("Docker uses its nftables backend: set a firewall mark here and "
+				 "the same --bridge-accept-fwmark in dockerd; until then nothing "
+				 "is opened");
+			fw->warned_mark = true;
+		}
+		ret = firewall_nft_docker_sync(fw->nft, &spec, force, &n);
+		if (ret < 0)
+			return ret;
+		*written += n;
+		break;
+	case FIREWALL_NONE:
+		break;
+	}
+	return 0;
+}
+
+/* Remember what the ruleset looked like when it was last found right. */
+static void firewall_snapshot(struct firewall *fw, uint32_t gen, bool gen_ok,
+			      const uint64_t fp[2])
+{
+	fw->gen = gen;
+	fw->gen_valid = gen_ok;
+	fw->legacy_fp[0] = fp[0];
+	fw->legacy_fp[1] = fp[1];
+}
+
+/* Hash of the legacy filter and raw tables of both families; 0: none. */
+static void firewall_legacy_fp(struct firewall *fw, uint64_t fp[2])
+{
+	static const char *const tables[2] = { "filter", "raw" };
+	int f, t, have;
+
+	fp[0] = fp[1] = 0;
+	if (fw->mech != FIREWALL_IPTABLES_LEGACY &&
+	    !(fw->mech == FIREWALL_NONE && fw->mode == CONFIG_FW_AUTO))
+		return;
+	for (f = 0; f < 2; f++) {
+		have = firewall_ipt_legacy_tables(f ? AF_INET6 : AF_INET);
+		for (t = 0; have > 0 && t < 2; t++) {
+			uint64_t h = 0;
+			bool dummy;
+
+			if (!(have & (1 << t)))
+				continue;
+			if (firewall_ipt_legacy_probe(f ? AF_INET6 : AF_INET, tables[t], NULL,
+						      &h, &dummy) < 0)
+				h = 1;	/* unreadable: differs from any hash */
+			fp[f] = fp[f] * 31 + h;
+		}
+	}
+}
+
+/* ------------------------------------------------------------ the API */
+
+struct firewall *firewall_new(const struct firewall_opts *o)
+{
+	struct firewall *fw;
+	size_t removed = 0, i;
+	bool table = false;
+	int err;
+
+	if (!o || !firewall_ifname_ok(o->tun_ifname) || (o->n_sources && !o->sources) ||
+	    o->n_sources > CONFIG_MAX_PREFIXES) {
+		errno = EINVAL;
+		return NULL;
+	}
+	fw = calloc(1, sizeof(*fw));
+	if (!fw)
+		return NULL;
+	snprintf(fw->tun, sizeof(fw->tun), "%s", o->tun_ifname);
+	firewall_comment(fw->tun, fw->comment, sizeof(fw->comment));
+	fw->mtu = o->mtu;
+	fw->snat = o->snat;
+	fw->mode = o->mode;
+	fw->fwmark = o->fwmark;
+	if (o->mode == CONFIG_FW_OFF) {
+		fw->off = true;
+		log_info("Firewall handling is off: no rules are added");
+		return fw;
+	}
+	if (o->n_sources) {
+		fw->sources = calloc(o->n_sources, sizeof(*fw->sources));
+		if (!fw->sources)
+			goto fail;
+		for (i = 0; i < o->n_sources; i++) {
+			if (!firewall_prefix_ok(&o->sources[i])) {
+				log_warn("firewall: ignoring an invalid source prefix");
+				continue;
+			}
+			fw->sources[fw->n_sources] = o->sources[i];
+			prefix_mask(&fw->sources[fw->n_sources++]);
+		}
+	}
+	fw->plan = calloc(FIREWALL_MAX_OPENINGS, sizeof(*fw->plan));
+	if (!fw->plan)
+		goto fail;
+	fw->nft = firewall_nft_open();
+	if (!fw->nft) {
+		err = errno;
+		log_err("Cannot talk to nftables: %s", strerror(err));
+		errno = err;
+		goto fail;
+	}
+	fw->progs_err[0] = firewall_ipt_progs_find(false, &fw->progs[0]);
+	fw->progs_err[1] = firewall_ipt_progs_find(true, &fw->progs[1]);
+
+	switch (o->mode) {
+	case CONFIG_FW_IPTABLES_NFT:
+		fw->mech = FIREWALL_IPTABLES_NFT;
+		break;
+	case CONFIG_FW_IPTABLES_LEGACY:
+		fw->mech = FIREWALL_IPTABLES_LEGACY;
+		break;
+	case CONFIG_FW_NFTABLES:
+		fw->mech = FIREWALL_NFTABLES;
+		break;
+	default:
+		fw->mech = FIREWALL_NONE;
+		break;
+	}
+	if ((fw->mech == FIREWALL_IPTABLES_NFT || fw->mech == FIREWALL_IPTABLES_LEGACY) &&
+	    firewall_progs(fw, fw->mech == FIREWALL_IPTABLES_LEGACY)) {
+		errno = ENOENT;
+		goto fail;
+	}
+
+	/* A crashed run may have left rules: never add a second set. */
+	err = firewall_purge(fw, &removed, &table);
+	if (removed || table)
+		log_notice("Removed what an earlier run left: %s%zu iptables rules",
+			   table ? "the gangway table, " : "", removed);
+	if (err)
+		log_warn("Could not remove all leftovers of an earlier run: %s", strerror(-err));
+	if (fw->mode == CONFIG_FW_AUTO) {
+		fw->mech = firewall_detect(fw);
+		log_info("Docker's firewall: %s%s", firewall_mech_name(fw->mech),
+			 fw->mech == FIREWALL_NONE ? " (not found yet; watching)" : "");
+	}
+	fw->dirty = true;
+	return fw;
+fail:
+	err = errno ? errno : ENOMEM;
+	firewall_free(fw);
+	errno = err;
+	return NULL;
+}
+
+int firewall_apply(struct firewall *fw, const struct discover_view *view)
+{
+	struct firewall_opts o;
+	size_t written = 0;
+	uint64_t fp[2];
+	uint32_t gen = 0;
+	bool gen_ok, found;
+	unsigned int fams;
+	int n, ret;
+
+	if (!fw || !view)
+		return -EINVAL;
+	if (fw->off)
+		return 0;
+	memset(&o, 0, sizeof(o));
+	o.tun_ifname = fw->tun;
+	o.sources = fw->sources;
+	o.n_sources = fw->n_sources;
+	n = firewall_plan(&o, view, fw->plan, FIREWALL_MAX_OPENINGS);
+	if (n < 0) {
+		log_err("Too many openings (more than %d): firewall unchanged", FIREWALL_MAX_OPENINGS);
+		fw->n_plan = 0;
+		return n;
+	}
+	fw->n_plan = (size_t)n;
+	fw->have_view = true;
+	if (!fw->n_sources)
+		log_warn("No host sources: the firewall opens nothing");
+	else if (!n)
+		log_info("No bridge network to open yet");
+
+	fams = firewall_plan_families(fw);
+	if (fams & 1)
+		firewall_sysctl_on("/proc/sys/net/ipv4/ip_forward", "net.ipv4.ip_forward");
+	if (fams & 2)
+		firewall_sysctl_on("/proc/sys/net/ipv6/conf/all/forwarding",
+				   "net.ipv6.conf.all.forwarding");
+
+	firewall_legacy_fp(fw, fp);
+	gen_ok = firewall_nft_genid(fw->nft, &gen) == 0;
+	ret = firewall_sync(fw, true, &written, &found);
+	if (ret < 0) {
+		log_err("Could not install the firewall rules (%s): %s; retrying",
+			firewall_mech_name(fw->mech), strerror(-ret));
+		fw->dirty = true;
+		fw->force = true;
+		return ret;
+	}
+	fw->force = false;
+	fw->dirty = false;
+	fw->backoff = fw->skip = 0;
+	fw->last_err = 0;
+	firewall_snapshot(fw, gen, gen_ok, fp);
+	log_info("Firewall: %zu openings, %zu rules (%s%s)", fw->n_plan, written,
+		 firewall_mech_name(fw->mech), fw->snat ? ", SNAT" : "");
+	return 0;
+}
+
+int firewall_check(struct firewall *fw)
+{
+	size_t written = 0;
+	uint64_t fp[2];
+	uint32_t gen = 0;
+	bool gen_ok, changed, found;
+	int ret;
+
+	if (!fw || fw->off || !fw->have_view)
+		return 0;
+	if (fw->skip) {
+		fw->skip--;
+		return 0;
+	}
+	changed = fw->dirty;
+	gen_ok = firewall_nft_genid(fw->nft, &gen) == 0;
+	if (!gen_ok || !fw->gen_valid || gen != fw->gen)
+		changed = true;
+	firewall_legacy_fp(fw, fp);
+	if (fp[0] != fw->legacy_fp[0] || fp[1] != fw->legacy_fp[1])
+		changed = true;
+	if (!changed)
+		return 0;
+
+	ret = firewall_sync(fw, fw->force, &written, &found);
+	if (ret < 0) {
+		/* Often a race with dockerd rewriting the same chains: retry
+		 * at once, then back off so a lasting failure does not spin. */
+		if (ret != fw->last_err)
+			log_warn("Firewall check failed: %s", strerror(-ret));
+		fw->last_err = ret;
+		fw->dirty = true;
+		fw->skip = fw->backoff;
+		fw->backoff = fw->backoff ? fw->backoff * 2 : 1;
+		if (fw->backoff > FW_BACKOFF_MAX)
+			fw->backoff = FW_BACKOFF_MAX;
+		return ret;
+	}
+	if (fw->last_err)
+		log_notice("Firewall check works again");
+	fw->last_err = 0;
+	fw->backoff = 0;
+	fw->dirty = false;
+	fw->force = false;
+	firewall_snapshot(fw, gen, gen_ok, fp);
+	if (!written)
+		return 0;
+	if (found)
+		log_notice("Added %zu gangway rules for Docker's firewall (%s)", written,
+			   firewall_mech_name(fw->mech));
+	else
+		log_notice("Docker rewrote its rules; restored %zu gangway rules", written);
+	return 1;
+}
+
+int firewall_event_fd(const struct firewall *fw)
+{
+	if (!fw || fw->off)
+		return -1;
+	return firewall_nft_event_fd(fw->nft);
+}
+
+bool firewall_event_process(struct firewall *fw)
+{
+	if (!fw || fw->off)
+		return false;
+	return firewall_nft_event_drain(fw->nft);
+}
+
+void firewall_remove(struct firewall *fw)
+{
+	size_t removed = 0;
+	bool table = false;
+	int ret;
+
+	if (!fw || fw->off || !fw->nft)
+		return;
+	ret = firewall_purge(fw, &removed, &table);
+	if (ret)
+		log_warn("Could not remove all firewall rules: %s", strerror(-ret));
+	else
+		log_info("Removed the firewall rules (%zu iptables rules%s)", removed,
+			 table ? ", the gangway table" : "");
+	fw->have_view = false;
+	fw->n_plan = 0;
+}
+
+void firewall_free(struct firewall *fw)
+{
+	if (!fw)
+		return;
+	firewall_nft_close(fw->nft);
+	firewall_buf_free(&fw->out);
+	firewall_buf_free(&fw->script);
+	free(fw->plan);
+	free(fw->sources);
+	free(fw);
+}
+
+enum firewall_mech firewall_mechanism(const struct firewall *fw)
+{
+	return fw ? fw->mech : FIREWALL_NONE;
+}

@@ -1,0 +1,286 @@
+/* guest.c - gangwayd's control plane: watch Docker's networks, open the way, advertise
+ *
+ * Theory of operation: discovery (discover.c) keeps a view of the Docker
+ * bridges and their prefixes, current within milliseconds of a change. Each
+ * new view goes to the firewall (firewall.c), which lets tunnel traffic from
+ * the host's addresses reach those bridges, and to the host as an ADVERTISE
+ * control message carrying the whole set (state, not deltas, so a lost or
+ * repeated message is harmless). The message is resent every second until
+ * the host acknowledges that generation, then refreshed every 30 s and
+ * after every new handshake, so a restarted host agent learns everything
+ * again without being asked. A 500 ms tick re-checks the firewall, which
+ * Docker may rewrite at any time.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+#include "ctlmsg.h"
+#include "discover.h"
+#include "firewall.h"
+#include "guest.h"
+#include "log.h"
+#include "loop.h"
+
+#define GUEST_TICK		(500ULL * 1000000ULL)
+#define GUEST_RESEND		(1 * WG_NSEC)
+#define GUEST_REFRESH		(30 * WG_NSEC)
+
+struct guest {
+	struct tunnel *t;
+	struct loop *loop;
+	struct discover *disc;
+	struct firewall *fw;
+	struct prefix host_ctl;		/* the host agent's tunnel address */
+	bool have_host_ctl;
+	struct ctlmsg adv;		/* what we advertise now */
+	bool acked;			/* the host acknowledged adv.seq */
+	uint64_t next_adv;
+	struct prefix *sources;		/* host addresses let through */
+	size_t n_sources;
+};
+
+/*
+ * The host agent answers on its tunnel address: the first single-address
+ * entry of the peer's AllowedIPs (10.33.0.1/32 in the documented setup).
+ */
+static bool guest_find_host_ctl(const struct config *c, struct prefix *out)
+{
+	for (size_t i = 0; i < c->n_peers; i++) {
+		const struct config_prefixes *l = &c->peers[i].allowed_ips;
+
+		for (size_t j = 0; j < l->n; j++) {
+			if (l->v[j].len == prefix_addr_len(l->v[j].family) * 8) {
+				*out = l->v[j];
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+static void guest_send_adv(struct guest *g, uint64_t now)
+{
+	uint8_t buf[CTLMSG_MAX_LEN];
+	int n, ret;
+
+	if (!g->have_host_ctl)
+		return;
+	g->next_adv = now + (g->acked ? GUEST_REFRESH : GUEST_RESEND);
+	n = ctlmsg_encode(&g->adv, buf, sizeof(buf));
+	if (n < 0)
+		return;
+	ret = tunnel_send_ctl(g->t, &g->host_ctl, buf, (size_t)n);
+	if (ret)
+		log_debug("Advertisement not sent: %s", strerror(-ret));
+}
+
+static void guest_on_view(void *ctx, const struct discover_view *view)
+{
+	struct guest *g = ctx;
+	char buf[PREFIX_STRLEN];
+	size_t n = view->n_prefixes;
+	int ret;
+
+	if (n > CTLMSG_MAX_PREFIXES) {
+		log_warn("%zu prefixes found; advertising the first %d", n, CTLMSG_MAX_PREFIXES);
+		n = CTLMSG_MAX_PREFIXES;
+	}
+	for (size_t i = 0; i < n; i++)
+		log_debug("Network %s", prefix_format(&view->prefixes[i], buf, sizeof(buf)));
+	log_info("Docker networks: %zu bridge(s), %zu prefix(es)", view->n_bridges,
+		 view->n_prefixes);
+	if (g->fw) {
+		ret = firewall_apply(g->fw, view);
+		if (ret)
+			log_err("Failed to open the firewall for the containers: %s",
+				strerror(-ret));
+	}
+	memcpy(g->adv.prefixes, view->prefixes, n * sizeof(view->prefixes[0]));
+	g->adv.n = n;
+	g->adv.seq++;
+	g->acked = false;
+	guest_send_adv(g, loop_now());
+}
+
+static void guest_on_ctl(void *ctx, struct wg_peer *from, const struct prefix *src,
+			 const uint8_t *msg, size_t len)
+{
+	struct guest *g = ctx;
+	struct ctlmsg m;
+	char buf[PREFIX_STRLEN];
+
+	(void)from;
+	(void)src;
+	if (ctlmsg_decode(&m, msg, len)) {
+		log_debug("Malformed control message dropped");
+		return;
+	}
+	if (m.type == CTLMSG_SYNC) {
+		g->acked = false;
+		guest_send_adv(g, loop_now());
+		return;
+	}
+	if (m.type != CTLMSG_ACK || m.seq != g->adv.seq || g->acked)
+		return;
+	g->acked = true;
+	g->next_adv = loop_now() + GUEST_REFRESH;
+	for (size_t i = 0; i < m.n; i++)
+		if (m.status[i] != CTLMSG_ST_INSTALLED)
+			log_warn("The host did not route %s: %s",
+				 prefix_format(&m.prefixes[i], buf, sizeof(buf)),
+				 ctlmsg_status_name(m.status[i]));
+	log_info("The host acknowledged %zu prefix(es)", m.n);
+}
+
+static void guest_on_event(void *ctx, struct wg_peer *peer, enum wg_event ev)
+{
+	struct guest *g = ctx;
+
+	(void)peer;
+	/* A new session may mean a restarted host: tell it everything again. */
+	if (ev == WG_EV_HANDSHAKE_DONE) {
+		g->acked = false;
+		guest_send_adv(g, loop_now());
+	}
+}
+
+static void guest_on_discover(void *ctx, int fd, uint32_t events)
+{
+	struct guest *g = ctx;
+	int ret;
+
+	(void)fd;
+	(void)events;
+	ret = discover_process(g->disc);
+	if (ret)
+		log_warn("Network discovery: %s", strerror(-ret));
+}
+
+static void guest_on_fw_event(void *ctx, int fd, uint32_t events)
+{
+	struct guest *g = ctx;
+
+	(void)fd;
+	(void)events;
+	if (firewall_event_process(g->fw) && firewall_check(g->fw) > 0)
+		log_notice("Firewall rules rewritten by someone else; gangway's restored");
+}
+
+static void guest_on_tick(void *ctx, int fd, uint32_t events)
+{
+	struct guest *g = ctx;
+	uint64_t now = loop_now();
+
+	(void)fd;
+	(void)events;
+	if (g->fw && firewall_check(g->fw) > 0)
+		log_notice("Firewall rules rewritten by someone else; gangway's restored");
+	if (now >= g->next_adv)
+		guest_send_adv(g, now);
+}
+
+static int guest_collect_sources(struct guest *g, const struct config *c)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->n_peers; i++)
+		n += c->peers[i].allowed_ips.n;
+	g->sources = calloc(n ? n : 1, sizeof(*g->sources));
+	if (!g->sources)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->n_peers; i++)
+		for (size_t j = 0; j < c->peers[i].allowed_ips.n; j++)
+			g->sources[g->n_sources++] = c->peers[i].allowed_ips.v[j];
+	return 0;
+}
+
+struct guest *guest_start(struct tunnel *t, struct loop *loop)
+{
+	const struct config *c = &t->cfg;
+	struct firewall_opts fo = { 0 };
+	struct guest *g = calloc(1, sizeof(*g));
+	char buf[PREFIX_STRLEN];
+	int ret;
+
+	if (!g)
+		return NULL;
+	g->t = t;
+	g->loop = loop;
+	g->adv.type = CTLMSG_ADVERTISE;
+	g->have_host_ctl = guest_find_host_ctl(c, &g->host_ctl);
+	if (g->have_host_ctl)
+		log_info("Advertising container networks to the host agent at %s",
+			 prefix_format(&g->host_ctl, buf, sizeof(buf)));
+	else
+		log_warn("No host tunnel address (a /32 or /128 in the peer's AllowedIPs): "
+			 "networks are not advertised; the host needs static AllowedIPs "
+			 "('gangway config' prints them)");
+	if (guest_collect_sources(g, c))
+		goto fail;
+
+	if (c->firewall != CONFIG_FW_OFF) {
+		fo.tun_ifname = t->ifname;
+		fo.mtu = c->mtu;
+		fo.sources = g->sources;
+		fo.n_sources = g->n_sources;
+		fo.snat = c->snat;
+		fo.mode = c->firewall;
+		fo.fwmark = c->fwmark;
+		g->fw = firewall_new(&fo);
+		if (!g->fw) {
+			log_err("Failed to set up the firewall: %m");
+			goto fail;
+		}
+		log_info("Firewall mechanism: %s",
+			 firewall_mech_name(firewall_mechanism(g->fw)));
+		if (firewall_event_fd(g->fw) >= 0 &&
+		    loop_add_fd(loop, firewall_event_fd(g->fw), EPOLLIN, guest_on_fw_event, g) < 0)
+			goto fail;
+	}
+	t->on_ctl = guest_on_ctl;
+	t->on_event = guest_on_event;
+	t->hook_ctx = g;
+	g->disc = discover_new(c, guest_on_view, g);
+	if (!g->disc) {
+		log_err("Failed to start network discovery: %m");
+		goto fail;
+	}
+	ret = loop_add_fd(loop, discover_fd(g->disc), EPOLLIN, guest_on_discover, g);
+	if (ret == 0)
+		ret = loop_add_periodic(loop, GUEST_TICK, guest_on_tick, g);
+	if (ret) {
+		log_err("Failed to watch networks: %s", strerror(-ret));
+		goto fail;
+	}
+	/* The first dump happened in discover_new: act on it now. */
+	guest_on_view(g, discover_view(g->disc));
+	return g;
+fail:
+	guest_stop(g);
+	return NULL;
+}
+
+void guest_stop(struct guest *g)
+{
+	if (!g)
+		return;
+	if (g->t->hook_ctx == g) {
+		g->t->on_ctl = NULL;
+		g->t->on_event = NULL;
+		g->t->hook_ctx = NULL;
+	}
+	if (g->disc) {
+		loop_del_fd(g->loop, discover_fd(g->disc));
+		discover_free(g->disc);
+	}
+	if (g->fw) {
+		if (firewall_event_fd(g->fw) >= 0)
+			loop_del_fd(g->loop, firewall_event_fd(g->fw));
+		firewall_remove(g->fw);
+		firewall_free(g->fw);
+	}
+	free(g->sources);
+	free(g);
+}

@@ -1,0 +1,4 @@
+#!/usr/bin/env bash
+# The end-to-end scenarios again, with dockerd on iptables-legacy and
+# Docker 28.2+'s raw-table drops (and 28.0's DOCKER drop) in place.
+exec env E2E_LEGACY=1 E2E_DOCKER282=1 bash "$(dirname "$0")/50-docker-e2e.sh"
