@@ -92,6 +92,7 @@ void firewall_buf_free(struct firewall_buf *b);
 
 enum firewall_ipt_chain {
 	FIREWALL_IPT_USER,	/* filter DOCKER-USER */
+	FIREWALL_IPT_FORWARD,	/* filter FORWARD: a family without DOCKER-USER */
 	FIREWALL_IPT_RAW,	/* raw PREROUTING */
 	FIREWALL_IPT_NCHAINS,
 };
@@ -131,6 +132,7 @@ struct firewall_ipt_found {
 struct firewall_ipt_scan {
 	bool has_filter, has_raw;	/* table present in the dump */
 	bool has_user;			/* filter has DOCKER-USER */
+	bool has_docker;		/* filter has Docker's DOCKER chain */
 	struct firewall_ipt_found *found;	/* ours, in dump order */
 	size_t n_found, cap_found;
 };
@@ -148,7 +150,8 @@ bool firewall_ipt_in_place(const struct firewall_ipt_scan *s, enum firewall_ipt_
 /*
  * iptables-restore --noflush input that deletes our rules in the chains
  * marked in fix (or in every chain with purge) and inserts want[c] at the
- * top of each fixed chain. *inserted counts the rules put back.
+ * top of each fixed chain, one section per table. *inserted counts the
+ * rules put back.
  */
 int firewall_ipt_script(const struct firewall_ipt_scan *s, const char *text,
 			const bool fix[FIREWALL_IPT_NCHAINS], bool purge,

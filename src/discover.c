@@ -622,10 +622,9 @@ static void discover_parse_obj(struct nl_object *obj, void *arg)
 /* Parse one message with libnl and apply it to the model. */
 static int discover_parse_msg(struct discover_parse *p, struct nl_msg *msg)
 {
-	int ret;
-
 	struct nlmsghdr *h = nlmsg_hdr(msg);
 	const struct ifinfomsg *ifi;
+	int ret;
 
 	p->type = h->nlmsg_type;
 	switch (p->type) {

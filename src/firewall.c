@@ -317,10 +317,11 @@ static int firewall_ipt_sync(struct firewall *fw, bool legacy, int family, bool 
 			     size_t *written)
 {
 	const struct firewall_ipt_progs *p = &fw->progs[legacy];
-	struct firewall_ipt_rule *want[FIREWALL_IPT_NCHAINS] = { NULL, NULL };
-	size_t n_want[FIREWALL_IPT_NCHAINS] = { 0, 0 }, cap = 2 * fw->n_plan + 1;
+	struct firewall_ipt_rule *want[FIREWALL_IPT_NCHAINS] = { NULL };
+	size_t n_want[FIREWALL_IPT_NCHAINS] = { 0 }, cap = 2 * fw->n_plan + 1;
 	struct firewall_ipt_scan s;
-	bool fix[FIREWALL_IPT_NCHAINS];
+	bool fix[FIREWALL_IPT_NCHAINS], any = false;
+	enum firewall_ipt_chain filter_chain;
 	int ret, c;
 
 	*written = 0;
@@ -342,28 +343,35 @@ static int firewall_ipt_sync(struct firewall *fw, bool legacy, int family, bool 
 			goto out;
 		}
 	}
-	/* Where Docker is not (no DOCKER-USER in this family), nothing of
-	 * ours belongs. raw only when the table exists: Docker 28 creates
-	 * it for its drops, and we never create a table on our own. */
-	if (s.has_user) {
+	/*
+	 * Where Docker is not (no DOCKER chain in this family), nothing of
+	 * ours belongs. Our accepts go to DOCKER-USER; Docker 20.10 has none
+	 * for IPv6 (but sets the FORWARD policy to DROP), so there they go
+	 * to the top of FORWARD. raw only when the table exists: Docker 28
+	 * creates it for its drops, and we never create a table ourselves.
+	 */
+	filter_chain = s.has_user ? FIREWALL_IPT_USER : FIREWALL_IPT_FORWARD;
+	if (s.has_user || s.has_docker) {
 		ret = firewall_ipt_expect(fw->tun, fw->plan, fw->n_plan, family,
-					  FIREWALL_IPT_USER, want[0], cap);
+					  filter_chain, want[filter_chain], cap);
 		if (ret < 0)
 			goto out;
-		n_want[0] = (size_t)ret;
+		n_want[filter_chain] = (size_t)ret;
 		if (s.has_raw) {
 			ret = firewall_ipt_expect(fw->tun, fw->plan, fw->n_plan, family,
-						  FIREWALL_IPT_RAW, want[1], cap);
+						  FIREWALL_IPT_RAW, want[FIREWALL_IPT_RAW], cap);
 			if (ret < 0)
 				goto out;
-			n_want[1] = (size_t)ret;
+			n_want[FIREWALL_IPT_RAW] = (size_t)ret;
 		}
 	}
-	for (c = 0; c < FIREWALL_IPT_NCHAINS; c++)
+	ret = 0;
+	for (c = 0; c < FIREWALL_IPT_NCHAINS; c++) {
 		fix[c] = !firewall_ipt_in_place(&s, (enum firewall_ipt_chain)c, want[c], n_want[c]) ||
 			 (force && n_want[c]);
-	ret = 0;
-	if (!fix[0] && !fix[1])
+		any |= fix[c];
+	}
+	if (!any)
 		goto out;
 	fw->script.len = 0;
 	ret = firewall_ipt_script(&s, fw->out.p, fix, false,
@@ -385,9 +393,9 @@ static int firewall_ipt_purge(struct firewall *fw, bool legacy, size_t *removed)
 {
 	static const int fams[2][2] = { { AF_INET, NFPROTO_IPV4 }, { AF_INET6, NFPROTO_IPV6 } };
 	const struct firewall_ipt_progs *p = &fw->progs[legacy];
-	const bool none[FIREWALL_IPT_NCHAINS] = { false, false };
-	const struct firewall_ipt_rule *const nowant[FIREWALL_IPT_NCHAINS] = { NULL, NULL };
-	const size_t n_nowant[FIREWALL_IPT_NCHAINS] = { 0, 0 };
+	const bool none[FIREWALL_IPT_NCHAINS] = { false };
+	const struct firewall_ipt_rule *const nowant[FIREWALL_IPT_NCHAINS] = { NULL };
+	const size_t n_nowant[FIREWALL_IPT_NCHAINS] = { 0 };
 	int f, ret = 0, first = 0;
 
 	*removed = 0;

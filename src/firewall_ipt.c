@@ -68,11 +68,13 @@ int firewall_ipt_expect(const char *tun, const struct firewall_opening *op, size
 		if (op[i].src.family != family)
 			continue;
 		memset(&r, 0, sizeof(r));
-		r.has_src = r.has_dst = true;
+		/* iptables-save leaves out a /0, so must we to read it back. */
+		r.has_src = op[i].src.len > 0;
+		r.has_dst = op[i].dst.len > 0;
 		r.src = op[i].src;
 		r.dst = op[i].dst;
 		snprintf(r.in, sizeof(r.in), "%s", tun);
-		if (c == FIREWALL_IPT_USER)
+		if (c != FIREWALL_IPT_RAW)
 			snprintf(r.out, sizeof(r.out), "%s", op[i].bridge);
 		r.accept = true;
 		snprintf(r.comment, sizeof(r.comment), "%s", comment);
@@ -87,7 +89,7 @@ int firewall_ipt_expect(const char *tun, const struct firewall_opening *op, size
 			return -E2BIG;
 		out[k++] = r;
 	}
-	if (c != FIREWALL_IPT_USER)
+	if (c == FIREWALL_IPT_RAW)
 		return (int)k;
 
 	/* Replies from each bridge back into the tunnel. Docker accepts
@@ -216,9 +218,9 @@ int firewall_ipt_parse(const char *spec, size_t len, struct firewall_ipt_rule *r
 			continue;
 		}
 		/* Every option we know takes exactly one value. */
-		if (strcmp(tok, "-s") && strcmp(tok, "-d") && strcmp(tok, "-i") &&
-		    strcmp(tok, "-o") && strcmp(tok, "-m") && strcmp(tok, "-j") &&
-		    strcmp(tok, "--comment") && strcmp(tok, "--ctstate")) {
+		if (strcmp(tok, "-s") != 0 && strcmp(tok, "-d") != 0 && strcmp(tok, "-i") != 0 &&
+		    strcmp(tok, "-o") != 0 && strcmp(tok, "-m") != 0 && strcmp(tok, "-j") != 0 &&
+		    strcmp(tok, "--comment") != 0 && strcmp(tok, "--ctstate") != 0) {
 			r->other = true;
 			continue;
 		}
@@ -240,7 +242,7 @@ int firewall_ipt_parse(const char *spec, size_t len, struct firewall_ipt_rule *r
 			if (firewall_ipt_ifname(r->out, val) < 0)
 				return -EINVAL;
 		} else if (!strcmp(tok, "-m")) {
-			if (strcmp(val, "comment") && strcmp(val, "conntrack"))
+			if (strcmp(val, "comment") != 0 && strcmp(val, "conntrack") != 0)
 				r->other = true;
 		} else if (!strcmp(tok, "-j")) {
 			if (!strcmp(val, "ACCEPT"))
@@ -307,7 +309,7 @@ int firewall_ipt_scan(const char *text, size_t len, const char *comment,
 		      struct firewall_ipt_scan *s)
 {
 	enum { T_OTHER, T_FILTER, T_RAW } table = T_OTHER;
-	unsigned int pos_user = 0, pos_raw = 0;
+	unsigned int pos_user = 0, pos_fwd = 0, pos_raw = 0;
 	size_t clen = strlen(comment), off = 0;
 	int ret;
 
@@ -338,7 +340,11 @@ int firewall_ipt_scan(const char *text, size_t len, const char *comment,
 			s->has_user = true;
 			continue;
 		}
-		if (llen < 4 || memcmp(line, "-A ", 3))
+		if (table == T_FILTER && llen >= 8 && !memcmp(line, ":DOCKER ", 8)) {
+			s->has_docker = true;
+			continue;
+		}
+		if (llen < 4 || memcmp(line, "-A ", 3) != 0)
 			continue;
 
 		/* "-A CHAIN spec" */
@@ -352,6 +358,8 @@ int firewall_ipt_scan(const char *text, size_t len, const char *comment,
 			nlen = sp ? (size_t)(sp - name) : llen - 3;
 			if (table == T_FILTER && nlen == 11 && !memcmp(name, "DOCKER-USER", 11))
 				pos = ++pos_user;
+			else if (table == T_FILTER && nlen == 7 && !memcmp(name, "FORWARD", 7))
+				pos = ++pos_fwd;
 			else if (table == T_RAW && nlen == 10 && !memcmp(name, "PREROUTING", 10))
 				pos = ++pos_raw;
 			if (!sp || !clen || !memmem(sp, llen - 3 - nlen, comment, clen))
@@ -361,7 +369,7 @@ int firewall_ipt_scan(const char *text, size_t len, const char *comment,
 			if (firewall_ipt_parse(text + spec_off, (size_t)(line + llen - (sp + 1)),
 					       &f.rule) < 0)
 				continue;	/* not ours: ours always parse */
-			if (strcmp(f.rule.comment, comment))
+			if (strcmp(f.rule.comment, comment) != 0)
 				continue;
 			if (nlen >= sizeof(f.chain))
 				continue;
@@ -383,9 +391,14 @@ int firewall_ipt_scan(const char *text, size_t len, const char *comment,
 
 static bool firewall_ipt_found_in(const struct firewall_ipt_found *f, enum firewall_ipt_chain c)
 {
-	if (c == FIREWALL_IPT_USER)
+	switch (c) {
+	case FIREWALL_IPT_USER:
 		return !f->raw && !strcmp(f->chain, "DOCKER-USER");
-	return f->raw && !strcmp(f->chain, "PREROUTING");
+	case FIREWALL_IPT_FORWARD:
+		return !f->raw && !strcmp(f->chain, "FORWARD");
+	default:
+		return f->raw && !strcmp(f->chain, "PREROUTING");
+	}
 }
 
 bool firewall_ipt_in_place(const struct firewall_ipt_scan *s, enum firewall_ipt_chain c,
@@ -406,6 +419,17 @@ bool firewall_ipt_in_place(const struct firewall_ipt_scan *s, enum firewall_ipt_
 	return k == n;
 }
 
+static enum firewall_ipt_chain firewall_ipt_found_chain(const struct firewall_ipt_found *f)
+{
+	if (firewall_ipt_found_in(f, FIREWALL_IPT_USER))
+		return FIREWALL_IPT_USER;
+	if (firewall_ipt_found_in(f, FIREWALL_IPT_FORWARD))
+		return FIREWALL_IPT_FORWARD;
+	if (firewall_ipt_found_in(f, FIREWALL_IPT_RAW))
+		return FIREWALL_IPT_RAW;
+	return FIREWALL_IPT_NCHAINS;	/* elsewhere: only a purge touches it */
+}
+
 int firewall_ipt_script(const struct firewall_ipt_scan *s, const char *text,
 			const bool fix[FIREWALL_IPT_NCHAINS], bool purge,
 			const struct firewall_ipt_rule *const want[FIREWALL_IPT_NCHAINS],
@@ -414,16 +438,18 @@ int firewall_ipt_script(const struct firewall_ipt_scan *s, const char *text,
 {
 	static const char *const chain_name[FIREWALL_IPT_NCHAINS] = {
 		[FIREWALL_IPT_USER] = "DOCKER-USER",
+		[FIREWALL_IPT_FORWARD] = "FORWARD",
 		[FIREWALL_IPT_RAW] = "PREROUTING",
 	};
 	char spec[1024];
-	int t, ret;
+	int t, c, ret;
 	size_t i;
 
 	*inserted = 0;
-	for (t = 0; t < FIREWALL_IPT_NCHAINS; t++) {
-		enum firewall_ipt_chain c = (enum firewall_ipt_chain)t;
-		bool raw = c == FIREWALL_IPT_RAW, header = false;
+	/* One section per table: each commits atomically. */
+	for (t = 0; t < 2; t++) {
+		const bool raw = t == 1;
+		bool header = false;
 
 #define IPT_HEADER() do {						\
 			if (!header) {					\
@@ -436,10 +462,11 @@ int firewall_ipt_script(const struct firewall_ipt_scan *s, const char *text,
 		} while (0)
 		for (i = 0; i < s->n_found; i++) {
 			const struct firewall_ipt_found *f = &s->found[i];
+			enum firewall_ipt_chain fc = firewall_ipt_found_chain(f);
 
 			if (f->raw != raw)
 				continue;
-			if (!purge && !(fix[c] && firewall_ipt_found_in(f, c)))
+			if (!purge && !(fc < FIREWALL_IPT_NCHAINS && fix[fc]))
 				continue;
 			if (f->len > INT32_MAX)
 				return -EINVAL;
@@ -449,16 +476,20 @@ int firewall_ipt_script(const struct firewall_ipt_scan *s, const char *text,
 			if (ret < 0)
 				return ret;
 		}
-		for (i = 0; fix[c] && i < n_want[c]; i++) {
-			ret = firewall_ipt_format(&want[c][i], spec, sizeof(spec));
-			if (ret < 0)
-				return ret;
-			IPT_HEADER();
-			ret = firewall_buf_printf(out, "-I %s %zu %s\n", chain_name[c],
-						  i + 1, spec);
-			if (ret < 0)
-				return ret;
-			(*inserted)++;
+		for (c = 0; c < FIREWALL_IPT_NCHAINS; c++) {
+			if ((c == FIREWALL_IPT_RAW) != raw || !fix[c])
+				continue;
+			for (i = 0; i < n_want[c]; i++) {
+				ret = firewall_ipt_format(&want[c][i], spec, sizeof(spec));
+				if (ret < 0)
+					return ret;
+				IPT_HEADER();
+				ret = firewall_buf_printf(out, "-I %s %zu %s\n", chain_name[c],
+							  i + 1, spec);
+				if (ret < 0)
+					return ret;
+				(*inserted)++;
+			}
 		}
 		if (header) {
 			ret = firewall_buf_printf(out, "COMMIT\n");
@@ -672,7 +703,7 @@ static int firewall_ipt_run(const char *name, const char *path, char *const argv
 			ret = -errno;
 			goto out;
 		}
-		if (pfd[2].revents) {
+		if (in && pfd[2].fd >= 0 && pfd[2].revents) {
 			ssize_t n = send(in_sv[0], in->p + sent, in->len - sent,
 					 MSG_NOSIGNAL | MSG_DONTWAIT);
 
@@ -862,6 +893,9 @@ int firewall_ipt_legacy_probe(int family, const char *table, const char *chain,
 		       "getinfo layouts differ");
 	_Static_assert(sizeof(struct ipt_get_entries) == sizeof(struct ip6t_get_entries),
 		       "get_entries layouts differ");
+	/* The option numbers agree too; only the level differs. */
+	_Static_assert(IPT_SO_GET_INFO == IP6T_SO_GET_INFO &&
+		       IPT_SO_GET_ENTRIES == IP6T_SO_GET_ENTRIES, "getsockopt numbers differ");
 	*has_chain = false;
 	if (strlen(table) >= sizeof(info.name))
 		return -EINVAL;
@@ -873,7 +907,7 @@ int firewall_ipt_legacy_probe(int family, const char *table, const char *chain,
 		memset(&info, 0, sizeof(info));
 		snprintf(info.name, sizeof(info.name), "%s", table);
 		olen = sizeof(info);
-		if (getsockopt(fd, level, v6 ? IP6T_SO_GET_INFO : IPT_SO_GET_INFO, &info, &olen) < 0) {
+		if (getsockopt(fd, level, IPT_SO_GET_INFO, &info, &olen) < 0) {
 			ret = -errno;
 			goto out;
 		}
@@ -891,8 +925,7 @@ int firewall_ipt_legacy_probe(int family, const char *table, const char *chain,
 		snprintf(ent->name, sizeof(ent->name), "%s", table);
 		ent->size = (unsigned int)size;
 		olen = (socklen_t)(sizeof(*ent) + size);
-		if (getsockopt(fd, level, v6 ? IP6T_SO_GET_ENTRIES : IPT_SO_GET_ENTRIES,
-			       ent, &olen) == 0)
+		if (getsockopt(fd, level, IPT_SO_GET_ENTRIES, ent, &olen) == 0)
 			break;
 		/* EAGAIN: the table changed between the two calls. */
 		if (errno != EAGAIN) {

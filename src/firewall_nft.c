@@ -56,7 +56,7 @@
  * view always rewrites everything (force), so contents need no comparison.
  */
 
-#define NFT_RECV_SIZE	(64 * 1024)
+#define NFT_RECV_SIZE	65536
 #define NFT_MSG_MAX	4096		/* room left for one batch message */
 #define NFT_REQ_SIZE	1024		/* one get or dump request */
 #define NFT_DOCKER_TABLE "docker-bridges"
@@ -328,7 +328,7 @@ static int nft_batch_room(struct nft_batch *b)
 
 	if (b->cap - b->len >= NFT_MSG_MAX)
 		return 0;
-	cap = b->cap ? b->cap * 2 : 64 * 1024;
+	cap = b->cap ? b->cap * 2 : 65536;
 	if (cap > 16u << 20)
 		return -E2BIG;
 	p = realloc(b->buf, cap);
@@ -389,7 +389,7 @@ static int nft_batch_commit(struct firewall_nft *n, struct nft_batch *b, const c
 		return ret;
 	end = nftnl_batch_end(b->buf + b->len, b->seq);
 	b->len += NLMSG_ALIGN(end->nlmsg_len);
-	if (b->len > 200 * 1024) {
+	if (b->len > 204800) {
 		int sz = (int)(b->len * 2);
 
 		/* Large batches need a send buffer of their size. */
@@ -975,7 +975,7 @@ static int nft_dump_cb(const struct nlmsghdr *nlh, void *data)
 	memset(&f, 0, sizeof(f));
 	chain = nftnl_rule_get_str(r, NFTNL_RULE_CHAIN);
 	snprintf(f.chain, sizeof(f.chain), "%s", chain);
-	if (strcmp(f.chain, d->last_chain)) {
+	if (strcmp(f.chain, d->last_chain) != 0) {
 		snprintf(d->last_chain, sizeof(d->last_chain), "%s", f.chain);
 		d->pos = 0;
 	}

@@ -39,6 +39,7 @@ struct guest {
 	uint64_t next_adv;
 	struct prefix *sources;		/* host addresses let through */
 	size_t n_sources;
+	bool resync;			/* discovery failed: dump again on the tick */
 };
 
 /*
@@ -154,8 +155,10 @@ static void guest_on_discover(void *ctx, int fd, uint32_t events)
 	(void)fd;
 	(void)events;
 	ret = discover_process(g->disc);
-	if (ret)
-		log_warn("Network discovery: %s", strerror(-ret));
+	if (ret) {
+		log_warn("Network discovery: %s; trying again", strerror(-ret));
+		g->resync = true;
+	}
 }
 
 static void guest_on_fw_event(void *ctx, int fd, uint32_t events)
@@ -175,6 +178,8 @@ static void guest_on_tick(void *ctx, int fd, uint32_t events)
 
 	(void)fd;
 	(void)events;
+	if (g->resync)
+		g->resync = discover_resync(g->disc, NULL) != 0;
 	if (g->fw && firewall_check(g->fw) > 0)
 		log_notice("Firewall rules rewritten by someone else; gangway's restored");
 	if (now >= g->next_adv)

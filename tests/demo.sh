@@ -12,6 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/lab.sh
 . tests/lib/docker.sh
+. tests/lib/gw.sh
 
 if [[ -t 1 ]]; then
 	B=$'\e[1m' G=$'\e[32m' R=$'\e[31m' N=$'\e[0m'
@@ -52,11 +53,41 @@ demo_lab()
 	tell "Namespace '$LAB_VM_NS' plays the Docker VM: $LAB_VM_IP4"
 	tell "The VM can reach the Mac (like host.docker.internal); the Mac has"
 	tell "no route into the VM's container networks, as with Docker Desktop."
-	tell "Starting dockerd inside the VM (Debian's docker.io)..."
-	docker_lab_start
-	docker_lab_run web
-	CIP=$(docker_lab_ip web)
-	tell "Container 'web' runs a web server at $CIP (network $DOCKER_LAB_BRIDGE4)."
+	if [[ -x /usr/sbin/dockerd ]]; then
+		tell "Starting dockerd inside the VM (Debian's docker.io)..."
+		docker_lab_start
+		docker_lab_run web
+		CIP=$(docker_lab_ip web)
+		docker_lab_network_create backend
+		docker_lab_run api --network backend -- sh -c \
+			"echo 'hello from api' >/www/index.html && exec httpd -f -p 8080 -h /www"
+		CIP2=$(docker_lab_ip api backend)
+		tell "Container 'web' serves port 80 at $CIP (docker0, $DOCKER_LAB_BRIDGE4)."
+		tell "Container 'api' serves port 8080 at $CIP2 (user network 'backend')."
+	else
+		bad "docker.io is not installed here: the containers are plain namespaces"
+		bad "on two Linux bridges named like Docker's (docker0, br-demo)."
+		demo_ns_containers
+	fi
+	tell "Neither port is published."
+}
+
+# Without Docker: two namespaces on two bridges, each serving HTTP.
+demo_ns_containers()
+{
+	local n1 n2
+	n1=$(lab_subnet4 1) n2=$(lab_subnet4 2)
+	lab_bridge_add docker0 "$n1"
+	lab_bridge_add br-demo "$n2"
+	CIP=${n1%.0/24}.2 CIP2=${n2%.0/24}.2
+	lab_container_add web docker0 "$CIP"
+	lab_container_add api br-demo "$CIP2"
+	mkdir -p "$LAB_DIR/www-web" "$LAB_DIR/www-api"
+	echo "hello from web" >"$LAB_DIR/www-web/index.html"
+	echo "hello from api" >"$LAB_DIR/www-api/index.html"
+	lab_bg web "$LAB_DIR/web.log" busybox httpd -f -p 80 -h "$LAB_DIR/www-web" >/dev/null
+	lab_bg api "$LAB_DIR/api.log" busybox httpd -f -p 8080 -h "$LAB_DIR/www-api" >/dev/null
+	tell "'web' serves port 80 at $CIP, 'api' serves port 8080 at $CIP2."
 }
 
 demo_problem()
@@ -85,19 +116,80 @@ demo_problem()
 
 demo_tunnel()
 {
-	say "The tunnel"
-	# Arrives with the tunnel: start build/gangwayd in vm, `build/gangway
-	# up` in host, wait for the handshake, then fetch http://$CIP/ from
-	# host and show the page.
-	tell "This part of the demo arrives with the tunnel: gangwayd will start"
-	tell "in the VM, 'gangway up' on the Mac, and the same request from the"
-	tell "Mac will then get the page that only the VM can fetch today."
+	local ok=1 TH=10.33.$LAB_OCTET.1 TG=10.33.$LAB_OCTET.2
+
+	say "Starting gangway"
+	gw_keypair host
+	gw_keypair guest
+	gw_conf "$LAB_DIR/host.conf" <<CONF
+[Interface]
+PrivateKey = $(cat "$LAB_DIR/host.key")
+Address = $TH/24
+ListenPort = 51820
+
+[Peer]
+PublicKey = $(cat "$LAB_DIR/guest.pub")
+AllowedIPs = $TG/32
+
+[Gangway]
+Interface = gangway$LAB_OCTET
+StateDirectory = $LAB_DIR/state
+CONF
+	gw_conf "$LAB_DIR/guest.conf" <<CONF
+[Interface]
+PrivateKey = $(cat "$LAB_DIR/guest.key")
+Address = $TG/24
+
+[Peer]
+PublicKey = $(cat "$LAB_DIR/host.pub")
+Endpoint = $LAB_HOST_IP4:51820
+AllowedIPs = $TH/32
+PersistentKeepalive = 25
+
+[Gangway]
+Interface = gangway$LAB_OCTET
+StateDirectory = $LAB_DIR/gstate
+CONF
+	tell "On the Mac:  gangway up -c host.conf   (listens on UDP 51820)"
+	gw_start_host host host "$LAB_DIR/host.conf"
+	tell "In the VM:   gangwayd -c guest.conf   (dials the Mac, finds Docker's networks)"
+	gw_start_guest vm guest "$LAB_DIR/guest.conf"
+	gw_until 15 bash -c "ip -n $LAB_HOST_NS route get $CIP2 2>/dev/null | grep -q 'dev gangway$LAB_OCTET'" ||
+		broken "the host never got a route to $CIP2 (see $LAB_DIR/*.log)"
+
+	say "The Mac now routes the container networks into the tunnel"
+	show host ip route show dev "gangway$LAB_OCTET" || true
+	tell "Nothing was configured by hand: the VM advertised what it found."
+
+	say "From the Mac, by container IP"
+	if gw_until 10 lab_http host "http://$CIP/" 2 >/dev/null &&
+	   show host timeout 3 busybox wget -q -O - "http://$CIP/"; then
+		good "Fetched http://$CIP/ (web, docker0) from the Mac."
+	else
+		bad "Could not fetch http://$CIP/"; ok=0
+	fi
+	if show host timeout 3 busybox wget -q -O - "http://$CIP2:8080/"; then
+		good "Fetched http://$CIP2:8080/ (api, network 'backend') from the Mac."
+	else
+		bad "Could not fetch http://$CIP2:8080/"; ok=0
+	fi
+	if show host ping -c 3 -i 0.2 -W 2 "$CIP2"; then
+		good "Pinged $CIP2."
+	else
+		bad "Could not ping $CIP2"; ok=0
+	fi
+
+	say "What the daemons said"
+	grep -hE "Handshake|Route to|Docker networks|Firewall mechanism|acknowledged" \
+		"$LAB_DIR/host.log" "$LAB_DIR/guest.log" | sed 's/^/     /' | head -20
+	((ok)) || broken "some requests from the Mac failed"
 }
 
 demo_end()
 {
 	say "Done"
-	tell "Leaving: dockerd, the containers and the namespaces are removed."
+	good "The Mac reached both containers by their own IP addresses."
+	tell "Leaving: gangway, dockerd, the containers and the namespaces are removed."
 }
 
 main()

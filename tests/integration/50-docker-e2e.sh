@@ -12,18 +12,13 @@ set -euo pipefail
 . "$(dirname "$0")/../lib/lab.sh"
 . "$(dirname "$0")/../lib/docker.sh"
 . "$(dirname "$0")/../lib/gw.sh"
+. "$(dirname "$0")/../lib/fw.sh"
 
 lab_init
 lab_up
 IPT=iptables IPT6=ip6tables IPTSAVE=iptables-save IPT6SAVE=ip6tables-save
 if [[ ${E2E_LEGACY:-0} == 1 ]]; then
-	mkdir -p "$LAB_DIR/legacy-bin"
-	for t in iptables ip6tables; do
-		for s in "" -save -restore; do
-			ln -s "/usr/sbin/$t-legacy$s" "$LAB_DIR/legacy-bin/$t$s"
-		done
-	done
-	export PATH=$LAB_DIR/legacy-bin:$PATH
+	fw_legacy_dockerd	# a dockerd whose PATH finds the legacy programs first
 	IPT=iptables-legacy IPT6=ip6tables-legacy IPTSAVE=iptables-legacy-save IPT6SAVE=ip6tables-legacy-save
 	echo "# dockerd uses iptables-legacy"
 fi

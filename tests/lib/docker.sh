@@ -120,7 +120,9 @@ _docker_lab_engine_start()
 {
 	local deadline
 
-	PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+	# TMPDIR: when dockerd restarts a containerd that missed its health
+	# checks (a loaded machine), containerd first dumps its stacks there.
+	PATH=/usr/sbin:/usr/bin:/sbin:/bin TMPDIR=$DOCKER_LAB_ROOT/tmp \
 		nsenter --net="/run/netns/$LAB_VM_NS" -- "$DOCKERD" "${_DOCKER_LAB_ARGS[@]}" \
 		</dev/null >>"$DOCKER_LAB_LOG" 2>&1 &
 	DOCKER_LAB_PID=$!
@@ -159,7 +161,7 @@ docker_lab_start()
 	DOCKER_LAB_POOL4=10.$LAB_OCTET.128.0/17
 	DOCKER_LAB_BRIDGE6=
 	DOCKER_LAB_CGROUP=$LAB_RUN-docker
-	mkdir -p "$r/client" "$r/data" "$r/x"
+	mkdir -p "$r/client" "$r/data" "$r/x" "$r/tmp"
 	[[ -n $json ]] || json='{}'
 	printf '%s\n' "$json" >"$r/daemon.json"
 

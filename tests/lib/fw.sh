@@ -31,6 +31,7 @@
 #   fw_count_tables           number of "table inet gangway" in vm
 #   fw_within SECS CMD...     CMD must succeed within SECS seconds; prints
 #                             how long it took ("in 0.6 s")
+#   fw_url ADDR [PATH]        http URL (brackets for IPv6)
 #   fw_peer NS URL            the client address a container's CGI saw
 #   fw_web NAME [RUN-OPTS...] docker_lab_run NAME: httpd with the page "hello
 #                             from NAME" and cgi-bin/peer (REMOTE_ADDR)
@@ -109,7 +110,8 @@ fw_stop()
 fw_kill9()
 {
 	[[ -n ${FW_PID:-} ]] || return 0
-	lab_kill "$FW_PID" KILL 5
+	# (bash would report the kill when it reaps the job)
+	{ lab_kill "$FW_PID" KILL 5; } 2>/dev/null
 	FW_PID=
 }
 
@@ -167,6 +169,16 @@ fw_within()
 	done
 	echo "not within $secs s"
 	return 1
+}
+
+# URL of PATH on ADDR (IPv6 in brackets).
+fw_url()
+{
+	if [[ $1 == *:* ]]; then
+		printf 'http://[%s]%s\n' "$1" "${2:-/}"
+	else
+		printf 'http://%s%s\n' "$1" "${2:-/}"
+	fi
 }
 
 fw_peer()

@@ -569,15 +569,33 @@ lab_cleanup()
 # alone.
 lab_reap_stale()
 {
-	local d owner start k
+	local d owner start k i by bys me=$BASHPID
 
 	for d in "${TMPDIR:-/tmp}"/gw?????.lab; do
 		[[ -f $d/.lab/ledger && ! -e $d/.lab/kept ]] || continue
 		read -r k owner start < <(grep -m1 '^owner ' "$d/.lab/ledger") || continue
 		_lab_alive "$owner" "$start" && continue
-		mkdir "$d/.lab/reaping" 2>/dev/null || continue
-		lab_log "reaping lab run $(basename "$d" .lab): its shell ($owner) is gone"
-		(_lab_reap_one "$d")
+		if mkdir "$d/.lab/reaping" 2>/dev/null; then
+			echo "$me $(_lab_starttime "$me")" >"$d/.lab/reaping/by"
+			lab_log "reaping lab run $(basename "$d" .lab): its shell ($owner) is gone"
+			(_lab_reap_one "$d")
+			continue
+		fi
+		# Another run reaps it (every lab_init looks): wait for it to
+		# finish, so that on return the run is gone; take over if that
+		# reaper died too.
+		for ((i = 0; i < 300; i++)); do
+			[[ -d $d ]] || break
+			by='' bys=''
+			{ read -r by bys <"$d/.lab/reaping/by"; } 2>/dev/null || true
+			if [[ -n $by ]] && ! _lab_alive "$by" "$bys"; then
+				{ echo "$me $(_lab_starttime "$me")" >"$d/.lab/reaping/by"; } 2>/dev/null || break
+				lab_log "reaping lab run $(basename "$d" .lab): its reaper ($by) is gone"
+				(_lab_reap_one "$d")
+				break
+			fi
+			sleep 0.1
+		done
 	done
 	return 0
 }
@@ -606,7 +624,7 @@ lab_leftovers()
 	local -A inodes=() seen=()
 
 	if [[ -n ${1:-} ]]; then
-		ledger=$(cat -- "$1" 2>/dev/null)
+		ledger=$(cat -- "$1" 2>/dev/null) || true
 	else
 		ledger=${LAB_LEDGER:-$(cat "${LAB_STATE:-/nonexistent}/ledger" 2>/dev/null)}
 	fi

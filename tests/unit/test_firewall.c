@@ -296,6 +296,16 @@ static void test_parse(void **state)
 	assert_int_equal(parse_str("-m comment --comment \"a \\\"b\\\" c\" -j ACCEPT", &got), 0);
 	assert_string_equal(got.comment, "a \"b\" c");
 
+	/* A peer with AllowedIPs 0.0.0.0/0: iptables-save prints no -s. */
+	op = opening("0.0.0.0/0", "172.17.0.0/16", "172.17.0.1/16", "docker0");
+	n = firewall_ipt_expect("gwtun5", &op, 1, AF_INET, FIREWALL_IPT_USER, want, 4);
+	assert_int_equal(n, 2);
+	assert_true(firewall_ipt_format(&want[0], buf, sizeof(buf)) > 0);
+	assert_string_equal(buf, "-d 172.17.0.0/16 -i gwtun5 -o docker0 "
+			    "-m comment --comment \"gangway:gwtun5\" -j ACCEPT");
+	assert_int_equal(parse_str(buf, &got), 0);
+	assert_true(firewall_ipt_rule_equal(&got, &want[0]));
+
 	/* Broken text: an error, never a crash. */
 	assert_int_equal(parse_str("-m comment --comment \"open", &got), -EINVAL);
 	assert_int_equal(parse_str("-s", &got), -EINVAL);
@@ -491,9 +501,9 @@ static void test_script(void **state)
 	struct firewall_buf out = { 0 };
 	struct firewall_ipt_scan s;
 	struct want w;
-	const struct firewall_ipt_rule *want[FIREWALL_IPT_NCHAINS];
-	size_t n_want[FIREWALL_IPT_NCHAINS], inserted;
-	bool fix[FIREWALL_IPT_NCHAINS];
+	const struct firewall_ipt_rule *want[FIREWALL_IPT_NCHAINS] = { NULL };
+	size_t n_want[FIREWALL_IPT_NCHAINS] = { 0 }, inserted;
+	bool fix[FIREWALL_IPT_NCHAINS] = { false };
 
 	(void)state;
 	want_docker0(&w);
@@ -505,8 +515,13 @@ static void test_script(void **state)
 	assert_int_equal(s.n_found, 3);
 	fix[FIREWALL_IPT_USER] = !firewall_ipt_in_place(&s, FIREWALL_IPT_USER, w.user, w.n_user);
 	fix[FIREWALL_IPT_RAW] = !firewall_ipt_in_place(&s, FIREWALL_IPT_RAW, w.raw, w.n_raw);
+	/* Our stray rule in FORWARD is not where a family with DOCKER-USER
+	 * wants any: that chain needs fixing too. */
+	fix[FIREWALL_IPT_FORWARD] = !firewall_ipt_in_place(&s, FIREWALL_IPT_FORWARD, NULL, 0);
 	assert_true(fix[FIREWALL_IPT_USER]);
 	assert_true(fix[FIREWALL_IPT_RAW]);
+	assert_true(fix[FIREWALL_IPT_FORWARD]);
+	fix[FIREWALL_IPT_FORWARD] = false;
 
 	/* Repair: delete ours by their text, insert at 1..n; the stray one
 	 * of ours in FORWARD and gwtun6's stay for the purge / their owner. */
@@ -526,7 +541,7 @@ static void test_script(void **state)
 
 	/* Purge: every one of ours, in any chain, nothing inserted. */
 	out.len = 0;
-	fix[0] = fix[1] = false;
+	memset(fix, 0, sizeof(fix));
 	assert_int_equal(firewall_ipt_script(&s, moved, fix, true, want, n_want, &out, &inserted), 0);
 	assert_int_equal(inserted, 0);
 	assert_string_equal(out.p,
@@ -543,6 +558,58 @@ static void test_script(void **state)
 	out.p[0] = '\0';
 	assert_int_equal(firewall_ipt_script(&s, moved, fix, false, want, n_want, &out, &inserted), 0);
 	assert_int_equal(out.len, 0);
+	firewall_ipt_scan_free(&s);
+	firewall_buf_free(&out);
+}
+
+/* Docker 20.10's IPv6 filter table: no DOCKER-USER, FORWARD policy DROP. */
+static void test_forward_fallback(void **state)
+{
+	static const char v6_2010[] =
+		"*filter\n"
+		":INPUT ACCEPT [0:0]\n"
+		":FORWARD DROP [0:0]\n"
+		":OUTPUT ACCEPT [0:0]\n"
+		":DOCKER - [0:0]\n"
+		":DOCKER-ISOLATION-STAGE-1 - [0:0]\n"
+		"-A FORWARD -j DOCKER-ISOLATION-STAGE-1\n"
+		"-A FORWARD -s fd00:5::1/128 -d fd00:d0::/64 -i gwtun5 -o docker0 -m comment --comment \"gangway:gwtun5\" -j ACCEPT\n"
+		"-A FORWARD -o docker0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n"
+		"-A FORWARD -o docker0 -j DOCKER\n"
+		"COMMIT\n";
+	struct firewall_opening op = opening("fd00:5::1/128", "fd00:d0::/64", "fd00:d0::1/64",
+					     "docker0");
+	struct firewall_ipt_rule fwd[4];
+	const struct firewall_ipt_rule *want[FIREWALL_IPT_NCHAINS] = { NULL };
+	size_t n_want[FIREWALL_IPT_NCHAINS] = { 0 }, inserted;
+	bool fix[FIREWALL_IPT_NCHAINS] = { false };
+	struct firewall_buf out = { 0 };
+	struct firewall_ipt_scan s;
+	int n;
+
+	(void)state;
+	scan_str(v6_2010, &s);
+	assert_false(s.has_user);
+	assert_true(s.has_docker);
+	assert_int_equal(s.n_found, 1);
+	assert_string_equal(s.found[0].chain, "FORWARD");
+	assert_int_equal(s.found[0].pos, 2);
+	n = firewall_ipt_expect("gwtun5", &op, 1, AF_INET6, FIREWALL_IPT_FORWARD, fwd, 4);
+	assert_int_equal(n, 2);
+	/* Behind Docker's jump (restarted dockerd put it first): fix. */
+	assert_false(firewall_ipt_in_place(&s, FIREWALL_IPT_FORWARD, fwd, (size_t)n));
+	want[FIREWALL_IPT_FORWARD] = fwd;
+	n_want[FIREWALL_IPT_FORWARD] = (size_t)n;
+	fix[FIREWALL_IPT_FORWARD] = true;
+	assert_int_equal(firewall_ipt_script(&s, v6_2010, fix, false, want, n_want, &out,
+					     &inserted), 0);
+	assert_int_equal(inserted, 2);
+	assert_string_equal(out.p,
+		"*filter\n"
+		"-D FORWARD -s fd00:5::1/128 -d fd00:d0::/64 -i gwtun5 -o docker0 -m comment --comment \"gangway:gwtun5\" -j ACCEPT\n"
+		"-I FORWARD 1 -s fd00:5::1/128 -d fd00:d0::/64 -i gwtun5 -o docker0 -m comment --comment \"gangway:gwtun5\" -j ACCEPT\n"
+		"-I FORWARD 2 -i docker0 -o gwtun5 -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment \"gangway:gwtun5\" -j ACCEPT\n"
+		"COMMIT\n");
 	firewall_ipt_scan_free(&s);
 	firewall_buf_free(&out);
 }
@@ -612,6 +679,7 @@ int main(void)
 		cmocka_unit_test(test_scan_in_place),
 		cmocka_unit_test(test_scan_broken),
 		cmocka_unit_test(test_script),
+		cmocka_unit_test(test_forward_fallback),
 		cmocka_unit_test(test_buf),
 		cmocka_unit_test(test_mech_name),
 		cmocka_unit_test(test_api_bad_input),
