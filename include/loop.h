@@ -1,4 +1,4 @@
-/* loop.h - the one epoll event loop of each program, with timers and signals */
+/* loop.h - the one event loop of each program (epoll; kqueue on macOS), timers, signals */
 #ifndef GANGWAY_LOOP_H
 #define GANGWAY_LOOP_H
 
@@ -7,8 +7,17 @@
 
 #define LOOP_MAX_FDS	32
 
+/*
+ * Readiness bits for loop_add_fd and the callbacks: epoll's values, so the
+ * Linux loop passes masks through unchanged; the kqueue loop (macOS) maps
+ * its filters onto them.
+ */
+#define LOOP_IN		0x001u	/* EPOLLIN */
+#define LOOP_ERR	0x008u	/* EPOLLERR */
+#define LOOP_HUP	0x010u	/* EPOLLHUP */
+
 struct loop;
-/* events is the epoll mask that fired. */
+/* events is the LOOP_* mask that fired. */
 typedef void (*loop_fd_fn)(void *ctx, int fd, uint32_t events);
 typedef void (*loop_signal_fn)(void *ctx, int signo);
 
@@ -29,7 +38,10 @@ int loop_add_periodic(struct loop *l, uint64_t interval_ns, loop_fd_fn fn, void 
 int loop_run(struct loop *l);
 void loop_stop(struct loop *l);
 
-/* CLOCK_BOOTTIME in nanoseconds: suspend counts, as the protocol wants. */
+/*
+ * CLOCK_BOOTTIME in nanoseconds: suspend counts, as the protocol wants (on
+ * macOS CLOCK_MONOTONIC, which counts sleep too).
+ */
 uint64_t loop_now(void);
 
 #endif

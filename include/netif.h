@@ -20,4 +20,12 @@ int netif_addr_add(struct netif *n, int ifindex, const struct prefix *p);
 int netif_route_add(struct netif *n, int ifindex, const struct prefix *p);
 int netif_route_del(struct netif *n, int ifindex, const struct prefix *p);
 
+/*
+ * Find a route in the main table, not through exclude_ifindex, that lies
+ * inside p or equals it (a LAN or VPN route that p would shadow). Returns 1
+ * and fills found, 0 when there is none, or -errno.
+ */
+int netif_route_conflict(struct netif *n, const struct prefix *p, int exclude_ifindex,
+			 struct prefix *found, char *found_dev, size_t devlen);
+
 #endif

@@ -8,8 +8,8 @@
 #include "config.h"
 #include "ctlmsg.h"
 #include "loop.h"
-#include "netif.h"
 #include "pktio.h"
+#include "platform.h"
 #include "wg.h"
 
 enum tunnel_role {
@@ -46,7 +46,7 @@ struct tunnel {
 	struct config cfg;
 	struct loop *loop;
 	struct wg_device *dev;
-	struct netif *nl;
+	struct platform *plat;		/* the OS side: device, addresses, routes */
 	struct pktio io;
 	char ifname[IF_NAMESIZE];
 	int ifindex;

@@ -111,6 +111,7 @@ struct wg_peer_stats {
 	uint64_t rx_bytes, tx_bytes;	/* inner packet bytes */
 	uint64_t rx_packets, tx_packets;
 	uint64_t last_handshake_ns;	/* boottime of last completed handshake, 0 = never */
+	uint64_t last_rx_ns;		/* boottime of the last authenticated data or keepalive */
 	uint64_t handshakes;		/* completed */
 	uint64_t drops[WG_DROP_MAX];
 };

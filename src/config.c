@@ -395,6 +395,16 @@ static int config_k_fwmark(struct config_parser *p, const char *k, char *v)
 	return 0;
 }
 
+static int config_k_withdraw_after(struct config_parser *p, const char *k, char *v)
+{
+	unsigned long secs;
+
+	if (config_parse_uint(v, 86400, &secs) || secs == 0)
+		return config_error(p, "%s: '%s' is not a number of seconds (1-86400)", k, v);
+	p->c->withdraw_after = (unsigned int)secs;
+	return 0;
+}
+
 static const struct config_key config_keys[] = {
 	{ SECTION_INTERFACE, "PrivateKey", config_k_private_key },
 	{ SECTION_INTERFACE, "Address", config_k_address },
@@ -415,6 +425,7 @@ static const struct config_key config_keys[] = {
 	{ SECTION_GANGWAY, "SNAT", config_k_snat },
 	{ SECTION_GANGWAY, "Firewall", config_k_firewall },
 	{ SECTION_GANGWAY, "FwMark", config_k_fwmark },
+	{ SECTION_GANGWAY, "WithdrawAfter", config_k_withdraw_after },
 };
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 _Static_assert(CONFIG_NKEYS <= 32, "the duplicate mask is 32 bits");
@@ -541,6 +552,7 @@ void config_init(struct config *c)
 	c->mtu = CONFIG_DEFAULT_MTU;
 	c->log_level = LOG_LVL_INFO;
 	c->snat = true;
+	c->withdraw_after = CONFIG_DEFAULT_WITHDRAW_AFTER;
 	c->bridges.n = 2;
 	snprintf(c->bridges.v[0], IF_NAMESIZE, "docker0");
 	snprintf(c->bridges.v[1], IF_NAMESIZE, "br-*");

@@ -493,11 +493,16 @@ static int firewall_sync(struct firewall *fw, bool force, size_t *written, bool 
 
 		if (m != fw->mech) {
 			size_t gone = 0;
+			int err = 0;
 
+			/* Ours in the old place would only be leftovers. */
 			if (fw->mech == FIREWALL_IPTABLES_NFT || fw->mech == FIREWALL_IPTABLES_LEGACY)
-				firewall_ipt_purge(fw, fw->mech == FIREWALL_IPTABLES_LEGACY, &gone);
+				err = firewall_ipt_purge(fw, fw->mech == FIREWALL_IPTABLES_LEGACY, &gone);
 			else if (fw->mech == FIREWALL_NFTABLES)
-				firewall_nft_docker_purge(fw->nft, fw->comment);
+				err = firewall_nft_docker_purge(fw->nft, fw->comment);
+			if (err)
+				log_warn("Could not remove our rules from %s: %s",
+					 firewall_mech_name(fw->mech), strerror(-err));
 			if (m != FIREWALL_NONE)
 				log_notice("Docker's firewall: %s", firewall_mech_name(m));
 			else
@@ -616,7 +621,11 @@ struct firewall *firewall_new(const struct firewall_opts *o)
 	if (!fw)
 		return NULL;
 	snprintf(fw->tun, sizeof(fw->tun), "%s", o->tun_ifname);
-	firewall_comment(fw->tun, fw->comment, sizeof(fw->comment));
+	if (firewall_comment(fw->tun, fw->comment, sizeof(fw->comment)) < 0) {
+		free(fw);
+		errno = EINVAL;
+		return NULL;
+	}
 	fw->mtu = o->mtu;
 	fw->snat = o->snat;
 	fw->mode = o->mode;

@@ -92,9 +92,11 @@ struct firewall_nft *firewall_nft_open(void)
 		goto fail;
 	n->portid = mnl_socket_get_portid(n->nl);
 	n->seq = (uint32_t)time(NULL);
-	/* Error texts from the kernel; only the header of a failed message. */
-	mnl_socket_setsockopt(n->nl, NETLINK_EXT_ACK, &one, sizeof(one));
-	mnl_socket_setsockopt(n->nl, NETLINK_CAP_ACK, &one, sizeof(one));
+	/* Error texts from the kernel, and only the header of a failed
+	 * message; both optional (kernels before 4.12 have neither). */
+	if (mnl_socket_setsockopt(n->nl, NETLINK_EXT_ACK, &one, sizeof(one)) < 0 ||
+	    mnl_socket_setsockopt(n->nl, NETLINK_CAP_ACK, &one, sizeof(one)) < 0)
+		log_debug("nftables: no extended ACKs (%s)", strerror(errno));
 	/* A kernel that never answers must not hang the daemon. */
 	if (setsockopt(mnl_socket_get_fd(n->nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
 		goto fail;
@@ -392,9 +394,12 @@ static int nft_batch_commit(struct firewall_nft *n, struct nft_batch *b, const c
 	if (b->len > 204800) {
 		int sz = (int)(b->len * 2);
 
-		/* Large batches need a send buffer of their size. */
-		if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) < 0)
-			setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+		/* Large batches need a send buffer of their size; without
+		 * CAP_NET_ADMIN the plain option (capped by rmem_max) must do,
+		 * and sendto below reports it if even that is too small. */
+		if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) < 0 &&
+		    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz)) < 0)
+			log_debug("nftables: cannot grow the send buffer: %s", strerror(errno));
 	}
 	if (mnl_socket_sendto(n->nl, b->buf, b->len) < 0)
 		return -errno;

@@ -12,8 +12,11 @@ static const struct {
 	int (*fn)(int argc, char **argv);
 	const char *help;
 } gangway_cmds[] = {
+	{ "init", cmd_init, "write keys and a matched host/guest pair of configurations" },
 	{ "up", cmd_up, "run the host agent: terminate the tunnel, route to containers" },
+#ifdef __linux__	/* reads the VM's Docker networks through netlink */
 	{ "config", cmd_config, "in the VM: print a wg-quick file for a stock WireGuard host" },
+#endif
 	{ "genkey", cmd_genkey, "print a new private key" },
 	{ "genpsk", cmd_genpsk, "print a new preshared key" },
 	{ "pubkey", cmd_pubkey, "read a private key on stdin, print its public key" },

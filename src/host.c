@@ -9,14 +9,22 @@
  * the guest logs. Prefixes missing from a newer set are withdrawn: route
  * and allowed IP removed, unless the configuration lists them statically.
  * The answer (ACK) echoes the set with a status per prefix.
+ *
+ * A prefix that a more specific route of the host already covers (a LAN, a
+ * VPN) is not installed: it is reported as shadowed, and left to the user
+ * (who can remap it). A guest that goes silent keeps its routes for
+ * WithdrawAfter seconds, so a VM restart does not make routes flap; after
+ * that they are withdrawn until it advertises again.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
 
 #include "ctlmsg.h"
 #include "host.h"
 #include "log.h"
+#include "loop.h"
 
 struct host_guest {
 	struct wg_peer *peer;
@@ -24,6 +32,7 @@ struct host_guest {
 	size_t n_accepted;
 	bool seen;
 	uint32_t seq;
+	uint64_t last_adv_ns;
 };
 
 struct host {
@@ -71,11 +80,31 @@ static bool host_in_static(const struct config_peer *cp, const struct prefix *p)
 	return false;
 }
 
+static bool host_accepted(const struct host_guest *hg, const struct prefix *p)
+{
+	for (size_t i = 0; i < hg->n_accepted; i++)
+		if (prefix_equal(&hg->accepted[i], p))
+			return true;
+	return false;
+}
+
 static enum ctlmsg_status host_judge(struct host *h, const struct host_guest *hg,
 				     const struct config_peer *cp, const struct prefix *p)
 {
+	char buf[PREFIX_STRLEN], hit[PREFIX_STRLEN], dev[IF_NAMESIZE];
+	struct prefix found;
+
 	if (!prefix_is_private(p) && !host_in_static(cp, p))
 		return CTLMSG_ST_NOT_ALLOWED;
+	/* Ours already (a refresh): the route found would be our own. */
+	if (!host_accepted(hg, p) &&
+	    platform_route_conflict(h->t->plat, p, &found, dev, sizeof(dev)) > 0) {
+		log_warn("Guest prefix %s overlaps the host's route %s dev %s: not installed "
+			 "(remap it in the configuration to reach it)",
+			 prefix_format(p, buf, sizeof(buf)),
+			 prefix_format(&found, hit, sizeof(hit)), dev);
+		return CTLMSG_ST_SHADOWED;
+	}
 	for (size_t i = 0; i < h->n_guests; i++) {
 		const struct host_guest *o = &h->guests[i];
 
@@ -96,7 +125,7 @@ static void host_withdraw(struct host *h, struct host_guest *hg, const struct co
 	if (host_static(cp, p))
 		return;		/* configured: stays routed */
 	wg_peer_disallow(hg->peer, p);
-	netif_route_del(h->t->nl, h->t->ifindex, p);
+	platform_route_del(h->t->plat, p);
 	log_info("Route to %s withdrawn", prefix_format(p, buf, sizeof(buf)));
 }
 
@@ -132,7 +161,7 @@ static void host_on_advertise(struct host *h, struct wg_peer *peer, const struct
 		ret = wg_peer_allow(peer, p);
 		if (ret)
 			log_err("Failed to allow %s: %s", buf, strerror(-ret));
-		ret = netif_route_add(h->t->nl, h->t->ifindex, p);
+		ret = platform_route_add(h->t->plat, p);
 		if (ret == 0)
 			log_info("Route to %s through %s installed", buf, h->t->ifname);
 		else if (ret != -EEXIST)
@@ -152,6 +181,7 @@ static void host_on_advertise(struct host *h, struct wg_peer *peer, const struct
 	hg->n_accepted = n_keep;
 	hg->seq = m->seq;
 	hg->seen = true;
+	hg->last_adv_ns = loop_now();
 	n = ctlmsg_encode(&ack, out, sizeof(out));
 	if (n > 0)
 		tunnel_send_ctl(h->t, src, out, (size_t)n);
@@ -170,14 +200,42 @@ static void host_on_ctl(void *ctx, struct wg_peer *from, const struct prefix *sr
 	host_on_advertise(h, from, src, &m);
 }
 
+/* Withdraw the routes of guests silent for longer than WithdrawAfter. */
+static void host_on_tick(void *ctx, int fd, uint32_t events)
+{
+	struct host *h = ctx;
+	uint64_t now = loop_now(), limit = (uint64_t)h->t->cfg.withdraw_after * WG_NSEC;
+
+	(void)fd;
+	(void)events;
+	for (size_t i = 0; i < h->n_guests; i++) {
+		struct host_guest *hg = &h->guests[i];
+		const struct wg_peer_stats *st = wg_peer_stats(hg->peer);
+		uint64_t last = st->last_rx_ns > hg->last_adv_ns ? st->last_rx_ns : hg->last_adv_ns;
+		const struct config_peer *cp;
+
+		if (!hg->n_accepted || now - last < limit)
+			continue;
+		cp = host_config_peer(h, hg->peer);
+		log_notice("A guest has been silent for %u s: withdrawing its %zu route(s)",
+			   h->t->cfg.withdraw_after, hg->n_accepted);
+		for (size_t j = 0; j < hg->n_accepted; j++)
+			host_withdraw(h, hg, cp, &hg->accepted[j]);
+		hg->n_accepted = 0;
+	}
+}
+
 struct host *host_start(struct tunnel *t, struct loop *loop)
 {
 	struct host *h = calloc(1, sizeof(*h));
 
-	(void)loop;
 	if (!h)
 		return NULL;
 	h->t = t;
+	if (loop_add_periodic(loop, WG_NSEC, host_on_tick, h) < 0) {
+		free(h);
+		return NULL;
+	}
 	t->on_ctl = host_on_ctl;
 	t->hook_ctx = h;
 	return h;
@@ -192,8 +250,7 @@ void host_stop(struct host *h)
 
 		for (size_t j = 0; j < h->guests[i].n_accepted; j++)
 			if (!host_static(cp, &h->guests[i].accepted[j]))
-				netif_route_del(h->t->nl, h->t->ifindex,
-						&h->guests[i].accepted[j]);
+				platform_route_del(h->t->plat, &h->guests[i].accepted[j]);
 	}
 	if (h->t->hook_ctx == h) {
 		h->t->on_ctl = NULL;

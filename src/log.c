@@ -46,14 +46,64 @@ static const char *log_level_name(enum log_level level)
 	return "?";
 }
 
+#ifndef __GLIBC__
+/*
+ * Only glibc's printf knows %m: elsewhere (macOS) replace it with the
+ * error's text, its own '%' doubled, before formatting. A format that does
+ * not fit is used as it is.
+ */
+static const char *log_expand_m(char *out, size_t size, const char *fmt, int err)
+{
+	const char *text = strerror(err);
+	size_t o = 0;
+
+	if (!strstr(fmt, "%m"))
+		return fmt;
+	for (const char *f = fmt; *f; f++) {
+		if (o + 3 > size)
+			return fmt;
+		if (f[0] == '%' && (f[1] == '%' || f[1] == 'm')) {
+			if (f[1] == 'm') {
+				for (const char *t = text; *t; t++) {
+					if (o + 3 > size)
+						return fmt;
+					if (*t == '%')
+						out[o++] = '%';
+					out[o++] = *t;
+				}
+			} else {
+				out[o++] = '%';
+				out[o++] = '%';
+			}
+			f++;
+			continue;
+		}
+		out[o++] = *f;
+	}
+	out[o] = '\0';
+	return out;
+}
+#endif
+
 void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 {
 	char line[1024];
+#ifndef __GLIBC__
+	char expanded[512];
+#endif
 	int saved = errno;
 
 	if (level > log_level)
 		return;
+#ifndef __GLIBC__
+	fmt = log_expand_m(expanded, sizeof(expanded), fmt, saved);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"	/* the caller's, checked there */
+#endif
 	vsnprintf(line, sizeof(line), fmt, ap);
+#ifndef __GLIBC__
+#pragma GCC diagnostic pop
+#endif
 	/* One write per line so concurrent writers do not interleave. */
 	if (log_journal)
 		fprintf(stderr, "<%d>%s\n", (int)level, line);

@@ -12,6 +12,10 @@
 #include "log.h"
 #include "loop.h"
 
+/* Callers pass LOOP_* masks straight to epoll. */
+_Static_assert(LOOP_IN == EPOLLIN && LOOP_ERR == EPOLLERR && LOOP_HUP == EPOLLHUP,
+	       "LOOP_* bits must be epoll's");
+
 struct loop_fd {
 	int fd;
 	loop_fd_fn fn;

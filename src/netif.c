@@ -1,5 +1,6 @@
 /* netif.c - link, address and route changes through libnl-route */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <net/if.h>
@@ -177,4 +178,64 @@ int netif_route_del(struct netif *n, int ifindex, const struct prefix *p)
 	ret = netif_errno(rtnl_route_delete(n->sk, r, 0));
 	rtnl_route_put(r);
 	return ret;
+}
+
+struct netif_conflict {
+	const struct prefix *p;
+	int exclude;
+	int found;
+	struct prefix hit;
+	int hit_ifindex;
+};
+
+static void netif_conflict_one(struct nl_object *obj, void *arg)
+{
+	struct rtnl_route *r = (struct rtnl_route *)obj;
+	struct netif_conflict *c = arg;
+	struct nl_addr *dst = rtnl_route_get_dst(r);
+	struct rtnl_nexthop *nh;
+	struct prefix rp;
+	int ifindex = 0;
+
+	if (c->found || !dst || rtnl_route_get_table(r) != RT_TABLE_MAIN ||
+	    rtnl_route_get_type(r) != RTN_UNICAST || nl_addr_get_family(dst) != c->p->family)
+		return;
+	if (nl_addr_get_len(dst) != prefix_addr_len(c->p->family))
+		return;
+	memset(&rp, 0, sizeof(rp));
+	rp.family = c->p->family;
+	rp.len = (uint8_t)nl_addr_get_prefixlen(dst);
+	memcpy(rp.addr.b, nl_addr_get_binary_addr(dst), prefix_addr_len(rp.family));
+	if (rtnl_route_get_nnexthops(r) > 0) {
+		nh = rtnl_route_nexthop_n(r, 0);
+		ifindex = nh ? rtnl_route_nh_get_ifindex(nh) : 0;
+	}
+	if (ifindex == c->exclude || !prefix_contains(c->p, &rp))
+		return;
+	c->found = 1;
+	c->hit = rp;
+	c->hit_ifindex = ifindex;
+}
+
+int netif_route_conflict(struct netif *n, const struct prefix *p, int exclude_ifindex,
+			 struct prefix *found, char *found_dev, size_t devlen)
+{
+	struct netif_conflict c = { .p = p, .exclude = exclude_ifindex };
+	struct nl_cache *cache = NULL;
+	int ret;
+
+	ret = rtnl_route_alloc_cache(n->sk, p->family, 0, &cache);
+	if (ret < 0)
+		return netif_errno(ret);
+	nl_cache_foreach(cache, netif_conflict_one, &c);
+	nl_cache_free(cache);
+	if (!c.found)
+		return 0;
+	*found = c.hit;
+	if (found_dev && devlen) {
+		found_dev[0] = '\0';
+		if (c.hit_ifindex > 0 && !if_indextoname((unsigned int)c.hit_ifindex, found_dev))
+			snprintf(found_dev, devlen, "ifindex %d", c.hit_ifindex);
+	}
+	return 1;
 }

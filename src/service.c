@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "guest.h"
+#ifdef __linux__
+#include "guest.h"		/* gangwayd runs only in the (Linux) VM */
+#endif
 #include "host.h"
 #include "log.h"
 #include "loop.h"
@@ -92,9 +94,11 @@ int service_main(const struct service_opts *o)
 	ret = tunnel_start(&s.tunnel, s.loop, &c, o->role);
 	if (ret)
 		goto out;
+#ifdef __linux__
 	if (o->role == TUNNEL_GUEST)
 		s.guest = guest_start(&s.tunnel, s.loop);
 	else
+#endif
 		s.host = host_start(&s.tunnel, s.loop);
 	if (!s.guest && !s.host)
 		goto out;
@@ -105,7 +109,9 @@ int service_main(const struct service_opts *o)
 	else
 		status = 0;
 out:
+#ifdef __linux__
 	guest_stop(s.guest);
+#endif
 	host_stop(s.host);
 	tunnel_stop(&s.tunnel);
 	config_free(&c);

@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
-#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -430,7 +429,7 @@ static void tunnel_routes(struct tunnel *t, const struct config *old, const stru
 					keep = prefix_equal(&c->peers[k].allowed_ips.v[m], &l->v[j]) &&
 					       tunnel_wants_route(t, c, &l->v[j]);
 			if (!keep)
-				netif_route_del(t->nl, t->ifindex, &l->v[j]);
+				platform_route_del(t->plat, &l->v[j]);
 		}
 	}
 	for (size_t i = 0; i < c->n_peers; i++) {
@@ -439,7 +438,7 @@ static void tunnel_routes(struct tunnel *t, const struct config *old, const stru
 		for (size_t j = 0; j < l->n; j++) {
 			if (!tunnel_wants_route(t, c, &l->v[j]))
 				continue;
-			ret = netif_route_add(t->nl, t->ifindex, &l->v[j]);
+			ret = platform_route_add(t->plat, &l->v[j]);
 			if (ret && ret != -EEXIST)
 				log_warn("Failed to add route %s dev %s: %s",
 					 prefix_format(&l->v[j], buf, sizeof(buf)), t->ifname,
@@ -590,25 +589,21 @@ int tunnel_start(struct tunnel *t, struct loop *loop, struct config *cfg,
 	wg_device_set_mtu(t->dev, t->cfg.mtu);
 	tunnel_test_timers(t);
 
+	t->plat = platform_open();
+	if (!t->plat) {
+		ret = -errno;
+		log_err("Failed to open the interface configuration socket: %m");
+		return ret;
+	}
 	snprintf(t->ifname, sizeof(t->ifname), "%s", t->cfg.ifname);
-	ret = pktio_tun_open(&t->io, t->ifname, sizeof(t->ifname));
+	ret = platform_tun_open(t->plat, &t->io, t->ifname, sizeof(t->ifname));
 	if (ret) {
 		log_err("Failed to create TUN device %s: %s", t->ifname, strerror(-ret));
 		return ret;
 	}
-	t->nl = netif_open();
-	if (!t->nl) {
-		ret = -errno;
-		log_err("Failed to open a route netlink socket: %m");
-		return ret;
-	}
-	t->ifindex = netif_index(t->nl, t->ifname);
-	if (t->ifindex < 0) {
-		log_err("Failed to find %s: %s", t->ifname, strerror(-t->ifindex));
-		return t->ifindex;
-	}
+	t->ifindex = platform_ifindex(t->plat);
 	for (size_t i = 0; i < t->cfg.addresses.n; i++) {
-		ret = netif_addr_add(t->nl, t->ifindex, &t->cfg.addresses.v[i]);
+		ret = platform_addr_add(t->plat, &t->cfg.addresses.v[i]);
 		if (ret) {
 			log_err("Failed to add address %s to %s: %s",
 				prefix_format(&t->cfg.addresses.v[i], buf, sizeof(buf)),
@@ -616,7 +611,7 @@ int tunnel_start(struct tunnel *t, struct loop *loop, struct config *cfg,
 			return ret;
 		}
 	}
-	ret = netif_up(t->nl, t->ifindex, t->cfg.mtu);
+	ret = platform_up(t->plat, t->cfg.mtu);
 	if (ret) {
 		log_err("Failed to bring %s up: %s", t->ifname, strerror(-ret));
 		return ret;
@@ -635,8 +630,8 @@ int tunnel_start(struct tunnel *t, struct loop *loop, struct config *cfg,
 	tunnel_routes(t, NULL, &t->cfg);
 	if (t->role == TUNNEL_HOST)
 		tunnel_state_load(t);
-	if ((ret = loop_add_fd(loop, t->io.tun_fd, EPOLLIN, tunnel_on_tun, t)) < 0 ||
-	    (ret = loop_add_fd(loop, t->io.udp_fd, EPOLLIN, tunnel_on_udp, t)) < 0) {
+	if ((ret = loop_add_fd(loop, t->io.tun_fd, LOOP_IN, tunnel_on_tun, t)) < 0 ||
+	    (ret = loop_add_fd(loop, t->io.udp_fd, LOOP_IN, tunnel_on_udp, t)) < 0) {
 		log_err("Failed to watch the tunnel: %s", strerror(-ret));
 		return ret;
 	}
@@ -657,7 +652,7 @@ int tunnel_reload(struct tunnel *t, struct config *cfg)
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < cfg->addresses.n; i++)
-		netif_addr_add(t->nl, t->ifindex, &cfg->addresses.v[i]);
+		platform_addr_add(t->plat, &cfg->addresses.v[i]);
 	ret = tunnel_sync_peers(t, cfg);
 	if (ret)
 		return ret;
@@ -673,7 +668,7 @@ int tunnel_reload(struct tunnel *t, struct config *cfg)
 
 void tunnel_stop(struct tunnel *t)
 {
-	if (t->nl && t->ifindex > 0) {
+	if (t->plat && t->ifindex > 0) {
 		struct config none;
 
 		config_init(&none);
@@ -690,12 +685,12 @@ void tunnel_stop(struct tunnel *t)
 	pktio_close(&t->io);
 	if (t->dev)
 		wg_device_free(t->dev);
-	netif_close(t->nl);
+	platform_close(t->plat);
 	free(t->peers);
 	config_free(&t->cfg);
 	crypto_wipe(t->buf, sizeof(t->buf));
 	t->dev = NULL;
-	t->nl = NULL;
+	t->plat = NULL;
 	t->peers = NULL;
 	t->n_peers = 0;
 }

@@ -1095,6 +1095,7 @@ static void wg_rx_data(struct wg_device *dev, const struct wg_endpoint *src,
 	}
 
 	/* authenticated from here on */
+	peer->stats.last_rx_ns = now;
 	wg_learn_endpoint(peer, src);
 	if (kp == peer->kp_next)
 		wg_confirm_next(peer, now);

@@ -79,6 +79,8 @@ demo_ns_containers()
 	n1=$(lab_subnet4 1) n2=$(lab_subnet4 2)
 	lab_bridge_add docker0 "$n1"
 	lab_bridge_add br-demo "$n2"
+	# The lab names its bridges <run>b<N>; tell gangwayd to watch those.
+	DEMO_BRIDGES="${LAB_RUN}b*"
 	CIP=${n1%.0/24}.2 CIP2=${n2%.0/24}.2
 	lab_container_add web docker0 "$CIP"
 	lab_container_add api br-demo "$CIP2"
@@ -149,6 +151,7 @@ PersistentKeepalive = 25
 [Gangway]
 Interface = gangway$LAB_OCTET
 StateDirectory = $LAB_DIR/gstate
+${DEMO_BRIDGES:+Bridges = $DEMO_BRIDGES}
 CONF
 	tell "On the Mac:  gangway up -c host.conf   (listens on UDP 51820)"
 	gw_start_host host host "$LAB_DIR/host.conf"

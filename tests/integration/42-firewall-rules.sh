@@ -35,6 +35,7 @@ CIP=${NET%.0/24}.2
 lab_container_add c1 br0 "$CIP"
 mkdir -p "$LAB_DIR/www/cgi-bin"
 echo "hello from c1" >"$LAB_DIR/www/index.html"
+# shellcheck disable=SC2016  # $REMOTE_ADDR is for the CGI, not for us
 printf '#!/bin/sh\necho Content-type: text/plain\necho\necho "$REMOTE_ADDR"\n' \
 	>"$LAB_DIR/www/cgi-bin/peer"
 chmod 755 "$LAB_DIR/www/cgi-bin/peer"
@@ -139,9 +140,11 @@ mark_chain()
 {
 	local c
 	c=$(lab_exec vm nft list chain inet gangway prerouting)
-	grep -Eq 'type filter hook prerouting priority (-301|raw - 1);' <<<"$c" &&
-		grep -q "iifname \"$FW_TUN\" ip saddr $FW_SRC4 ip daddr $NET meta mark set meta mark | 0x00000010" <<<"$c" ||
-		{ echo "$c"; return 1; }
+	if ! grep -Eq 'type filter hook prerouting priority (-301|raw - 1);' <<<"$c" ||
+	   ! grep -q "iifname \"$FW_TUN\" ip saddr $FW_SRC4 ip daddr $NET meta mark set meta mark | 0x00000010" <<<"$c"; then
+		echo "$c"
+		return 1
+	fi
 }
 lab_check "the mark is set before Docker's raw chain (priority -301)" mark_chain
 

@@ -244,5 +244,6 @@ export PATH
 exec /usr/sbin/dockerd "\$@"
 EOF
 	chmod 755 "$bin/dockerd"
+	# shellcheck disable=SC2034  # docker.sh starts $DOCKERD
 	DOCKERD=$bin/dockerd
 }

@@ -1,0 +1,158 @@
+/* cmd_init.c - gangway init: both sides' keys and a matched pair of configurations */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include "cmd.h"
+#include "config.h"
+#include "crypto.h"
+#include "key.h"
+
+static const char cmd_init_usage[] =
+	"Usage: gangway init [options]\n"
+	"\n"
+	"Generate keys for both ends and write a matched pair of configurations:\n"
+	"gangway.conf for the host (run 'gangway up -c gangway.conf') and\n"
+	"gangwayd.conf for the VM (run 'gangwayd -c gangwayd.conf' there).\n"
+	"\n"
+	"  -d, --dir DIR          where to write them (default: .)\n"
+	"  -e, --endpoint HOST    how the VM reaches the host (default host.docker.internal)\n"
+	"  -p, --port PORT        the host's UDP port (default 51820)\n"
+	"  -n, --network PREFIX   tunnel addresses: host .1, guest .2 (default 10.33.0.0/24)\n"
+	"  -f, --force            overwrite existing files\n";
+
+/* Write a file readable by its owner only; refuse to overwrite unless forced. */
+static int cmd_init_write(const char *dir, const char *name, const char *text, bool force)
+{
+	char path[512];
+	int fd, flags = O_WRONLY | O_CREAT | O_CLOEXEC | (force ? O_TRUNC : O_EXCL);
+	size_t len = strlen(text);
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, flags, 0600);
+	if (fd < 0) {
+		fprintf(stderr, "gangway: %s: %s%s\n", path, strerror(errno),
+			errno == EEXIST ? " (use --force to overwrite)" : "");
+		return -1;
+	}
+	if (write(fd, text, len) != (ssize_t)len || fchmod(fd, 0600) < 0 || close(fd) < 0) {
+		fprintf(stderr, "gangway: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	printf("wrote %s\n", path);
+	return 0;
+}
+
+int cmd_init(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "dir", required_argument, NULL, 'd' },
+		{ "endpoint", required_argument, NULL, 'e' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "network", required_argument, NULL, 'n' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *dir = ".", *endpoint = "host.docker.internal", *net = "10.33.0.0/24";
+	uint8_t hpriv[KEY_LEN], gpriv[KEY_LEN], hpub[KEY_LEN], gpub[KEY_LEN];
+	char hk[KEY_B64_LEN + 1], gk[KEY_B64_LEN + 1], hp[KEY_B64_LEN + 1], gp[KEY_B64_LEN + 1];
+	char haddr[PREFIX_STRLEN], gaddr[PREFIX_STRLEN], host_text[2048], guest_text[2048];
+	struct prefix np, ha, ga;
+	unsigned long port = 51820;
+	bool force = false;
+	char *end;
+	int ch, ret = 1;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "d:e:p:n:fh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'd': dir = optarg; break;
+		case 'e': endpoint = optarg; break;
+		case 'p':
+			errno = 0;
+			port = strtoul(optarg, &end, 10);
+			if (errno || *end || port == 0 || port > 65535) {
+				fprintf(stderr, "gangway: --port: '%s' is not a port (1-65535)\n", optarg);
+				return 2;
+			}
+			break;
+		case 'n': net = optarg; break;
+		case 'f': force = true; break;
+		case 'h': fputs(cmd_init_usage, stdout); return 0;
+		default: fputs(cmd_init_usage, stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		fputs(cmd_init_usage, stderr);
+		return 2;
+	}
+	if (prefix_parse(&np, net, true) || np.len > prefix_addr_len(np.family) * 8 - 2) {
+		fprintf(stderr, "gangway: --network: '%s' is not a prefix with room for two "
+			"addresses\n", net);
+		return 2;
+	}
+	{
+		char host[CONFIG_HOST_LEN];
+		uint16_t p;
+		char test[CONFIG_HOST_LEN + 16];
+
+		snprintf(test, sizeof(test), "%s%s%s:1", strchr(endpoint, ':') ? "[" : "",
+			 endpoint, strchr(endpoint, ':') ? "]" : "");
+		if (config_parse_endpoint(test, host, sizeof(host), &p)) {
+			fprintf(stderr, "gangway: --endpoint: '%s' is not a host name or address\n",
+				endpoint);
+			return 2;
+		}
+	}
+	ha = ga = np;
+	ha.addr.b[prefix_addr_len(np.family) - 1] |= 1;
+	ga.addr.b[prefix_addr_len(np.family) - 1] |= 2;
+	ha.len = ga.len = (uint8_t)(prefix_addr_len(np.family) * 8);
+	prefix_format(&ha, haddr, sizeof(haddr));
+	prefix_format(&ga, gaddr, sizeof(gaddr));
+	*strchr(haddr, '/') = '\0';
+	*strchr(gaddr, '/') = '\0';
+
+	if (crypto_init() || crypto_x25519_genkey(hpriv) || crypto_x25519_genkey(gpriv) ||
+	    crypto_x25519_pubkey(hpub, hpriv) || crypto_x25519_pubkey(gpub, gpriv)) {
+		fprintf(stderr, "gangway: failed to generate keys\n");
+		return 1;
+	}
+	key_to_base64(hk, hpriv);
+	key_to_base64(gk, gpriv);
+	key_to_base64(hp, hpub);
+	key_to_base64(gp, gpub);
+	snprintf(host_text, sizeof(host_text),
+		 "# gangway host agent: gangway up -c gangway.conf\n"
+		 "[Interface]\nPrivateKey = %s\nAddress = %s/%u\nListenPort = %lu\n\n"
+		 "# the VM's gangwayd\n[Peer]\nPublicKey = %s\nAllowedIPs = %s/%u\n",
+		 hk, haddr, np.len, port, gp, gaddr, (unsigned int)ha.len);
+	snprintf(guest_text, sizeof(guest_text),
+		 "# gangway guest daemon, inside the VM: gangwayd -c gangwayd.conf\n"
+		 "[Interface]\nPrivateKey = %s\nAddress = %s/%u\n\n"
+		 "# the host's gangway agent\n[Peer]\nPublicKey = %s\n"
+		 "Endpoint = %s%s%s:%lu\nAllowedIPs = %s/%u\nPersistentKeepalive = 25\n",
+		 gk, gaddr, np.len, hp, strchr(endpoint, ':') ? "[" : "", endpoint,
+		 strchr(endpoint, ':') ? "]" : "", port, haddr, (unsigned int)ha.len);
+	if (!cmd_init_write(dir, "gangway.conf", host_text, force) &&
+	    !cmd_init_write(dir, "gangwayd.conf", guest_text, force)) {
+		printf("\nOn the host:  gangway up -c %s/gangway.conf\n"
+		       "In the VM:    gangwayd -c gangwayd.conf   (copy %s/gangwayd.conf there)\n"
+		       "Docker Desktop: the VM reaches the host as %s; UDP port %lu must be\n"
+		       "open on the host for it.\n", dir, dir, endpoint, port);
+		ret = 0;
+	}
+	crypto_wipe(hpriv, sizeof(hpriv));
+	crypto_wipe(gpriv, sizeof(gpriv));
+	crypto_wipe(hk, sizeof(hk));
+	crypto_wipe(gk, sizeof(gk));
+	crypto_wipe(host_text, sizeof(host_text));
+	crypto_wipe(guest_text, sizeof(guest_text));
+	return ret;
+}

@@ -1,0 +1,279 @@
+/* pktio_macos.c - packet I/O on macOS: a utun device and a UDP socket
+ *
+ * The macOS side of pktio.h (pktio.c is Linux's). A utun device is a
+ * kernel control socket: connecting a PF_SYSTEM socket to utun's control
+ * creates the interface, closing it destroys the interface with its
+ * addresses and routes. Each packet read or written carries a 4-byte
+ * header first, the address family in network byte order; readv/writev
+ * keep the caller's buffer as plain IP packets, so the engine and its
+ * headroom never see the header. One system call per packet.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
+#include <sys/kern_control.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "compat_macos.h"
+#include "pktio.h"
+
+#define PKTIO_UTUN_HDR	4
+
+/* Non-blocking and closed on exec: macOS's socket() takes no such flags. */
+static int pktio_fd_setup(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+		return -errno;
+	return 0;
+}
+
+/*
+ * Create a utun device. macOS names them itself ("utunN"): a name of that
+ * form asks for that unit, any other name for the next free one; name
+ * receives the interface's real name.
+ */
+int pktio_tun_open(struct pktio *io, char *name, size_t namelen)
+{
+	struct ctl_info info;
+	struct sockaddr_ctl sc;
+	char ifname[IFNAMSIZ] = "";
+	socklen_t len = sizeof(ifname);
+	unsigned int unit = 0;
+	char tail;
+	int fd, ret;
+
+	if (sscanf(name, "utun%u%c", &unit, &tail) == 1 && unit < 0xffff)
+		unit++;		/* sc_unit counts from 1; 0 picks a free one */
+	else
+		unit = 0;
+	fd = socket(PF_SYSTEM, SOCK_DGRAM, SYSPROTO_CONTROL);
+	if (fd < 0)
+		return -errno;
+	memset(&info, 0, sizeof(info));
+	snprintf(info.ctl_name, sizeof(info.ctl_name), "%s", UTUN_CONTROL_NAME);
+	if (ioctl(fd, CTLIOCGINFO, &info) < 0)
+		goto fail;
+	memset(&sc, 0, sizeof(sc));
+	sc.sc_len = sizeof(sc);
+	sc.sc_family = AF_SYSTEM;
+	sc.ss_sysaddr = AF_SYS_CONTROL;
+	sc.sc_id = info.ctl_id;
+	sc.sc_unit = unit;
+	if (connect(fd, (struct sockaddr *)&sc, sizeof(sc)) < 0)
+		goto fail;
+	if (getsockopt(fd, SYSPROTO_CONTROL, UTUN_OPT_IFNAME, ifname, &len) < 0)
+		goto fail;
+	ifname[sizeof(ifname) - 1] = '\0';
+	ret = pktio_fd_setup(fd);
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	snprintf(name, namelen, "%s", ifname);
+	io->tun_fd = fd;
+	return 0;
+fail:
+	ret = -errno;
+	close(fd);
+	return ret;
+}
+
+static int pktio_udp_bind(struct pktio *io, int family, uint16_t port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, off = 0, ret, bufsz = 4 << 20;
+
+	fd = socket(family, SOCK_DGRAM, 0);
+	if (fd < 0)
+		return -errno;
+	ret = pktio_fd_setup(fd);
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	memset(&ss, 0, sizeof(ss));
+	if (family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		/* One socket for both families: IPv4 peers appear v4-mapped. */
+		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)) < 0)
+			goto fail;
+		s6->sin6_len = sizeof(*s6);
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		len = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		s4->sin_len = sizeof(*s4);
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		len = sizeof(*s4);
+	}
+	/* Bursts from a fast sender must not overflow the default buffers. */
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0)
+		goto fail;
+	len = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		goto fail;
+	io->udp_port = ntohs(family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+					       : ((struct sockaddr_in *)&ss)->sin_port);
+	io->udp_fd = fd;
+	io->udp_family = family;
+	return 0;
+fail:
+	ret = -errno;
+	close(fd);
+	return ret;
+}
+
+int pktio_udp_open(struct pktio *io, uint16_t port)
+{
+	int ret = pktio_udp_bind(io, AF_INET6, port);
+
+	if (ret == -EAFNOSUPPORT || ret == -EADDRNOTAVAIL || ret == -EPROTONOSUPPORT)
+		ret = pktio_udp_bind(io, AF_INET, port);
+	return ret;
+}
+
+void pktio_close(struct pktio *io)
+{
+	if (io->tun_fd >= 0)
+		close(io->tun_fd);
+	if (io->udp_fd >= 0)
+		close(io->udp_fd);
+	io->tun_fd = io->udp_fd = -1;
+}
+
+static ssize_t pktio_utun_read(struct pktio *io, uint8_t *buf, size_t size)
+{
+	uint32_t af;
+	struct iovec iov[2] = {
+		{ .iov_base = &af, .iov_len = sizeof(af) },
+		{ .iov_base = buf, .iov_len = size },
+	};
+	ssize_t n = readv(io->tun_fd, iov, 2);
+
+	if (n < 0)
+		return -errno;
+	if (n < PKTIO_UTUN_HDR)
+		return -EBADMSG;	/* utun never sends less than its header */
+	return n - PKTIO_UTUN_HDR;
+}
+
+static ssize_t pktio_utun_write(struct pktio *io, const uint8_t *pkt, size_t len)
+{
+	uint32_t af;
+	struct iovec iov[2];
+	ssize_t n;
+
+	if (!len)
+		return -EINVAL;
+	/* The engine delivers only checked IPv4 and IPv6 packets. */
+	af = htonl((pkt[0] >> 4) == 6 ? AF_INET6 : AF_INET);
+	iov[0] = (struct iovec){ .iov_base = &af, .iov_len = sizeof(af) };
+	iov[1] = (struct iovec){ .iov_base = (void *)pkt, .iov_len = len };
+	n = writev(io->tun_fd, iov, 2);
+	if (n < 0)
+		return -errno;
+	return n < PKTIO_UTUN_HDR ? 0 : n - PKTIO_UTUN_HDR;
+}
+
+static const uint8_t pktio_v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+static ssize_t pktio_udp_recv(struct pktio *io, uint8_t *buf, size_t size,
+			      struct wg_endpoint *from)
+{
+	struct sockaddr_storage ss;
+	struct iovec iov = { .iov_base = buf, .iov_len = size };
+	struct msghdr mh = {
+		.msg_name = &ss,
+		.msg_namelen = sizeof(ss),
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+	};
+	ssize_t n;
+
+	n = recvmsg(io->udp_fd, &mh, 0);
+	if (n < 0)
+		return -errno;
+	if (mh.msg_flags & MSG_TRUNC)
+		return -EMSGSIZE;	/* truncated: not a datagram we could send */
+	memset(from, 0, sizeof(*from));
+	if (ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&ss;
+
+		/* The engine sees IPv4 peers as IPv4, whatever the socket. */
+		if (!memcmp(s6->sin6_addr.s6_addr, pktio_v4mapped, 12)) {
+			from->in.sin_len = sizeof(from->in);
+			from->in.sin_family = AF_INET;
+			from->in.sin_port = s6->sin6_port;
+			memcpy(&from->in.sin_addr, s6->sin6_addr.s6_addr + 12, 4);
+		} else {
+			from->in6 = *s6;
+		}
+	} else if (ss.ss_family == AF_INET) {
+		from->in = *(const struct sockaddr_in *)&ss;
+	} else {
+		return -EAFNOSUPPORT;
+	}
+	return n;
+}
+
+static int pktio_udp_send(struct pktio *io, const struct wg_endpoint *to,
+			  const uint8_t *buf, size_t len)
+{
+	struct sockaddr_in6 mapped;
+	struct sockaddr_in v4;
+	const struct sockaddr *sa;
+	socklen_t salen;
+
+	if (to->sa.sa_family == AF_INET && io->udp_family == AF_INET6) {
+		memset(&mapped, 0, sizeof(mapped));
+		mapped.sin6_len = sizeof(mapped);
+		mapped.sin6_family = AF_INET6;
+		mapped.sin6_port = to->in.sin_port;
+		memcpy(mapped.sin6_addr.s6_addr, pktio_v4mapped, 12);
+		memcpy(mapped.sin6_addr.s6_addr + 12, &to->in.sin_addr, 4);
+		sa = (const struct sockaddr *)&mapped;
+		salen = sizeof(mapped);
+	} else if (to->sa.sa_family == AF_INET) {
+		/* Endpoints from the configuration may lack sin_len. */
+		v4 = to->in;
+		v4.sin_len = sizeof(v4);
+		sa = (const struct sockaddr *)&v4;
+		salen = sizeof(v4);
+	} else if (to->sa.sa_family == AF_INET6 && io->udp_family == AF_INET6) {
+		mapped = to->in6;
+		mapped.sin6_len = sizeof(mapped);
+		sa = (const struct sockaddr *)&mapped;
+		salen = sizeof(mapped);
+	} else {
+		return -EAFNOSUPPORT;
+	}
+	if (sendto(io->udp_fd, buf, len, 0, sa, salen) < 0)
+		return -errno;
+	return 0;
+}
+
+/* macOS's plain ops: the same contract as Linux's, utun's framing inside. */
+const struct pktio_ops pktio_plain_ops = {
+	.name = "utun",
+	.tun_read = pktio_utun_read,
+	.tun_write = pktio_utun_write,
+	.udp_recv = pktio_udp_recv,
+	.udp_send = pktio_udp_send,
+};
