@@ -40,12 +40,12 @@ LIBS	= $(shell $(PKG_CONFIG) --libs $(PKGS))
 # (platform.h). macOS-only files are compiled on Linux by `make
 # macos-check`, never into the Linux programs. Linux-only files are the
 # guest daemon's side (Docker discovery, firewall), rtnetlink, epoll, the
-# TUN and fast-path packet I/O: a new Linux-only file belongs in that list,
-# or `make macos-check` will compile it for macOS.
+# TUN and fast-path packet I/O: a new one is named *_linux.c or listed
+# here, or `make macos-check` will compile it for macOS.
 MACOS_ONLY := $(wildcard src/*_macos.c src/loop_kqueue.c)
-LINUX_ONLY := src/gangwayd.c src/loop.c src/pktio.c src/netif.c src/platform_linux.c \
-	      src/discover.c src/firewall.c src/firewall_ipt.c src/firewall_nft.c \
-	      src/guest.c src/cmd_config.c
+LINUX_ONLY := $(wildcard src/*_linux.c) src/gangwayd.c src/loop.c src/pktio.c \
+	      src/netif.c src/discover.c src/firewall.c src/firewall_ipt.c \
+	      src/firewall_nft.c src/guest.c src/cmd_config.c
 ifeq ($(shell uname -s),Darwin)
 # A Mac builds the host agent alone; OpenSSL from pkg-config (Homebrew's).
 PLATFORM_SKIP := $(LINUX_ONLY)
@@ -171,8 +171,8 @@ MACOS_CFLAGS = $(WARN) -Werror -O2 -g -D_DARWIN_C_SOURCE -DGANGWAY_VERSION='"$(V
 export ZIG_GLOBAL_CACHE_DIR ?= $(abspath $(BUILD)/zig/cache)
 export ZIG_LOCAL_CACHE_DIR ?= $(abspath $(BUILD)/zig/cache)
 
-macos-check: $(MACOS_OBJ)
-	@echo "macos-check: $(words $(MACOS_SRC)) files compiled for $(MACOS_ARCHS:%=%-macos)"
+macos-check: $(MACOS_ARCHS:%=$(MACOS_DIR)/%/gangway)
+	@echo "macos-check: $(words $(MACOS_SRC)) files compiled and linked for $(MACOS_ARCHS:%=%-macos)"
 
 $(ZIG):
 	npm install --prefix $(BUILD)/zig --no-audit --no-fund --loglevel=error $(ZIG_PKG)
@@ -186,10 +186,21 @@ $(MACOS_SSL):
 	   /usr/include/$(shell $(CC) -print-multiarch)/openssl/opensslconf.h \
 	   $(MACOS_DIR)/include/openssl/
 
+# The link proves the objects make a whole program against macOS's libSystem;
+# libcrypto, absent here, is stood in for by an empty one with the symbols
+# the objects ask of OpenSSL.
+MACOS_SSL_SYMS := ^_(EVP|OSSL|OPENSSL|ERR|RAND|CRYPTO)_
 define MACOS_ARCH_RULE
 $(MACOS_DIR)/$(1)/%.o: src/%.c $(wildcard include/*.h) | $(ZIG) $(MACOS_SSL)
 	@mkdir -p $$(@D)
 	$(ZIG) cc -target $(1)-macos $$(MACOS_CFLAGS) -c -o $$@ $$<
+
+$(MACOS_DIR)/$(1)/gangway: $(MACOS_SRC:src/%.c=$(MACOS_DIR)/$(1)/%.o)
+	mkdir -p $$(@D)/stub
+	llvm-nm -u -j $$^ | grep -E '$(MACOS_SSL_SYMS)' | sort -u | \
+		sed 's/^_\(.*\)/void \1(void); void \1(void) {}/' >$$(@D)/stub/libcrypto.c
+	$(ZIG) cc -target $(1)-macos -shared -o $$(@D)/stub/libcrypto.dylib $$(@D)/stub/libcrypto.c
+	$(ZIG) cc -target $(1)-macos -o $$@ $$^ -L$$(@D)/stub -lcrypto
 endef
 $(foreach a,$(MACOS_ARCHS),$(eval $(call MACOS_ARCH_RULE,$(a))))
 

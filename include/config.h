@@ -39,6 +39,12 @@ enum config_firewall {
 	CONFIG_FW_OFF,			/* touch nothing */
 };
 
+/* A guest prefix reached from the host under another prefix of equal length. */
+struct config_remap {
+	struct prefix guest;
+	struct prefix host;
+};
+
 struct config_peer {
 	uint8_t public_key[KEY_LEN];
 	uint8_t preshared_key[KEY_LEN];
@@ -48,6 +54,8 @@ struct config_peer {
 	uint16_t endpoint_port;
 	struct config_prefixes allowed_ips;
 	unsigned int persistent_keepalive;	/* seconds, 0 = off */
+	struct config_remap *remaps;		/* host: Remap = GUEST=HOST, ... */
+	size_t n_remaps;
 	int line;				/* line of the [Peer] header */
 };
 

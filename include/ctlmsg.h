@@ -20,8 +20,8 @@
 #define CTLMSG_HDR_LEN		12
 /* one message fits one inner packet of the smallest tunnel MTU (1280) */
 #define CTLMSG_MAX_PREFIXES	64
-/* largest payload: header + status array + one entry per prefix */
-#define CTLMSG_MAX_LEN		(CTLMSG_HDR_LEN + CTLMSG_MAX_PREFIXES * 19)
+/* largest payload: what fits one inner packet of 1280 bytes */
+#define CTLMSG_MAX_LEN		1232
 
 enum ctlmsg_type {
 	CTLMSG_ADVERTISE = 1,	/* guest -> host: the full set of its prefixes */
@@ -45,6 +45,7 @@ struct ctlmsg {
 	size_t n;
 	struct prefix prefixes[CTLMSG_MAX_PREFIXES];
 	uint8_t status[CTLMSG_MAX_PREFIXES];	/* ACK only */
+	struct prefix mapped[CTLMSG_MAX_PREFIXES];	/* ACK, REMAPPED: the host's prefix */
 };
 
 /* Serialise m into buf; returns the length or -EMSGSIZE. */

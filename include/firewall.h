@@ -44,6 +44,17 @@ int firewall_check(struct firewall *fw);
 int firewall_event_fd(const struct firewall *fw);
 /* Drain that descriptor; returns true when a check is due. */
 bool firewall_event_process(struct firewall *fw);
+/* One host-side prefix the host maps onto one of our container prefixes. */
+struct firewall_remap {
+	struct prefix host;		/* what the host sends to, e.g. 10.217.0.0/16 */
+	struct prefix guest;		/* the container network, e.g. 172.17.0.0/16 */
+};
+/*
+ * Translate destinations in host prefixes to the guest prefixes, 1:1
+ * (same length), for traffic in from the tunnel; replies are translated
+ * back by connection tracking. Replaces the previous set. 0 or -errno.
+ */
+int firewall_set_remaps(struct firewall *fw, const struct firewall_remap *r, size_t n);
 /* Remove every rule and table this program added. */
 void firewall_remove(struct firewall *fw);
 void firewall_free(struct firewall *fw);
@@ -197,6 +208,8 @@ struct firewall_nft_spec {
 	uint32_t mark;			/* 0: no prerouting chain */
 	const struct firewall_opening *op;
 	size_t n;
+	const struct firewall_remap *remap;	/* dstnat chain when n_remap */
+	size_t n_remap;
 };
 
 struct firewall_nft *firewall_nft_open(void);

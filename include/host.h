@@ -8,6 +8,8 @@
 struct host;
 
 struct host *host_start(struct tunnel *t, struct loop *loop);
+/* The configuration changed: ask every guest for its set again (SYNC). */
+void host_reload(struct host *h);
 /* Remove the routes learnt from guests; NULL is fine. */
 void host_stop(struct host *h);
 

@@ -3,6 +3,15 @@
  * The runtime moves packets only through these calls, so a faster
  * implementation (batches, offloads, several queues) can replace the plain
  * one without touching the protocol engine or the event loop.
+ *
+ * Two kinds of implementation: the plain ones (pktio.c on Linux,
+ * pktio_macos.c) move one packet per system call through the four single
+ * calls; Linux's fast one (pktio_linux.c) also fills in the batch calls,
+ * which the runtime then uses instead: whole batches of packets from the
+ * device (TUN superpackets already cut into IP packets) and from the
+ * socket (UDP GRO messages already cut into datagrams), and sends and
+ * device writes held back until a flush, so that they leave as UDP GSO
+ * sends and TUN superpackets.
  */
 #ifndef GANGWAY_PKTIO_H
 #define GANGWAY_PKTIO_H
@@ -15,6 +24,19 @@
 
 struct pktio;
 
+/* An IP packet with WG_HEADROOM writable bytes before it and WG_TAILROOM after. */
+struct pktio_pkt {
+	uint8_t *data;
+	size_t len;
+};
+
+/* A datagram from the socket (writable: the engine decrypts in place). */
+struct pktio_dgram {
+	uint8_t *data;
+	size_t len;
+	struct wg_endpoint from;
+};
+
 struct pktio_ops {
 	const char *name;
 	/* One IP packet into buf; length, or -EAGAIN when none is waiting. */
@@ -25,6 +47,45 @@ struct pktio_ops {
 			    struct wg_endpoint *from);
 	int (*udp_send)(struct pktio *io, const struct wg_endpoint *to,
 			const uint8_t *buf, size_t len);
+
+	/*
+	 * Optional batch calls; NULL in the plain implementations. With them:
+	 *
+	 * tun_read_batch: *pkts points at n > 0 IP packets from the device
+	 * (struct pktio_pkt); -EAGAIN when none waits, or -errno. They stay
+	 * valid until udp_flush, and the engine may seal them in place: a
+	 * udp_send of a datagram inside one of them is held until udp_flush
+	 * (so that equal-sized datagrams leave in one GSO send).
+	 *
+	 * udp_recv_batch: *dgrams points at n >= 0 datagrams; -EAGAIN when none
+	 * waits. They stay valid until the next udp_recv_batch; a tun_write of
+	 * a packet inside one of them is held until tun_flush (so that
+	 * segments of one flow reach the device as one superpacket). Call
+	 * tun_flush before the next udp_recv_batch.
+	 *
+	 * Datagrams and packets from anywhere else are written at once. An
+	 * implementation with batch calls leaves tun_read and udp_recv NULL.
+	 */
+	int (*tun_read_batch)(struct pktio *io, struct pktio_pkt **pkts);
+	int (*udp_recv_batch)(struct pktio *io, struct pktio_dgram **dgrams);
+	void (*tun_flush)(struct pktio *io);
+	void (*udp_flush)(struct pktio *io);
+};
+
+/* What the fast implementation uses (struct pktio's features). */
+#define PKTIO_F_MMSG	0x01	/* recvmmsg/sendmmsg batches */
+#define PKTIO_F_VNET	0x02	/* TUN with virtio-net headers */
+#define PKTIO_F_TSO	0x04	/* TUN TCP segmentation offload, v4 and v6 */
+#define PKTIO_F_USO	0x08	/* TUN UDP segmentation offload (Linux >= 6.2) */
+#define PKTIO_F_UDP_GSO	0x10	/* UDP_SEGMENT sends */
+#define PKTIO_F_UDP_GRO	0x20	/* UDP_GRO receives */
+#define PKTIO_F_ALL	0x3f
+
+struct pktio_stats {
+	uint64_t tun_reads, tun_writes;		/* system calls */
+	uint64_t udp_sends, udp_recvs;		/* system calls */
+	uint64_t tun_packets_in, udp_datagrams_in;
+	uint64_t dropped;			/* malformed, truncated, unsendable */
 };
 
 struct pktio {
@@ -33,14 +94,38 @@ struct pktio {
 	int udp_fd;
 	int udp_family;		/* AF_INET6 (dual stack) or AF_INET */
 	uint16_t udp_port;	/* bound port, host order */
+	/* set by the caller before opening */
+	const char *mode;	/* "fast" (NULL: the default), "batch" (no offloads), "plain" */
+	unsigned int mtu;	/* the tunnel's, as the engine's (0: WG_DEFAULT_MTU) */
+	/* set by the opens */
+	unsigned int features;	/* PKTIO_F_* in use */
+	char desc[96];		/* what is in use, for the log */
+	void *priv;		/* the implementation's buffers */
+	struct pktio_stats stats;
 };
 
 extern const struct pktio_ops pktio_plain_ops;
 
-/* Create a TUN device (name may be a template such as "gw%d"); fd in io. */
+/*
+ * Create a TUN device (name may be a template such as "gw%d"); fd in io.
+ * On Linux io->mode picks the implementation (io->ops is set here); an
+ * unknown mode is -EINVAL.
+ */
 int pktio_tun_open(struct pktio *io, char *name, size_t namelen);
 /* Open a UDP socket on port (0: any), dual stack when IPv6 exists. */
 int pktio_udp_open(struct pktio *io, uint16_t port);
 void pktio_close(struct pktio *io);
+
+/* ---- Linux only: the fast implementation (pktio_linux.c) ---------------- */
+struct sockaddr_storage;
+/* A received source as the engine wants it (v4-mapped becomes IPv4); -EAFNOSUPPORT. */
+int pktio_ep_from_sockaddr(struct wg_endpoint *ep, const struct sockaddr_storage *ss);
+/* An endpoint as this socket's family needs it (IPv4 v4-mapped on a dual-stack one). */
+int pktio_ep_to_sockaddr(const struct pktio *io, const struct wg_endpoint *to,
+			 struct wg_endpoint *sa, socklen_t *salen);
+extern const struct pktio_ops pktio_fast_ops;
+/* Buffers for the fast ops; io->features says what the descriptors can do. */
+int pktio_fast_init(struct pktio *io);
+void pktio_fast_free(struct pktio *io);
 
 #endif

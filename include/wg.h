@@ -213,6 +213,13 @@ bool wg_device_under_load(const struct wg_device *dev, uint64_t now);
  */
 #define WG_DEFAULT_MTU		1420
 void wg_device_set_mtu(struct wg_device *dev, unsigned int mtu);
+/*
+ * Length of the transport message wg_device_tx() makes of a len-byte
+ * packet under that MTU (as wg_device_set_mtu's): header, padded packet, tag.
+ * Packet I/O lays batches out with it, so that sealed datagrams of equal
+ * size lie back to back.
+ */
+size_t wg_datagram_len(unsigned int mtu, size_t len);
 
 /* A snapshot of the peer's previous/current/next sessions. */
 void wg_peer_keypairs(const struct wg_peer *peer, struct wg_peer_keypairs *out);

@@ -250,6 +250,37 @@ static int config_k_keepalive(struct config_parser *p, const char *k, char *v)
 	return 0;
 }
 
+/* Remap = 172.17.0.0/16=10.217.0.0/16, ...: guest prefix = host prefix. */
+static int config_k_remap(struct config_parser *p, const char *k, char *v)
+{
+	struct config_peer *peer = config_cur_peer(p);
+	struct config_remap m, *nv;
+	char *tok, *eq;
+
+	while ((tok = strsep(&v, ",")) != NULL) {
+		tok = config_trim(tok);
+		eq = strchr(tok, '=');
+		if (!eq)
+			return config_error(p, "%s: '%s' is not GUESTPREFIX=HOSTPREFIX", k, tok);
+		*eq = '\0';
+		if (prefix_parse(&m.guest, config_trim(tok), false) ||
+		    prefix_parse(&m.host, config_trim(eq + 1), false))
+			return config_error(p, "%s: '%s=%s' is not GUESTPREFIX=HOSTPREFIX", k,
+					    config_trim(tok), config_trim(eq + 1));
+		if (m.guest.family != m.host.family || m.guest.len != m.host.len)
+			return config_error(p, "%s: both sides of a remap need the same family and "
+					    "length", k);
+		if (peer->n_remaps >= CONFIG_MAX_PREFIXES)
+			return config_error(p, "%s: more than %d entries", k, CONFIG_MAX_PREFIXES);
+		nv = realloc(peer->remaps, (peer->n_remaps + 1) * sizeof(*nv));
+		if (!nv)
+			return config_error(p, "out of memory");
+		peer->remaps = nv;
+		peer->remaps[peer->n_remaps++] = m;
+	}
+	return 0;
+}
+
 static int config_k_interface(struct config_parser *p, const char *k, char *v)
 {
 	size_t n = strlen(v);
@@ -415,6 +446,7 @@ static const struct config_key config_keys[] = {
 	{ SECTION_PEER, "Endpoint", config_k_endpoint },
 	{ SECTION_PEER, "AllowedIPs", config_k_allowed_ips },
 	{ SECTION_PEER, "PersistentKeepalive", config_k_keepalive },
+	{ SECTION_PEER, "Remap", config_k_remap },
 	{ SECTION_GANGWAY, "Interface", config_k_interface },
 	{ SECTION_GANGWAY, "LogLevel", config_k_log_level },
 	{ SECTION_GANGWAY, "StateDirectory", config_k_state_dir },
@@ -566,6 +598,7 @@ void config_free(struct config *c)
 {
 	for (size_t i = 0; i < c->n_peers; i++) {
 		free(c->peers[i].allowed_ips.v);
+		free(c->peers[i].remaps);
 		crypto_wipe(c->peers[i].preshared_key, KEY_LEN);
 	}
 	free(c->peers);

@@ -3,7 +3,9 @@
  * Wire format (all integers big endian):
  *   header   "GWY1" | type u8 | flags u8 (0) | count u16 | seq u32
  *   ADVERTISE: count x { family u8 (4|6) | length u8 | address (4|16 bytes) }
- *   ACK:       count x { status u8 | family u8 | length u8 | address }
+ *   ACK:       count x { status u8 | family u8 | length u8 | address
+ *                        [ | family u8 | length u8 | address ] }
+ *              the bracketed host-side prefix follows status 4 (remapped) only
  *   SYNC:      count = 0, nothing follows
  * A message is exactly as long as its entries say; addresses carry no host
  * bits. Anything else is malformed and dropped whole.
@@ -16,6 +18,50 @@
 #include "ctlmsg.h"
 
 _Static_assert(CTLMSG_MAX_LEN + 48 <= 1280, "a control message must fit a 1280-byte packet");
+_Static_assert(CTLMSG_HDR_LEN + CTLMSG_MAX_PREFIXES * 19 <= CTLMSG_MAX_LEN,
+	       "a full ADVERTISE, and an ACK without remaps, must fit");
+
+static int ctlmsg_put_prefix(uint8_t *buf, size_t *off, size_t size, const struct prefix *p)
+{
+	size_t alen = prefix_addr_len(p->family);
+
+	if (!alen || *off + 2 + alen > size)
+		return -EMSGSIZE;
+	buf[(*off)++] = p->family == AF_INET ? 4 : 6;
+	buf[(*off)++] = p->len;
+	memcpy(buf + *off, p->addr.b, alen);
+	*off += alen;
+	return 0;
+}
+
+/* One canonical prefix (no host bits) at *off; -EBADMSG otherwise. */
+static int ctlmsg_get_prefix(const uint8_t *buf, size_t *off, size_t len, struct prefix *p)
+{
+	struct prefix canon;
+	size_t alen;
+
+	memset(p, 0, sizeof(*p));
+	if (*off + 2 > len)
+		return -EBADMSG;
+	if (buf[*off] == 4)
+		p->family = AF_INET;
+	else if (buf[*off] == 6)
+		p->family = AF_INET6;
+	else
+		return -EBADMSG;
+	alen = prefix_addr_len(p->family);
+	p->len = buf[*off + 1];
+	*off += 2;
+	if (p->len > alen * 8 || *off + alen > len)
+		return -EBADMSG;
+	memcpy(p->addr.b, buf + *off, alen);
+	*off += alen;
+	canon = *p;
+	prefix_mask(&canon);
+	if (memcmp(canon.addr.b, p->addr.b, alen))
+		return -EBADMSG;	/* host bits set */
+	return 0;
+}
 
 static const char *const ctlmsg_status_names[CTLMSG_ST_MAX] = {
 	[CTLMSG_ST_INSTALLED] = "installed",
@@ -47,19 +93,19 @@ int ctlmsg_encode(const struct ctlmsg *m, uint8_t *buf, size_t size)
 	buf[10] = (uint8_t)(m->seq >> 8);
 	buf[11] = (uint8_t)m->seq;
 	for (size_t i = 0; i < m->n; i++) {
-		const struct prefix *p = &m->prefixes[i];
-		size_t alen = prefix_addr_len(p->family);
-		size_t need = (m->type == CTLMSG_ACK ? 3 : 2) + alen;
-
-		if (!alen || off + need > size)
-			return -EMSGSIZE;
-		if (m->type == CTLMSG_ACK)
+		if (m->type == CTLMSG_ACK) {
+			if (off >= size || m->status[i] >= CTLMSG_ST_MAX)
+				return -EMSGSIZE;
 			buf[off++] = m->status[i];
-		buf[off++] = p->family == AF_INET ? 4 : 6;
-		buf[off++] = p->len;
-		memcpy(buf + off, p->addr.b, alen);
-		off += alen;
+		}
+		if (ctlmsg_put_prefix(buf, &off, size, &m->prefixes[i]))
+			return -EMSGSIZE;
+		if (m->type == CTLMSG_ACK && m->status[i] == CTLMSG_ST_REMAPPED &&
+		    ctlmsg_put_prefix(buf, &off, size, &m->mapped[i]))
+			return -EMSGSIZE;
 	}
+	if (off > CTLMSG_MAX_LEN)
+		return -EMSGSIZE;
 	return (int)off;
 }
 
@@ -80,37 +126,20 @@ int ctlmsg_decode(struct ctlmsg *m, const uint8_t *buf, size_t len)
 		return -EBADMSG;
 	m->n = n;
 	for (size_t i = 0; i < n; i++) {
-		struct prefix *p = &m->prefixes[i];
-		struct prefix canon;
-		size_t alen;
-
-		memset(p, 0, sizeof(*p));
+		m->status[i] = 0;
 		if (m->type == CTLMSG_ACK) {
 			if (off >= len || buf[off] >= CTLMSG_ST_MAX)
 				return -EBADMSG;
 			m->status[i] = buf[off++];
-		} else {
-			m->status[i] = 0;
 		}
-		if (off + 2 > len)
+		if (ctlmsg_get_prefix(buf, &off, len, &m->prefixes[i]))
 			return -EBADMSG;
-		if (buf[off] == 4)
-			p->family = AF_INET;
-		else if (buf[off] == 6)
-			p->family = AF_INET6;
-		else
+		memset(&m->mapped[i], 0, sizeof(m->mapped[i]));
+		if (m->status[i] == CTLMSG_ST_REMAPPED &&
+		    (ctlmsg_get_prefix(buf, &off, len, &m->mapped[i]) ||
+		     m->mapped[i].family != m->prefixes[i].family ||
+		     m->mapped[i].len != m->prefixes[i].len))
 			return -EBADMSG;
-		alen = prefix_addr_len(p->family);
-		p->len = buf[off + 1];
-		off += 2;
-		if (p->len > alen * 8 || off + alen > len)
-			return -EBADMSG;
-		memcpy(p->addr.b, buf + off, alen);
-		off += alen;
-		canon = *p;
-		prefix_mask(&canon);
-		if (!prefix_equal(&canon, p) || memcmp(canon.addr.b, p->addr.b, alen))
-			return -EBADMSG;	/* host bits set */
 	}
 	return off == len ? 0 : -EBADMSG;
 }

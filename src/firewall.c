@@ -59,6 +59,8 @@ struct firewall {
 
 	struct firewall_opening *plan;
 	size_t n_plan;
+	struct firewall_remap *remap;	/* host prefixes mapped onto ours */
+	size_t n_remap;
 	bool have_view;
 	bool force;			/* the plan changed: rewrite all of ours */
 	bool dirty;			/* verify at the next check */
@@ -522,6 +524,8 @@ static int firewall_sync(struct firewall *fw, bool force, size_t *written, bool 
 	spec.mark = fw->mech == FIREWALL_NFTABLES ? fw->fwmark : 0;
 	spec.op = fw->plan;
 	spec.n = fw->n_plan;
+	spec.remap = fw->remap;
+	spec.n_remap = fw->n_remap;
 
 	ret = force ? 1 : firewall_nft_verify(fw->nft, &spec);
 	if (ret < 0)
@@ -702,6 +706,34 @@ fail:
 	return NULL;
 }
 
+int firewall_set_remaps(struct firewall *fw, const struct firewall_remap *r, size_t n)
+{
+	struct firewall_remap *v = NULL;
+	bool same;
+
+	if (!fw)
+		return -EINVAL;
+	same = n == fw->n_remap && (!n || !memcmp(r, fw->remap, n * sizeof(*r)));
+	if (same || fw->off)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (r[i].host.family != r[i].guest.family || r[i].host.len != r[i].guest.len)
+			return -EINVAL;
+	if (n) {
+		v = malloc(n * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		memcpy(v, r, n * sizeof(*v));
+	}
+	free(fw->remap);
+	fw->remap = v;
+	fw->n_remap = n;
+	/* Rewritten at the next check, which the caller's tick runs soon. */
+	fw->force = true;
+	fw->dirty = true;
+	return 0;
+}
+
 int firewall_apply(struct firewall *fw, const struct discover_view *view)
 {
 	struct firewall_opts o;
@@ -855,6 +887,7 @@ void firewall_free(struct firewall *fw)
 	firewall_buf_free(&fw->out);
 	firewall_buf_free(&fw->script);
 	free(fw->plan);
+	free(fw->remap);
 	free(fw->sources);
 	free(fw);
 }

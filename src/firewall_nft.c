@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <linux/netfilter.h>
+#include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netlink.h>
@@ -35,6 +36,10 @@
  *                     the route's MTU)
  *   chain postrouting nat, postrouting, srcnat: iifname TUN oifname BRIDGE
  *                     ip saddr SRC ip daddr NET snat to GATEWAY
+ *   chain dstnat      nat, prerouting, dstnat (only when the host remaps an
+ *                     overlapping prefix): iifname TUN ip daddr HOSTNET
+ *                     dnat ip prefix to NET (a 1:1 netmap; replies are
+ *                     mapped back by conntrack)
  *
  * It is written in one transaction that adds, deletes and adds the table
  * again, so a reinstall replaces it atomically and never duplicates. Every
@@ -63,9 +68,9 @@
 #define NFT_DOCKER_RAW	"raw-PREROUTING"
 #define NFT_TCPOPT_MAXSEG 2
 
-enum { NFT_CH_FORWARD, NFT_CH_POSTROUTING, NFT_CH_PREROUTING, NFT_NCHAINS };
+enum { NFT_CH_FORWARD, NFT_CH_POSTROUTING, NFT_CH_PREROUTING, NFT_CH_DSTNAT, NFT_NCHAINS };
 static const char *const nft_chain_name[NFT_NCHAINS] = {
-	"forward", "postrouting", "prerouting",
+	"forward", "postrouting", "prerouting", "dstnat",
 };
 
 struct firewall_nft {
@@ -689,6 +694,7 @@ static void nft_counts(const struct firewall_nft_spec *s, size_t cnt[NFT_NCHAINS
 	for (i = 0; s->mark && i < s->n; i++)
 		if (!nft_dup_srcdst(s->op, i))
 			cnt[NFT_CH_PREROUTING]++;
+	cnt[NFT_CH_DSTNAT] = s->n_remap;
 }
 
 static int nft_add_chain(struct nft_batch *b, const char *name, uint32_t hook, int32_t prio,
@@ -868,6 +874,57 @@ static int nft_rule_mark(struct nft_batch *b, const struct firewall_nft_spec *s,
 	return nft_batch_rule(b, r, NLM_F_APPEND);
 }
 
+/* iifname TUN ip daddr HOST dnat ip prefix to GUEST (NF_NAT_RANGE_NETMAP). */
+static int nft_rule_remap(struct nft_batch *b, const struct firewall_nft_spec *s,
+			  const struct firewall_remap *m)
+{
+	struct nftnl_rule *r = nft_rule_new(NFPROTO_INET, FIREWALL_TABLE, "dstnat", s->comment);
+	size_t alen = prefix_addr_len(m->guest.family);
+	uint8_t last[16];
+	struct nftnl_expr *e;
+	int ret;
+
+	if (!r)
+		return -ENOMEM;
+	/* The guest prefix's last address: the upper end of the netmap range. */
+	memcpy(last, m->guest.addr.b, alen);
+	for (size_t bit = m->guest.len; bit < alen * 8; bit++)
+		last[bit / 8] |= (uint8_t)(0x80 >> (bit % 8));
+	ret = nft_match_u8(r, NFT_META_NFPROTO, nft_nfproto(m->guest.family));
+	if (!ret)
+		ret = nft_match_ifname(r, NFT_META_IIFNAME, s->tun);
+	if (!ret)
+		ret = nft_match_prefix(r, &m->host, true);
+	if (!ret) {
+		e = nft_imm_data(m->guest.addr.b, (uint32_t)alen);
+		if (e)
+			nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_1);
+		ret = nft_add(r, e);
+	}
+	if (!ret) {
+		e = nft_imm_data(last, (uint32_t)alen);
+		if (e)
+			nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_2);
+		ret = nft_add(r, e);
+	}
+	if (!ret) {
+		e = nftnl_expr_alloc("nat");
+		if (e) {
+			nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, NFT_NAT_DNAT);
+			nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, nft_nfproto(m->guest.family));
+			nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1);
+			nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MAX, NFT_REG_2);
+			nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FLAGS, NF_NAT_RANGE_NETMAP);
+		}
+		ret = nft_add(r, e);
+	}
+	if (ret) {
+		nftnl_rule_free(r);
+		return ret;
+	}
+	return nft_batch_rule(b, r, NLM_F_APPEND);
+}
+
 int firewall_nft_install(struct firewall_nft *n, const struct firewall_nft_spec *s,
 			 size_t *rules)
 {
@@ -893,8 +950,12 @@ int firewall_nft_install(struct firewall_nft *n, const struct firewall_nft_spec 
 	if (!ret && cnt[NFT_CH_PREROUTING])
 		ret = nft_add_chain(&b, "prerouting", NF_INET_PRE_ROUTING,
 				    FIREWALL_PRIO_MARK, "filter");
+	if (!ret && cnt[NFT_CH_DSTNAT])
+		ret = nft_add_chain(&b, "dstnat", NF_INET_PRE_ROUTING, -100, "nat");
 	if (!ret)
 		ret = nft_rules_forward(&b, s);
+	for (i = 0; !ret && i < s->n_remap; i++)
+		ret = nft_rule_remap(&b, s, &s->remap[i]);
 	for (i = 0; !ret && cnt[NFT_CH_POSTROUTING] && i < s->n; i++)
 		ret = nft_rule_snat(&b, s, &s->op[i]);
 	for (i = 0; !ret && cnt[NFT_CH_PREROUTING] && i < s->n; i++)
@@ -904,7 +965,7 @@ int firewall_nft_install(struct firewall_nft *n, const struct firewall_nft_spec 
 		ret = nft_batch_commit(n, &b, "the gangway table");
 	free(b.buf);
 	if (!ret)
-		*rules = cnt[0] + cnt[1] + cnt[2];
+		*rules = cnt[0] + cnt[1] + cnt[2] + cnt[3];
 	return ret;
 }
 

@@ -40,6 +40,7 @@ struct guest {
 	struct prefix *sources;		/* host addresses let through */
 	size_t n_sources;
 	bool resync;			/* discovery failed: dump again on the tick */
+	struct firewall_remap remap[CTLMSG_MAX_PREFIXES];	/* the host's remaps */
 };
 
 /*
@@ -109,8 +110,10 @@ static void guest_on_ctl(void *ctx, struct wg_peer *from, const struct prefix *s
 			 const uint8_t *msg, size_t len)
 {
 	struct guest *g = ctx;
-	struct ctlmsg m;
+	static struct ctlmsg m;
 	char buf[PREFIX_STRLEN];
+	size_t n_remap = 0;
+	int ret;
 
 	(void)from;
 	(void)src;
@@ -127,11 +130,27 @@ static void guest_on_ctl(void *ctx, struct wg_peer *from, const struct prefix *s
 		return;
 	g->acked = true;
 	g->next_adv = loop_now() + GUEST_REFRESH;
-	for (size_t i = 0; i < m.n; i++)
-		if (m.status[i] != CTLMSG_ST_INSTALLED)
-			log_warn("The host did not route %s: %s",
-				 prefix_format(&m.prefixes[i], buf, sizeof(buf)),
+	for (size_t i = 0; i < m.n; i++) {
+		char hbuf[PREFIX_STRLEN];
+
+		prefix_format(&m.prefixes[i], buf, sizeof(buf));
+		if (m.status[i] == CTLMSG_ST_REMAPPED) {
+			log_info("The host reaches %s as %s", buf,
+				 prefix_format(&m.mapped[i], hbuf, sizeof(hbuf)));
+			g->remap[n_remap].guest = m.prefixes[i];
+			g->remap[n_remap++].host = m.mapped[i];
+		} else if (m.status[i] != CTLMSG_ST_INSTALLED) {
+			log_warn("The host did not route %s: %s", buf,
 				 ctlmsg_status_name(m.status[i]));
+		}
+	}
+	if (g->fw) {
+		ret = firewall_set_remaps(g->fw, g->remap, n_remap);
+		if (ret)
+			log_err("Failed to set up the remapped prefixes: %s", strerror(-ret));
+		else
+			firewall_check(g->fw);
+	}
 	log_info("The host acknowledged %zu prefix(es)", m.n);
 }
 

@@ -10,6 +10,11 @@
  * and allowed IP removed, unless the configuration lists them statically.
  * The answer (ACK) echoes the set with a status per prefix.
  *
+ * The configuration may remap a guest prefix (Remap = 172.17.0.0/16=
+ * 10.217.0.0/16): the host then routes and allows the host-side prefix,
+ * and the ACK tells the guest, which translates destinations 1:1. Two VMs
+ * with the same container network are both reachable this way.
+ *
  * A prefix that a more specific route of the host already covers (a LAN, a
  * VPN) is not installed: it is reported as shadowed, and left to the user
  * (who can remap it). A guest that goes silent keeps its routes for
@@ -33,6 +38,7 @@ struct host_guest {
 	bool seen;
 	uint32_t seq;
 	uint64_t last_adv_ns;
+	struct prefix ctl;		/* where its control messages come from */
 };
 
 struct host {
@@ -78,6 +84,15 @@ static bool host_in_static(const struct config_peer *cp, const struct prefix *p)
 		if (prefix_contains(&cp->allowed_ips.v[i], p))
 			return true;
 	return false;
+}
+
+/* The host-side prefix the configuration maps guest prefix p to, or NULL. */
+static const struct prefix *host_remap(const struct config_peer *cp, const struct prefix *p)
+{
+	for (size_t i = 0; cp && i < cp->n_remaps; i++)
+		if (prefix_equal(&cp->remaps[i].guest, p))
+			return &cp->remaps[i].host;
+	return NULL;
 }
 
 static bool host_accepted(const struct host_guest *hg, const struct prefix *p)
@@ -148,22 +163,32 @@ static void host_on_advertise(struct host *h, struct wg_peer *peer, const struct
 	ack.n = m->n;
 	for (size_t i = 0; i < m->n; i++) {
 		const struct prefix *p = &m->prefixes[i];
-		enum ctlmsg_status st = host_judge(h, hg, cp, p);
+		const struct prefix *route = host_remap(cp, p);
+		enum ctlmsg_status st;
 
+		/* A remapped prefix is judged, allowed and routed as the host sees it. */
+		st = host_judge(h, hg, cp, route ? route : p);
 		ack.prefixes[i] = *p;
+		if (route && st == CTLMSG_ST_INSTALLED) {
+			st = CTLMSG_ST_REMAPPED;
+			ack.mapped[i] = *route;
+		} else {
+			route = p;
+		}
 		ack.status[i] = (uint8_t)st;
-		prefix_format(p, buf, sizeof(buf));
-		if (st != CTLMSG_ST_INSTALLED) {
+		prefix_format(route, buf, sizeof(buf));
+		if (st != CTLMSG_ST_INSTALLED && st != CTLMSG_ST_REMAPPED) {
 			log_warn("Guest prefix %s refused: %s", buf, ctlmsg_status_name(st));
 			continue;
 		}
-		keep[n_keep++] = *p;
-		ret = wg_peer_allow(peer, p);
+		keep[n_keep++] = *route;
+		ret = wg_peer_allow(peer, route);
 		if (ret)
 			log_err("Failed to allow %s: %s", buf, strerror(-ret));
-		ret = platform_route_add(h->t->plat, p);
+		ret = platform_route_add(h->t->plat, route);
 		if (ret == 0)
-			log_info("Route to %s through %s installed", buf, h->t->ifname);
+			log_info("Route to %s through %s installed%s", buf, h->t->ifname,
+				 route != p ? " (remapped)" : "");
 		else if (ret != -EEXIST)
 			log_err("Failed to add route %s dev %s: %s", buf, h->t->ifname,
 				strerror(-ret));
@@ -182,6 +207,7 @@ static void host_on_advertise(struct host *h, struct wg_peer *peer, const struct
 	hg->seq = m->seq;
 	hg->seen = true;
 	hg->last_adv_ns = loop_now();
+	hg->ctl = *src;
 	n = ctlmsg_encode(&ack, out, sizeof(out));
 	if (n > 0)
 		tunnel_send_ctl(h->t, src, out, (size_t)n);
@@ -223,6 +249,18 @@ static void host_on_tick(void *ctx, int fd, uint32_t events)
 			host_withdraw(h, hg, cp, &hg->accepted[j]);
 		hg->n_accepted = 0;
 	}
+}
+
+void host_reload(struct host *h)
+{
+	static const struct ctlmsg sync = { .type = CTLMSG_SYNC };
+	uint8_t out[CTLMSG_HDR_LEN];
+	int n = ctlmsg_encode(&sync, out, sizeof(out));
+
+	/* Remaps or allowed ranges may have changed: judge every set again. */
+	for (size_t i = 0; i < h->n_guests && n > 0; i++)
+		if (h->guests[i].seen)
+			tunnel_send_ctl(h->t, &h->guests[i].ctl, out, (size_t)n);
 }
 
 struct host *host_start(struct tunnel *t, struct loop *loop)

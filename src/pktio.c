@@ -1,43 +1,136 @@
-/* pktio.c - plain packet I/O: one read or write system call per packet */
+/* pktio.c - plain packet I/O on Linux (one read or write system call per
+ * packet), and the opening of the TUN device and UDP socket for both it and
+ * the fast implementation (pktio_linux.c) */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/utsname.h>
 
 #include "pktio.h"
+
+/* Debian 12's headers predate UDP segmentation offload on TUN (Linux 6.2). */
+#ifndef TUN_F_USO4
+#define TUN_F_USO4	0x20
+#endif
+#ifndef TUN_F_USO6
+#define TUN_F_USO6	0x40
+#endif
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT	103
+#endif
+#ifndef UDP_GRO
+#define UDP_GRO		104
+#endif
+
+#define PKTIO_SOCKBUF	(8 << 20)
+
+/* What a mode asks for; -1 for an unknown mode. */
+static int pktio_mode_features(const char *mode)
+{
+	if (!mode || !*mode || !strcmp(mode, "fast"))
+		return PKTIO_F_ALL;
+	if (!strcmp(mode, "batch"))
+		return PKTIO_F_MMSG;
+	if (!strcmp(mode, "plain"))
+		return 0;
+	return -1;
+}
+
+/*
+ * Ask for the offloads, the most first: TSO with USO (Linux >= 6.2, USO4
+ * and USO6 only together), TSO alone, then none (the virtio-net header
+ * stays, checksums come complete). The kernel refuses what it lacks with
+ * EINVAL.
+ */
+static unsigned int pktio_tun_offloads(int fd, unsigned int want)
+{
+	const unsigned long tso = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
+
+	if ((want & PKTIO_F_USO) &&
+	    ioctl(fd, TUNSETOFFLOAD, tso | TUN_F_USO4 | TUN_F_USO6) == 0)
+		return PKTIO_F_TSO | PKTIO_F_USO;
+	if ((want & PKTIO_F_TSO) && ioctl(fd, TUNSETOFFLOAD, tso) == 0)
+		return PKTIO_F_TSO;
+	ioctl(fd, TUNSETOFFLOAD, 0UL);
+	return 0;
+}
+
+static void pktio_describe(struct pktio *io)
+{
+	unsigned int f = io->features;
+
+	if (io->ops != &pktio_fast_ops) {
+		snprintf(io->desc, sizeof(io->desc), "%s", io->ops->name);
+		return;
+	}
+	snprintf(io->desc, sizeof(io->desc), "%s (TUN%s%s%s, UDP%s%s%s)",
+		 f & PKTIO_F_VNET ? "fast" : "batch",
+		 f & PKTIO_F_VNET ? " vnet" : "", f & PKTIO_F_TSO ? " TSO" : "",
+		 f & PKTIO_F_USO ? " USO" : "", f & PKTIO_F_MMSG ? " mmsg" : "",
+		 f & PKTIO_F_UDP_GSO ? " GSO" : "", f & PKTIO_F_UDP_GRO ? " GRO" : "");
+}
 
 int pktio_tun_open(struct pktio *io, char *name, size_t namelen)
 {
 	struct ifreq ifr = { 0 };
-	int fd, ret;
+	int fd, ret, want = pktio_mode_features(io->mode);
 
+	if (want < 0)
+		return -EINVAL;
 	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+	if (want & PKTIO_F_VNET)
+		ifr.ifr_flags |= IFF_VNET_HDR;
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
-		ret = -errno;
-		close(fd);
-		return ret;
+		if (!(want & PKTIO_F_VNET))
+			goto fail;
+		/* no virtio-net headers on this TUN: batches without offloads */
+		want &= ~(PKTIO_F_VNET | PKTIO_F_TSO | PKTIO_F_USO);
+		ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+		if (ioctl(fd, TUNSETIFF, &ifr) < 0)
+			goto fail;
 	}
 	snprintf(name, namelen, "%s", ifr.ifr_name);
 	io->tun_fd = fd;
+	io->features = (unsigned int)want & (PKTIO_F_MMSG | PKTIO_F_VNET);
+	if (want & PKTIO_F_VNET)
+		io->features |= pktio_tun_offloads(fd, (unsigned int)want);
+	if (want) {
+		ret = pktio_fast_init(io);
+		if (ret)
+			return ret;
+		io->ops = &pktio_fast_ops;
+	} else {
+		io->ops = &pktio_plain_ops;
+	}
+	pktio_describe(io);
 	return 0;
+fail:
+	ret = -errno;
+	close(fd);
+	return ret;
 }
 
 static int pktio_udp_bind(struct pktio *io, int family, uint16_t port)
 {
 	struct sockaddr_storage ss = { 0 };
 	socklen_t len;
-	int fd, off = 0, ret, bufsz = 4 << 20;
+	int fd, off = 0, ret, bufsz = PKTIO_SOCKBUF;
 
 	fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -58,9 +151,14 @@ static int pktio_udp_bind(struct pktio *io, int family, uint16_t port)
 		s4->sin_port = htons(port);
 		len = sizeof(*s4);
 	}
-	/* Bursts from a fast sender must not overflow the default buffers. */
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
-	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
+	/*
+	 * Bursts from a fast sender must not overflow the default buffers;
+	 * the FORCE variants (CAP_NET_ADMIN, which we have) pass rmem_max.
+	 */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bufsz, sizeof(bufsz)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bufsz, sizeof(bufsz)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
 	if (bind(fd, (struct sockaddr *)&ss, len) < 0)
 		goto fail;
 	len = sizeof(ss);
@@ -77,14 +175,45 @@ fail:
 	return ret;
 }
 
+/* UDP GRO on sockets had fixes up to 5.12 (frag lists, forwarding): not before. */
+static bool pktio_kernel_has_good_gro(void)
+{
+	struct utsname u;
+	unsigned int major = 0, minor = 0;
+
+	if (uname(&u) < 0 || sscanf(u.release, "%u.%u", &major, &minor) != 2)
+		return false;
+	return major > 5 || (major == 5 && minor >= 12);
+}
+
+/* Segmentation on send and coalescing on receive, each where the kernel has it. */
+static void pktio_udp_offloads(struct pktio *io, unsigned int want)
+{
+	int one = 1, zero = 0;
+
+	if ((want & PKTIO_F_UDP_GSO) &&
+	    setsockopt(io->udp_fd, SOL_UDP, UDP_SEGMENT, &zero, sizeof(zero)) == 0)
+		io->features |= PKTIO_F_UDP_GSO;
+	if ((want & PKTIO_F_UDP_GRO) && pktio_kernel_has_good_gro() &&
+	    setsockopt(io->udp_fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) == 0)
+		io->features |= PKTIO_F_UDP_GRO;
+}
+
 int pktio_udp_open(struct pktio *io, uint16_t port)
 {
-	int ret = pktio_udp_bind(io, AF_INET6, port);
+	int ret = pktio_udp_bind(io, AF_INET6, port), want;
 
 	/* A VM booted with IPv6 disabled still gets an IPv4 socket. */
 	if (ret == -EAFNOSUPPORT || ret == -EADDRNOTAVAIL)
 		ret = pktio_udp_bind(io, AF_INET, port);
-	return ret;
+	if (ret)
+		return ret;
+	want = pktio_mode_features(io->mode);
+	if (io->ops == &pktio_fast_ops && want > 0) {
+		pktio_udp_offloads(io, (unsigned int)want);
+		pktio_describe(io);
+	}
+	return 0;
 }
 
 void pktio_close(struct pktio *io)
@@ -94,6 +223,7 @@ void pktio_close(struct pktio *io)
 	if (io->udp_fd >= 0)
 		close(io->udp_fd);
 	io->tun_fd = io->udp_fd = -1;
+	pktio_fast_free(io);
 }
 
 static ssize_t pktio_plain_tun_read(struct pktio *io, uint8_t *buf, size_t size)
@@ -112,61 +242,77 @@ static ssize_t pktio_plain_tun_write(struct pktio *io, const uint8_t *pkt, size_
 
 static const uint8_t pktio_v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 
+int pktio_ep_from_sockaddr(struct wg_endpoint *ep, const struct sockaddr_storage *ss)
+{
+	memset(ep, 0, sizeof(*ep));
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+
+		/* The engine sees IPv4 peers as IPv4, whatever the socket. */
+		if (!memcmp(s6->sin6_addr.s6_addr, pktio_v4mapped, 12)) {
+			ep->in.sin_family = AF_INET;
+			ep->in.sin_port = s6->sin6_port;
+			memcpy(&ep->in.sin_addr, s6->sin6_addr.s6_addr + 12, 4);
+		} else {
+			ep->in6 = *s6;
+		}
+	} else if (ss->ss_family == AF_INET) {
+		ep->in = *(const struct sockaddr_in *)ss;
+	} else {
+		return -EAFNOSUPPORT;
+	}
+	return 0;
+}
+
+int pktio_ep_to_sockaddr(const struct pktio *io, const struct wg_endpoint *to,
+			 struct wg_endpoint *sa, socklen_t *salen)
+{
+	if (to->sa.sa_family == AF_INET && io->udp_family == AF_INET6) {
+		memset(sa, 0, sizeof(*sa));
+		sa->in6.sin6_family = AF_INET6;
+		sa->in6.sin6_port = to->in.sin_port;
+		memcpy(sa->in6.sin6_addr.s6_addr, pktio_v4mapped, 12);
+		memcpy(sa->in6.sin6_addr.s6_addr + 12, &to->in.sin_addr, 4);
+		*salen = sizeof(sa->in6);
+	} else if (to->sa.sa_family == AF_INET) {
+		sa->in = to->in;
+		*salen = sizeof(sa->in);
+	} else if (to->sa.sa_family == AF_INET6 && io->udp_family == AF_INET6) {
+		sa->in6 = to->in6;
+		*salen = sizeof(sa->in6);
+	} else {
+		return -EAFNOSUPPORT;
+	}
+	return 0;
+}
+
 static ssize_t pktio_plain_udp_recv(struct pktio *io, uint8_t *buf, size_t size,
 				    struct wg_endpoint *from)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 	ssize_t n;
+	int ret;
 
 	n = recvfrom(io->udp_fd, buf, size, MSG_TRUNC, (struct sockaddr *)&ss, &len);
 	if (n < 0)
 		return -errno;
 	if ((size_t)n > size)
 		return -EMSGSIZE;	/* truncated: not a datagram we could send */
-	memset(from, 0, sizeof(*from));
-	if (ss.ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&ss;
-
-		/* The engine sees IPv4 peers as IPv4, whatever the socket. */
-		if (!memcmp(s6->sin6_addr.s6_addr, pktio_v4mapped, 12)) {
-			from->in.sin_family = AF_INET;
-			from->in.sin_port = s6->sin6_port;
-			memcpy(&from->in.sin_addr, s6->sin6_addr.s6_addr + 12, 4);
-		} else {
-			from->in6 = *s6;
-		}
-	} else if (ss.ss_family == AF_INET) {
-		from->in = *(const struct sockaddr_in *)&ss;
-	} else {
-		return -EAFNOSUPPORT;
-	}
-	return n;
+	ret = pktio_ep_from_sockaddr(from, &ss);
+	return ret ? ret : n;
 }
 
 static int pktio_plain_udp_send(struct pktio *io, const struct wg_endpoint *to,
 				const uint8_t *buf, size_t len)
 {
-	struct sockaddr_in6 mapped;
-	const struct sockaddr *sa = &to->sa;
+	struct wg_endpoint sa;
 	socklen_t salen;
+	int ret = pktio_ep_to_sockaddr(io, to, &sa, &salen);
 
-	if (to->sa.sa_family == AF_INET && io->udp_family == AF_INET6) {
-		memset(&mapped, 0, sizeof(mapped));
-		mapped.sin6_family = AF_INET6;
-		mapped.sin6_port = to->in.sin_port;
-		memcpy(mapped.sin6_addr.s6_addr, pktio_v4mapped, 12);
-		memcpy(mapped.sin6_addr.s6_addr + 12, &to->in.sin_addr, 4);
-		sa = (const struct sockaddr *)&mapped;
-		salen = sizeof(mapped);
-	} else if (to->sa.sa_family == AF_INET) {
-		salen = sizeof(to->in);
-	} else if (to->sa.sa_family == AF_INET6 && io->udp_family == AF_INET6) {
-		salen = sizeof(to->in6);
-	} else {
-		return -EAFNOSUPPORT;
-	}
-	if (sendto(io->udp_fd, buf, len, 0, sa, salen) < 0)
+	if (ret)
+		return ret;
+	if (sendto(io->udp_fd, buf, len, 0, &sa.sa, salen) < 0)
 		return -errno;
 	return 0;
 }

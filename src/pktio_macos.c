@@ -40,7 +40,7 @@ static int pktio_fd_setup(int fd)
 /*
  * Create a utun device. macOS names them itself ("utunN"): a name of that
  * form asks for that unit, any other name for the next free one; name
- * receives the interface's real name.
+ * receives the interface's real name. io->ops becomes utun's.
  */
 int pktio_tun_open(struct pktio *io, char *name, size_t namelen)
 {
@@ -81,6 +81,7 @@ int pktio_tun_open(struct pktio *io, char *name, size_t namelen)
 	}
 	snprintf(name, namelen, "%s", ifname);
 	io->tun_fd = fd;
+	io->ops = &pktio_plain_ops;	/* the one implementation here */
 	return 0;
 fail:
 	ret = -errno;

@@ -129,7 +129,7 @@ int platform_tun_open(struct platform *p, struct pktio *io, char *name, size_t n
 	snprintf(p->ifname, sizeof(p->ifname), "%s", name);
 	idx = if_nametoindex(p->ifname);
 	if (!idx)
-		return errno ? -errno : -ENODEV;
+		return -ENODEV;
 	p->ifindex = (int)idx;
 	platform_find_link(p);
 	return 0;
@@ -430,9 +430,8 @@ static bool platform_rt_parse(const uint8_t *msg, size_t len, int family,
 		if (salen > len - off)
 			return false;
 		if (i == RTAX_DST) {
-			const struct sockaddr *sa = (const void *)(msg + off);
-
-			if (salen < aoff + alen || sa->sa_family != family)
+			/* sa_len, sa_family, then the family's fields */
+			if (salen < aoff + alen || msg[off + 1] != family)
 				return false;
 			memcpy(rp->addr.b, msg + off + aoff, alen);
 			have_dst = true;

@@ -41,7 +41,8 @@ static void service_reload(struct service *s)
 	}
 	if (c.has_log_level && !s->o->verbose)
 		log_set_level(c.log_level);
-	tunnel_reload(&s->tunnel, &c);
+	if (tunnel_reload(&s->tunnel, &c) == 0 && s->host)
+		host_reload(s->host);
 	config_free(&c);
 }
 

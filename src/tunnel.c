@@ -343,6 +343,26 @@ static void tunnel_on_timer(void *ctx, int fd, uint32_t events)
 	tunnel_schedule(ctx);
 }
 
+/* Batches: superpackets arrive cut, sends leave grouped at udp_flush (pktio.h). */
+static void tunnel_tun_batches(struct tunnel *t, uint64_t now)
+{
+	struct pktio_pkt *p;
+	int n;
+
+	for (int i = 0; i < TUNNEL_BURST; i++) {
+		n = t->io.ops->tun_read_batch(&t->io, &p);
+		if (n == -EAGAIN || n == -EINTR)
+			break;
+		if (n < 0) {
+			log_err("Failed to read from %s: %s", t->ifname, strerror(-n));
+			break;
+		}
+		for (int j = 0; j < n; j++)
+			wg_device_tx(t->dev, p[j].data, p[j].len, now);
+	}
+	t->io.ops->udp_flush(&t->io);
+}
+
 static void tunnel_on_tun(void *ctx, int fd, uint32_t events)
 {
 	struct tunnel *t = ctx;
@@ -353,6 +373,11 @@ static void tunnel_on_tun(void *ctx, int fd, uint32_t events)
 	(void)fd;
 	(void)events;
 	t->in_engine = true;
+	if (t->io.ops->tun_read_batch) {
+		tunnel_tun_batches(t, now);
+		tunnel_schedule(t);
+		return;
+	}
 	for (int i = 0; i < TUNNEL_BURST; i++) {
 		n = t->io.ops->tun_read(&t->io, pkt, WG_MAX_PACKET);
 		if (n == -EAGAIN || n == -EINTR)
@@ -366,6 +391,28 @@ static void tunnel_on_tun(void *ctx, int fd, uint32_t events)
 	tunnel_schedule(t);
 }
 
+/* Batches: GRO messages arrive cut, device writes leave merged at tun_flush. */
+static void tunnel_udp_batches(struct tunnel *t, uint64_t now)
+{
+	struct pktio_dgram *d;
+	int n;
+
+	for (int i = 0; i < TUNNEL_BURST; i++) {
+		n = t->io.ops->udp_recv_batch(&t->io, &d);
+		if (n == -EAGAIN || n == -EINTR)
+			break;
+		if (n < 0) {
+			/* ICMP errors surface here (ECONNREFUSED ...); keep going. */
+			log_debug("UDP receive: %s", strerror(-n));
+			continue;
+		}
+		for (int j = 0; j < n; j++)
+			wg_device_rx(t->dev, &d[j].from, d[j].data, d[j].len, now);
+		t->io.ops->tun_flush(&t->io);
+	}
+	t->io.ops->udp_flush(&t->io);
+}
+
 static void tunnel_on_udp(void *ctx, int fd, uint32_t events)
 {
 	struct tunnel *t = ctx;
@@ -376,6 +423,11 @@ static void tunnel_on_udp(void *ctx, int fd, uint32_t events)
 	(void)fd;
 	(void)events;
 	t->in_engine = true;
+	if (t->io.ops->udp_recv_batch) {
+		tunnel_udp_batches(t, now);
+		tunnel_schedule(t);
+		return;
+	}
 	for (int i = 0; i < TUNNEL_BURST; i++) {
 		n = t->io.ops->udp_recv(&t->io, t->buf, sizeof(t->buf), &from);
 		if (n == -EAGAIN || n == -EINTR)
@@ -574,6 +626,9 @@ int tunnel_start(struct tunnel *t, struct loop *loop, struct config *cfg,
 	config_init(cfg);
 	t->io.ops = &pktio_plain_ops;
 	t->io.tun_fd = t->io.udp_fd = -1;
+	/* GANGWAY_PKTIO=plain|batch|fast (default): the fast path and its fallbacks */
+	t->io.mode = getenv("GANGWAY_PKTIO");
+	t->io.mtu = t->cfg.mtu;
 
 	ret = crypto_init();
 	if (ret) {
@@ -621,8 +676,9 @@ int tunnel_start(struct tunnel *t, struct loop *loop, struct config *cfg,
 		log_err("Failed to open UDP port %u: %s", t->cfg.listen_port, strerror(-ret));
 		return ret;
 	}
-	log_info("Tunnel %s up, listening on UDP port %u (%s)", t->ifname, t->io.udp_port,
-		 t->io.udp_family == AF_INET6 ? "IPv4 and IPv6" : "IPv4");
+	log_info("Tunnel %s up, listening on UDP port %u (%s), packet I/O %s", t->ifname,
+		 t->io.udp_port, t->io.udp_family == AF_INET6 ? "IPv4 and IPv6" : "IPv4",
+		 t->io.desc[0] ? t->io.desc : t->io.ops->name);
 
 	ret = tunnel_sync_peers(t, &t->cfg);
 	if (ret)

@@ -1330,6 +1330,12 @@ void wg_device_set_mtu(struct wg_device *dev, unsigned int mtu)
 	dev->mtu = mtu > WG_MAX_PACKET ? WG_MAX_PACKET : mtu;
 }
 
+size_t wg_datagram_len(unsigned int mtu, size_t len)
+{
+	return WG_DATA_HDR_LEN + wg_padded_len(len, mtu > WG_MAX_PACKET ? WG_MAX_PACKET : mtu) +
+	       CRYPTO_TAG_LEN;
+}
+
 void wg_device_set_under_load(struct wg_device *dev, bool under_load)
 {
 	dev->forced_load = under_load;

