@@ -37,6 +37,7 @@
 #define PLATFORM_SA_SPACE(len)	((len) > 0 ? (((size_t)(len) + 3) & ~(size_t)3) : 4)
 #define PLATFORM_LINK_MAX	128
 #define PLATFORM_RT_TIMEOUT_MS	1000
+#define PLATFORM_RT_MAX_OTHERS	1024	/* messages read while waiting for ours */
 
 struct platform {
 	int inet_fd;			/* for interface ioctls */
@@ -256,7 +257,10 @@ static size_t platform_put_sa(uint8_t *at, const void *sa, size_t len)
 	return PLATFORM_SA_SPACE(len);
 }
 
-/* Wait for the kernel's echo of our message; its rtm_errno is the answer. */
+/*
+ * Wait for the kernel's echo of our message; its rtm_errno is the answer.
+ * Other processes' routing messages pass by meanwhile: a bounded number.
+ */
 static int platform_rt_reply(int fd, int type, int seq)
 {
 	struct platform_rtmsg reply;
@@ -264,7 +268,7 @@ static int platform_rt_reply(int fd, int type, int seq)
 	pid_t pid = getpid();
 	ssize_t n;
 
-	for (;;) {
+	for (int i = 0; i < PLATFORM_RT_MAX_OTHERS; i++) {
 		n = read(fd, &reply, sizeof(reply));
 		if (n < 0) {
 			if (errno == EINTR)
@@ -280,6 +284,7 @@ static int platform_rt_reply(int fd, int type, int seq)
 			continue;
 		return hdr.rtm_errno ? -hdr.rtm_errno : 0;
 	}
+	return 0;	/* the change was accepted when write() succeeded */
 }
 
 static int platform_route_msg(struct platform *p, int type, const struct prefix *dst)
