@@ -104,7 +104,7 @@ static inline unsigned int allowedips_bit(uint64_t hi, uint64_t lo,
 					  unsigned int i)
 {
 	return i < 64 ? (unsigned int)(hi >> (63 - i)) & 1 :
-			(unsigned int)(lo >> (127 - i)) & 1;
+			(unsigned int)(lo >> ((127 - i) & 63)) & 1;
 }
 
 /* The key lies inside the node's prefix. */

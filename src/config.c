@@ -626,8 +626,8 @@ int config_parse(struct config *c, const char *name, const char *text, size_t le
 		return config_error(&p, "larger than %d bytes", CONFIG_MAX_SIZE);
 	if (memchr(text, '\0', len)) {
 		p.line = 1;
-		for (const char *t = text; *t; t++)
-			p.line += *t == '\n';
+		for (size_t k = 0; k < len && text[k]; k++)
+			p.line += text[k] == '\n';
 		return config_error(&p, "contains a NUL byte");
 	}
 	while (pos < len) {

@@ -68,7 +68,7 @@ int key_from_base64(uint8_t key[KEY_LEN], const char *s)
 		b = key_b64_value(s[i * 4 + 1]);
 		c = key_b64_value(s[i * 4 + 2]);
 		d = key_b64_value(s[i * 4 + 3]);
-		ret |= (a | b | c | d) >> 31;
+		ret |= (int)((unsigned int)(a | b | c | d) >> 31);
 		v = (unsigned int)a << 18 | (unsigned int)b << 12 |
 		    (unsigned int)c << 6 | (unsigned int)d;
 		key[i * 3] = (uint8_t)(v >> 16);
@@ -78,9 +78,9 @@ int key_from_base64(uint8_t key[KEY_LEN], const char *s)
 	a = key_b64_value(s[40]);
 	b = key_b64_value(s[41]);
 	c = key_b64_value(s[42]);
-	ret |= (a | b | c) >> 31;
+	ret |= (int)((unsigned int)(a | b | c) >> 31);
 	/* The two low bits of the last character must be zero (canonical). */
-	ret |= -(c & 3) >> 31;
+	ret |= (int)((unsigned int)-(c & 3) >> 31);
 	v = (unsigned int)a << 18 | (unsigned int)b << 12 | (unsigned int)c << 6;
 	key[30] = (uint8_t)(v >> 16);
 	key[31] = (uint8_t)(v >> 8);

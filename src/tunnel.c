@@ -79,6 +79,8 @@ static void tunnel_resolve(struct tunnel *t, struct tunnel_peer *tp, uint64_t no
 	hints.ai_family = t->io.udp_family == AF_INET ? AF_INET : AF_UNSPEC;
 	snprintf(port, sizeof(port), "%u", tp->port);
 	ret = getaddrinfo(tp->host, port, &hints, &res);
+	if (!ret && !res)
+		ret = EAI_NONAME;
 	if (ret) {
 		log_warn("Failed to resolve endpoint %s of peer %s: %s; retrying in %llu s",
 			 tp->host, tunnel_peer_name(tp->wg, name), gai_strerror(ret),
@@ -235,7 +237,7 @@ static void tunnel_on_timer(void *ctx, int fd, uint32_t events);
  */
 static void tunnel_state_path(const struct tunnel *t, char *buf, size_t size)
 {
-	snprintf(buf, size, "%s/%s.endpoints", t->cfg.state_dir, t->ifname);
+	snprintf(buf, size, "%s/%s.endpoints", t->cfg.state_dir, t->cfg.ifname);
 }
 
 static void tunnel_state_save(struct tunnel *t)

@@ -8,7 +8,11 @@ libnl-3-dev libnl-route-3-dev libmnl-dev libnftnl-dev libpcap-dev libssl-dev
 libcmocka-dev libsodium-dev
 iproute2 iptables nftables iputils-ping procps psmisc kmod util-linux
 wireguard-go wireguard-tools iperf3 tcpdump netcat-openbsd python3 python3-cryptography
-docker.io busybox-static valgrind jq"
+docker.io busybox-static valgrind jq file"
+
+# make macos-check fetches a cross compiler from the npm registry: npm
+# comes from Debian only where no Node.js installation provides it.
+command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
 
 missing=""
 for p in $PKGS; do

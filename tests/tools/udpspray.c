@@ -134,8 +134,10 @@ int main(int argc, char **argv)
 	fd = socket(ai->ai_family, SOCK_DGRAM, 0);
 	if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
 		perror("udpspray");
+		freeaddrinfo(ai);
 		return 1;
 	}
+	freeaddrinfo(ai);
 	if (!strcmp(argv[3], "replay"))
 		return replay(fd, argv[4], (uint16_t)atoi(argv[2]));
 	{
@@ -160,6 +162,5 @@ int main(int argc, char **argv)
 			sent++;
 	}
 	printf("udpspray: sent %lu %s datagrams\n", sent, argv[3]);
-	freeaddrinfo(ai);
 	return 0;
 }
