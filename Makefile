@@ -9,6 +9,9 @@
 #   make fuzz         libFuzzer harnesses, in build-fuzz/
 #   make bench-crypto seal/open micro-benchmark of the crypto libraries
 #   make macos-check  cross-compile the macOS host agent (Zig, from npm)
+#   make install      binaries, systemd units, man pages, examples (PREFIX, DESTDIR)
+#   make uninstall    remove what make install installed
+#   make deb          build/gangway_<version>_<arch>.deb (dpkg-deb)
 #   make WERROR=1     warnings are errors (CI)
 
 VERSION	:= 0.1.0
@@ -72,7 +75,7 @@ TEST_TOOLS := $(TEST_HELPERS:tests/tools/%.c=$(BUILD)/tests/%)
 PROGS	:= $(filter-out $(PLATFORM_SKIP:src/%.c=$(BUILD)/%),$(BUILD)/gangwayd $(BUILD)/gangway)
 
 .PHONY: all check unit integration deps demo asan analyze fuzz bench-crypto \
-	clean tests test-tools macos-check
+	clean tests test-tools macos-check install uninstall deb
 all: $(PROGS)
 
 $(BUILD)/obj/%.o: src/%.c $(wildcard include/*.h) | $(BUILD)/obj
@@ -203,6 +206,73 @@ $(MACOS_DIR)/$(1)/gangway: $(MACOS_SRC:src/%.c=$(MACOS_DIR)/$(1)/%.o)
 	$(ZIG) cc -target $(1)-macos -o $$@ $$^ -L$$(@D)/stub -lcrypto
 endef
 $(foreach a,$(MACOS_ARCHS),$(eval $(call MACOS_ARCH_RULE,$(a))))
+
+# Installation. The units name /usr/local in ExecStart; they get $(PREFIX).
+PREFIX	?= /usr/local
+DESTDIR	?=
+BINDIR	?= $(PREFIX)/bin
+SBINDIR	?= $(PREFIX)/sbin
+MANDIR	?= $(PREFIX)/share/man
+DOCDIR	?= $(PREFIX)/share/doc/gangway
+UNITDIR	?= $(PREFIX)/lib/systemd/system
+INSTALL	?= install
+MANS	:= docs/man/gangway.8 docs/man/gangwayd.8 docs/man/gangway.conf.5
+EXAMPLES := contrib/gangway.conf.example contrib/gangwayd.conf.example
+UNITS	:= systemd/gangwayd.service systemd/gangway.service
+
+install: all
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR)
+	$(INSTALL) -m 755 $(BUILD)/gangway $(DESTDIR)$(BINDIR)/gangway
+	$(INSTALL) -m 755 $(BUILD)/gangwayd $(DESTDIR)$(SBINDIR)/gangwayd
+	for u in $(UNITS); do \
+		sed -e 's|/usr/local/sbin/|$(SBINDIR)/|' -e 's|/usr/local/bin/|$(BINDIR)/|' \
+			$$u >$(DESTDIR)$(UNITDIR)/$${u#systemd/} && \
+		chmod 644 $(DESTDIR)$(UNITDIR)/$${u#systemd/} || exit 1; \
+	done
+	$(INSTALL) -m 644 docs/man/gangway.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	$(INSTALL) -m 644 docs/man/gangway.8 docs/man/gangwayd.8 $(DESTDIR)$(MANDIR)/man8/
+	$(INSTALL) -m 644 README.md $(EXAMPLES) $(DESTDIR)$(DOCDIR)/
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/gangway $(DESTDIR)$(SBINDIR)/gangwayd \
+		$(UNITS:systemd/%=$(DESTDIR)$(UNITDIR)/%) \
+		$(DESTDIR)$(MANDIR)/man5/gangway.conf.5 \
+		$(DESTDIR)$(MANDIR)/man8/gangway.8 $(DESTDIR)$(MANDIR)/man8/gangwayd.8 \
+		$(DESTDIR)$(DOCDIR)/README.md $(EXAMPLES:contrib/%=$(DESTDIR)$(DOCDIR)/%)
+	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
+
+# A Debian package of the same tree: programs in /usr, units in
+# /lib/systemd/system (bookworm's place), stripped, with the runtime
+# libraries and firewall tools as dependencies.
+DEB_ARCH = $(shell dpkg --print-architecture)
+DEB	= $(BUILD)/gangway_$(VERSION)_$(DEB_ARCH).deb
+DEB_ROOT := $(BUILD)/deb-root
+DEB_DEPENDS := libnl-3-200, libnl-route-3-200, libmnl0, libnftnl11, libpcap0.8, \
+	libssl3, iptables, nftables
+
+deb: all
+	rm -rf $(DEB_ROOT)
+	$(MAKE) --no-print-directory install DESTDIR=$(abspath $(DEB_ROOT)) PREFIX=/usr \
+		UNITDIR=/lib/systemd/system
+	strip --strip-unneeded $(DEB_ROOT)/usr/bin/gangway $(DEB_ROOT)/usr/sbin/gangwayd
+	gzip -9n $(DEB_ROOT)/usr/share/man/man*/*
+	mkdir -p $(DEB_ROOT)/DEBIAN $(DEB_ROOT)/etc/gangway
+	chmod 700 $(DEB_ROOT)/etc/gangway
+	{ echo "Package: gangway"; \
+	  echo "Version: $(VERSION)"; \
+	  echo "Architecture: $(DEB_ARCH)"; \
+	  echo "Maintainer: gangway developers <gangway@localhost>"; \
+	  echo "Installed-Size: $$(du -sk --exclude=DEBIAN $(DEB_ROOT) | cut -f1)"; \
+	  echo "Depends: $(DEB_DEPENDS)"; \
+	  echo "Section: net"; \
+	  echo "Priority: optional"; \
+	  echo "Description: reach Docker containers inside a VM from the host"; \
+	  echo " gangwayd runs in the VM that hosts Docker and gangway up on the host;"; \
+	  echo " a tunnel speaking the WireGuard protocol routes the host to the"; \
+	  echo " containers' own addresses."; \
+	} >$(DEB_ROOT)/DEBIAN/control
+	dpkg-deb --root-owner-group --build $(DEB_ROOT) $(DEB)
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -12,4 +12,8 @@ struct guest *guest_start(struct tunnel *t, struct loop *loop);
 /* Remove the firewall rules and stop watching; NULL is fine. */
 void guest_stop(struct guest *g);
 
+struct ctlsock_status;
+/* Report what is advertised and the firewall in use (control socket). */
+void guest_status(const struct guest *g, struct ctlsock_status *s);
+
 #endif

@@ -13,4 +13,8 @@ void host_reload(struct host *h);
 /* Remove the routes learnt from guests; NULL is fine. */
 void host_stop(struct host *h);
 
+struct ctlsock_status;
+/* Report each guest's installed and refused prefixes (control socket). */
+void host_status(const struct host *h, struct ctlsock_status *s);
+
 #endif

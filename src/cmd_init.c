@@ -48,6 +48,26 @@ static int cmd_init_write(const char *dir, const char *name, const char *text, b
 	return 0;
 }
 
+/*
+ * Docker Desktop's VM has no systemd: gangwayd runs there as a container
+ * (contrib/Dockerfile) with the host's network, TUN and only the two
+ * capabilities it keeps; docker -v wants an absolute path.
+ */
+static void cmd_init_print_docker(const char *dir)
+{
+	char *abs = realpath(dir, NULL);
+
+	printf("\nDocker Desktop: build the image once, from gangway's source:\n"
+	       "  docker build -t gangwayd -f contrib/Dockerfile .\n"
+	       "then run gangwayd in the VM as a container:\n"
+	       "  docker run -d --name gangwayd --restart unless-stopped --net host \\\n"
+	       "    --cap-drop ALL --cap-add NET_ADMIN --cap-add NET_RAW --device /dev/net/tun \\\n"
+	       "    --security-opt no-new-privileges --read-only --tmpfs /run \\\n"
+	       "    -v %s/gangwayd.conf:/etc/gangway/gangwayd.conf:ro gangwayd\n",
+	       abs ? abs : dir);
+	free(abs);
+}
+
 int cmd_init(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -146,6 +166,7 @@ int cmd_init(int argc, char **argv)
 		       "In the VM:    gangwayd -c gangwayd.conf   (copy %s/gangwayd.conf there)\n"
 		       "Docker Desktop: the VM reaches the host as %s; UDP port %lu must be\n"
 		       "open on the host for it.\n", dir, dir, endpoint, port);
+		cmd_init_print_docker(dir);
 		ret = 0;
 	}
 	crypto_wipe(hpriv, sizeof(hpriv));

@@ -17,6 +17,9 @@ static const struct {
 #ifdef __linux__	/* reads the VM's Docker networks through netlink */
 	{ "config", cmd_config, "in the VM: print a wg-quick file for a stock WireGuard host" },
 #endif
+	{ "status", cmd_status, "show a running daemon's peers, traffic, drops and prefixes" },
+	{ "doctor", cmd_doctor, "check each link to a container and say which one is broken" },
+	{ "capture", cmd_capture, "capture the tunnel's packets (pcap or one line each)" },
 	{ "genkey", cmd_genkey, "print a new private key" },
 	{ "genpsk", cmd_genpsk, "print a new preshared key" },
 	{ "pubkey", cmd_pubkey, "read a private key on stdin, print its public key" },

@@ -17,6 +17,7 @@
 #include <sys/epoll.h>
 
 #include "ctlmsg.h"
+#include "ctlsock.h"
 #include "discover.h"
 #include "firewall.h"
 #include "guest.h"
@@ -41,6 +42,7 @@ struct guest {
 	size_t n_sources;
 	bool resync;			/* discovery failed: dump again on the tick */
 	struct firewall_remap remap[CTLMSG_MAX_PREFIXES];	/* the host's remaps */
+	size_t n_remap;
 };
 
 /*
@@ -144,6 +146,7 @@ static void guest_on_ctl(void *ctx, struct wg_peer *from, const struct prefix *s
 				 ctlmsg_status_name(m.status[i]));
 		}
 	}
+	g->n_remap = n_remap;
 	if (g->fw) {
 		ret = firewall_set_remaps(g->fw, g->remap, n_remap);
 		if (ret)
@@ -307,4 +310,23 @@ void guest_stop(struct guest *g)
 	}
 	free(g->sources);
 	free(g);
+}
+
+void guest_status(const struct guest *g, struct ctlsock_status *s)
+{
+	s->firewall = g->fw ? firewall_mech_name(firewall_mechanism(g->fw)) : "off";
+	s->have_host_ctl = g->have_host_ctl;
+	s->host_ctl = g->host_ctl;
+	s->generation = g->adv.seq;
+	s->acked = g->acked;
+	for (size_t i = 0; i < g->adv.n; i++) {
+		struct ctlsock_prefix p = { .p = g->adv.prefixes[i],
+					    .state = CTLSOCK_P_ADVERTISED };
+
+		/* The host's remaps, as its last ACK told them. */
+		for (size_t j = 0; j < g->n_remap; j++)
+			if (prefix_equal(&g->remap[j].guest, &p.p))
+				p.mapped = g->remap[j].host;
+		ctlsock_status_add(s, &p);
+	}
 }

@@ -27,6 +27,7 @@
 #include <net/if.h>
 
 #include "ctlmsg.h"
+#include "ctlsock.h"
 #include "host.h"
 #include "log.h"
 #include "loop.h"
@@ -39,6 +40,9 @@ struct host_guest {
 	uint32_t seq;
 	uint64_t last_adv_ns;
 	struct prefix ctl;		/* where its control messages come from */
+	struct prefix refused[CTLMSG_MAX_PREFIXES];	/* for status: last advert's refusals */
+	uint8_t refused_st[CTLMSG_MAX_PREFIXES];
+	size_t n_refused;
 };
 
 struct host {
@@ -161,6 +165,7 @@ static void host_on_advertise(struct host *h, struct wg_peer *peer, const struct
 	ack.type = CTLMSG_ACK;
 	ack.seq = m->seq;
 	ack.n = m->n;
+	hg->n_refused = 0;
 	for (size_t i = 0; i < m->n; i++) {
 		const struct prefix *p = &m->prefixes[i];
 		const struct prefix *route = host_remap(cp, p);
@@ -179,6 +184,8 @@ static void host_on_advertise(struct host *h, struct wg_peer *peer, const struct
 		prefix_format(route, buf, sizeof(buf));
 		if (st != CTLMSG_ST_INSTALLED && st != CTLMSG_ST_REMAPPED) {
 			log_warn("Guest prefix %s refused: %s", buf, ctlmsg_status_name(st));
+			hg->refused[hg->n_refused] = *route;
+			hg->refused_st[hg->n_refused++] = (uint8_t)st;
 			continue;
 		}
 		keep[n_keep++] = *route;
@@ -295,4 +302,25 @@ void host_stop(struct host *h)
 		h->t->hook_ctx = NULL;
 	}
 	free(h);
+}
+
+void host_status(const struct host *h, struct ctlsock_status *s)
+{
+	for (size_t i = 0; i < h->n_guests; i++) {
+		const struct host_guest *hg = &h->guests[i];
+
+		for (size_t j = 0; j < hg->n_accepted; j++) {
+			struct ctlsock_prefix p = { .p = hg->accepted[j], .peer = hg->peer,
+						    .state = CTLSOCK_P_INSTALLED };
+
+			ctlsock_status_add(s, &p);
+		}
+		for (size_t j = 0; j < hg->n_refused; j++) {
+			struct ctlsock_prefix p = { .p = hg->refused[j], .peer = hg->peer,
+						    .state = CTLSOCK_P_REFUSED,
+						    .reason = ctlmsg_status_name(hg->refused_st[j]) };
+
+			ctlsock_status_add(s, &p);
+		}
+	}
 }

@@ -15,9 +15,12 @@
 #ifdef __linux__
 #include "guest.h"		/* gangwayd runs only in the (Linux) VM */
 #endif
+#include "ctlsock.h"
 #include "host.h"
 #include "log.h"
 #include "loop.h"
+#include "notify.h"
+#include "sandbox.h"
 #include "service.h"
 
 struct service {
@@ -26,7 +29,21 @@ struct service {
 	struct tunnel tunnel;
 	struct guest *guest;		/* gangwayd: networks, firewall, adverts */
 	struct host *host;		/* gangway up: routes from adverts */
+	struct ctlsock *ctl;		/* status for `gangway status` */
 };
+
+/* The control socket asks the control plane in use for its state. */
+static void service_status(void *ctx, struct ctlsock_status *st)
+{
+	struct service *s = ctx;
+
+#ifdef __linux__
+	if (s->guest)
+		guest_status(s->guest, st);
+#endif
+	if (s->host)
+		host_status(s->host, st);
+}
 
 static void service_reload(struct service *s)
 {
@@ -34,6 +51,7 @@ static void service_reload(struct service *s)
 	struct config c;
 
 	log_info("Reloading %s", s->o->config_path);
+	notify_send("RELOADING=1");
 	if (config_load(&c, s->o->config_path, err, sizeof(err))) {
 		log_err("%s; keeping the running configuration", err);
 		config_free(&c);
@@ -44,6 +62,43 @@ static void service_reload(struct service *s)
 	if (tunnel_reload(&s->tunnel, &c) == 0 && s->host)
 		host_reload(s->host);
 	config_free(&c);
+	notify_send("READY=1");
+}
+
+static void service_on_watchdog(void *ctx, int fd, uint32_t events)
+{
+	notify_send("WATCHDOG=1");
+}
+
+/*
+ * After start: shed the privileges only start needed (sandbox.c), then tell
+ * the service manager the device and rules are in place, and keep its
+ * watchdog fed from the event loop, so a wedged loop gets us restarted.
+ */
+static int service_ready(struct service *s)
+{
+	uint32_t keep = SANDBOX_NET_ADMIN;
+	uint64_t wd = notify_watchdog_ns();
+	int ret;
+
+	if (s->o->role == TUNNEL_GUEST)
+		keep |= SANDBOX_NET_RAW;	/* iptables programs it runs */
+	ret = sandbox_enter(keep);
+	if (ret) {
+		log_err("Failed to drop privileges: %s", strerror(-ret));
+		return ret;
+	}
+	if (wd) {
+		ret = loop_add_periodic(s->loop, wd / 2, service_on_watchdog, s);
+		if (ret) {
+			log_err("Failed to start the watchdog timer: %s", strerror(-ret));
+			return ret;
+		}
+	}
+	ret = notify_send("READY=1");
+	if (ret < 0)
+		log_warn("Failed to notify the service manager: %s, ignoring", strerror(-ret));
+	return 0;
 }
 
 static void service_on_signal(void *ctx, int signo)
@@ -103,13 +158,19 @@ int service_main(const struct service_opts *o)
 		s.host = host_start(&s.tunnel, s.loop);
 	if (!s.guest && !s.host)
 		goto out;
+	/* Without it the tunnel still works: a warning (logged), not a failure. */
+	s.ctl = ctlsock_start(&s.tunnel, s.loop, service_status, &s);
+	if (service_ready(&s))
+		goto out;
 	log_notice("%s %s running", o->prog, GANGWAY_VERSION);
 	ret = loop_run(s.loop);
 	if (ret)
 		log_err("Event loop failed: %s", strerror(-ret));
 	else
 		status = 0;
+	notify_send("STOPPING=1");
 out:
+	ctlsock_stop(s.ctl);
 #ifdef __linux__
 	guest_stop(s.guest);
 #endif

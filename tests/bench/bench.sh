@@ -2,68 +2,65 @@
 # bench.sh - tunnel throughput, packet rate and latency: plain routing,
 # gangway and wireguard-go side by side in one lab
 #
-#   tests/bench/bench.sh [--smoke] [--seconds N] [--out FILE] [--wggo PATH]
-#                        [--only plain,gangway,gangway-plain,wggo]
+#   tests/bench/bench.sh [--smoke] [--seconds N] [--rounds N] [--out FILE]
+#                        [--wggo PATH] [--no-fallback]
 #
-# One lab (tests/lib/lab.sh): the "host" namespace reaches container c1
-# behind the "vm" namespace over one veth pair. The same measurements run
-# for each setup in turn, always from the host namespace to c1 (iperf3
-# server in c1):
-#   plain          the host routes c1's subnet straight to the vm (no
-#                  tunnel): what the veth and the kernel can do at best
-#   gangway        gangway up (host) and gangwayd (vm), default settings
-#   gangway-plain  the same with GANGWAY_PKTIO=plain (one syscall per
-#                  packet, no offloads): the fallback
-#   wggo           wireguard-go at both ends, configured with wg(8)
-# Measurements: one TCP stream host -> c1 and c1 -> host (iperf3 -R),
-# 64-byte UDP payloads host -> c1 as fast as iperf3 sends them (packets
-# per second that arrive), and the mean ping round trip host -> c1 on an
-# idle tunnel ("added" = minus plain routing's). The resident set of both
-# tunnel processes is sampled during the TCP runs (maximum).
+# One lab (tests/lib/lab.sh): the "host" namespace reaches containers
+# behind the "vm" namespace over one veth pair, three ways at once, one
+# container each (an iperf3 server in every one):
+#   plain     the host routes c3 straight to the vm, no tunnel: what the
+#             veth and the kernel can do on this machine
+#   gangway   gangway up (host) and gangwayd (vm) carry c1, default settings
+#   wggo      wireguard-go at both ends, configured with wg(8), carries c2
+# Every round measures each setup in turn, so a machine busy with other
+# work slows all of them alike; the table shows the median of the rounds.
+# Then gangway is restarted with GANGWAY_PKTIO=plain (one system call per
+# packet, no offloads: the fallback) and measured again ("gw-fallback").
 #
-# The table is printed and written to --out (default $BUILD/bench/results.txt).
-# --smoke: 2-second runs of plain and gangway only, and it fails unless every
-# number is there and non-zero (make check runs it).
+# Measurements, all from the host namespace: one TCP stream to the
+# container and one back (iperf3 -R); 64-byte UDP payloads to the
+# container as fast as one iperf3 sends them (packets per second that
+# arrive); the mean ping round trip on an idle path ("added" = minus plain
+# routing's). CPU seconds per GB is the time both tunnel processes spent
+# (user + system) per gigabyte of TCP moved; max RSS is the larger
+# resident set of the two, sampled during the TCP runs.
+#
+# The table goes to stdout and to --out (default $BUILD/bench/results.txt).
+# --smoke: one round of 2-second runs of plain and gangway only; fails
+# unless every number is there and non-zero (make check runs it).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib/lab.sh
 . tests/lib/gw.sh
 
 SECS=10
+ROUNDS=3
 SMOKE=0
+FALLBACK=1
 OUT=''
 WGGO=''
-ONLY=''
 while [[ $# -gt 0 ]]; do
 	case $1 in
-	--smoke) SMOKE=1 SECS=2 ;;
+	--smoke) SMOKE=1 SECS=2 ROUNDS=1 FALLBACK=0 ;;
 	--seconds) SECS=$2; shift ;;
+	--rounds) ROUNDS=$2; shift ;;
 	--out) OUT=$2; shift ;;
 	--wggo) WGGO=$2; shift ;;
-	--only) ONLY=$2; shift ;;
-	*) echo "usage: $0 [--smoke] [--seconds N] [--out FILE] [--wggo PATH] [--only LIST]" >&2
+	--no-fallback) FALLBACK=0 ;;
+	*) echo "usage: $0 [--smoke] [--seconds N] [--rounds N] [--out FILE] [--wggo PATH] [--no-fallback]" >&2
 	   exit 2 ;;
 	esac
 	shift
 done
 BDIR=$(lab_build_dir)
 [[ -n $OUT ]] || OUT=$BDIR/bench/results.txt
-if [[ -z $WGGO ]]; then
+if [[ -z $WGGO ]] && ((!SMOKE)); then
 	if [[ -x $BDIR/bench/wggo/usr/bin/wireguard-go ]]; then
 		WGGO=$BDIR/bench/wggo/usr/bin/wireguard-go
 	elif command -v wireguard-go >/dev/null; then
 		WGGO=$(command -v wireguard-go)
 	fi
 fi
-if [[ -z $ONLY ]]; then
-	if ((SMOKE)); then
-		ONLY=plain,gangway
-	else
-		ONLY=plain,gangway,gangway-plain
-		[[ -n $WGGO ]] && ONLY+=,wggo
-	fi
-fi
-IFS=, read -r -a SETUPS <<<"$ONLY"
 for t in iperf3 jq ping; do
 	command -v "$t" >/dev/null || { echo "bench: $t is missing (make deps)" >&2; exit 1; }
 done
@@ -73,211 +70,246 @@ lab_up
 gw_pair_up
 HNS=$(lab_ns host)
 VNS=$(lab_ns vm)
-lab_bg c1 "$LAB_DIR/iperf3.log" iperf3 -s >/dev/null
-lab_retry 5 bash -c "ip netns exec $(lab_ns c1) ss -ltn | grep -q ':5201 '"
+C_GW=$CIP
+C_WG=${NET%.0/24}.3
+C_PLAIN=${NET%.0/24}.4
+lab_container_add c2 br0 "$C_WG"
+lab_container_add c3 br0 "$C_PLAIN"
+for c in c1 c2 c3; do
+	lab_bg "$c" "$LAB_DIR/iperf3-$c.log" iperf3 -s >/dev/null
+done
+for c in c1 c2 c3; do
+	lab_retry 5 bash -c "ip netns exec $(lab_ns $c) ss -ltn | grep -q ':5201 '"
+done
 
-declare -A R	# R[setup.metric]
+declare -A R		# R[setup.metric.round]
+declare -A DST=([plain]=$C_PLAIN [gangway]=$C_GW [gw-fallback]=$C_GW [wggo]=$C_WG)
+declare -A PIDS
+SETUPS=(plain gangway)
 
 log() { printf '# %s\n' "$*" >&2; }
 
-# Maximum VmRSS (KiB) of the pids in $RSS_PIDS while the load runs.
-rss_sampler()
+cpu_ticks()	# PID... : user + system clock ticks of all of them
+{
+	local p t=0
+	for p in "$@"; do
+		t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+	done
+	echo "$t"
+}
+
+rss_sampler()	# OUT PID...
 {
 	local out=$1 p v
 	shift
 	while :; do
 		for p in "$@"; do
 			v=$(awk '/^VmRSS:/ {print $2}' "/proc/$p/status" 2>/dev/null) || continue
-			[[ -n $v ]] && echo "$p $v"
+			[[ -n $v ]] && echo "$v"
 		done
 		sleep 0.2
 	done >"$out"
 }
 
-rss_max()
+# iperf3 client in the host namespace; prints received bits/s and bytes.
+iperf_tcp()
 {
-	awk -v p="$2" '$1 == p && $2 > m {m = $2} END {print m + 0}' "$1"
-}
-
-# iperf3 client in the host namespace; prints one number.
-iperf()
-{
-	local json=$LAB_DIR/iperf.json tries=0
-
-	# The server takes a moment to accept the next test after one ends.
-	while ! ip netns exec "$HNS" iperf3 -c "$CIP" -J -t "$SECS" "$@" >"$json" 2>&1; do
+	local dst=$1 json=$LAB_DIR/iperf.json tries=0
+	shift
+	# the server takes a moment to accept the next test after one ends
+	while ! ip netns exec "$HNS" iperf3 -c "$dst" -J -t "$SECS" "$@" >"$json" 2>&1; do
 		((++tries < 5)) || { cat "$json" >&2; return 1; }
 		sleep 1
 	done
-	jq -r '.end.sum_received.bits_per_second // empty' "$json" 2>/dev/null | head -1
+	jq -r '.end.sum_received | "\(.bits_per_second) \(.bytes)"' "$json"
 }
 
-measure()	# SETUP [PID...]
+measure()	# SETUP ROUND
 {
-	local s=$1 j sp p rss
-	shift
+	local s=$1 r=$2 dst=${DST[$1]} pids=${PIDS[$1]:-} sp='' c0 c1 out bytes=0 m
 
-	lab_retry 10 ip netns exec "$HNS" ping -c 1 -W 1 "$CIP" >/dev/null ||
-		{ log "$s: no route to the container"; return 1; }
-	if (($#)); then
-		rss_sampler "$LAB_DIR/rss.$s" "$@" &
+	lab_retry 10 ip netns exec "$HNS" ping -c 1 -W 1 "$dst" >/dev/null ||
+		{ log "$s: no path to $dst"; return 1; }
+	if [[ -n $pids ]]; then
+		# shellcheck disable=SC2086
+		rss_sampler "$LAB_DIR/rss.$s.$r" $pids &
 		sp=$!
+		# shellcheck disable=SC2086
+		c0=$(cpu_ticks $pids)
 	fi
-	R[$s.tcp_up]=$(iperf)
-	R[$s.tcp_down]=$(iperf -R)
-	if [[ -n ${sp:-} ]]; then
+	for m in tcp_up tcp_down; do
+		if [[ $m == tcp_up ]]; then out=$(iperf_tcp "$dst"); else out=$(iperf_tcp "$dst" -R); fi
+		R[$s.$m.$r]=${out% *}
+		bytes=$((bytes + ${out#* }))
+	done
+	if [[ -n $sp ]]; then
+		# shellcheck disable=SC2086
+		c1=$(cpu_ticks $pids)
 		kill "$sp"
 		wait "$sp" 2>/dev/null || true
-		R[$s.rss]=0
-		for p in "$@"; do
-			rss=$(rss_max "$LAB_DIR/rss.$s" "$p")
-			((rss > R[$s.rss])) && R[$s.rss]=$rss
-		done
+		R[$s.cpu.$r]=$(awk -v t=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" -v b="$bytes" \
+			'BEGIN { if (b > 0) print t / hz / (b / 1e9) }')
+		R[$s.rss.$r]=$(sort -n "$LAB_DIR/rss.$s.$r" | tail -1)
 	fi
 	sleep 0.5
-	ip netns exec "$HNS" iperf3 -c "$CIP" -J -t "$SECS" -u -l 64 -b 0 >"$LAB_DIR/udp.json" 2>&1 || true
-	# received = sent - lost, as the server reports it
-	R[$s.udp_pps]=$(jq -r --argjson t "$SECS" \
-		'.end.sum | if .packets then ((.packets - .lost_packets) / .seconds) else empty end' \
+	ip netns exec "$HNS" iperf3 -c "$dst" -J -t "$SECS" -u -l 64 -b 0 >"$LAB_DIR/udp.json" 2>&1 || true
+	# received = sent - lost, as the server counted them
+	R[$s.udp_pps.$r]=$(jq -r '.end.sum | if .packets then ((.packets - .lost_packets) / .seconds) else empty end' \
 		"$LAB_DIR/udp.json" 2>/dev/null || true)
 	sleep 0.5
-	R[$s.rtt]=$(ip netns exec "$HNS" ping -q -c "$((SECS * 100))" -i 0.01 "$CIP" |
+	R[$s.rtt.$r]=$(ip netns exec "$HNS" ping -q -c "$((SECS * 50))" -i 0.02 "$dst" |
 		awk -F/ '/^rtt|^round-trip/ {print $5 * 1000}')
-	log "$s: tcp up ${R[$s.tcp_up]} down ${R[$s.tcp_down]} bit/s, udp ${R[$s.udp_pps]} pkt/s," \
-	    "rtt ${R[$s.rtt]} us, rss ${R[$s.rss]:-?} KiB"
+	log "round $r $s: tcp up ${R[$s.tcp_up.$r]} down ${R[$s.tcp_down.$r]} bit/s," \
+	    "udp ${R[$s.udp_pps.$r]:-?} pkt/s, rtt ${R[$s.rtt.$r]:-?} us," \
+	    "cpu ${R[$s.cpu.$r]:-?} s/GB, rss ${R[$s.rss.$r]:-?} KiB"
 }
 
-setup_plain()
-{
-	ip -n "$HNS" route replace "$NET" via "$LAB_VM_IP4"
-	measure plain
-	ip -n "$HNS" route del "$NET" via "$LAB_VM_IP4"
-}
+# ---- the setups
+ip -n "$HNS" route add "$C_PLAIN/32" via "$LAB_VM_IP4"
 
-setup_gangway()	# NAME [ENV]
+gangway_start()	# PKTIO-MODE
 {
-	local name=$1 hp gp
-	GW_ENV=${2:-}
+	GW_ENV=${1:+GANGWAY_PKTIO=$1}
+	: >"$LAB_DIR/host.log"
 	gw_pair_start
-	hp=$HOST_PID gp=$GUEST_PID
-	measure "$name" "$hp" "$gp"
-	R[$name.mode]=$(grep -o 'packet I/O [a-z-]*' "$LAB_DIR/guest.log" | head -1 || true)
-	lab_kill "$hp"
-	lab_kill "$gp"
 	GW_ENV=
-	# the next run appends to the same logs
-	mv "$LAB_DIR/host.log" "$LAB_DIR/host.$name.log"
-	mv "$LAB_DIR/guest.log" "$LAB_DIR/guest.$name.log"
+	PIDS[gangway]="$HOST_PID $GUEST_PID"
+	PIDS[gw-fallback]="$HOST_PID $GUEST_PID"
+	MODE=$(grep -o 'packet I/O .*' "$LAB_DIR/guest.log" | tail -1 || true)
 }
+gangway_start ''
+MODE_FAST=$MODE
 
-setup_wggo()
-{
-	local hif=wgh$LAB_OCTET gif=wgg$LAB_OCTET hp gp
-
+if [[ -n $WGGO ]]; then
+	WH=10.201.$LAB_OCTET.1 WG=10.201.$LAB_OCTET.2
+	HIF=wgh$LAB_OCTET GIF=wgg$LAB_OCTET
 	for n in host vm; do
-		local ifn=$hif
-		[[ $n == vm ]] && ifn=$gif
-		lab_bg "$n" "$LAB_DIR/wggo-$n.log" env WG_PROCESS_FOREGROUND=1 \
-			"$WGGO" -f "$ifn" >/dev/null
-		[[ $n == host ]] && hp=$LAB_BG_PID || gp=$LAB_BG_PID
+		ifn=$HIF
+		[[ $n == vm ]] && ifn=$GIF
+		lab_bg "$n" "$LAB_DIR/wggo-$n.log" env WG_PROCESS_FOREGROUND=1 "$WGGO" -f "$ifn" >/dev/null
+		PIDS[wggo]="${PIDS[wggo]:-} $LAB_BG_PID"
 		lab_retry 10 test -S "/var/run/wireguard/$ifn.sock"
 	done
-	ip -n "$HNS" addr add "$TH/24" dev "$hif"
-	ip -n "$HNS" link set "$hif" up
-	ip -n "$VNS" addr add "$TG/24" dev "$gif"
-	ip -n "$VNS" link set "$gif" up
-	gw_wg host set "$hif" private-key "$LAB_DIR/host.key" listen-port 51830 \
-		peer "$(cat "$LAB_DIR/guest.pub")" allowed-ips "$TG/32,$NET"
-	gw_wg vm set "$gif" private-key "$LAB_DIR/guest.key" listen-port 51831 \
-		peer "$(cat "$LAB_DIR/host.pub")" allowed-ips "$TH/32" \
+	ip -n "$HNS" addr add "$WH/24" dev "$HIF"
+	ip -n "$HNS" link set "$HIF" up
+	ip -n "$VNS" addr add "$WG/24" dev "$GIF"
+	ip -n "$VNS" link set "$GIF" up
+	gw_wg host set "$HIF" private-key "$LAB_DIR/host.key" listen-port 51830 \
+		peer "$(cat "$LAB_DIR/guest.pub")" allowed-ips "$WG/32,$NET"
+	gw_wg vm set "$GIF" private-key "$LAB_DIR/guest.key" listen-port 51831 \
+		peer "$(cat "$LAB_DIR/host.pub")" allowed-ips "$WH/32" \
 		endpoint "$LAB_HOST_IP4:51830" persistent-keepalive 25
-	ip -n "$HNS" route add "$NET" dev "$hif"
-	gw_wait_handshake host "$hif" 15
-	measure wggo "$hp" "$gp"
+	ip -n "$HNS" route add "$C_WG/32" dev "$HIF"
+	gw_wait_handshake host "$HIF" 15
+	SETUPS+=(wggo)
+fi
+
+for ((r = 1; r <= ROUNDS; r++)); do
+	for s in "${SETUPS[@]}"; do
+		measure "$s" "$r"
+	done
+done
+if ((FALLBACK)); then
+	# the same pair again, one system call per packet
+	read -r hp gp <<<"${PIDS[gangway]}"
 	lab_kill "$hp"
 	lab_kill "$gp"
+	gangway_start plain
+	MODE_PLAIN=$MODE
+	for ((r = 1; r <= ROUNDS; r++)); do
+		measure plain "$((ROUNDS + r))"
+		measure gw-fallback "$r"
+	done
+	SETUPS+=(gw-fallback)
+fi
+
+# ---- the table: medians over the rounds
+median()	# SETUP METRIC
+{
+	local k v=()
+	for k in "${!R[@]}"; do
+		[[ $k == "$1.$2."* && -n ${R[$k]} ]] && v+=("${R[$k]}")
+	done
+	((${#v[@]})) || return 0
+	printf '%s\n' "${v[@]}" | sort -g | awk '{a[NR] = $1} END {
+		if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
 }
 
+declare -A M
 for s in "${SETUPS[@]}"; do
-	case $s in
-	plain) setup_plain ;;
-	gangway) setup_gangway gangway ;;
-	gangway-plain) setup_gangway gangway-plain GANGWAY_PKTIO=plain ;;
-	wggo) [[ -n $WGGO ]] && setup_wggo ;;
-	*) echo "bench: unknown setup $s" >&2; exit 2 ;;
+	for m in tcp_up tcp_down udp_pps rtt cpu rss; do
+		M[$s.$m]=$(median "$s" "$m")
+	done
+done
+for s in "${SETUPS[@]}"; do
+	[[ $s == plain || -z ${M[$s.rtt]} || -z ${M[plain.rtt]} ]] && continue
+	M[$s.added]=$(awk -v a="${M[$s.rtt]}" -v b="${M[plain.rtt]}" 'BEGIN { print a - b }')
+done
+
+fmt()	# METRIC VALUE
+{
+	[[ -n $2 ]] || { echo "-"; return; }
+	case $1 in
+	tcp_up|tcp_down) awk -v v="$2" 'BEGIN { printf "%.2f Gbit/s", v / 1e9 }' ;;
+	udp_pps) awk -v v="$2" 'BEGIN { printf "%.0f kpkt/s", v / 1e3 }' ;;
+	rtt|added) awk -v v="$2" 'BEGIN { printf "%.0f us", v }' ;;
+	cpu) awk -v v="$2" 'BEGIN { printf "%.2f s/GB", v }' ;;
+	rss) awk -v v="$2" 'BEGIN { printf "%.1f MiB", v / 1024 }' ;;
 	esac
-done
+}
 
-# ---- the table
-gbit() { awk -v v="${1:-0}" 'BEGIN { printf "%.2f Gbit/s", v / 1e9 }'; }
-kpps() { awk -v v="${1:-0}" 'BEGIN { printf "%.0f kpkt/s", v / 1e3 }'; }
-usec() { awk -v v="${1:-0}" 'BEGIN { printf "%.0f us", v }'; }
-mib() { awk -v v="${1:-0}" 'BEGIN { printf "%.1f MiB", v / 1024 }'; }
-ratio() { awk -v a="${1:-0}" -v b="${2:-0}" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }'; }
-
-has() { [[ " ${SETUPS[*]} " == *" $1 "* && -n ${R[$1.tcp_up]:-} ]]; }
-cols=()
-for s in plain gangway gangway-plain wggo; do has "$s" && cols+=("$s"); done
-ref=''
-has wggo && ref=wggo
-# added latency: a setup's round trip minus plain routing's
-for s in "${cols[@]}"; do
-	if has plain && [[ $s != plain ]]; then
-		R[$s.added]=$(awk -v a="${R[$s.rtt]}" -v b="${R[plain.rtt]}" 'BEGIN { print a - b }')
-	fi
-done
+ratio()	# A B
+{
+	awk -v a="${1:-0}" -v b="${2:-0}" 'BEGIN { if (a > 0 && b > 0) printf "%.2fx", a / b; else print "-" }'
+}
 
 table()
 {
-	local m s line
-	printf '%-22s' "measurement"
-	for s in "${cols[@]}"; do printf ' %16s' "$s"; done
-	[[ -n $ref ]] && printf ' %16s' "gangway/wggo"
+	local m s label has_wg=0
+	[[ " ${SETUPS[*]} " == *" wggo "* ]] && has_wg=1
+	printf '%-24s' "measurement"
+	for s in "${SETUPS[@]}"; do printf ' %14s' "$s"; done
+	((has_wg)) && printf ' %14s' "gangway/wggo"
 	printf '\n'
-	for m in tcp_up tcp_down udp_pps rtt added rss; do
+	for m in tcp_up tcp_down udp_pps rtt added cpu rss; do
 		case $m in
-		tcp_up) line="TCP host->container"; fmt=gbit ;;
-		tcp_down) line="TCP container->host"; fmt=gbit ;;
-		udp_pps) line="UDP 64 B received"; fmt=kpps ;;
-		rtt) line="ping round trip"; fmt=usec ;;
-		added) line="latency added"; fmt=usec ;;
-		rss) line="max RSS (either end)"; fmt=mib ;;
+		tcp_up) label="TCP host->container" ;;
+		tcp_down) label="TCP container->host" ;;
+		udp_pps) label="UDP 64 B delivered" ;;
+		rtt) label="ping round trip" ;;
+		added) label="latency added" ;;
+		cpu) label="tunnel CPU per GB" ;;
+		rss) label="max RSS (one end)" ;;
 		esac
-		printf '%-22s' "$line"
-		for s in "${cols[@]}"; do
-			if [[ -n ${R[$s.$m]:-} ]]; then
-				printf ' %16s' "$($fmt "${R[$s.$m]}")"
-			else
-				printf ' %16s' "-"
-			fi
-		done
-		if [[ -n $ref ]]; then
-			case $m in
-			added|rtt|rss) printf ' %16s' "$(ratio "${R[gangway.$m]:-0}" "${R[wggo.$m]:-0}")" ;;
-			*) printf ' %16s' "$(ratio "${R[gangway.$m]:-0}" "${R[wggo.$m]:-0}")" ;;
-			esac
-		fi
+		printf '%-24s' "$label"
+		for s in "${SETUPS[@]}"; do printf ' %14s' "$(fmt $m "${M[$s.$m]:-}")"; done
+		((has_wg)) && printf ' %14s' "$(ratio "${M[gangway.$m]:-}" "${M[wggo.$m]:-}")"
 		printf '\n'
 	done
 }
 
 mkdir -p "$(dirname "$OUT")"
 {
-	echo "gangway bench $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, kernel $(uname -r)," \
-	     "${SECS}s per measurement"
-	[[ -n $WGGO ]] && has wggo && echo "wireguard-go: $("$WGGO" --version | head -1)"
-	[[ -n ${R[gangway.mode]:-} ]] && echo "gangway: ${R[gangway.mode]}"
+	echo "gangway bench $(date -u +%Y-%m-%dT%H:%M:%SZ): $(nproc) cores, Linux $(uname -r)," \
+	     "$ROUNDS round(s) of ${SECS}s per measurement, medians; load average" \
+	     "$(cut -d' ' -f1-3 /proc/loadavg) at the end"
+	echo "gangway: $MODE_FAST"
+	[[ -n ${MODE_PLAIN:-} ]] && echo "gw-fallback: $MODE_PLAIN"
+	if [[ " ${SETUPS[*]} " == *" wggo "* ]]; then
+		v=$(cat "$(dirname "$WGGO")/../../VERSION" 2>/dev/null || "$WGGO" --version | head -1)
+		echo "wggo: $WGGO ($v)"
+	fi
 	echo
 	table
 } | tee "$OUT"
 
 if ((SMOKE)); then
-	for s in "${cols[@]}"; do
+	for s in "${SETUPS[@]}"; do
 		for m in tcp_up tcp_down udp_pps rtt; do
-			awk -v v="${R[$s.$m]:-0}" 'BEGIN { exit !(v > 0) }' ||
-				{ echo "bench smoke: $s $m missing or zero" >&2; exit 1; }
+			lab_check "smoke: $s $m measured" \
+				awk -v v="${M[$s.$m]:-0}" 'BEGIN { exit !(v > 0) }'
 		done
 	done
-	lab_check "the smoke run produced every number" true
+	lab_check "smoke: gangway ran its fast path" grep -q 'packet I/O fast' <<<"$MODE_FAST"
 	lab_done
 fi

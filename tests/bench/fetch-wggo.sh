@@ -10,7 +10,7 @@
 set -euo pipefail
 
 dir=${1:?usage: fetch-wggo.sh DIR}
-[[ -x $dir/usr/bin/wireguard-go ]] && exit 0
+[[ -x $dir/usr/bin/wireguard-go && -s $dir/VERSION ]] && exit 0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/lists/partial" "$tmp/cache/archives/partial" "$dir"
@@ -23,4 +23,6 @@ apt-get "${opts[@]}" update >"$tmp/update.log" 2>&1 || { cat "$tmp/update.log" >
 (cd "$tmp" && apt-get "${opts[@]}" download wireguard-go >"$tmp/download.log" 2>&1) ||
 	{ cat "$tmp/download.log" >&2; exit 1; }
 dpkg -x "$tmp"/wireguard-go_*.deb "$dir"
-"$dir/usr/bin/wireguard-go" --version | head -1
+# its --version is older than the package (a stale string in the source)
+echo "wireguard-go $(dpkg-deb -f "$tmp"/wireguard-go_*.deb Version), Debian 13" >"$dir/VERSION"
+cat "$dir/VERSION"

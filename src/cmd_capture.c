@@ -1,0 +1,432 @@
+/* cmd_capture.c - `gangway capture`: what crosses the tunnel, as pcap or one line a packet
+ *
+ * Theory of operation: a libpcap live capture on the tunnel device (by
+ * default the one the configuration names), which holds the decrypted inner
+ * packets in both directions; any other interface (a Docker bridge, a
+ * container's veth, the uplink carrying the outer UDP) can be named with -i.
+ * This runs beside the daemon, not inside it: the kernel hands copies to
+ * our socket, so a slow reader makes the kernel drop capture copies
+ * (counted, reported at the end) and never slows forwarding. Output is
+ * pcap (-w FILE, rotated by size or time; -w - streams, flushed per packet)
+ * or one line per packet. A write error (a full disk, a reader gone) stops
+ * the capture with a message and exit status 1.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd.h"
+
+#ifdef __linux__	/* libpcap is not in the macOS cross-build (make macos-check) */
+#include <pcap/pcap.h>
+
+#include "config.h"
+
+#define CAPTURE_SNAPLEN		262144
+#define CAPTURE_FILTER_MAX	4096
+
+static const char cmd_capture_usage[] =
+	"Usage: gangway capture [options] [FILTER...]\n\n"
+	"Capture what crosses the tunnel: the decrypted inner packets, both ways,\n"
+	"on the tunnel device (or any interface named with -i). FILTER is a BPF\n"
+	"expression in tcpdump syntax. Without -w, prints one line a packet.\n\n"
+	"  -i, --interface IF  capture on IF (default: the configuration's tunnel)\n"
+	"      --config FILE   configuration naming the tunnel (default\n"
+	"                      /etc/gangway/gangway.conf, else gangwayd.conf)\n"
+	"  -w, --write FILE    write pcap to FILE; '-' streams to stdout\n"
+	"  -c, --count N       stop after N packets\n"
+	"  -d, --duration S    stop after S seconds\n"
+	"  -C, --file-size MB  with -w FILE: start a new file (FILE.1, FILE.2, ...)\n"
+	"                      once this many megabytes (10^6 bytes) are written\n"
+	"  -G, --rotate S      with -w FILE: start a new file every S seconds\n"
+	"  -W, --files N       with -C or -G: keep N files, reusing the oldest\n"
+	"  -s, --snaplen B     bytes kept of each packet (default 262144)\n"
+	"  -h, --help          this help\n";
+
+struct capture {
+	pcap_t *p;
+	pcap_dumper_t *dump;
+	const char *path;		/* -w, NULL for lines */
+	bool to_stdout;
+	int linktype;
+	unsigned long count, seen;
+	unsigned long file_bytes, max_bytes;	/* 0 = no size rotation */
+	unsigned int rotate_secs, max_files, file_no;
+	time_t file_start;
+	int err;			/* a write failed: errno */
+};
+
+static volatile sig_atomic_t capture_stop;
+
+static void capture_on_signal(int signo)
+{
+	(void)signo;
+	capture_stop = 1;
+}
+
+static unsigned long capture_num(const char *s, const char *what, unsigned long max)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || !*s || *end || v == 0 || v > max) {
+		fprintf(stderr, "gangway capture: bad %s '%s'\n", what, s);
+		return 0;
+	}
+	return v;
+}
+
+static int capture_open_file(struct capture *c)
+{
+	char name[PATH_MAX];
+
+	if (c->to_stdout) {
+		c->dump = pcap_dump_fopen(c->p, stdout);
+	} else {
+		if (c->file_no)
+			snprintf(name, sizeof(name), "%s.%u", c->path, c->file_no);
+		else
+			snprintf(name, sizeof(name), "%s", c->path);
+		c->dump = pcap_dump_open(c->p, name);
+	}
+	if (!c->dump) {
+		fprintf(stderr, "gangway capture: %s\n", pcap_geterr(c->p));
+		return -EIO;
+	}
+	c->file_bytes = 24;	/* the pcap file header */
+	c->file_start = time(NULL);
+	return 0;
+}
+
+static int capture_rotate(struct capture *c)
+{
+	pcap_dump_close(c->dump);
+	c->dump = NULL;
+	c->file_no++;
+	if (c->max_files && c->file_no >= c->max_files)
+		c->file_no = 0;
+	return capture_open_file(c);
+}
+
+/* Offset of the IP header for the link type, or -1 when not IP. */
+static int capture_ip_offset(int linktype, const uint8_t *d, size_t len)
+{
+	switch (linktype) {
+	case DLT_RAW:
+	case DLT_IPV4:
+	case DLT_IPV6:
+		return 0;
+	case DLT_NULL:		/* macOS utun: 4-byte family */
+		return len >= 4 ? 4 : -1;
+	case DLT_EN10MB: {
+		size_t off = 12;
+
+		while (len >= off + 2 && (d[off] == 0x81 || d[off] == 0x88) && d[off + 1] == 0x00)
+			off += 4;	/* 802.1Q / 802.1ad tags */
+		if (len < off + 2)
+			return -1;
+		if ((d[off] == 0x08 && d[off + 1] == 0x00) || (d[off] == 0x86 && d[off + 1] == 0xdd))
+			return (int)off + 2;
+		return -1;
+	}
+	case DLT_LINUX_SLL:
+		return len >= 16 ? 16 : -1;
+#ifdef DLT_LINUX_SLL2
+	case DLT_LINUX_SLL2:
+		return len >= 20 ? 20 : -1;
+#endif
+	}
+	return -1;
+}
+
+/* One line: time, addresses and ports, protocol, length. Bounds-checked. */
+static void capture_print(const struct capture *c, const struct pcap_pkthdr *h, const uint8_t *d)
+{
+	char src[INET6_ADDRSTRLEN] = "?", dst[INET6_ADDRSTRLEN] = "?", ports[32] = "";
+	const char *proto = "ip";
+	size_t len = h->caplen, hl;
+	struct tm tm;
+	time_t sec = h->ts.tv_sec;
+	int off = capture_ip_offset(c->linktype, d, len);
+	unsigned int p = 0;
+	const uint8_t *ip, *l4;
+
+	localtime_r(&sec, &tm);
+	printf("%02d:%02d:%02d.%06ld ", tm.tm_hour, tm.tm_min, tm.tm_sec, (long)h->ts.tv_usec);
+	if (off < 0 || len < (size_t)off + 1) {
+		printf("(not IP) length %u\n", h->len);
+		return;
+	}
+	ip = d + off;
+	len -= (size_t)off;
+	if ((ip[0] >> 4) == 4 && len >= 20 && (hl = (size_t)(ip[0] & 0xf) * 4) >= 20 && len >= hl) {
+		inet_ntop(AF_INET, ip + 12, src, sizeof(src));
+		inet_ntop(AF_INET, ip + 16, dst, sizeof(dst));
+		p = ip[9];
+	} else if ((ip[0] >> 4) == 6 && len >= 40) {
+		hl = 40;
+		inet_ntop(AF_INET6, ip + 8, src, sizeof(src));
+		inet_ntop(AF_INET6, ip + 24, dst, sizeof(dst));
+		p = ip[6];
+	} else {
+		printf("(bad IP header) length %u\n", h->len);
+		return;
+	}
+	l4 = ip + hl;
+	if ((p == 6 || p == 17) && len >= hl + 4)
+		snprintf(ports, sizeof(ports), "%u|%u", (unsigned)(l4[0] << 8 | l4[1]),
+			 (unsigned)(l4[2] << 8 | l4[3]));
+	proto = p == 6 ? "TCP" : p == 17 ? "UDP" : p == 1 ? "ICMP" : p == 58 ? "ICMP6" : "proto";
+	if (ports[0]) {
+		char *bar = strchr(ports, '|');
+
+		*bar = '\0';
+		printf("%s.%s > %s.%s: %s", src, ports, dst, bar + 1, proto);
+	} else {
+		printf("%s > %s: %s", src, dst, proto);
+		if (!strcmp(proto, "proto"))
+			printf(" %u", p);
+	}
+	if (p == 6 && len >= hl + 14) {
+		static const char flags[] = "FSRPAU";
+
+		printf(" [");
+		for (int i = 0; i < 6; i++)
+			if (l4[13] & (1 << i))
+				putchar(flags[i]);
+		printf("]");
+	} else if ((p == 1 || p == 58) && len >= hl + 2) {
+		printf(" type %u code %u", l4[0], l4[1]);
+	}
+	printf(", length %u\n", h->len);
+}
+
+static void capture_on_packet(uint8_t *user, const struct pcap_pkthdr *h, const uint8_t *d)
+{
+	struct capture *c = (void *)user;	/* our own pointer, handed back by libpcap */
+	FILE *f;
+
+	if (c->err)
+		return;
+	if (!c->path) {
+		capture_print(c, h, d);
+		if (fflush(stdout) == EOF)
+			c->err = errno ? errno : EIO;
+	} else {
+		if ((c->max_bytes && c->file_bytes + 16 + h->caplen > c->max_bytes &&
+		     c->file_bytes > 24) ||
+		    (c->rotate_secs && time(NULL) - c->file_start >= (time_t)c->rotate_secs)) {
+			if (!c->to_stdout && capture_rotate(c)) {
+				c->err = EIO;
+				pcap_breakloop(c->p);
+				return;
+			}
+		}
+		pcap_dump((uint8_t *)c->dump, h, d);
+		c->file_bytes += 16 + h->caplen;
+		/* Flushed per packet: a streaming reader sees it now, a full disk errors now. */
+		f = pcap_dump_file(c->dump);
+		if (fflush(f) == EOF || ferror(f))
+			c->err = errno ? errno : EIO;
+	}
+	if (c->err) {
+		pcap_breakloop(c->p);
+		return;
+	}
+	if (++c->seen == c->count)
+		pcap_breakloop(c->p);
+}
+
+int cmd_capture(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "interface", required_argument, NULL, 'i' },
+		{ "config", required_argument, NULL, 'F' },
+		{ "write", required_argument, NULL, 'w' },
+		{ "count", required_argument, NULL, 'c' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "file-size", required_argument, NULL, 'C' },
+		{ "rotate", required_argument, NULL, 'G' },
+		{ "files", required_argument, NULL, 'W' },
+		{ "snaplen", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static struct capture c;
+	char errbuf[PCAP_ERRBUF_SIZE], filter[CAPTURE_FILTER_MAX] = "", ifname[IF_NAMESIZE] = "";
+	const char *config = NULL, *iface = NULL;
+	unsigned long duration = 0, snaplen = CAPTURE_SNAPLEN, v;
+	struct bpf_program prog;
+	struct pcap_stat ps;
+	struct sigaction sa = { .sa_handler = capture_on_signal };
+	time_t start;
+	size_t fl = 0;
+	int ch, ret, status = 1;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "+i:w:c:d:C:G:W:s:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'i':
+			iface = optarg;
+			break;
+		case 'F':
+			config = optarg;
+			break;
+		case 'w':
+			c.path = optarg;
+			c.to_stdout = !strcmp(optarg, "-");
+			break;
+		case 'h':
+			fputs(cmd_capture_usage, stdout);
+			return 0;
+		case 'c': case 'd': case 'C': case 'G': case 'W': case 's':
+			v = capture_num(optarg, ch == 'c' ? "count" : ch == 'd' ? "duration" :
+					ch == 'C' ? "file size" : ch == 'G' ? "rotation" :
+					ch == 'W' ? "file count" : "snaplen",
+					ch == 's' ? CAPTURE_SNAPLEN : ch == 'C' ? 1000000 : UINT_MAX);
+			if (!v)
+				return 2;
+			if (ch == 'c')
+				c.count = v;
+			else if (ch == 'd')
+				duration = v;
+			else if (ch == 'C')
+				c.max_bytes = v * 1000000UL;
+			else if (ch == 'G')
+				c.rotate_secs = (unsigned int)v;
+			else if (ch == 'W')
+				c.max_files = (unsigned int)v;
+			else
+				snaplen = v;
+			break;
+		default:
+			fputs(cmd_capture_usage, stderr);
+			return 2;
+		}
+	}
+	if ((c.max_bytes || c.rotate_secs) && (!c.path || c.to_stdout)) {
+		fprintf(stderr, "gangway capture: -C and -G need -w FILE\n");
+		return 2;
+	}
+	for (int i = optind; i < argc; i++) {
+		int n = snprintf(filter + fl, sizeof(filter) - fl, "%s%s", i > optind ? " " : "",
+				 argv[i]);
+
+		if (n < 0 || (size_t)n >= sizeof(filter) - fl) {
+			fprintf(stderr, "gangway capture: filter longer than %d bytes\n",
+				CAPTURE_FILTER_MAX - 1);
+			return 2;
+		}
+		fl += (size_t)n;
+	}
+	if (!iface) {
+		char err[CONFIG_ERR_LEN];
+		struct config cf;
+
+		if (!config)
+			config = access("/etc/gangway/gangway.conf", F_OK) == 0 ||
+				 access("/etc/gangway/gangwayd.conf", F_OK) != 0 ?
+				 "/etc/gangway/gangway.conf" : "/etc/gangway/gangwayd.conf";
+		if (config_load(&cf, config, err, sizeof(err))) {
+			fprintf(stderr, "gangway capture: %s (or name an interface with -i)\n", err);
+			config_free(&cf);
+			return 1;
+		}
+		snprintf(ifname, sizeof(ifname), "%s", cf.ifname);
+		config_free(&cf);
+		iface = ifname;
+	}
+
+	c.p = pcap_create(iface, errbuf);
+	if (!c.p) {
+		fprintf(stderr, "gangway capture: %s\n", errbuf);
+		return 1;
+	}
+	pcap_set_snaplen(c.p, (int)snaplen);
+	pcap_set_timeout(c.p, 100);	/* wake to check the duration and signals */
+	pcap_set_buffer_size(c.p, 4 << 20);
+	ret = pcap_activate(c.p);
+	if (ret < 0) {
+		fprintf(stderr, "gangway capture: %s: %s\n", iface,
+			ret == PCAP_ERROR ? pcap_geterr(c.p) : pcap_statustostr(ret));
+		goto out;
+	}
+	c.linktype = pcap_datalink(c.p);
+	if (pcap_setnonblock(c.p, 1, errbuf) < 0 || pcap_get_selectable_fd(c.p) < 0) {
+		fprintf(stderr, "gangway capture: %s: cannot poll the capture\n", iface);
+		goto out;
+	}
+	if (pcap_compile(c.p, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) < 0) {
+		fprintf(stderr, "gangway capture: bad filter '%s': %s\n", filter, pcap_geterr(c.p));
+		goto out;
+	}
+	ret = pcap_setfilter(c.p, &prog);
+	pcap_freecode(&prog);
+	if (ret < 0) {
+		fprintf(stderr, "gangway capture: %s\n", pcap_geterr(c.p));
+		goto out;
+	}
+	if (c.path && capture_open_file(&c))
+		goto out;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);	/* a vanished reader is a write error, not death */
+	fprintf(stderr, "gangway capture: listening on %s (%s)%s%s\n", iface,
+		pcap_datalink_val_to_name(c.linktype) ? pcap_datalink_val_to_name(c.linktype) : "?",
+		filter[0] ? ", filter: " : "", filter);
+	start = time(NULL);
+	while (!capture_stop && !c.err && (!c.count || c.seen < c.count) &&
+	       (!duration || time(NULL) - start < (time_t)duration)) {
+		struct pollfd pfd = { .fd = pcap_get_selectable_fd(c.p), .events = POLLIN };
+
+		/*
+		 * Our own poll: libpcap's TPACKET_V3 timeout does not fire while
+		 * no packet arrives, and the duration and signals must end us.
+		 */
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		ret = pcap_dispatch(c.p, -1, capture_on_packet, (uint8_t *)&c);
+		if (ret == PCAP_ERROR) {
+			fprintf(stderr, "gangway capture: %s\n", pcap_geterr(c.p));
+			goto out;
+		}
+	}
+	if (c.err) {
+		fprintf(stderr, "gangway capture: stopped: cannot write the capture: %s\n",
+			strerror(c.err));
+		goto out;
+	}
+	status = 0;
+out:
+	if (pcap_stats(c.p, &ps) == 0)
+		fprintf(stderr, "gangway capture: %lu packet(s) written, %u received by the "
+			"filter, %u dropped (capture too slow)\n", c.seen,
+			ps.ps_recv, ps.ps_drop);
+	if (c.dump)
+		pcap_dump_close(c.dump);
+	pcap_close(c.p);
+	return status;
+}
+#else
+int cmd_capture(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	fprintf(stderr, "gangway capture: not available on this system yet; "
+		"use tcpdump -i <utun device>\n");
+	return 1;
+}
+#endif

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# `gangway capture` on the tunnel while the host fetches a page from a
+# container: with a BPF filter, the pcap (file and streamed to tcpdump)
+# opens with tcpdump and holds the exchange and nothing the filter
+# excludes; line output; count and size/rotation limits; a capture into a
+# full 1 MiB tmpfs stops with an error while traffic goes on.
+set -euo pipefail
+. "$(dirname "$0")/../lib/lab.sh"
+. "$(dirname "$0")/../lib/gw.sh"
+
+lab_init
+lab_up
+gw_pair_up
+printf 'StateDirectory = %s/gstate\nBridges = %sb*\n' "$LAB_DIR" "$LAB_RUN" >>"$LAB_DIR/guest.conf"
+gw_pair_start
+lab_check "the host reaches the container" gw_until 10 lab_exec host ping -c 1 -W 1 "$CIP"
+# A web server in the container.
+mkdir -p "$LAB_DIR/www"
+echo "hello from $CIP" >"$LAB_DIR/www/index.html"
+lab_bg c1 "$LAB_DIR/http.log" python3 -m http.server -d "$LAB_DIR/www" -b "$CIP" 8080 >/dev/null
+lab_retry 10 bash -c "ip netns exec $(lab_ns c1) ss -ltn | grep -q ':8080 '"
+
+cap() { lab_exec "$1" "$GW_GANGWAY" capture "${@:2}"; }
+fetch() { lab_exec host curl -s --max-time 5 "http://$CIP:8080/index.html"; }
+
+# In the VM, on its tunnel device (default: the configuration's), a filter
+# that keeps TCP port 8080 only, while pings also cross the tunnel.
+PCAP=$LAB_DIR/guest.pcap
+lab_bg vm "$LAB_DIR/cap1.log" "$GW_GANGWAY" capture --config "$LAB_DIR/guest.conf" \
+	-w "$PCAP" -d 20 tcp port 8080 >/dev/null
+CAP_PID=$LAB_BG_PID
+lab_check "the capture starts on the tunnel" gw_wait_log "$LAB_DIR/cap1.log" "listening on $GUEST_IF (RAW)" 5
+lab_exec host ping -c 3 -i 0.2 -W 1 "$CIP" >/dev/null
+lab_check "the host fetches the page during the capture" bash -c \
+	"[ \"\$(ip netns exec $(lab_ns host) curl -s --max-time 5 http://$CIP:8080/index.html)\" = 'hello from $CIP' ]"
+sleep 0.5
+kill -INT "$CAP_PID"
+lab_retry 5 bash -c "! kill -0 $CAP_PID 2>/dev/null"
+lab_check "the capture ends cleanly on SIGINT and reports its counts" \
+	grep -qE "[0-9]+ packet\(s\) written, [0-9]+ received by the filter, 0 dropped" "$LAB_DIR/cap1.log"
+lab_check "tcpdump opens the pcap" tcpdump -n -r "$PCAP"
+lab_check "it holds the handshake: SYN from the host to the container" bash -c \
+	"tcpdump -n -r '$PCAP' 'src $TH and dst $CIP and tcp[tcpflags] & tcp-syn != 0' 2>/dev/null | grep -q ."
+lab_check "...the request and the container's answer" bash -c \
+	"tcpdump -n -A -r '$PCAP' 2>/dev/null | grep -q 'GET /index.html' &&
+	 tcpdump -n -A -r '$PCAP' 2>/dev/null | grep -q 'hello from $CIP'"
+lab_check "...and nothing the filter excludes (no ICMP, only port 8080)" bash -c \
+	"[ \$(tcpdump -n -r '$PCAP' 2>/dev/null | wc -l) -gt 5 ] &&
+	 [ \$(tcpdump -n -r '$PCAP' 'not tcp port 8080' 2>/dev/null | wc -l) -eq 0 ]"
+
+# -w - streams pcap into tcpdump -r -; -c stops after that many packets.
+lab_bg vm "$LAB_DIR/cap2.log" bash -c "'$GW_GANGWAY' capture --config '$LAB_DIR/guest.conf' -c 4 -w - icmp 2>'$LAB_DIR/cap2.err' | tcpdump -n -r - >'$LAB_DIR/cap2.txt' 2>/dev/null" >/dev/null
+CAP_PID=$LAB_BG_PID
+gw_wait_log "$LAB_DIR/cap2.err" "listening on" 5
+lab_exec host ping -c 4 -i 0.2 -W 1 "$CIP" >/dev/null
+lab_check "-w - | tcpdump -r - works and -c 4 stops after 4 packets" gw_until 5 bash -c \
+	"! kill -0 $CAP_PID 2>/dev/null && [ \$(grep -c 'ICMP echo' '$LAB_DIR/cap2.txt') -eq 4 ]"
+
+# One line a packet, on the host's tunnel device named with -i.
+lab_bg host "$LAB_DIR/cap3.txt" "$GW_GANGWAY" capture -i "$HOST_IF" -c 2 icmp >/dev/null
+CAP_PID=$LAB_BG_PID
+gw_wait_log "$LAB_DIR/cap3.txt" "listening on" 5
+lab_exec host ping -c 1 -W 1 "$CIP" >/dev/null
+lab_check "line output names addresses and protocol, both ways" gw_until 5 bash -c \
+	"grep -qE '^[0-9:.]+ $TH > $CIP: ICMP type 8 code 0, length 84\$' '$LAB_DIR/cap3.txt' &&
+	 grep -qE '^[0-9:.]+ $CIP > $TH: ICMP type 0 code 0, length 84\$' '$LAB_DIR/cap3.txt'"
+
+lab_check_fail "a bad filter is refused" cap vm --config "$LAB_DIR/guest.conf" -c 1 "tcp port nonsense"
+lab_check_fail "an unknown interface is refused" cap vm -i nosuchif0 -c 1
+
+# Size rotation: -C 1 -W 3 keeps three files of at most ~1 MB.
+lab_bg vm "$LAB_DIR/cap4.log" "$GW_GANGWAY" capture --config "$LAB_DIR/guest.conf" \
+	-w "$LAB_DIR/rot.pcap" -C 1 -W 3 -d 30 >/dev/null
+CAP_PID=$LAB_BG_PID
+gw_wait_log "$LAB_DIR/cap4.log" "listening on" 5
+lab_check "3 MiB cross the tunnel during a rotating capture" gw_transfer host c1 "$CIP" 9000 3
+kill -INT "$CAP_PID"
+lab_retry 5 bash -c "! kill -0 $CAP_PID 2>/dev/null"
+lab_check "rotation made rot.pcap, rot.pcap.1, rot.pcap.2 and no more" bash -c \
+	"ls '$LAB_DIR'/rot.pcap*; [ \$(ls '$LAB_DIR'/rot.pcap* | wc -l) -eq 3 ]"
+lab_check "...each at most 1 MB and readable by tcpdump" bash -c \
+	"for f in '$LAB_DIR'/rot.pcap*; do [ \$(stat -c %s \$f) -le 1000000 ] && tcpdump -n -r \$f >/dev/null 2>&1 || exit 1; done"
+
+# A capture into a 1 MiB tmpfs: it stops with an error; traffic goes on.
+mkdir -p "$LAB_DIR/small"
+mount -t tmpfs -o size=1m tmpfs "$LAB_DIR/small"
+lab_on_cleanup umount "$LAB_DIR/small"
+lab_bg vm "$LAB_DIR/cap5.log" "$GW_GANGWAY" capture --config "$LAB_DIR/guest.conf" \
+	-w "$LAB_DIR/small/full.pcap" -d 60 >/dev/null
+CAP_PID=$LAB_BG_PID
+gw_wait_log "$LAB_DIR/cap5.log" "listening on" 5
+lab_check "4 MiB cross the tunnel while the capture fills the disk" gw_transfer host c1 "$CIP" 9001 4
+lab_check "the capture stopped with a disk-full error" gw_until 5 bash -c \
+	"! kill -0 $CAP_PID 2>/dev/null && grep -q 'cannot write the capture: No space left on device' '$LAB_DIR/cap5.log'"
+lab_check "...and traffic is unaffected afterwards" fetch
+lab_check "both daemons still run" kill -0 "$HOST_PID" "$GUEST_PID"
+lab_done
