@@ -7,6 +7,7 @@
 #   make asan         the same programs with ASan+UBSan, in build-asan/
 #   make analyze      cppcheck and clang-tidy over src/
 #   make fuzz         libFuzzer harnesses, in build-fuzz/
+#   make bench        plain routing, gangway and wireguard-go through one lab (root)
 #   make bench-crypto seal/open micro-benchmark of the crypto libraries
 #   make macos-check  cross-compile the macOS host agent (Zig, from npm)
 #   make install      binaries, systemd units, man pages, examples (PREFIX, DESTDIR)
@@ -74,7 +75,7 @@ TEST_TOOLS := $(TEST_HELPERS:tests/tools/%.c=$(BUILD)/tests/%)
 
 PROGS	:= $(filter-out $(PLATFORM_SKIP:src/%.c=$(BUILD)/%),$(BUILD)/gangwayd $(BUILD)/gangway)
 
-.PHONY: all check unit integration deps demo asan analyze fuzz bench-crypto \
+.PHONY: all check unit integration deps demo asan analyze fuzz bench bench-crypto \
 	clean tests test-tools macos-check install uninstall deb
 all: $(PROGS)
 
@@ -149,6 +150,14 @@ fuzz-bins: $(FUZZ_BIN)
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c build-fuzz/libgangway.a
 	clang $(ALL_CPPFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined \
 		-o $@ $< build-fuzz/libgangway.a $(LIBS)
+
+# Not part of make check (tests/integration/60-fastpath.sh runs it briefly).
+# wireguard-go with offloads is Debian 13's, unpacked under $(BUILD)/bench;
+# without it the table has no wireguard-go column. BENCH_ARGS: see bench.sh.
+bench: all
+	tests/bench/fetch-wggo.sh $(BUILD)/bench/wggo || \
+		echo "bench: no wireguard-go from Debian 13; measuring without it" >&2
+	BUILD=$(BUILD) tests/bench/bench.sh $(BENCH_ARGS)
 
 bench-crypto: $(BUILD)/tests/bench_crypto
 	$(BUILD)/tests/bench_crypto

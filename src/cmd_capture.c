@@ -88,12 +88,65 @@ static unsigned long capture_num(const char *s, const char *what, unsigned long 
 	return v;
 }
 
+/*
+ * Write to stdout (-w -) without ever blocking for long: wait for room with
+ * poll and write at most PIPE_BUF bytes, which a pipe takes whole once it
+ * polls writable. A stop request ends the wait, so a stalled reader cannot
+ * hold us. 0, -EINTR when stopped, or -errno.
+ */
+static int capture_out(const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	while (len) {
+		struct pollfd pfd = { .fd = STDOUT_FILENO, .events = POLLOUT };
+		ssize_t n;
+
+		if (capture_stop)
+			return -EINTR;
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		n = write(STDOUT_FILENO, p, len < PIPE_BUF ? len : PIPE_BUF);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* The pcap file header as libpcap writes it (it knows the LINKTYPE mapping). */
+static int capture_stream_header(struct capture *c)
+{
+	char *mem = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&mem, &size);
+	pcap_dumper_t *d;
+	int ret = -EIO;
+
+	if (!f)
+		return -errno;
+	d = pcap_dump_fopen(c->p, f);
+	if (!d) {
+		fclose(f);
+		free(mem);
+		return -EIO;
+	}
+	pcap_dump_close(d);	/* closes f: mem and size are final */
+	if (size == 24)
+		ret = capture_out(mem, size);
+	free(mem);
+	return ret;
+}
+
 static int capture_open_file(struct capture *c)
 {
 	char name[PATH_MAX];
 
 	if (c->to_stdout) {
-		c->dump = pcap_dump_fopen(c->p, stdout);
+		return capture_stream_header(c);
 	} else {
 		if (c->file_no)
 			snprintf(name, sizeof(name), "%s.%u", c->path, c->file_no);
@@ -218,8 +271,10 @@ static void capture_on_packet(uint8_t *user, const struct pcap_pkthdr *h, const 
 	struct capture *c = (void *)user;	/* our own pointer, handed back by libpcap */
 	FILE *f;
 
-	if (c->err)
+	if (c->err || capture_stop) {
+		pcap_breakloop(c->p);	/* never block on a stalled reader again */
 		return;
+	}
 	if (!c->path) {
 		capture_print(c, h, d);
 		if (fflush(stdout) == EOF)
@@ -234,12 +289,25 @@ static void capture_on_packet(uint8_t *user, const struct pcap_pkthdr *h, const 
 				return;
 			}
 		}
-		pcap_dump((uint8_t *)c->dump, h, d);
-		c->file_bytes += 16 + h->caplen;
-		/* Flushed per packet: a streaming reader sees it now, a full disk errors now. */
-		f = pcap_dump_file(c->dump);
-		if (fflush(f) == EOF || ferror(f))
-			c->err = errno ? errno : EIO;
+		if (c->to_stdout) {
+			/* The pcap record header: 32-bit fields in our byte order, as the file's. */
+			uint32_t rh[4] = { (uint32_t)h->ts.tv_sec, (uint32_t)h->ts.tv_usec,
+					   h->caplen, h->len };
+			int ret = capture_out(rh, sizeof(rh));
+
+			if (ret == 0)
+				ret = capture_out(d, h->caplen);
+			/* Stopped while the reader stalls: the end, not an error. */
+			if (ret && !(ret == -EINTR && capture_stop))
+				c->err = -ret;
+		} else {
+			pcap_dump((uint8_t *)c->dump, h, d);
+			c->file_bytes += 16 + h->caplen;
+			/* Flushed per packet: a full disk is an error now, not at exit. */
+			f = pcap_dump_file(c->dump);
+			if (fflush(f) == EOF || ferror(f))
+				c->err = errno ? errno : EIO;
+		}
 	}
 	if (c->err) {
 		pcap_breakloop(c->p);

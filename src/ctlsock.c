@@ -679,6 +679,12 @@ int ctlsock_request(const char *path, const char *request, char **body)
 
 		if (n < 0 && errno == EINTR)
 			continue;
+		/*
+		 * A daemon that refuses us closes before reading our request:
+		 * the reset comes after its answer, which is what counts.
+		 */
+		if (n < 0 && errno == ECONNRESET && len)
+			break;
 		if (n < 0) {
 			ret = -errno;
 			goto out;

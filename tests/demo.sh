@@ -182,7 +182,10 @@ CONF
 		bad "Could not ping $CIP2"; ok=0
 	fi
 
-	say "What the daemons said"
+	say "What gangway says about it"
+	show host "$GW_GANGWAY" status -c "$LAB_DIR/host.conf" || { bad "gangway status failed"; ok=0; }
+
+	say "What the daemons logged"
 	grep -hE "Handshake|Route to|Docker networks|Firewall mechanism|acknowledged" \
 		"$LAB_DIR/host.log" "$LAB_DIR/guest.log" | sed 's/^/     /' | head -20
 	((ok)) || broken "some requests from the Mac failed"

@@ -23,7 +23,9 @@
 # arrive); the mean ping round trip on an idle path ("added" = minus plain
 # routing's). CPU seconds per GB is the time both tunnel processes spent
 # (user + system) per gigabyte of TCP moved; max RSS is the larger
-# resident set of the two, sampled during the TCP runs.
+# resident set of the two, sampled during the TCP runs. Heap allocations
+# are gangway's calls to malloc, calloc and realloc per MB of TCP moved,
+# counted by perf uprobes when perf can place them (Go has no such calls).
 #
 # The table goes to stdout and to --out (default $BUILD/bench/results.txt).
 # --smoke: one round of 2-second runs of plain and gangway only; fails
@@ -126,7 +128,7 @@ iperf_tcp()
 
 measure()	# SETUP ROUND
 {
-	local s=$1 r=$2 dst=${DST[$1]} pids=${PIDS[$1]:-} sp='' c0 c1 out bytes=0 m
+	local s=$1 r=$2 dst=${DST[$1]} pids=${PIDS[$1]:-} sp='' ap='' c0 c1 out bytes=0 m
 
 	lab_retry 10 ip netns exec "$HNS" ping -c 1 -W 1 "$dst" >/dev/null ||
 		{ log "$s: no path to $dst"; return 1; }
@@ -137,11 +139,24 @@ measure()	# SETUP ROUND
 		# shellcheck disable=SC2086
 		c0=$(cpu_ticks $pids)
 	fi
+	if [[ -n $ALLOC_GROUP && $s == g* ]]; then
+		# shellcheck disable=SC2086
+		perf stat -x, -e "$ALLOC_GROUP:*" -p "${pids// /,}" -o "$LAB_DIR/allocs.$s.$r" &
+		ap=$!
+		sleep 0.5
+	fi
 	for m in tcp_up tcp_down; do
 		if [[ $m == tcp_up ]]; then out=$(iperf_tcp "$dst"); else out=$(iperf_tcp "$dst" -R); fi
 		R[$s.$m.$r]=${out% *}
 		bytes=$((bytes + ${out#* }))
 	done
+	if [[ -n ${ap:-} ]]; then
+		kill -INT "$ap"
+		wait "$ap" 2>/dev/null || true
+		# allocations per MB moved (a packet is at most 1420 bytes: ~740 per MB)
+		R[$s.allocs.$r]=$(awk -F, -v b="$bytes" '$3 ~ /:/ {n += $1} END { printf "%.3f", n / (b / 1e6) }' \
+			"$LAB_DIR/allocs.$s.$r")
+	fi
 	if [[ -n $sp ]]; then
 		# shellcheck disable=SC2086
 		c1=$(cpu_ticks $pids)
@@ -163,6 +178,19 @@ measure()	# SETUP ROUND
 	    "udp ${R[$s.udp_pps.$r]:-?} pkt/s, rtt ${R[$s.rtt.$r]:-?} us," \
 	    "cpu ${R[$s.cpu.$r]:-?} s/GB, rss ${R[$s.rss.$r]:-?} KiB"
 }
+
+# Heap allocations of gangway's processes during the TCP runs, counted by
+# uprobes on libc's allocator entry points (perf probe), when perf has them.
+ALLOC_GROUP=''
+LIBC=$(ldd "$GW_GANGWAYD" | awk '/libc\.so/ {print $3}')
+if command -v perf >/dev/null && [[ -n $LIBC ]]; then
+	g=gwb$LAB_NUM
+	if perf probe -q -x "$LIBC" -a "$g:malloc=malloc" -a "$g:calloc=calloc" \
+		-a "$g:realloc=realloc" >/dev/null 2>&1; then
+		ALLOC_GROUP=$g
+		lab_on_cleanup perf probe -q -d "$g:*"
+	fi
+fi
 
 # ---- the setups
 ip -n "$HNS" route add "$C_PLAIN/32" via "$LAB_VM_IP4"
@@ -237,7 +265,7 @@ median()	# SETUP METRIC
 
 declare -A M
 for s in "${SETUPS[@]}"; do
-	for m in tcp_up tcp_down udp_pps rtt cpu rss; do
+	for m in tcp_up tcp_down udp_pps rtt cpu rss allocs; do
 		M[$s.$m]=$(median "$s" "$m")
 	done
 done
@@ -255,6 +283,7 @@ fmt()	# METRIC VALUE
 	rtt|added) awk -v v="$2" 'BEGIN { printf "%.0f us", v }' ;;
 	cpu) awk -v v="$2" 'BEGIN { printf "%.2f s/GB", v }' ;;
 	rss) awk -v v="$2" 'BEGIN { printf "%.1f MiB", v / 1024 }' ;;
+	allocs) awk -v v="$2" 'BEGIN { printf "%.3f /MB", v }' ;;
 	esac
 }
 
@@ -271,7 +300,7 @@ table()
 	for s in "${SETUPS[@]}"; do printf ' %14s' "$s"; done
 	((has_wg)) && printf ' %14s' "gangway/wggo"
 	printf '\n'
-	for m in tcp_up tcp_down udp_pps rtt added cpu rss; do
+	for m in tcp_up tcp_down udp_pps rtt added cpu rss allocs; do
 		case $m in
 		tcp_up) label="TCP host->container" ;;
 		tcp_down) label="TCP container->host" ;;
@@ -280,10 +309,14 @@ table()
 		added) label="latency added" ;;
 		cpu) label="tunnel CPU per GB" ;;
 		rss) label="max RSS (one end)" ;;
+		allocs) label="heap allocations" ;;
 		esac
 		printf '%-24s' "$label"
 		for s in "${SETUPS[@]}"; do printf ' %14s' "$(fmt $m "${M[$s.$m]:-}")"; done
-		((has_wg)) && printf ' %14s' "$(ratio "${M[gangway.$m]:-}" "${M[wggo.$m]:-}")"
+		if ((has_wg)); then
+			[[ $m == allocs ]] && printf ' %14s' "-" ||
+				printf ' %14s' "$(ratio "${M[gangway.$m]:-}" "${M[wggo.$m]:-}")"
+		fi
 		printf '\n'
 	done
 }

@@ -84,6 +84,21 @@ lab_check "prometheus: counters with HELP/TYPE, one sample per drop reason" bash
 lab_check "prometheus on the guest: gangway_info names the firewall" bash -c \
 	"'$GW_GANGWAY' status --prometheus --socket '$GSOCK' | grep -qE '^gangway_info\{interface=\"$GUEST_IF\",role=\"guest\",firewall=\"[a-z-]+\"\} 1\$'"
 
+# A guest prefix the host refuses (a host route lies inside it): reported with its reason.
+N3=$(lab_subnet4 3)
+ip -n "$(lab_ns host)" route add "${N3%.0/24}.0/25" via "$LAB_VM_IP4"
+lab_bridge_add br-lan "$N3"
+lab_check "a refused prefix is listed with its reason" gw_until 5 bash -c \
+	"'$GW_GANGWAY' status -c '$LAB_DIR/host.conf' | grep -qxF '  prefix $N3 refused (shadowed by a host route)'"
+lab_check "...in JSON too, beside the installed one" bash -c \
+	"'$GW_GANGWAY' status -j -c '$LAB_DIR/host.conf' | python3 -c '
+import json, sys
+p = json.load(sys.stdin)[\"peers\"][0][\"prefixes\"]
+assert {\"prefix\": \"$N3\", \"state\": \"refused\", \"reason\": \"shadowed by a host route\"} in p, p
+assert {\"prefix\": \"$NET\", \"state\": \"installed\"} in p, p'"
+lab_check "...and counted in the metrics" bash -c \
+	"'$GW_GANGWAY' status --prometheus -c '$LAB_DIR/host.conf' | grep -qxF 'gangway_prefixes{interface=\"$HOST_IF\",state=\"refused\"} 1'"
+
 # Raw requests through the socket (python: exact bytes, read to EOF).
 raw() {
 	python3 - "$1" "$2" <<'PY'

@@ -81,6 +81,34 @@ lab_check "rotation made rot.pcap, rot.pcap.1, rot.pcap.2 and no more" bash -c \
 lab_check "...each at most 1 MB and readable by tcpdump" bash -c \
 	"for f in '$LAB_DIR'/rot.pcap*; do [ \$(stat -c %s \$f) -le 1000000 ] && tcpdump -n -r \$f >/dev/null 2>&1 || exit 1; done"
 
+# A reader that stops reading: the capture stalls, the kernel drops its
+# copies (counted), and forwarding keeps its throughput (best of 3, 10%).
+xfer_time() {
+	local best=999999 t0 t1 i
+	for i in 1 2 3; do
+		t0=$(date +%s%N)
+		gw_transfer host c1 "$CIP" "$((9100 + $1 + i))" 48 >/dev/null || return 1
+		t1=$(date +%s%N)
+		(( (t1 - t0) / 1000000 < best )) && best=$(( (t1 - t0) / 1000000 ))
+	done
+	echo "$best"
+}
+BASE=$(xfer_time 0)
+FIFO=$LAB_DIR/stall.fifo
+mkfifo "$FIFO"
+lab_bg vm "$LAB_DIR/stall-reader.log" python3 -c "import time; f = open('$FIFO', 'rb'); time.sleep(300)" >/dev/null
+lab_bg vm "$LAB_DIR/cap6.log" bash -c "exec '$GW_GANGWAY' capture --config '$LAB_DIR/guest.conf' -w - >'$FIFO'" >/dev/null
+CAP_PID=$LAB_BG_PID
+gw_wait_log "$LAB_DIR/cap6.log" "listening on" 5
+STALLED=$(xfer_time 10)
+echo "# 48 MiB: ${BASE} ms without capture, ${STALLED} ms with a stalled capture"
+lab_check "throughput with a stalled capture within 10% (${BASE} ms vs ${STALLED} ms)" \
+	test "$STALLED" -le "$((BASE * 110 / 100))"
+kill -INT "$CAP_PID"
+lab_check "the stalled capture stops on SIGINT" gw_until 5 bash -c "! kill -0 $CAP_PID 2>/dev/null"
+lab_check "...and reports the packets the kernel dropped for it" bash -c \
+	"cat '$LAB_DIR/cap6.log'; grep -qE 'received by the filter, [1-9][0-9]* dropped' '$LAB_DIR/cap6.log'"
+
 # A capture into a 1 MiB tmpfs: it stops with an error; traffic goes on.
 mkdir -p "$LAB_DIR/small"
 mount -t tmpfs -o size=1m tmpfs "$LAB_DIR/small"

@@ -88,7 +88,7 @@ static int replay(int fd, const char *path, uint16_t port)
 	dlt = pcap_datalink(pc);
 	while ((r = pcap_next_ex(pc, &h, &p)) == 1) {
 		size_t off = 0, l3;
-		const struct udphdr *u;
+		uint16_t dport;
 
 		if (dlt == DLT_EN10MB)
 			off = 14;
@@ -106,8 +106,9 @@ static int replay(int fd, const char *path, uint16_t port)
 			continue;
 		if (h->caplen < off + l3 + 8)
 			continue;
-		u = (const struct udphdr *)(p + off + l3);
-		if (ntohs(u->uh_dport) != port)
+		/* The capture's bytes have no alignment: read the port bytewise. */
+		dport = (uint16_t)(p[off + l3 + 2] << 8 | p[off + l3 + 3]);
+		if (dport != port)
 			continue;
 		if (send(fd, p + off + l3 + 8, h->caplen - off - l3 - 8, 0) >= 0)
 			sent++;
