@@ -9,6 +9,7 @@
 #   make fuzz         libFuzzer harnesses, in build-fuzz/
 #   make bench        plain routing, gangway and wireguard-go through one lab (root)
 #   make bench-crypto seal/open micro-benchmark of the crypto libraries
+#   make soak         traffic with periodic faults for DURATION s; RSS/fd table (root)
 #   make macos-check  cross-compile the macOS host agent (Zig, from npm)
 #   make install      binaries, systemd units, man pages, examples (PREFIX, DESTDIR)
 #   make uninstall    remove what make install installed
@@ -75,7 +76,7 @@ TEST_TOOLS := $(TEST_HELPERS:tests/tools/%.c=$(BUILD)/tests/%)
 
 PROGS	:= $(filter-out $(PLATFORM_SKIP:src/%.c=$(BUILD)/%),$(BUILD)/gangwayd $(BUILD)/gangway)
 
-.PHONY: all check unit integration deps demo asan analyze fuzz bench bench-crypto \
+.PHONY: all check unit integration deps demo asan analyze fuzz bench bench-crypto soak \
 	clean tests test-tools macos-check install uninstall deb
 all: $(PROGS)
 
@@ -158,6 +159,11 @@ bench: all
 	tests/bench/fetch-wggo.sh $(BUILD)/bench/wggo || \
 		echo "bench: no wireguard-go from Debian 13; measuring without it" >&2
 	BUILD=$(BUILD) tests/bench/bench.sh $(BENCH_ARGS)
+
+# Traffic with faults injected periodically; RSS and fds over time (root).
+DURATION ?= 600
+soak: all tests
+	BUILD=$(BUILD) tests/soak.sh $(DURATION)
 
 bench-crypto: $(BUILD)/tests/bench_crypto
 	$(BUILD)/tests/bench_crypto

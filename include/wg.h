@@ -79,6 +79,7 @@ enum wg_drop {
 	WG_DROP_NO_ENDPOINT,
 	WG_DROP_QUEUE_FULL,
 	WG_DROP_TIMEOUT,	/* queued packet dropped: the handshake gave up */
+	WG_DROP_LOOP,		/* our own datagram routed back into the tunnel */
 	WG_DROP_MAX
 };
 const char *wg_drop_name(enum wg_drop d);

@@ -263,7 +263,7 @@ static int firewall_nft_gen_cb(const struct nlmsghdr *nlh, void *data)
 
 int firewall_nft_genid(struct firewall_nft *n, uint32_t *gen)
 {
-	_Alignas(8) char buf[NFT_REQ_SIZE];
+	_Alignas(8) char buf[NFT_REQ_SIZE] = { 0 };
 	struct nft_gen_got got = { 0, false };
 	struct nlmsghdr *nlh;
 	int ret;
@@ -281,7 +281,7 @@ int firewall_nft_genid(struct firewall_nft *n, uint32_t *gen)
 int firewall_nft_exists(struct firewall_nft *n, int nfproto, const char *table,
 			const char *chain)
 {
-	_Alignas(8) char buf[NFT_REQ_SIZE];
+	_Alignas(8) char buf[NFT_REQ_SIZE] = { 0 };
 	struct nlmsghdr *nlh;
 	int ret;
 
@@ -341,6 +341,8 @@ static int nft_batch_room(struct nft_batch *b)
 	p = realloc(b->buf, cap);
 	if (!p)
 		return -ENOMEM;
+	/* libnftnl leaves attribute padding unwritten: send no stale bytes */
+	memset(p + b->cap, 0, cap - b->cap);
 	b->buf = p;
 	b->cap = cap;
 	return 0;
@@ -1078,7 +1080,7 @@ static int nft_dump_cb(const struct nlmsghdr *nlh, void *data)
 static int nft_dump_rules(struct firewall_nft *n, int nfproto, const char *table,
 			  const char *chain, const char *comment, struct nft_dump *d)
 {
-	_Alignas(8) char buf[NFT_REQ_SIZE];
+	_Alignas(8) char buf[NFT_REQ_SIZE] = { 0 };
 	int tries, ret = -EINTR;
 
 	for (tries = 0; tries < 5; tries++) {

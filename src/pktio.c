@@ -289,7 +289,7 @@ int pktio_ep_to_sockaddr(const struct pktio *io, const struct wg_endpoint *to,
 static ssize_t pktio_plain_udp_recv(struct pktio *io, uint8_t *buf, size_t size,
 				    struct wg_endpoint *from)
 {
-	struct sockaddr_storage ss;
+	struct sockaddr_storage ss = { 0 };
 	socklen_t len = sizeof(ss);
 	ssize_t n;
 	int ret;

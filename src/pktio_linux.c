@@ -125,7 +125,11 @@ static int pktio_tun_writev(void *ctx, const struct iovec *iov, int iovcnt)
 
 	io->stats.tun_writes++;
 	n = writev(io->tun_fd, iov, iovcnt);
-	return n < 0 ? -errno : 0;
+	if (n < 0) {
+		io->stats.dropped++;
+		return -errno;
+	}
+	return 0;
 }
 
 int pktio_fast_init(struct pktio *io)
@@ -224,6 +228,37 @@ static bool pktio_wait_writable(int fd)
 }
 
 /*
+ * A GSO message the kernel refused because its segments do not fit the
+ * route's MTU (a path MTU below the tunnel's): send the segments one by
+ * one, which the kernel fragments, rather than drop them all.
+ */
+static void pktio_send_split(struct pktio *io, const struct msghdr *gmh)
+{
+	const struct cmsghdr *c = (const struct cmsghdr *)gmh->msg_control;
+	uint8_t *base = gmh->msg_iov[0].iov_base;
+	size_t len = gmh->msg_iov[0].iov_len, off;
+	struct iovec iov;
+	struct msghdr mh = {
+		.msg_name = gmh->msg_name,
+		.msg_namelen = gmh->msg_namelen,
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+	};
+	uint16_t seg;
+
+	memcpy(&seg, CMSG_DATA(c), sizeof(seg));
+	if (!seg)
+		seg = (uint16_t)(len > UINT16_MAX ? UINT16_MAX : len);
+	for (off = 0; off < len; off += seg) {
+		iov.iov_base = base + off;
+		iov.iov_len = len - off < seg ? len - off : seg;
+		io->stats.udp_sends++;
+		if (sendmsg(io->udp_fd, &mh, 0) < 0)
+			io->stats.dropped++;
+	}
+}
+
+/*
  * Send messages [0, n) built by pktio_send_groups(). Returns the index of
  * a message that failed with EIO under GSO, or n.
  */
@@ -249,6 +284,12 @@ static size_t pktio_sendmmsg(struct pktio *io, struct pktio_fast *f, size_t n)
 		}
 		if (r < 0 && errno == EIO && f->smsg[done].msg_hdr.msg_controllen)
 			return done;
+		if (r < 0 && (errno == EINVAL || errno == EMSGSIZE) &&
+		    f->smsg[done].msg_hdr.msg_controllen) {
+			pktio_send_split(io, &f->smsg[done].msg_hdr);
+			done++;
+			continue;
+		}
 		/* this one cannot go (socket full, an ICMP error pending...): drop it */
 		io->stats.dropped++;
 		done++;

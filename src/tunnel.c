@@ -24,6 +24,8 @@
 #include "tunnel.h"
 
 #define TUNNEL_BURST		64		/* packets per wake-up and source */
+/* batches per wake-up and source: up to ~1 MB, so the other direction waits little */
+#define TUNNEL_BATCHES		8
 #define TUNNEL_RESOLVE_RETRY	(5 * WG_NSEC)
 
 static void tunnel_state_save(struct tunnel *t);
@@ -351,7 +353,7 @@ static void tunnel_tun_batches(struct tunnel *t, uint64_t now)
 	struct pktio_pkt *p;
 	int n;
 
-	for (int i = 0; i < TUNNEL_BURST; i++) {
+	for (int i = 0; i < TUNNEL_BATCHES; i++) {
 		n = t->io.ops->tun_read_batch(&t->io, &p);
 		if (n == -EAGAIN || n == -EINTR)
 			break;
@@ -399,7 +401,7 @@ static void tunnel_udp_batches(struct tunnel *t, uint64_t now)
 	struct pktio_dgram *d;
 	int n;
 
-	for (int i = 0; i < TUNNEL_BURST; i++) {
+	for (int i = 0; i < TUNNEL_BATCHES; i++) {
 		n = t->io.ops->udp_recv_batch(&t->io, &d);
 		if (n == -EAGAIN || n == -EINTR)
 			break;

@@ -209,6 +209,7 @@ static const char *const wg_drop_names[WG_DROP_MAX] = {
 	[WG_DROP_NO_ENDPOINT] = "no-endpoint",
 	[WG_DROP_QUEUE_FULL] = "queue-full",
 	[WG_DROP_TIMEOUT] = "handshake-timeout",
+	[WG_DROP_LOOP] = "routing-loop",
 };
 
 const char *wg_drop_name(enum wg_drop d)
@@ -797,6 +798,34 @@ static int wg_inner_parse(const uint8_t *p, size_t len, bool rx, int *family,
 	return -EINVAL;
 }
 
+/*
+ * A UDP packet to the peer's own endpoint coming out of the tunnel device
+ * is one of our datagrams that a route sent back into the tunnel: sealing
+ * it again would loop forever, each pass adding a layer. Drop it, as the
+ * kernel's WireGuard does when the route to the endpoint is its device.
+ */
+static bool wg_is_loop(const struct wg_peer *peer, const uint8_t *pkt, size_t len,
+		       int family)
+{
+	const uint8_t *udp;
+	size_t hl;
+
+	if (!peer->has_ep || peer->ep.sa.sa_family != family)
+		return false;
+	if (family == AF_INET) {
+		hl = (size_t)(pkt[0] & 15) * 4;
+		if (pkt[9] != 17 || len < hl + 8 || (wg_be16(pkt + 6) & 0x1fff) ||
+		    memcmp(pkt + 16, &peer->ep.in.sin_addr, 4))
+			return false;
+		udp = pkt + hl;
+		return !memcmp(udp + 2, &peer->ep.in.sin_port, 2);
+	}
+	if (pkt[6] != 17 || len < 48 || memcmp(pkt + 24, &peer->ep.in6.sin6_addr, 16))
+		return false;
+	udp = pkt + 40;
+	return !memcmp(udp + 2, &peer->ep.in6.sin6_port, 2);
+}
+
 /**
  * wg_device_tx() - encrypt and send one IP packet from the tunnel
  *
@@ -820,6 +849,10 @@ int wg_device_tx(struct wg_device *dev, uint8_t *pkt, size_t len, uint64_t now)
 	if (!peer) {
 		wg_dev_drop(dev, WG_DROP_NO_PEER);
 		return -EHOSTUNREACH;
+	}
+	if (wg_is_loop(peer, pkt, len, family)) {
+		wg_peer_drop(peer, WG_DROP_LOOP);
+		return -ELOOP;
 	}
 	kp = peer->kp_cur;
 	if (!peer->q_count && wg_keypair_can_send(dev, kp, now)) {

@@ -128,20 +128,20 @@ iperf_tcp()
 
 measure()	# SETUP ROUND
 {
-	local s=$1 r=$2 dst=${DST[$1]} pids=${PIDS[$1]:-} sp='' ap='' c0 c1 out bytes=0 m
+	local s=$1 r=$2 dst=${DST[$1]} procs=${PIDS[$1]:-} sp='' ap='' c0 c1 out bytes=0 m
 
 	lab_retry 10 ip netns exec "$HNS" ping -c 1 -W 1 "$dst" >/dev/null ||
 		{ log "$s: no path to $dst"; return 1; }
-	if [[ -n $pids ]]; then
+	if [[ -n $procs ]]; then
 		# shellcheck disable=SC2086
-		rss_sampler "$LAB_DIR/rss.$s.$r" $pids &
+		rss_sampler "$LAB_DIR/rss.$s.$r" $procs &
 		sp=$!
 		# shellcheck disable=SC2086
-		c0=$(cpu_ticks $pids)
+		c0=$(cpu_ticks $procs)
 	fi
 	if [[ -n $ALLOC_GROUP && $s == g* ]]; then
 		# shellcheck disable=SC2086
-		perf stat -x, -e "$ALLOC_GROUP:*" -p "${pids// /,}" -o "$LAB_DIR/allocs.$s.$r" &
+		perf stat -x, -e "$ALLOC_GROUP:*" -p "${procs// /,}" -o "$LAB_DIR/allocs.$s.$r" &
 		ap=$!
 		sleep 0.5
 	fi
@@ -159,7 +159,7 @@ measure()	# SETUP ROUND
 	fi
 	if [[ -n $sp ]]; then
 		# shellcheck disable=SC2086
-		c1=$(cpu_ticks $pids)
+		c1=$(cpu_ticks $procs)
 		kill "$sp"
 		wait "$sp" 2>/dev/null || true
 		R[$s.cpu.$r]=$(awk -v t=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" -v b="$bytes" \
@@ -254,12 +254,12 @@ fi
 # ---- the table: medians over the rounds
 median()	# SETUP METRIC
 {
-	local k v=()
+	local k vals=()
 	for k in "${!R[@]}"; do
-		[[ $k == "$1.$2."* && -n ${R[$k]} ]] && v+=("${R[$k]}")
+		[[ $k == "$1.$2."* && -n ${R[$k]} ]] && vals+=("${R[$k]}")
 	done
-	((${#v[@]})) || return 0
-	printf '%s\n' "${v[@]}" | sort -g | awk '{a[NR] = $1} END {
+	((${#vals[@]})) || return 0
+	printf '%s\n' "${vals[@]}" | sort -g | awk '{a[NR] = $1} END {
 		if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
 }
 
@@ -329,8 +329,8 @@ mkdir -p "$(dirname "$OUT")"
 	echo "gangway: $MODE_FAST"
 	[[ -n ${MODE_PLAIN:-} ]] && echo "gw-fallback: $MODE_PLAIN"
 	if [[ " ${SETUPS[*]} " == *" wggo "* ]]; then
-		v=$(cat "$(dirname "$WGGO")/../../VERSION" 2>/dev/null || "$WGGO" --version | head -1)
-		echo "wggo: $WGGO ($v)"
+		ver=$(cat "$(dirname "$WGGO")/../../VERSION" 2>/dev/null || "$WGGO" --version | head -1)
+		echo "wggo: $WGGO ($ver)"
 	fi
 	echo
 	table

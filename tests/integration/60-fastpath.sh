@@ -130,6 +130,7 @@ if sys.argv[1] == 'send':
         time.sleep(0.002)
 else:
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
     s.bind(('0.0.0.0', int(sys.argv[2])))
     s.settimeout(3)
     good = bad = 0
@@ -162,7 +163,7 @@ lab_check "fragmented pings (4000 bytes) cross the tunnel" \
 lab_check "a DF packet larger than the tunnel gets frag-needed with MTU 1420" bash -c \
 	"ip netns exec $(lab_ns c1) ping -c 1 -W 2 -M do -s 1450 $TH 2>&1 | grep -qi 'mtu = 1420'"
 lab_check "a DF packet that fits crosses" \
-	lab_exec c1 ping -c 2 -i 0.2 -W 2 -M do -s 1392 "$TH"
+	lab_exec c1 ping -c 2 -i 0.2 -W 2 -M 'do' -s 1392 "$TH"
 stop_pair
 
 # ---- 2. no offloads, one system call per packet
