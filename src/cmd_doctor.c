@@ -458,10 +458,12 @@ static double doctor_ping(const struct in_addr *ip, int tries)
 	if (fd < 0)
 		return -errno;
 	for (int seq = 1; seq <= tries && ret < 0; seq++) {
-		struct icmphdr req = { .type = ICMP_ECHO };
+		struct icmphdr req;
 		struct timespec t0, t1;
 		uint8_t buf[1500];
 
+		memset(&req, 0, sizeof(req));
+		req.type = ICMP_ECHO;
 		req.un.echo.id = htons(id);
 		req.un.echo.sequence = htons((uint16_t)seq);
 		req.checksum = doctor_icmp_csum(&req, sizeof(req));
