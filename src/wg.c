@@ -154,7 +154,7 @@ struct wg_peer {
 	/* timers: deadlines in boottime ns, WG_NEVER when not armed */
 	uint64_t t_retransmit, t_keepalive, t_new_hs, t_zero_keys, t_persistent;
 	uint64_t handshake_started;	/* first initiation of this attempt */
-	uint64_t last_sent_handshake;
+	uint64_t handshake_allowed;	/* no initiation before: see wg_handshake_sent */
 
 	/* packets waiting for a session, in arrival order */
 	uint8_t *q_arena;		/* WG_QUEUE_BYTES */
@@ -536,6 +536,24 @@ static void wg_timestamp(struct wg_device *dev, uint8_t ts[NOISE_TAI64N_LEN],
 	noise_tai64n(ts, now + dev->wall_offset);
 }
 
+/*
+ * At most one handshake message (initiation or response) per Rekey-Timeout
+ * to a peer, plus a jitter drawn each time, as retransmits have. The
+ * jitter matters when two peers' initiations cross: each consumes the
+ * other's (which replaces its own handshake) and answers it, neither
+ * answer then completes anything, and both may initiate again one
+ * Rekey-Timeout after their answers. Traffic waiting on both sides asks for
+ * that at once, so without a jitter the two would cross again, in
+ * lockstep, as long as the traffic lasts.
+ */
+static void wg_handshake_sent(struct wg_peer *peer, uint64_t now)
+{
+	struct wg_device *dev = peer->dev;
+
+	peer->handshake_allowed = wg_after(now, dev->timers.rekey_timeout + wg_jitter(dev));
+	peer->sent_handshake_ever = true;
+}
+
 /**
  * wg_send_initiation() - send a handshake initiation to a peer
  * @peer:  the peer
@@ -554,18 +572,13 @@ static void wg_send_initiation(struct wg_peer *peer, uint64_t now, bool retry)
 
 	if (!retry && peer->t_retransmit == WG_NEVER)
 		peer->handshake_started = now;		/* a new attempt */
-	if (peer->sent_handshake_ever &&
-	    !wg_expired(peer->last_sent_handshake, dev->timers.rekey_timeout, now)) {
+	if (peer->sent_handshake_ever && now < peer->handshake_allowed) {
 		/* too early: the initiation is put off until allowed, not lost */
-		uint64_t allowed = wg_after(peer->last_sent_handshake,
-					    dev->timers.rekey_timeout);
-
-		if (peer->t_retransmit > allowed)
-			peer->t_retransmit = allowed;
+		if (peer->t_retransmit > peer->handshake_allowed)
+			peer->t_retransmit = peer->handshake_allowed;
 		return;
 	}
-	peer->last_sent_handshake = now;
-	peer->sent_handshake_ever = true;
+	wg_handshake_sent(peer, now);
 
 	wg_handshake_clear(peer);
 	if (wg_index_new_id(dev, &id) < 0 || crypto_x25519_genkey(e) < 0)
@@ -598,8 +611,7 @@ static void wg_send_response(struct wg_peer *peer, uint64_t now)
 	struct noise_keys k;
 	uint32_t id;
 
-	peer->last_sent_handshake = now;
-	peer->sent_handshake_ever = true;
+	wg_handshake_sent(peer, now);
 	if (wg_index_new_id(dev, &id) < 0 || crypto_x25519_genkey(e) < 0)
 		goto fail;
 	if (noise_create_response(&peer->hs, msg, &peer->remote, dev->aead,

@@ -1352,10 +1352,10 @@ static void test_send_counter_limit(void **state)
 	assert_int_equal(tx(net, 0, 1, 3, 100), 0);
 	keypairs(net, 0, 1, &k);
 	assert_int_equal(k.current.send_counter, reject);
-	/* the rekey waits for Rekey-Timeout after the last handshake */
+	/* the rekey waits for Rekey-Timeout (and a jitter) after the last handshake */
 	tick_all(net);
 	assert_int_equal(net->n[1].seen[0][3], 0);
-	run_until(net, t0 + 5 * SEC);
+	run_until(net, t0 + 5 * SEC + JITTER);
 	/* nothing ever left with a counter at or past the limit */
 	for (i = 0; i < net->log_len; i++)
 		if (net->log[i].from == 0 && le32(net->log[i].buf) == WG_MSG_DATA)
@@ -1472,6 +1472,49 @@ static void test_persistent_keepalive(void **state)
 	net_free(net);
 }
 
+/*
+ * Both sides want a session at the same moment (each has packets queued and
+ * knows the other's endpoint), so their initiations cross: each consumes
+ * the other's initiation, which replaces its own handshake, and each
+ * response then finds no handshake to complete. Traffic keeps asking for a
+ * session every 20 ms. The retries must not stay in lockstep: with a
+ * jitter on every deferred retry one side goes first and a session forms
+ * within a few Rekey-Timeouts.
+ */
+static void test_crossed_initiations(void **state)
+{
+	struct net *net = net_new(2, NULL);
+	uint64_t t0;
+	uint32_t seq = 1;
+
+	(void)state;
+	link_nodes(net, 0, 1, true);
+	link_nodes(net, 1, 0, true);
+	t0 = net->now;
+	/* both initiations are on the wire before either is delivered */
+	assert_int_equal(tx(net, 0, 1, seq, 100), 0);
+	assert_int_equal(tx(net, 1, 0, seq, 100), 0);
+	assert_int_equal(logged(net, 0, WG_MSG_INITIATION), 1);
+	assert_int_equal(logged(net, 1, WG_MSG_INITIATION), 1);
+	pump(net);
+	pump(net);
+	assert_int_equal(net->n[0].events[WG_EV_HANDSHAKE_DONE], 0);
+	assert_int_equal(net->n[1].events[WG_EV_HANDSHAKE_DONE], 0);
+	while (net->now < t0 + 30 * SEC &&
+	       (!net->n[0].seen[1][seq % SEQ_MAX] || !net->n[1].seen[0][seq % SEQ_MAX])) {
+		run_for(net, SEC / 50);
+		seq++;
+		tx(net, 0, 1, seq, 100);
+		tx(net, 1, 0, seq, 100);
+		tick_all(net);
+	}
+	/* a session both ways, and long before Rekey-Attempt-Time */
+	assert_true(net->n[1].seen[0][seq % SEQ_MAX] > 0);
+	assert_true(net->n[0].seen[1][seq % SEQ_MAX] > 0);
+	assert_true(net->now < t0 + 16 * SEC);
+	net_free(net);
+}
+
 static void test_config_api(void **state)
 {
 	struct net *net = pair(NULL);
@@ -1547,6 +1590,7 @@ int main(void)
 		cmocka_unit_test(test_send_counter_limit),
 		cmocka_unit_test(test_responder_restart),
 		cmocka_unit_test(test_persistent_keepalive),
+		cmocka_unit_test(test_crossed_initiations),
 		cmocka_unit_test(test_config_api),
 	};
 
