@@ -233,7 +233,34 @@ static void host_on_ctl(void *ctx, struct wg_peer *from, const struct prefix *sr
 	host_on_advertise(h, from, src, &m);
 }
 
-/* Withdraw the routes of guests silent for longer than WithdrawAfter. */
+/*
+ * Put back an accepted route that someone else deleted (a VPN client, a
+ * network manager, a person with `ip route del`). Adding a route that is
+ * there is a cheap -EEXIST; this runs once a second for a handful of
+ * prefixes, and works the same with rtnetlink and a PF_ROUTE socket.
+ */
+static void host_restore_routes(struct host *h, const struct host_guest *hg)
+{
+	char buf[PREFIX_STRLEN];
+
+	for (size_t j = 0; j < hg->n_accepted; j++) {
+		int ret = platform_route_add(h->t->plat, &hg->accepted[j]);
+
+		if (ret == 0)
+			log_notice("Route to %s through %s was removed by someone else: restored",
+				   prefix_format(&hg->accepted[j], buf, sizeof(buf)),
+				   h->t->ifname);
+		else if (ret != -EEXIST)
+			log_debug("Route to %s cannot be restored yet: %s",
+				  prefix_format(&hg->accepted[j], buf, sizeof(buf)),
+				  strerror(-ret));
+	}
+}
+
+/*
+ * Once a second: withdraw the routes of guests silent for longer than
+ * WithdrawAfter, and restore the others' routes if they went missing.
+ */
 static void host_on_tick(void *ctx, int fd, uint32_t events)
 {
 	struct host *h = ctx;
@@ -247,8 +274,12 @@ static void host_on_tick(void *ctx, int fd, uint32_t events)
 		uint64_t last = st->last_rx_ns > hg->last_adv_ns ? st->last_rx_ns : hg->last_adv_ns;
 		const struct config_peer *cp;
 
-		if (!hg->n_accepted || now - last < limit)
+		if (!hg->n_accepted)
 			continue;
+		if (now - last < limit) {
+			host_restore_routes(h, hg);
+			continue;
+		}
 		cp = host_config_peer(h, hg->peer);
 		log_notice("A guest has been silent for %u s: withdrawing its %zu route(s)",
 			   h->t->cfg.withdraw_after, hg->n_accepted);
