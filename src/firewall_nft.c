@@ -675,6 +675,70 @@ static int nft_batch_rule(struct nft_batch *b, struct nftnl_rule *r, uint16_t fl
 	return ret;
 }
 
+static uint8_t nft_nfproto(int family)
+{
+	return family == AF_INET6 ? NFPROTO_IPV6 : NFPROTO_IPV4;
+}
+
+/*
+ * Every rule builder below adds its expressions with `if (!ret) ret = ...`
+ * and ends here: the rule goes into the batch (which frees it) when all
+ * went well, and is freed with the first error otherwise.
+ */
+static int nft_rule_end(struct nft_batch *b, struct nftnl_rule *r, int ret, uint16_t flags)
+{
+	if (ret) {
+		nftnl_rule_free(r);
+		return ret;
+	}
+	return nft_batch_rule(b, r, flags);
+}
+
+/*
+ * What most of our rules start with: the family (nfproto 0: any), in from
+ * the tunnel, and from src (may be NULL) to dst.
+ */
+static int nft_match_from_tun(struct nftnl_rule *r, const struct firewall_nft_spec *s,
+			      uint8_t nfproto, const struct prefix *src, const struct prefix *dst)
+{
+	int ret = nfproto ? nft_match_u8(r, NFT_META_NFPROTO, nfproto) : 0;
+
+	if (!ret)
+		ret = nft_match_ifname(r, NFT_META_IIFNAME, s->tun);
+	if (!ret && src)
+		ret = nft_match_prefix(r, src, false);
+	if (!ret)
+		ret = nft_match_prefix(r, dst, true);
+	return ret;
+}
+
+/* nat: type, family, address from register 1 (to register 2 if max). */
+static int nft_nat(struct nftnl_rule *r, uint32_t type, int family, bool max, uint32_t flags)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("nat");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, type);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, nft_nfproto(family));
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1);
+		if (max)
+			nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MAX, NFT_REG_2);
+		if (flags)
+			nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FLAGS, flags);
+	}
+	return nft_add(r, e);
+}
+
+/* immediate: len bytes of data into register reg. */
+static int nft_imm_reg(struct nftnl_rule *r, const void *data, uint32_t len, uint32_t reg)
+{
+	struct nftnl_expr *e = nft_imm_data(data, len);
+
+	if (e)
+		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, reg);
+	return nft_add(r, e);
+}
+
 /* The same (src, dst) already seen among op[0..i): one mark/raw rule each. */
 static bool nft_dup_srcdst(const struct firewall_opening *op, size_t i)
 {
@@ -774,11 +838,7 @@ static int nft_rules_forward(struct nft_batch *b, const struct firewall_nft_spec
 		}
 		if (!ret)
 			ret = nft_set_mss(r);
-		if (ret) {
-			nftnl_rule_free(r);
-			return ret;
-		}
-		ret = nft_batch_rule(b, r, NLM_F_APPEND);
+		ret = nft_rule_end(b, r, ret, NLM_F_APPEND);
 		if (ret)
 			return ret;
 	}
@@ -794,16 +854,7 @@ static int nft_rules_forward(struct nft_batch *b, const struct firewall_nft_spec
 		ret = nft_rt_mss(r);
 	if (!ret)
 		ret = nft_set_mss(r);
-	if (ret) {
-		nftnl_rule_free(r);
-		return ret;
-	}
-	return nft_batch_rule(b, r, NLM_F_APPEND);
-}
-
-static uint8_t nft_nfproto(int family)
-{
-	return family == AF_INET6 ? NFPROTO_IPV6 : NFPROTO_IPV4;
+	return nft_rule_end(b, r, ret, NLM_F_APPEND);
 }
 
 static int nft_rule_snat(struct nft_batch *b, const struct firewall_nft_spec *s,
@@ -811,37 +862,19 @@ static int nft_rule_snat(struct nft_batch *b, const struct firewall_nft_spec *s,
 {
 	struct nftnl_rule *r = nft_rule_new(NFPROTO_INET, FIREWALL_TABLE, "postrouting",
 					    s->comment);
-	struct nftnl_expr *e;
 	int ret;
 
 	if (!r)
 		return -ENOMEM;
-	ret = nft_match_u8(r, NFT_META_NFPROTO, nft_nfproto(o->src.family));
-	if (!ret)
-		ret = nft_match_ifname(r, NFT_META_IIFNAME, s->tun);
+	ret = nft_match_from_tun(r, s, nft_nfproto(o->src.family), &o->src, &o->dst);
 	if (!ret)
 		ret = nft_match_ifname(r, NFT_META_OIFNAME, o->bridge);
 	if (!ret)
-		ret = nft_match_prefix(r, &o->src, false);
-	if (!ret)
-		ret = nft_match_prefix(r, &o->dst, true);
-	if (!ret)
 		ret = nft_add(r, nft_imm_data(o->gw.addr.b,
 					      (uint32_t)prefix_addr_len(o->gw.family)));
-	if (!ret) {
-		e = nftnl_expr_alloc("nat");
-		if (e) {
-			nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, NFT_NAT_SNAT);
-			nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, nft_nfproto(o->gw.family));
-			nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1);
-		}
-		ret = nft_add(r, e);
-	}
-	if (ret) {
-		nftnl_rule_free(r);
-		return ret;
-	}
-	return nft_batch_rule(b, r, NLM_F_APPEND);
+	if (!ret)
+		ret = nft_nat(r, NFT_NAT_SNAT, o->gw.family, false, 0);
+	return nft_rule_end(b, r, ret, NLM_F_APPEND);
 }
 
 /* meta mark set meta mark | MARK, for Docker 29's bridge-accept-fwmark. */
@@ -855,13 +888,7 @@ static int nft_rule_mark(struct nft_batch *b, const struct firewall_nft_spec *s,
 
 	if (!r)
 		return -ENOMEM;
-	ret = nft_match_u8(r, NFT_META_NFPROTO, nft_nfproto(o->src.family));
-	if (!ret)
-		ret = nft_match_ifname(r, NFT_META_IIFNAME, s->tun);
-	if (!ret)
-		ret = nft_match_prefix(r, &o->src, false);
-	if (!ret)
-		ret = nft_match_prefix(r, &o->dst, true);
+	ret = nft_match_from_tun(r, s, nft_nfproto(o->src.family), &o->src, &o->dst);
 	if (!ret)
 		ret = nft_add(r, nft_meta(NFT_META_MARK, NFTNL_EXPR_META_DREG, NFT_REG_1));
 	/* (mark & ~M) ^ M == mark | M; the mark register is host order. */
@@ -869,11 +896,7 @@ static int nft_rule_mark(struct nft_batch *b, const struct firewall_nft_spec *s,
 		ret = nft_add(r, nft_bitwise(&mask, &xor, sizeof(mask)));
 	if (!ret)
 		ret = nft_add(r, nft_meta(NFT_META_MARK, NFTNL_EXPR_META_SREG, NFT_REG_1));
-	if (ret) {
-		nftnl_rule_free(r);
-		return ret;
-	}
-	return nft_batch_rule(b, r, NLM_F_APPEND);
+	return nft_rule_end(b, r, ret, NLM_F_APPEND);
 }
 
 /* iifname TUN ip daddr HOST dnat ip prefix to GUEST (NF_NAT_RANGE_NETMAP). */
@@ -883,7 +906,6 @@ static int nft_rule_remap(struct nft_batch *b, const struct firewall_nft_spec *s
 	struct nftnl_rule *r = nft_rule_new(NFPROTO_INET, FIREWALL_TABLE, "dstnat", s->comment);
 	size_t alen = prefix_addr_len(m->guest.family);
 	uint8_t last[16];
-	struct nftnl_expr *e;
 	int ret;
 
 	if (!r)
@@ -892,39 +914,14 @@ static int nft_rule_remap(struct nft_batch *b, const struct firewall_nft_spec *s
 	memcpy(last, m->guest.addr.b, alen);
 	for (size_t bit = m->guest.len; bit < alen * 8; bit++)
 		last[bit / 8] |= (uint8_t)(0x80 >> (bit % 8));
-	ret = nft_match_u8(r, NFT_META_NFPROTO, nft_nfproto(m->guest.family));
+	ret = nft_match_from_tun(r, s, nft_nfproto(m->guest.family), NULL, &m->host);
 	if (!ret)
-		ret = nft_match_ifname(r, NFT_META_IIFNAME, s->tun);
+		ret = nft_imm_reg(r, m->guest.addr.b, (uint32_t)alen, NFT_REG_1);
 	if (!ret)
-		ret = nft_match_prefix(r, &m->host, true);
-	if (!ret) {
-		e = nft_imm_data(m->guest.addr.b, (uint32_t)alen);
-		if (e)
-			nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_1);
-		ret = nft_add(r, e);
-	}
-	if (!ret) {
-		e = nft_imm_data(last, (uint32_t)alen);
-		if (e)
-			nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_2);
-		ret = nft_add(r, e);
-	}
-	if (!ret) {
-		e = nftnl_expr_alloc("nat");
-		if (e) {
-			nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, NFT_NAT_DNAT);
-			nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, nft_nfproto(m->guest.family));
-			nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1);
-			nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MAX, NFT_REG_2);
-			nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FLAGS, NF_NAT_RANGE_NETMAP);
-		}
-		ret = nft_add(r, e);
-	}
-	if (ret) {
-		nftnl_rule_free(r);
-		return ret;
-	}
-	return nft_batch_rule(b, r, NLM_F_APPEND);
+		ret = nft_imm_reg(r, last, (uint32_t)alen, NFT_REG_2);
+	if (!ret)
+		ret = nft_nat(r, NFT_NAT_DNAT, m->guest.family, true, NF_NAT_RANGE_NETMAP);
+	return nft_rule_end(b, r, ret, NLM_F_APPEND);
 }
 
 int firewall_nft_install(struct firewall_nft *n, const struct firewall_nft_spec *s,
@@ -1154,19 +1151,11 @@ static int nft_rule_docker_accept(struct nft_batch *b, int nfproto,
 
 	if (!r)
 		return -ENOMEM;
-	ret = nft_match_ifname(r, NFT_META_IIFNAME, s->tun);
-	if (!ret)
-		ret = nft_match_prefix(r, &o->src, false);
-	if (!ret)
-		ret = nft_match_prefix(r, &o->dst, true);
+	ret = nft_match_from_tun(r, s, 0, &o->src, &o->dst);
 	if (!ret)
 		ret = nft_add(r, nft_imm_verdict(NF_ACCEPT));
-	if (ret) {
-		nftnl_rule_free(r);
-		return ret;
-	}
 	/* No NLM_F_APPEND: the rule goes in front of the chain. */
-	return nft_batch_rule(b, r, 0);
+	return nft_rule_end(b, r, ret, 0);
 }
 
 static int nft_batch_delrule(struct nft_batch *b, int nfproto, const char *table,

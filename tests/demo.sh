@@ -123,36 +123,11 @@ demo_tunnel()
 	say "Starting gangway"
 	gw_keypair host
 	gw_keypair guest
-	gw_conf "$LAB_DIR/host.conf" <<CONF
-[Interface]
-PrivateKey = $(cat "$LAB_DIR/host.key")
-Address = $TH/24
-ListenPort = 51820
-
-[Peer]
-PublicKey = $(cat "$LAB_DIR/guest.pub")
-AllowedIPs = $TG/32
-
-[Gangway]
-Interface = gangway$LAB_OCTET
-StateDirectory = $LAB_DIR/state
-CONF
-	gw_conf "$LAB_DIR/guest.conf" <<CONF
-[Interface]
-PrivateKey = $(cat "$LAB_DIR/guest.key")
-Address = $TG/24
-
-[Peer]
-PublicKey = $(cat "$LAB_DIR/host.pub")
-Endpoint = $LAB_HOST_IP4:51820
-AllowedIPs = $TH/32
-PersistentKeepalive = 25
-
-[Gangway]
-Interface = gangway$LAB_OCTET
-StateDirectory = $LAB_DIR/gstate
-${DEMO_BRIDGES:+Bridges = $DEMO_BRIDGES}
-CONF
+	gw_host_conf host "$TH/24" "gangway$LAB_OCTET"
+	gw_conf_peer "$LAB_DIR/host.conf" guest "$TG/32"
+	gw_guest_conf guest "$TG/24" "gangway$LAB_OCTET" "$LAB_HOST_IP4:51820" "$TH/32"
+	echo "StateDirectory = $LAB_DIR/gstate" >>"$LAB_DIR/guest.conf"
+	[ -z "${DEMO_BRIDGES:-}" ] || echo "Bridges = $DEMO_BRIDGES" >>"$LAB_DIR/guest.conf"
 	tell "On the Mac:  gangway up -c host.conf   (listens on UDP 51820)"
 	gw_start_host host host "$LAB_DIR/host.conf"
 	tell "In the VM:   gangwayd -c guest.conf   (dials the Mac, finds Docker's networks)"

@@ -7,14 +7,7 @@ set -euo pipefail
 
 lab_init
 lab_up
-NET=$(lab_subnet4 1)
-lab_bridge_add br0 "$NET"
-CIP=${NET%.0/24}.2
-lab_container_add c1 br0 "$CIP"
-
-gw_keypair host
-gw_keypair guest
-TH=10.200.$LAB_OCTET.1 TG=10.200.$LAB_OCTET.2
+gw_pair_up	# the guest's half of it is used; wireguard-go is the host
 
 # Host end: stock wireguard-go, configured with wg(8).
 gw_wggo_up host wg0 "$TH/24"
@@ -23,20 +16,6 @@ gw_wg host set wg0 private-key "$LAB_DIR/host.key" listen-port 51820 \
 ip -n "$(lab_ns host)" route add "$NET" dev wg0
 
 # Guest end: gangwayd dials the host.
-gw_conf "$LAB_DIR/guest.conf" <<CONF
-[Interface]
-PrivateKey = $(cat "$LAB_DIR/guest.key")
-Address = $TG/24
-
-[Peer]
-PublicKey = $(cat "$LAB_DIR/host.pub")
-Endpoint = $LAB_HOST_IP4:51820
-AllowedIPs = $TH/32
-PersistentKeepalive = 25
-
-[Gangway]
-Interface = gwt$LAB_OCTET
-CONF
 lab_check "gangwayd accepts its configuration" "$GW_GANGWAYD" --check -c "$LAB_DIR/guest.conf"
 gw_start_guest vm guest "$LAB_DIR/guest.conf"
 
@@ -51,5 +30,5 @@ lab_check "wg(8) counted the transfer" bash -c \
 lab_check "gangwayd is still running" kill -0 "$GW_PID"
 lab_check "gangwayd logged the handshake" grep -q "Handshake with peer" "$LAB_DIR/guest.log"
 lab_kill "$GW_PID" TERM
-lab_check_fail "the tunnel device is gone after SIGTERM" ip -n "$(lab_ns vm)" link show "gwt$LAB_OCTET"
+lab_check_fail "the tunnel device is gone after SIGTERM" ip -n "$(lab_ns vm)" link show "$GUEST_IF"
 lab_done

@@ -7,34 +7,14 @@ set -euo pipefail
 
 lab_init
 lab_up
-NET=$(lab_subnet4 1)
-lab_bridge_add br0 "$NET"
-CIP=${NET%.0/24}.2
-lab_container_add c1 br0 "$CIP"
-
-gw_keypair host
-gw_keypair guest
-TH=10.200.$LAB_OCTET.1 TG=10.200.$LAB_OCTET.2
+gw_pair_up	# the host's half of it is used; wireguard-go is the guest
 
 # Host end: gangway up, which routes the guest's allowed IPs to its device.
-gw_conf "$LAB_DIR/host.conf" <<CONF
-[Interface]
-PrivateKey = $(cat "$LAB_DIR/host.key")
-Address = $TH/24
-ListenPort = 51820
-
-[Peer]
-PublicKey = $(cat "$LAB_DIR/guest.pub")
-AllowedIPs = $TG/32, $NET
-
-[Gangway]
-Interface = gwh$LAB_OCTET
-CONF
 lab_check "gangway up accepts its configuration" "$GW_GANGWAY" up --check -c "$LAB_DIR/host.conf"
 gw_start_host host host "$LAB_DIR/host.conf"
 HOST_PID=$GW_PID
 lab_check "gangway up routes the container subnet to its device" \
-	lab_retry 5 bash -c "ip -n $(lab_ns host) route show $NET | grep -q 'dev gwh$LAB_OCTET'"
+	lab_retry 5 bash -c "ip -n $(lab_ns host) route show $NET | grep -q 'dev $HOST_IF'"
 
 # Guest end: stock wireguard-go dials the host.
 gw_wggo_up vm wg0 "$TG/24"
@@ -50,6 +30,6 @@ lab_check "100 MiB container -> host, checksums equal" gw_transfer c1 host "$TH"
 lab_check "gangway up is still running" kill -0 "$HOST_PID"
 lab_kill "$HOST_PID" TERM
 lab_check_fail "the route is gone after SIGTERM" \
-	bash -c "ip -n $(lab_ns host) route show $NET | grep -q gwh$LAB_OCTET"
-lab_check_fail "the tunnel device is gone after SIGTERM" ip -n "$(lab_ns host)" link show "gwh$LAB_OCTET"
+	bash -c "ip -n $(lab_ns host) route show $NET | grep -q $HOST_IF"
+lab_check_fail "the tunnel device is gone after SIGTERM" ip -n "$(lab_ns host)" link show "$HOST_IF"
 lab_done

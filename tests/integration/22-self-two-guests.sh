@@ -12,26 +12,8 @@ gw_vm_add vm2 1 c2
 gw_keypair guest2
 TG2=10.200.$LAB_OCTET.3
 # The host's config gains a second peer.
-cat >>"$LAB_DIR/host.conf" <<CONF
-
-[Peer]
-PublicKey = $(cat "$LAB_DIR/guest2.pub")
-AllowedIPs = $TG2/32, $GW_VM_NET
-CONF
-gw_conf "$LAB_DIR/guest2.conf" <<CONF
-[Interface]
-PrivateKey = $(cat "$LAB_DIR/guest2.key")
-Address = $TG2/24
-
-[Peer]
-PublicKey = $(cat "$LAB_DIR/host.pub")
-Endpoint = $GW_VM_HOST_IP:51820
-AllowedIPs = $TH/32
-PersistentKeepalive = 25
-
-[Gangway]
-Interface = gwg2$LAB_OCTET
-CONF
+gw_conf_peer "$LAB_DIR/host.conf" guest2 "$TG2/32, $GW_VM_NET"
+gw_guest_conf guest2 "$TG2/24" "gwg2$LAB_OCTET" "$GW_VM_HOST_IP:51820" "$TH/32"
 lab_check "host config with two peers is valid" "$GW_GANGWAY" up --check -c "$LAB_DIR/host.conf"
 gw_pair_start
 gw_start_guest vm2 guest2 "$LAB_DIR/guest2.conf"

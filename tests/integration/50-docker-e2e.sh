@@ -63,31 +63,10 @@ gw_keypair host
 gw_keypair guest
 TH=10.200.$LAB_OCTET.1 TG=10.200.$LAB_OCTET.2 TH6=$LAB_ULA48:f0::1 TG6=$LAB_ULA48:f0::2
 HOST_IF=gwh$LAB_OCTET GUEST_IF=gwg$LAB_OCTET
-gw_conf "$LAB_DIR/host.conf" <<CONF
-[Interface]
-PrivateKey = $(cat "$LAB_DIR/host.key")
-Address = $TH/24, $TH6/64
-ListenPort = 51820
-[Peer]
-PublicKey = $(cat "$LAB_DIR/guest.pub")
-AllowedIPs = $TG/32, $TG6/128
-[Gangway]
-Interface = $HOST_IF
-StateDirectory = $LAB_DIR/state
-CONF
-gw_conf "$LAB_DIR/guest.conf" <<CONF
-[Interface]
-PrivateKey = $(cat "$LAB_DIR/guest.key")
-Address = $TG/24, $TG6/64
-[Peer]
-PublicKey = $(cat "$LAB_DIR/host.pub")
-Endpoint = $LAB_HOST_IP4:51820
-AllowedIPs = $TH/32, $TH6/128
-PersistentKeepalive = 25
-[Gangway]
-Interface = $GUEST_IF
-StateDirectory = $LAB_DIR/gstate
-CONF
+gw_host_conf host "$TH/24, $TH6/64" "$HOST_IF"
+gw_conf_peer "$LAB_DIR/host.conf" guest "$TG/32, $TG6/128"
+gw_guest_conf guest "$TG/24, $TG6/64" "$GUEST_IF" "$LAB_HOST_IP4:51820" "$TH/32, $TH6/128"
+echo "StateDirectory = $LAB_DIR/gstate" >>"$LAB_DIR/guest.conf"
 BEFORE=$(ruleset)
 lab_check_fail "without gangway the host cannot reach web0" lab_exec host wget -q -T 2 -O - "http://$IP0/"
 gw_start_host host host "$LAB_DIR/host.conf"

@@ -23,35 +23,9 @@ gw_keypair guest
 TH=10.200.$LAB_OCTET.1 TG=10.200.$LAB_OCTET.2
 TH6=$LAB_ULA48:200::1 TG6=$LAB_ULA48:200::2
 HOST_IF=gwh$LAB_OCTET GUEST_IF=gwg$LAB_OCTET
-gw_conf "$LAB_DIR/host.conf" <<CONF
-[Interface]
-PrivateKey = $(cat "$LAB_DIR/host.key")
-Address = $TH/24, $TH6/64
-ListenPort = 51820
-
-[Peer]
-PublicKey = $(cat "$LAB_DIR/guest.pub")
-AllowedIPs = $TG/32, $TG6/128, $NET, $NET6
-
-[Gangway]
-Interface = $HOST_IF
-StateDirectory = $LAB_DIR/state
-CONF
-gw_conf "$LAB_DIR/guest.conf" <<CONF
-[Interface]
-PrivateKey = $(cat "$LAB_DIR/guest.key")
-Address = $TG/24, $TG6/64
-ListenPort = 51821
-
-[Peer]
-PublicKey = $(cat "$LAB_DIR/host.pub")
-Endpoint = $LAB_HOST_IP4:51820
-AllowedIPs = $TH/32, $TH6/128
-PersistentKeepalive = 25
-
-[Gangway]
-Interface = $GUEST_IF
-CONF
+gw_host_conf host "$TH/24, $TH6/64" "$HOST_IF"
+gw_conf_peer "$LAB_DIR/host.conf" guest "$TG/32, $TG6/128, $NET, $NET6"
+gw_guest_conf guest "$TG/24, $TG6/64" "$GUEST_IF" "$LAB_HOST_IP4:51820" "$TH/32, $TH6/128" 51821
 
 # One file of random data serves every transfer; its digest is taken once.
 DATA=$LAB_DIR/data

@@ -2,6 +2,18 @@
 #
 #   gw_keypair NAME             writes $LAB_DIR/NAME.key and NAME.pub
 #   gw_conf FILE <<EOF ... EOF  writes a config file with mode 0600
+#   gw_host_conf NAME ADDR IF   writes $LAB_DIR/NAME.conf: the host end with
+#                               key NAME.key, address ADDR, ListenPort 51820,
+#                               interface IF, StateDirectory $LAB_DIR/state
+#   gw_guest_conf NAME ADDR IF ENDPOINT ALLOWED [PORT]
+#                               writes $LAB_DIR/NAME.conf: a guest with key
+#                               NAME.key dialling the host (host.pub) at
+#                               ENDPOINT, keepalive 25 s
+#   gw_conf_peer FILE PUBNAME ALLOWED
+#                               appends a [Peer] with key PUBNAME.pub
+#   (sections may come in any order; a line appended to one of these
+#   files lands in its last section: [Gangway] in a guest's, the last
+#   [Peer] in a host's once a peer is added)
 #   gw_start_guest NS NAME CONF start build/gangwayd -c CONF in NS; sets GW_PID
 #   gw_start_host NS NAME CONF  start build/gangway up -c CONF in NS; sets GW_PID
 #   gw_wggo_up NS IF ADDR       start wireguard-go IF in NS with address ADDR
@@ -33,6 +45,49 @@ gw_keypair()
 gw_conf()
 {
 	(umask 077; cat >"$1")
+}
+
+gw_host_conf()
+{
+	gw_conf "$LAB_DIR/$1.conf" <<CONF
+[Interface]
+PrivateKey = $(cat "$LAB_DIR/$1.key")
+Address = $2
+ListenPort = 51820
+
+[Gangway]
+Interface = $3
+StateDirectory = $LAB_DIR/state
+CONF
+}
+
+gw_conf_peer()
+{
+	cat >>"$1" <<CONF
+
+[Peer]
+PublicKey = $(cat "$LAB_DIR/$2.pub")
+AllowedIPs = $3
+CONF
+}
+
+gw_guest_conf()
+{
+	gw_conf "$LAB_DIR/$1.conf" <<CONF
+[Interface]
+PrivateKey = $(cat "$LAB_DIR/$1.key")
+Address = $2
+${6:+ListenPort = $6}
+
+[Peer]
+PublicKey = $(cat "$LAB_DIR/host.pub")
+Endpoint = $4
+AllowedIPs = $5
+PersistentKeepalive = 25
+
+[Gangway]
+Interface = $3
+CONF
 }
 
 gw_start_guest()
@@ -181,35 +236,9 @@ gw_pair_up()
 	gw_keypair guest
 	TH=10.200.$LAB_OCTET.1 TG=10.200.$LAB_OCTET.2
 	HOST_IF=gwh$LAB_OCTET GUEST_IF=gwg$LAB_OCTET
-	gw_conf "$LAB_DIR/host.conf" <<CONF
-[Interface]
-PrivateKey = $(cat "$LAB_DIR/host.key")
-Address = $TH/24
-ListenPort = 51820
-
-[Peer]
-PublicKey = $(cat "$LAB_DIR/guest.pub")
-AllowedIPs = $TG/32, $NET
-
-[Gangway]
-Interface = $HOST_IF
-StateDirectory = $LAB_DIR/state
-CONF
-	gw_conf "$LAB_DIR/guest.conf" <<CONF
-[Interface]
-PrivateKey = $(cat "$LAB_DIR/guest.key")
-Address = $TG/24
-ListenPort = 51821
-
-[Peer]
-PublicKey = $(cat "$LAB_DIR/host.pub")
-Endpoint = $LAB_HOST_IP4:51820
-AllowedIPs = $TH/32
-PersistentKeepalive = 25
-
-[Gangway]
-Interface = $GUEST_IF
-CONF
+	gw_host_conf host "$TH/24" "$HOST_IF"
+	gw_conf_peer "$LAB_DIR/host.conf" guest "$TG/32, $NET"
+	gw_guest_conf guest "$TG/24" "$GUEST_IF" "$LAB_HOST_IP4:51820" "$TH/32" 51821
 }
 
 gw_pair_start()
