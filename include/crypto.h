@@ -16,7 +16,7 @@
 /*
  * Theory of operation: every function returns 0 on success and a negative
  * errno on failure; none allocates on the per-packet path (the AEAD uses a
- * caller-owned context, allocated once per worker by crypto_aead_ctx_new()).
+ * caller-owned context, allocated once per worker or once per session key).
  * All primitives come from OpenSSL 3; XChaCha20 is HChaCha20 (derived from
  * one ChaCha20 block, see crypto.c) followed by the IETF AEAD.
  */
@@ -48,9 +48,20 @@ int crypto_x25519_pubkey(uint8_t pub[CRYPTO_KEY_LEN],
 int crypto_x25519(uint8_t out[CRYPTO_KEY_LEN], const uint8_t priv[CRYPTO_KEY_LEN],
 		  const uint8_t pub[CRYPTO_KEY_LEN]);
 
-/* ChaCha20-Poly1305 (IETF), nonce = 4 zero bytes || le64(counter). */
+/*
+ * ChaCha20-Poly1305 (IETF), nonce = 4 zero bytes || le64(counter).
+ *
+ * Two kinds of context. crypto_aead_ctx_new(): takes the key on every call
+ * (handshakes, tests). crypto_aead_ctx_new_keyed(): holds one key from
+ * creation until crypto_aead_ctx_free(), which erases it; every call on it
+ * passes key == NULL and only the nonce is set per packet (the transport
+ * path: one per direction of a session). Passing a key to a keyed context,
+ * or NULL to the other kind, is -EINVAL. A context is used by one thread at
+ * a time. Creation allocates (NULL with errno set on failure); calls do not.
+ */
 struct crypto_aead_ctx;
 struct crypto_aead_ctx *crypto_aead_ctx_new(void);
+struct crypto_aead_ctx *crypto_aead_ctx_new_keyed(const uint8_t key[CRYPTO_KEY_LEN]);
 void crypto_aead_ctx_free(struct crypto_aead_ctx *c);
 
 /* out must hold inlen + CRYPTO_TAG_LEN; out may equal in. */

@@ -10,10 +10,17 @@
  * per call would take provider locks on every packet.
  *
  * Contexts are never allocated per call:
- *  - the transport AEAD uses a caller-owned struct crypto_aead_ctx (one per
- *    worker thread), bound to ChaCha20-Poly1305 when created and re-keyed on
- *    every call with EVP_CipherInit_ex(ctx, NULL, ...), which reuses the
- *    provider context instead of building a new one;
+ *  - the AEAD uses a caller-owned struct crypto_aead_ctx, bound to
+ *    ChaCha20-Poly1305 when created.  A keyed context
+ *    (crypto_aead_ctx_new_keyed(), one per direction of a session) holds
+ *    its key from creation until it is freed, so a transport packet costs
+ *    one EVP init with only the nonce, the data, the final and the tag.  A
+ *    plain context (handshakes) is re-keyed on every call with the same
+ *    init, which reuses the provider context instead of building a new one;
+ *  - the tag goes through an OSSL_PARAM array built once per context and
+ *    pointing at the context's own tag buffer: the expected tag rides on
+ *    the decrypt init, the computed one is read with one get_params, and no
+ *    EVP_CIPHER_CTX_ctrl() translation runs per packet;
  *  - hash, MACs, HChaCha20 and XChaCha20 use per-thread contexts created on
  *    the thread's first call and freed by a pthread key destructor when the
  *    thread exits.  crypto_init() creates them for the calling thread, so a
@@ -50,6 +57,9 @@
 
 struct crypto_aead_ctx {
 	EVP_CIPHER_CTX *evp;
+	OSSL_PARAM tag_param[2];	/* AEAD tag -> tag[], built once */
+	uint8_t tag[CRYPTO_TAG_LEN];	/* public: a sent or expected tag */
+	bool keyed;			/* holds its key; calls pass key NULL */
 };
 
 /* Per-thread contexts for everything that has no caller-owned context. */
@@ -123,6 +133,16 @@ static int crypto_cipher_ctx_bind(EVP_CIPHER_CTX **evp, const EVP_CIPHER *cipher
 	return 0;
 }
 
+/* Bind an AEAD context to ChaCha20-Poly1305 and point its tag parameter. */
+static int crypto_aead_bind(struct crypto_aead_ctx *c)
+{
+	c->tag_param[0] = OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG,
+							    c->tag, sizeof(c->tag));
+	c->tag_param[1] = OSSL_PARAM_construct_end();
+	c->keyed = false;
+	return crypto_cipher_ctx_bind(&c->evp, crypto_chacha20_poly1305);
+}
+
 static int crypto_thread_new(struct crypto_thread **tp)
 {
 	OSSL_PARAM params[2];
@@ -150,7 +170,7 @@ static int crypto_thread_new(struct crypto_thread **tp)
 	err = crypto_cipher_ctx_bind(&t->chacha, crypto_chacha20);
 	if (err < 0)
 		goto fail;
-	err = crypto_cipher_ctx_bind(&t->aead.evp, crypto_chacha20_poly1305);
+	err = crypto_aead_bind(&t->aead);
 	if (err < 0)
 		goto fail;
 	if (pthread_setspecific(crypto_thread_key, t)) {
@@ -412,7 +432,7 @@ struct crypto_aead_ctx *crypto_aead_ctx_new(void)
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
-	if (crypto_cipher_ctx_bind(&c->evp, crypto_chacha20_poly1305) < 0) {
+	if (crypto_aead_bind(c) < 0) {
 		crypto_aead_ctx_free(c);
 		ERR_clear_error();
 		errno = ENOMEM;
@@ -421,18 +441,58 @@ struct crypto_aead_ctx *crypto_aead_ctx_new(void)
 	return c;
 }
 
-/* Frees the context and, with it, the last key it was given. */
+/**
+ * crypto_aead_ctx_new_keyed() - a context that holds one key until freed
+ *
+ * For one direction of a transport session: the key is expanded into the
+ * provider context here, once, and every seal/open on this context passes
+ * key NULL and sets only the nonce.  The caller may wipe its own copy of
+ * the key as soon as this returns.
+ */
+struct crypto_aead_ctx *crypto_aead_ctx_new_keyed(const uint8_t key[CRYPTO_KEY_LEN])
+{
+	struct crypto_aead_ctx *c;
+
+	if (!key) {
+		errno = EINVAL;
+		return NULL;
+	}
+	c = crypto_aead_ctx_new();
+	if (!c)
+		return NULL;
+	if (EVP_EncryptInit_ex2(c->evp, NULL, key, NULL, NULL) != 1) {
+		crypto_aead_ctx_free(c);
+		ERR_clear_error();
+		errno = EIO;
+		return NULL;
+	}
+	c->keyed = true;
+	return c;
+}
+
+/*
+ * Frees the context and, with it, its key: EVP_CIPHER_CTX_free() has the
+ * provider cleanse its context (key, nonce, Poly1305 state) before freeing
+ * it, and the EVP_CIPHER_CTX itself holds no copy for a provided cipher.
+ */
 void crypto_aead_ctx_free(struct crypto_aead_ctx *c)
 {
 	if (!c)
 		return;
 	EVP_CIPHER_CTX_free(c->evp);
+	crypto_wipe(c, sizeof(*c));
 	free(c);
 }
 
 static int crypto_aead_sizes_ok(size_t inlen, size_t adlen)
 {
 	return inlen <= (size_t)INT_MAX - CRYPTO_TAG_LEN && adlen <= INT_MAX;
+}
+
+/* A keyed context takes no key; any other needs one on every call. */
+static bool crypto_aead_key_ok(const struct crypto_aead_ctx *c, const uint8_t *key)
+{
+	return c->keyed == (key == NULL);
 }
 
 int crypto_aead_seal96(struct crypto_aead_ctx *c, uint8_t *out,
@@ -445,21 +505,27 @@ int crypto_aead_seal96(struct crypto_aead_ctx *c, uint8_t *out,
 	uint8_t tail[CRYPTO_BLOCK_LEN];
 	int n;
 
+	if (!crypto_aead_key_ok(c, key))
+		return -EINVAL;
 	if (!crypto_aead_sizes_ok(inlen, adlen))
 		return -EMSGSIZE;
-	/* cipher NULL: keep the bound algorithm and its provider context */
-	if (EVP_CipherInit_ex(evp, NULL, NULL, key, nonce, 1) != 1)
+	/*
+	 * cipher NULL: keep the bound algorithm and its provider context;
+	 * key NULL (keyed context): keep the key, set only the nonce.
+	 */
+	if (EVP_EncryptInit_ex2(evp, NULL, key, nonce, NULL) != 1)
 		goto fail;
-	if (adlen && EVP_CipherUpdate(evp, NULL, &n, ad, (int)adlen) != 1)
+	if (adlen && EVP_EncryptUpdate(evp, NULL, &n, ad, (int)adlen) != 1)
 		goto fail;
-	if (inlen && EVP_CipherUpdate(evp, out, &n, in, (int)inlen) != 1)
+	if (inlen && (EVP_EncryptUpdate(evp, out, &n, in, (int)inlen) != 1 ||
+		      n != (int)inlen))
 		goto fail;
 	/* a stream cipher has nothing left to write at the end */
-	if (EVP_CipherFinal_ex(evp, tail, &n) != 1 || n != 0)
+	if (EVP_EncryptFinal_ex(evp, tail, &n) != 1 || n != 0)
 		goto fail;
-	if (EVP_CIPHER_CTX_ctrl(evp, EVP_CTRL_AEAD_GET_TAG, CRYPTO_TAG_LEN,
-				out + inlen) != 1)
+	if (EVP_CIPHER_CTX_get_params(evp, c->tag_param) != 1)
 		goto fail;
+	memcpy(out + inlen, c->tag, CRYPTO_TAG_LEN);
 	return 0;
 fail:
 	ERR_clear_error();
@@ -478,28 +544,33 @@ int crypto_aead_open96(struct crypto_aead_ctx *c, uint8_t *out,
 		       const uint8_t *ad, size_t adlen)
 {
 	EVP_CIPHER_CTX *evp = c->evp;
-	uint8_t tag[CRYPTO_TAG_LEN], tail[CRYPTO_BLOCK_LEN];
+	uint8_t tail[CRYPTO_BLOCK_LEN];
 	size_t ctlen;
 	int n;
 
+	if (!crypto_aead_key_ok(c, key))
+		return -EINVAL;
 	if (inlen < CRYPTO_TAG_LEN)
 		return -EBADMSG;
 	if (!crypto_aead_sizes_ok(inlen, adlen))
 		return -EMSGSIZE;
 	ctlen = inlen - CRYPTO_TAG_LEN;
-	/* copied first: with out == in the tag must survive decryption */
-	memcpy(tag, in + ctlen, CRYPTO_TAG_LEN);
+	/* copied first: with out overlapping in the tag must survive decryption */
+	memcpy(c->tag, in + ctlen, CRYPTO_TAG_LEN);
 
-	if (EVP_CipherInit_ex(evp, NULL, NULL, key, nonce, 0) != 1)
+	/*
+	 * The expected tag rides on the init (the provider applies the
+	 * parameters after the nonce), and every init sets it, so a failed
+	 * open leaves nothing behind that the next packet could inherit.
+	 */
+	if (EVP_DecryptInit_ex2(evp, NULL, key, nonce, c->tag_param) != 1)
 		goto fail;
-	if (EVP_CIPHER_CTX_ctrl(evp, EVP_CTRL_AEAD_SET_TAG, CRYPTO_TAG_LEN,
-				tag) != 1)
+	if (adlen && EVP_DecryptUpdate(evp, NULL, &n, ad, (int)adlen) != 1)
 		goto fail;
-	if (adlen && EVP_CipherUpdate(evp, NULL, &n, ad, (int)adlen) != 1)
+	if (ctlen && (EVP_DecryptUpdate(evp, out, &n, in, (int)ctlen) != 1 ||
+		      n != (int)ctlen))
 		goto fail;
-	if (ctlen && EVP_CipherUpdate(evp, out, &n, in, (int)ctlen) != 1)
-		goto fail;
-	if (EVP_CipherFinal_ex(evp, tail, &n) != 1 || n != 0)
+	if (EVP_DecryptFinal_ex(evp, tail, &n) != 1 || n != 0)
 		goto fail;
 	return 0;
 fail:

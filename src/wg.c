@@ -32,14 +32,19 @@
  *
  * Data path. wg_device_tx picks the peer whose allowed IPs hold the
  * destination, pads the packet to 16 bytes (never beyond the MTU) and seals
- * it in place in the caller's head- and tailroom with the device's single
- * AEAD context. Without a usable session the packet is copied into the
- * peer's fixed queue (allocated with the peer) and a handshake starts; the
- * queue is flushed when the session comes up. wg_device_rx checks the
- * counter against the replay window before decrypting, marks it only after
- * the tag verifies, then accepts the inner packet only if its source lies
- * in the sending peer's allowed IPs. Only then is the peer's endpoint
- * updated from the datagram's source (roaming). No allocation per packet.
+ * it in place in the caller's head- and tailroom with the session's send
+ * context. Each session holds two AEAD contexts keyed once when it is
+ * installed (crypto_aead_ctx_new_keyed), so a packet costs only a nonce
+ * and no key set-up; the session keeps no other copy of its keys, and
+ * freeing the contexts when the session is cleared erases them. Handshake
+ * messages use the device's one context, keyed per call. Without a usable
+ * session the packet is copied into the peer's fixed queue (allocated with
+ * the peer) and a handshake starts; the queue is flushed when the session
+ * comes up. wg_device_rx checks the counter against the replay window
+ * before decrypting, marks it only after the tag verifies, then accepts the
+ * inner packet only if its source lies in the sending peer's allowed IPs.
+ * Only then is the peer's endpoint updated from the datagram's source
+ * (roaming). No allocation per packet.
  *
  * Timers (whitepaper 6, and the kernel's timers.c). Each peer keeps five
  * deadlines (UINT64_MAX = not armed):
@@ -118,8 +123,8 @@ struct wg_keypair {
 	bool send_valid;		/* false once exhausted or expired */
 	uint64_t birth;
 	uint64_t send_counter;		/* next nonce */
-	uint8_t send_key[NOISE_KEY_LEN];
-	uint8_t recv_key[NOISE_KEY_LEN];
+	struct crypto_aead_ctx *send_aead;	/* keyed once; the only copy */
+	struct crypto_aead_ctx *recv_aead;	/* of the session keys */
 	struct replay_window replay;
 };
 
@@ -375,8 +380,11 @@ static void wg_keypair_clear(struct wg_device *dev, struct wg_keypair *kp)
 	if (!kp)
 		return;
 	wg_index_unlink(dev, &kp->index);
-	crypto_wipe(kp->send_key, sizeof(kp->send_key));
-	crypto_wipe(kp->recv_key, sizeof(kp->recv_key));
+	/* freeing a keyed context erases its key */
+	crypto_aead_ctx_free(kp->send_aead);
+	crypto_aead_ctx_free(kp->recv_aead);
+	kp->send_aead = NULL;
+	kp->recv_aead = NULL;
 	kp->in_use = false;
 	kp->send_valid = false;
 	kp->send_counter = 0;
@@ -415,14 +423,24 @@ static struct wg_keypair *wg_keypair_free_slot(struct wg_peer *peer)
  * Install a freshly derived session (the kernel's add_new_keypair). The
  * initiator uses it at once; the responder parks it in "next" and drops
  * "previous", since it cannot tell which of its sessions the initiator
- * still has until a packet confirms the new one.
+ * still has until a packet confirms the new one. The session's AEAD
+ * contexts are made (and keyed) first, so a failed allocation changes
+ * nothing: -ENOMEM, and the handshake counts as failed.
  */
-static void wg_keypair_install(struct wg_peer *peer, const struct noise_keys *k,
-			       uint64_t now)
+static int wg_keypair_install(struct wg_peer *peer, const struct noise_keys *k,
+			      uint64_t now)
 {
 	struct wg_device *dev = peer->dev;
+	struct crypto_aead_ctx *send, *recv;
 	struct wg_keypair *kp;
 
+	send = crypto_aead_ctx_new_keyed(k->send);
+	recv = crypto_aead_ctx_new_keyed(k->recv);
+	if (!send || !recv) {
+		crypto_aead_ctx_free(send);
+		crypto_aead_ctx_free(recv);
+		return -ENOMEM;
+	}
 	if (k->initiator) {
 		if (peer->kp_next) {
 			wg_keypair_clear(dev, peer->kp_prev);
@@ -442,10 +460,13 @@ static void wg_keypair_install(struct wg_peer *peer, const struct noise_keys *k,
 	}
 
 	kp = wg_keypair_free_slot(peer);
-	if (!kp)
-		return;
-	memcpy(kp->send_key, k->send, NOISE_KEY_LEN);
-	memcpy(kp->recv_key, k->recv, NOISE_KEY_LEN);
+	if (!kp) {
+		crypto_aead_ctx_free(send);
+		crypto_aead_ctx_free(recv);
+		return -ENOSPC;
+	}
+	kp->send_aead = send;
+	kp->recv_aead = recv;
 	kp->remote_index = k->remote_index;
 	kp->initiator = k->initiator;
 	kp->birth = now;
@@ -462,6 +483,7 @@ static void wg_keypair_install(struct wg_peer *peer, const struct noise_keys *k,
 		peer->kp_cur = kp;
 	else
 		peer->kp_next = kp;
+	return 0;
 }
 
 static bool wg_keypair_can_send(const struct wg_device *dev,
@@ -610,6 +632,7 @@ static void wg_send_response(struct wg_peer *peer, uint64_t now)
 	uint8_t msg[NOISE_RESPONSE_LEN], e[NOISE_KEY_LEN];
 	struct noise_keys k;
 	uint32_t id;
+	int err;
 
 	wg_handshake_sent(peer, now);
 	if (wg_index_new_id(dev, &id) < 0 || crypto_x25519_genkey(e) < 0)
@@ -619,8 +642,10 @@ static void wg_send_response(struct wg_peer *peer, uint64_t now)
 		goto fail;
 	if (noise_derive_keys(&k, &peer->hs) < 0)
 		goto fail;
-	wg_keypair_install(peer, &k, now);
+	err = wg_keypair_install(peer, &k, now);
 	crypto_wipe(&k, sizeof(k));
+	if (err < 0)
+		goto fail;
 	wg_timers_session_derived(peer, now);
 	if (cookie_add_macs(&peer->cookie, msg, sizeof(msg), now) < 0)
 		goto out;
@@ -660,7 +685,8 @@ static int wg_seal_and_send(struct wg_peer *peer, struct wg_keypair *kp,
 	uint64_t counter = kp->send_counter++;
 	int err;
 
-	err = noise_data_seal(dev->aead, kp->send_key, kp->remote_index, counter,
+	/* key NULL: the session's context holds it */
+	err = noise_data_seal(kp->send_aead, NULL, kp->remote_index, counter,
 			      pkt - WG_HEADROOM, len, padded);
 	if (err < 0)
 		return err;
@@ -1016,6 +1042,7 @@ static void wg_rx_response(struct wg_device *dev, const struct wg_endpoint *src,
 	struct noise_keys k;
 	struct wg_index *e;
 	struct wg_peer *peer;
+	int err;
 
 	if (len != NOISE_RESPONSE_LEN) {
 		wg_dev_drop(dev, WG_DROP_BAD_SIZE);
@@ -1040,8 +1067,12 @@ static void wg_rx_response(struct wg_device *dev, const struct wg_endpoint *src,
 		return;
 	}
 	wg_learn_endpoint(peer, src);
-	wg_keypair_install(peer, &k, now);
+	err = wg_keypair_install(peer, &k, now);
 	crypto_wipe(&k, sizeof(k));
+	if (err < 0) {
+		wg_peer_drop(peer, WG_DROP_HANDSHAKE);
+		return;
+	}
 	wg_timers_session_derived(peer, now);
 	wg_timers_handshake_complete(peer, now);
 	wg_event(peer, WG_EV_HANDSHAKE_DONE);
@@ -1130,7 +1161,7 @@ static void wg_rx_data(struct wg_device *dev, const struct wg_endpoint *src,
 		wg_peer_drop(peer, WG_DROP_REPLAY);
 		return;
 	}
-	if (noise_data_open(dev->aead, kp->recv_key, counter, buf, len) < 0) {
+	if (noise_data_open(kp->recv_aead, NULL, counter, buf, len) < 0) {
 		wg_peer_drop(peer, WG_DROP_BAD_TAG);
 		return;
 	}

@@ -23,30 +23,60 @@
  *    (its own BLAKE2 code, not OpenSSL's), with the expression given.
  */
 
-/* Count libcrypto's allocations to prove the hot paths make none. */
+/*
+ * libcrypto's allocator is replaced: every allocation is counted (to prove
+ * the hot paths make none) and carries its size in a header, so that a
+ * block can be searched for a watched key when libcrypto frees it (to
+ * prove that freeing a keyed AEAD context leaves no copy of its key).
+ */
+#define ALLOC_HDR	16	/* keeps malloc's alignment */
+
 static size_t alloc_count;
+static const uint8_t *watch_key;	/* CRYPTO_KEY_LEN bytes, or NULL */
+static size_t watch_hits;		/* freed blocks that held it */
 
 static void *count_malloc(size_t n, const char *file, int line)
 {
+	uint8_t *b;
+
 	(void)file;
 	(void)line;
 	alloc_count++;
-	return malloc(n);
+	b = malloc(n + ALLOC_HDR);
+	if (!b)
+		return NULL;
+	memcpy(b, &n, sizeof(n));
+	return b + ALLOC_HDR;
 }
 
 static void *count_realloc(void *p, size_t n, const char *file, int line)
 {
-	(void)file;
-	(void)line;
+	uint8_t *b;
+
+	if (!p)
+		return count_malloc(n, file, line);
 	alloc_count++;
-	return realloc(p, n);
+	b = realloc((uint8_t *)p - ALLOC_HDR, n + ALLOC_HDR);
+	if (!b)
+		return NULL;
+	memcpy(b, &n, sizeof(n));
+	return b + ALLOC_HDR;
 }
 
 static void count_free(void *p, const char *file, int line)
 {
+	uint8_t *b;
+	size_t n;
+
 	(void)file;
 	(void)line;
-	free(p);
+	if (!p)
+		return;
+	b = (uint8_t *)p - ALLOC_HDR;
+	memcpy(&n, b, sizeof(n));
+	if (watch_key && memmem(p, n, watch_key, CRYPTO_KEY_LEN))
+		watch_hits++;
+	free(b);
 }
 
 static int hexval(char c)
@@ -555,6 +585,232 @@ static void test_aead_edges(void **state)
 	assert_memory_equal(out, pt, sizeof(pt));
 }
 
+/*
+ * A keyed context (key set once, only the nonce per call) gives the RFC 8439
+ * vectors of 2.8.2 (96-bit nonce, AD) and A.5 (counter interface).
+ */
+static void test_aead_keyed_rfc8439(void **state)
+{
+	struct crypto_aead_ctx *c, *a5;
+	uint8_t key[32], nonce[CRYPTO_NONCE_LEN], ad[12], ad5[12];
+	uint8_t sealed[SUNSCREEN_LEN + CRYPTO_TAG_LEN], bad[sizeof(sealed)];
+	uint8_t plain[SUNSCREEN_LEN], pt[300], buf[300 + CRYPTO_TAG_LEN];
+	size_t i, ptlen, ctlen;
+
+	(void)state;
+	seq(key, sizeof(key), 0x80);
+	unhex(nonce, sizeof(nonce), RFC8439_282_NONCE);
+	unhex(ad, sizeof(ad), RFC8439_282_AD);
+	c = crypto_aead_ctx_new_keyed(key);
+	assert_non_null(c);
+	/* the context keeps its own copy: ours may go */
+	crypto_wipe(key, sizeof(key));
+
+	assert_int_equal(crypto_aead_seal96(c, sealed, NULL, nonce,
+					    (const uint8_t *)sunscreen,
+					    SUNSCREEN_LEN, ad, sizeof(ad)), 0);
+	assert_hex(sealed, SUNSCREEN_LEN, RFC8439_282_CT);
+	assert_hex(sealed + SUNSCREEN_LEN, CRYPTO_TAG_LEN, RFC8439_282_TAG);
+	/* the same context opens too (a context is not tied to a direction) */
+	assert_int_equal(crypto_aead_open96(c, plain, NULL, nonce, sealed,
+					    sizeof(sealed), ad, sizeof(ad)), 0);
+	assert_memory_equal(plain, sunscreen, SUNSCREEN_LEN);
+	for (i = 0; i < sizeof(sealed); i += 7) {
+		memcpy(bad, sealed, sizeof(bad));
+		bad[i] ^= 0x10;
+		memset(plain, 0xa5, sizeof(plain));
+		assert_int_equal(crypto_aead_open96(c, plain, NULL, nonce, bad,
+						    sizeof(bad), ad, sizeof(ad)),
+				 -EBADMSG);
+		assert_true(all_zero(plain, sizeof(plain)));
+		/* and the very next call on the context succeeds */
+		assert_int_equal(crypto_aead_open96(c, plain, NULL, nonce, sealed,
+						    sizeof(sealed), ad, sizeof(ad)), 0);
+		assert_memory_equal(plain, sunscreen, SUNSCREEN_LEN);
+	}
+	crypto_aead_ctx_free(c);
+
+	unhex(key, sizeof(key), RFC8439_A5_KEY);
+	unhex(ad5, sizeof(ad5), RFC8439_A5_AD);
+	ptlen = unhex(pt, sizeof(pt), RFC8439_A5_PT);
+	ctlen = unhex(buf, sizeof(buf), RFC8439_A5_CT);
+	assert_int_equal(ptlen, ctlen);
+	unhex(buf + ctlen, CRYPTO_TAG_LEN, RFC8439_A5_TAG);
+	a5 = crypto_aead_ctx_new_keyed(key);
+	assert_non_null(a5);
+	assert_int_equal(crypto_aead_open(a5, buf, NULL, RFC8439_A5_COUNTER, buf,
+					  ctlen + CRYPTO_TAG_LEN, ad5, sizeof(ad5)), 0);
+	assert_memory_equal(buf, pt, ptlen);
+	assert_int_equal(crypto_aead_seal(a5, buf, NULL, RFC8439_A5_COUNTER, buf,
+					  ptlen, ad5, sizeof(ad5)), 0);
+	assert_hex(buf, ctlen, RFC8439_A5_CT);
+	assert_hex(buf + ctlen, CRYPTO_TAG_LEN, RFC8439_A5_TAG);
+	crypto_aead_ctx_free(a5);
+}
+
+/* A key where the context wants none, and none where it wants one. */
+static void test_aead_keyed_misuse(void **state)
+{
+	struct crypto_aead_ctx *plain = *state, *keyed;
+	uint8_t key[32], buf[16 + CRYPTO_TAG_LEN] = { 0 };
+
+	seq(key, sizeof(key), 3);
+	keyed = crypto_aead_ctx_new_keyed(key);
+	assert_non_null(keyed);
+	assert_int_equal(crypto_aead_seal(keyed, buf, key, 0, buf, 16, NULL, 0),
+			 -EINVAL);
+	assert_int_equal(crypto_aead_open(keyed, buf, key, 0, buf, sizeof(buf),
+					  NULL, 0), -EINVAL);
+	assert_int_equal(crypto_aead_seal(plain, buf, NULL, 0, buf, 16, NULL, 0),
+			 -EINVAL);
+	assert_int_equal(crypto_aead_open(plain, buf, NULL, 0, buf, sizeof(buf),
+					  NULL, 0), -EINVAL);
+	/* both still work the right way afterwards */
+	assert_int_equal(crypto_aead_seal(keyed, buf, NULL, 0, buf, 16, NULL, 0), 0);
+	assert_int_equal(crypto_aead_open(plain, buf, key, 0, buf, sizeof(buf),
+					  NULL, 0), 0);
+	crypto_aead_ctx_free(keyed);
+
+	errno = 0;
+	assert_null(crypto_aead_ctx_new_keyed(NULL));
+	assert_int_equal(errno, EINVAL);
+	crypto_aead_ctx_free(NULL);
+}
+
+/* xorshift64: deterministic sizes, choices and bytes for the long test */
+static uint64_t rng_next(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+#define MANY_MAX	1500
+#define MANY_ROUNDS	3000
+
+/*
+ * Many packets through long-lived keyed contexts, as the transport path
+ * uses them: two sessions (send and receive context each) interleaved in a
+ * random order, random sizes from 0 (keepalive) to 1500 bytes with the
+ * sizes that straddle ChaCha20 blocks and Poly1305 blocks included, and
+ * AD on some. Every sealed packet must be byte for byte what the one-shot
+ * API (key per call) makes; it must open in place under its own session's
+ * receive context and not under the other's; and every few packets a
+ * tampered byte (tag or ciphertext) must be refused with the output zeroed,
+ * after which the next packet on that same context must still work.
+ */
+static void test_aead_keyed_many(void **state)
+{
+	static const size_t edge[] = { 0, 1, 15, 16, 17, 63, 64, 65, 127, 128,
+				       129, 255, 256, 257, 511, 512, 513, 1420 };
+	struct crypto_aead_ctx *oneshot = *state, *tx[2], *rx[2];
+	uint8_t key[2][32], pt[MANY_MAX], ad[32], want[MANY_MAX + CRYPTO_TAG_LEN];
+	uint8_t got[MANY_MAX + CRYPTO_TAG_LEN], bad[sizeof(got)];
+	uint64_t rng = 0x9e3779b97f4a7c15ULL, counter[2] = { 0, 1000000 };
+	unsigned int round, tampered = 0, j;
+	size_t len, adlen, i;
+
+	for (j = 0; j < 2; j++) {
+		seq(key[j], sizeof(key[j]), (uint8_t)(0x40 + 0x40 * j));
+		tx[j] = crypto_aead_ctx_new_keyed(key[j]);
+		rx[j] = crypto_aead_ctx_new_keyed(key[j]);
+		assert_non_null(tx[j]);
+		assert_non_null(rx[j]);
+	}
+	for (round = 0; round < MANY_ROUNDS; round++) {
+		uint64_t r = rng_next(&rng);
+		uint64_t n;
+
+		j = (unsigned int)(r & 1);
+		n = counter[j]++;
+		if (round < 2 * sizeof(edge) / sizeof(edge[0]))
+			len = edge[round / 2];
+		else
+			len = (size_t)((r >> 8) % (MANY_MAX + 1));
+		adlen = (r >> 24) % 4 == 0 ? (size_t)((r >> 32) % sizeof(ad)) : 0;
+		for (i = 0; i < len; i++)
+			pt[i] = (uint8_t)rng_next(&rng);
+		for (i = 0; i < adlen; i++)
+			ad[i] = (uint8_t)(r >> (i % 8));
+
+		assert_int_equal(crypto_aead_seal(oneshot, want, key[j], n, pt, len,
+						  ad, adlen), 0);
+		memcpy(got, pt, len);
+		assert_int_equal(crypto_aead_seal(tx[j], got, NULL, n, got, len,
+						  ad, adlen), 0);
+		assert_memory_equal(got, want, len + CRYPTO_TAG_LEN);
+
+		/* the other session's receive context: refused, nothing left */
+		memcpy(bad, got, len + CRYPTO_TAG_LEN);
+		assert_int_equal(crypto_aead_open(rx[j ^ 1], bad, NULL, n, bad,
+						  len + CRYPTO_TAG_LEN, ad, adlen),
+				 -EBADMSG);
+		assert_true(all_zero(bad, len));
+
+		if (round % 5 == 0) {
+			/* one flipped bit in tag or ciphertext */
+			memcpy(bad, got, len + CRYPTO_TAG_LEN);
+			bad[(size_t)(r >> 40) % (len + CRYPTO_TAG_LEN)] ^=
+				(uint8_t)(1u << ((r >> 56) & 7));
+			assert_int_equal(crypto_aead_open(rx[j], bad, NULL, n, bad,
+							  len + CRYPTO_TAG_LEN,
+							  ad, adlen), -EBADMSG);
+			assert_true(all_zero(bad, len));
+			tampered++;
+		}
+		/* the genuine packet opens in place right after */
+		assert_int_equal(crypto_aead_open(rx[j], got, NULL, n, got,
+						  len + CRYPTO_TAG_LEN, ad, adlen), 0);
+		assert_memory_equal(got, pt, len);
+		/* and the one-shot API agrees on the opening */
+		assert_int_equal(crypto_aead_open(oneshot, want, key[j], n, want,
+						  len + CRYPTO_TAG_LEN, ad, adlen), 0);
+		assert_memory_equal(want, pt, len);
+	}
+	assert_int_equal(tampered, (MANY_ROUNDS + 4) / 5);
+	for (j = 0; j < 2; j++) {
+		crypto_aead_ctx_free(tx[j]);
+		crypto_aead_ctx_free(rx[j]);
+	}
+}
+
+/*
+ * Freeing a keyed context erases its key: no block libcrypto frees, the
+ * provider context included, still holds the key bytes (ChaCha20 keeps the
+ * key as little-endian words, the same bytes on this machine). The watch
+ * is shown to work first on a block that does hold the key.
+ */
+static void test_aead_keyed_erasure(void **state)
+{
+	struct crypto_aead_ctx *c;
+	uint8_t key[32], buf[64 + CRYPTO_TAG_LEN] = { 0 };
+	void *probe;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 32; i++)
+		key[i] = (uint8_t)(0xd1 ^ (i * 29));
+	watch_key = key;
+
+	watch_hits = 0;
+	probe = OPENSSL_malloc(100);
+	assert_non_null(probe);
+	memcpy((uint8_t *)probe + 40, key, sizeof(key));
+	OPENSSL_free(probe);
+	assert_int_equal(watch_hits, 1);
+
+	watch_hits = 0;
+	c = crypto_aead_ctx_new_keyed(key);
+	assert_non_null(c);
+	assert_int_equal(crypto_aead_seal(c, buf, NULL, 1, buf, 64, NULL, 0), 0);
+	assert_int_equal(crypto_aead_open(c, buf, NULL, 1, buf, sizeof(buf),
+					  NULL, 0), 0);
+	crypto_aead_ctx_free(c);
+	assert_int_equal(watch_hits, 0);
+	watch_key = NULL;
+}
+
 /* ---- HChaCha20 and XChaCha20-Poly1305 ---- */
 
 static void test_hchacha20_draft(void **state)
@@ -654,7 +910,7 @@ static void test_random_wipe_equal(void **state)
  */
 static void test_no_allocation(void **state)
 {
-	struct crypto_aead_ctx *c = *state;
+	struct crypto_aead_ctx *c = *state, *tx, *rx;
 	uint8_t key[32], buf[1420 + CRYPTO_TAG_LEN], h[32], m[16], x[64];
 	uint8_t nonce[CRYPTO_XNONCE_LEN] = { 0 };
 	size_t before;
@@ -680,6 +936,25 @@ static void test_no_allocation(void **state)
 		memset(buf, 0x5a, sizeof(buf));
 	}
 	assert_int_equal(alloc_count - before, 0);
+
+	/* keyed contexts (the transport path): only creation allocates */
+	tx = crypto_aead_ctx_new_keyed(key);
+	rx = crypto_aead_ctx_new_keyed(key);
+	assert_non_null(tx);
+	assert_non_null(rx);
+	before = alloc_count;
+	for (i = 1; i < 100; i++) {
+		assert_int_equal(crypto_aead_seal(tx, buf, NULL, i, buf, 1420, NULL, 0), 0);
+		assert_int_equal(crypto_aead_open(rx, buf, NULL, i, buf, sizeof(buf),
+						  NULL, 0), 0);
+		buf[0] ^= 1;
+		assert_int_equal(crypto_aead_open(rx, buf, NULL, i, buf, sizeof(buf),
+						  NULL, 0), -EBADMSG);
+		memset(buf, 0x5a, sizeof(buf));
+	}
+	assert_int_equal(alloc_count - before, 0);
+	crypto_aead_ctx_free(tx);
+	crypto_aead_ctx_free(rx);
 
 	before = alloc_count;
 	for (i = 0; i < 100; i++) {
@@ -741,6 +1016,12 @@ int main(void)
 						aead_setup, aead_teardown),
 		cmocka_unit_test_setup_teardown(test_aead_edges,
 						aead_setup, aead_teardown),
+		cmocka_unit_test(test_aead_keyed_rfc8439),
+		cmocka_unit_test_setup_teardown(test_aead_keyed_misuse,
+						aead_setup, aead_teardown),
+		cmocka_unit_test_setup_teardown(test_aead_keyed_many,
+						aead_setup, aead_teardown),
+		cmocka_unit_test(test_aead_keyed_erasure),
 		cmocka_unit_test(test_hchacha20_draft),
 		cmocka_unit_test(test_xaead_draft),
 		cmocka_unit_test(test_random_wipe_equal),
