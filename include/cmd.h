@@ -10,6 +10,7 @@ int cmd_pubkey(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_init(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_reload(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 int cmd_capture(int argc, char **argv);
 

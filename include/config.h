@@ -17,6 +17,7 @@
 #define CONFIG_MAX_PREFIXES	1024		/* per list */
 #define CONFIG_HOST_LEN		256
 #define CONFIG_ERR_LEN		512
+#define CONFIG_GROUP_LEN	33		/* a group name, NUL included */
 
 struct config_prefixes {
 	struct prefix *v;
@@ -85,6 +86,9 @@ struct config {
 	uint32_t fwmark;			/* Docker's bridge-accept-fwmark, 0 = unset */
 	/* host: routes of a guest silent this long are withdrawn (seconds) */
 	unsigned int withdraw_after;
+	/* members of this group may use the control socket too ("" = root only) */
+	char control_group[CONFIG_GROUP_LEN];
+	uint32_t control_gid;			/* its gid, resolved by the parser */
 };
 
 #define CONFIG_DEFAULT_IFNAME	"gangway0"

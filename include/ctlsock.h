@@ -1,11 +1,13 @@
 /* ctlsock.h - each daemon's local control socket: status, JSON, Prometheus metrics
  *
  * Protocol (docs/debugging.md): a client connects to the unix stream socket
- * <StateDirectory>/<Interface>.sock (mode 0600, root only), writes one
+ * <StateDirectory>/<Interface>.sock (mode 0600, root only; 0660 and its
+ * members too with [Gangway] ControlGroup), writes one
  * request line of at most CTLSOCK_MAX_REQ bytes ending in '\n' (or closes
  * its writing side), and reads the reply to end of file. The reply's first
  * line is "ok" or "error <reason>"; the body follows. One request per
- * connection.
+ * connection. After "capture"'s "ok" the body is a pcap stream that lasts
+ * until the client closes the connection (captap.h).
  */
 #ifndef GANGWAY_CTLSOCK_H
 #define GANGWAY_CTLSOCK_H
@@ -29,6 +31,8 @@ enum ctlsock_req {
 	CTLSOCK_REQ_STATUS_JSON,	/* "status json" */
 	CTLSOCK_REQ_PROMETHEUS,		/* "prometheus": text exposition format */
 	CTLSOCK_REQ_PING,		/* "ping": "ok" and nothing else */
+	CTLSOCK_REQ_RELOAD,		/* "reload": as SIGHUP; "ok" or "error <why>" */
+	CTLSOCK_REQ_CAPTURE,		/* "capture ...": "ok", then pcap until the client closes */
 };
 
 /*
@@ -37,6 +41,18 @@ enum ctlsock_req {
  * longer than CTLSOCK_MAX_REQ - 1.
  */
 int ctlsock_parse(const char *buf, size_t len, enum ctlsock_req *req);
+
+/*
+ * The arguments of a capture request (the whole line, as ctlsock_parse
+ * takes it): "capture [snaplen N] [filter EXPR...]", words separated by
+ * one space, N in 1..CAPTAP_SNAPLEN_MAX, EXPR the rest of the line (tcpdump
+ * syntax, compiled by the daemon). 0, -EINVAL or -E2BIG.
+ */
+struct ctlsock_capture {
+	uint32_t snaplen;		/* 0: not given */
+	char filter[CTLSOCK_MAX_REQ];	/* "": everything */
+};
+int ctlsock_parse_capture(const char *buf, size_t len, struct ctlsock_capture *cap);
 
 /* The socket's path for a configuration; -ENAMETOOLONG if it does not fit. */
 int ctlsock_path(const struct config *c, char *buf, size_t size);
@@ -97,6 +113,14 @@ struct ctlsock *ctlsock_start(struct tunnel *t, struct loop *loop, ctlsock_statu
 			      void *ctx);
 /* Close every connection and remove the socket; NULL is fine. */
 void ctlsock_stop(struct ctlsock *c);
+
+/*
+ * Re-read the configuration as SIGHUP does: 0, or -errno with one line
+ * saying why in err (the running configuration stays).
+ */
+typedef int (*ctlsock_reload_fn)(void *ctx, char *err, size_t errlen);
+/* Serve "reload" requests with fn; without it they are answered with an error. */
+void ctlsock_set_reload(struct ctlsock *c, ctlsock_reload_fn fn, void *ctx);
 
 /*
  * Client side: send request (one line, no '\n') to the socket at path and

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "captap.h"
 #include "config.h"
 #include "ctlmsg.h"
 #include "loop.h"
@@ -46,6 +47,7 @@ struct tunnel {
 	struct config cfg;
 	struct loop *loop;
 	struct wg_device *dev;
+	struct captap *tap;		/* a capture is attached (ctlsock.c); NULL: none */
 	struct platform *plat;		/* the OS side: device, addresses, routes */
 	struct pktio io;
 	char ifname[IF_NAMESIZE];
@@ -58,6 +60,7 @@ struct tunnel {
 	struct tunnel_ctl_out outbox[TUNNEL_CTL_OUTBOX];
 	size_t n_out;
 	bool in_engine;			/* inside an engine call: defer sends */
+	struct captap_stats tap_stats;	/* captured and capture-overflow, since start */
 	uint8_t ctlbuf[WG_HEADROOM + 1280 + WG_TAILROOM] __attribute__((aligned(64)));
 };
 

@@ -1,15 +1,18 @@
 /* cmd_capture.c - `gangway capture`: what crosses the tunnel, as pcap or one line a packet
  *
- * Theory of operation: a libpcap live capture on the tunnel device (by
- * default the one the configuration names), which holds the decrypted inner
- * packets in both directions; any other interface (a Docker bridge, a
- * container's veth, the uplink carrying the outer UDP) can be named with -i.
- * This runs beside the daemon, not inside it: the kernel hands copies to
- * our socket, so a slow reader makes the kernel drop capture copies
- * (counted, reported at the end) and never slows forwarding. Output is
- * pcap (-w FILE, rotated by size or time; -w - streams, flushed per packet)
- * or one line per packet. A write error (a full disk, a reader gone) stops
- * the capture with a message and exit status 1.
+ * Theory of operation: by default the capture is the daemon's own (its
+ * control socket's "capture" request, captap.c): the daemon tests each
+ * inner packet it moves, both ways, against our filter and streams the
+ * matches to us as pcap, writing without ever waiting for us; when we (or
+ * whoever reads our output) fall behind, the daemon drops capture copies
+ * and counts them (capture-overflow), and forwarding goes on as before.
+ * With -i any interface (a Docker bridge, a container's veth, the uplink
+ * carrying the outer UDP) is captured with libpcap instead, beside the
+ * daemon: the kernel hands copies to our socket and drops them when we are
+ * slow. Either way the packets go to the same output: pcap (-w FILE,
+ * rotated by size or time; -w - streams, flushed per packet) or one line
+ * per packet. A write error (a full disk, a reader gone) stops the capture
+ * with a message and exit status 1.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -28,21 +31,30 @@
 #include "cmd.h"
 
 #ifdef __linux__	/* libpcap is not in the macOS cross-build (make macos-check) */
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <pcap/pcap.h>
 
+#include "captap.h"
 #include "config.h"
+#include "ctlsock.h"
 
-#define CAPTURE_SNAPLEN		262144
+#define CAPTURE_SNAPLEN		CAPTAP_SNAPLEN_MAX
 #define CAPTURE_FILTER_MAX	4096
+#define CAPTURE_REPLY_MAX	512		/* the daemon's first line */
+#define CAPTURE_ANSWER_MS	5000		/* wait for it that long */
 
 static const char cmd_capture_usage[] =
 	"Usage: gangway capture [options] [FILTER...]\n\n"
 	"Capture what crosses the tunnel: the decrypted inner packets, both ways,\n"
-	"on the tunnel device (or any interface named with -i). FILTER is a BPF\n"
-	"expression in tcpdump syntax. Without -w, prints one line a packet.\n\n"
-	"  -i, --interface IF  capture on IF (default: the configuration's tunnel)\n"
-	"      --config FILE   configuration naming the tunnel (default\n"
+	"as the running daemon moves them (or on any interface named with -i).\n"
+	"FILTER is a BPF expression in tcpdump syntax. Without -w, prints one\n"
+	"line a packet.\n\n"
+	"  -i, --interface IF  capture on IF with libpcap instead of in the daemon\n"
+	"      --config FILE   the daemon's configuration (default\n"
 	"                      /etc/gangway/gangway.conf, else gangwayd.conf)\n"
+	"      --socket PATH   the daemon's control socket itself\n"
 	"  -w, --write FILE    write pcap to FILE; '-' streams to stdout\n"
 	"  -c, --count N       stop after N packets\n"
 	"  -d, --duration S    stop after S seconds\n"
@@ -317,11 +329,292 @@ static void capture_on_packet(uint8_t *user, const struct pcap_pkthdr *h, const 
 		pcap_breakloop(c->p);
 }
 
+/* libpcap on an interface, beside the daemon. Exit status. */
+static int capture_live(struct capture *c, const char *iface, const char *filter,
+			unsigned long snaplen, unsigned long duration)
+{
+	char errbuf[PCAP_ERRBUF_SIZE];
+	struct bpf_program prog;
+	struct pcap_stat ps;
+	time_t start;
+	int ret, status = 1;
+
+	c->p = pcap_create(iface, errbuf);
+	if (!c->p) {
+		fprintf(stderr, "gangway capture: %s\n", errbuf);
+		return 1;
+	}
+	pcap_set_snaplen(c->p, (int)snaplen);
+	pcap_set_timeout(c->p, 100);	/* wake to check the duration and signals */
+	pcap_set_buffer_size(c->p, 4 << 20);
+	ret = pcap_activate(c->p);
+	if (ret < 0) {
+		fprintf(stderr, "gangway capture: %s: %s\n", iface,
+			ret == PCAP_ERROR ? pcap_geterr(c->p) : pcap_statustostr(ret));
+		goto out;
+	}
+	c->linktype = pcap_datalink(c->p);
+	if (pcap_setnonblock(c->p, 1, errbuf) < 0 || pcap_get_selectable_fd(c->p) < 0) {
+		fprintf(stderr, "gangway capture: %s: cannot poll the capture\n", iface);
+		goto out;
+	}
+	if (pcap_compile(c->p, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) < 0) {
+		fprintf(stderr, "gangway capture: bad filter '%s': %s\n", filter, pcap_geterr(c->p));
+		goto out;
+	}
+	ret = pcap_setfilter(c->p, &prog);
+	pcap_freecode(&prog);
+	if (ret < 0) {
+		fprintf(stderr, "gangway capture: %s\n", pcap_geterr(c->p));
+		goto out;
+	}
+	if (c->path && capture_open_file(c))
+		goto out;
+	fprintf(stderr, "gangway capture: listening on %s (%s)%s%s\n", iface,
+		pcap_datalink_val_to_name(c->linktype) ? pcap_datalink_val_to_name(c->linktype) : "?",
+		filter[0] ? ", filter: " : "", filter);
+	start = time(NULL);
+	while (!capture_stop && !c->err && (!c->count || c->seen < c->count) &&
+	       (!duration || time(NULL) - start < (time_t)duration)) {
+		struct pollfd pfd = { .fd = pcap_get_selectable_fd(c->p), .events = POLLIN };
+
+		/*
+		 * Our own poll: libpcap's TPACKET_V3 timeout does not fire while
+		 * no packet arrives, and the duration and signals must end us.
+		 */
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		ret = pcap_dispatch(c->p, -1, capture_on_packet, (uint8_t *)c);
+		if (ret == PCAP_ERROR) {
+			fprintf(stderr, "gangway capture: %s\n", pcap_geterr(c->p));
+			goto out;
+		}
+	}
+	if (c->err) {
+		fprintf(stderr, "gangway capture: stopped: cannot write the capture: %s\n",
+			strerror(c->err));
+		goto out;
+	}
+	status = 0;
+out:
+	if (pcap_stats(c->p, &ps) == 0)
+		fprintf(stderr, "gangway capture: %lu packet(s) written, %u received by the "
+			"filter, %u dropped (capture too slow)\n", c->seen,
+			ps.ps_recv, ps.ps_drop);
+	return status;
+}
+
+/*
+ * Ask the daemon at path for a capture and read its first line: the
+ * connected socket, or -1 (said why). The pcap stream follows "ok".
+ */
+static int capture_daemon_open(const char *path, const char *filter, unsigned long snaplen)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char req[CTLSOCK_MAX_REQ + 1], line[CAPTURE_REPLY_MAX];
+	size_t ll = 0, rl;
+	int fd, n;
+
+	n = snprintf(req, sizeof(req), "capture snaplen %lu%s%s\n", snaplen,
+		     filter[0] ? " filter " : "", filter);
+	if (n < 0 || n > CTLSOCK_MAX_REQ) {
+		fprintf(stderr, "gangway capture: filter too long (the request is at most %d bytes)\n",
+			CTLSOCK_MAX_REQ);
+		return -1;
+	}
+	rl = (size_t)n;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		fprintf(stderr, "gangway capture: socket path too long: %s\n", path);
+		return -1;
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		fprintf(stderr, "gangway capture: cannot reach the daemon at %s: %s%s\n", path,
+			strerror(errno),
+			errno == ENOENT || errno == ECONNREFUSED ? " (is it running? -i IF "
+			"captures an interface without it)" : errno == EACCES ? " (run as root)" : "");
+		goto fail;
+	}
+	for (size_t off = 0; off < rl;) {
+		ssize_t w = send(fd, req + off, rl - off, MSG_NOSIGNAL);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			fprintf(stderr, "gangway capture: cannot send the request: %s\n",
+				strerror(w < 0 ? errno : EIO));
+			goto fail;
+		}
+		off += (size_t)w;
+	}
+	/* Byte by byte: what follows the line is the pcap stream, ours to read. */
+	while (ll < sizeof(line) - 1) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		ssize_t r;
+
+		if (poll(&pfd, 1, CAPTURE_ANSWER_MS) == 0) {
+			fprintf(stderr, "gangway capture: no answer from the daemon at %s\n", path);
+			goto fail;
+		}
+		r = read(fd, line + ll, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		if (line[ll] == '\n')
+			break;
+		ll++;
+	}
+	line[ll] = '\0';
+	if (!strcmp(line, "ok"))
+		return fd;
+	for (char *p = line; *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+			*p = '?';
+	fprintf(stderr, "gangway capture: the daemon refused: %s\n",
+		!strncmp(line, "error ", 6) ? line + 6 : ll ? line : "(no answer)");
+fail:
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+/* The pcap stream from the daemon; one record always fits in buf. */
+struct capture_stream {
+	uint8_t buf[CAPTAP_FILE_HDR_LEN + CAPTAP_REC_HDR_LEN + CAPTURE_SNAPLEN];
+	size_t len;
+	bool have_hdr;
+};
+
+/*
+ * Hand every whole record in s to the output and keep the rest. -EPROTO
+ * when the stream is not the daemon's pcap (checked, though the daemon is
+ * root's: a record is never trusted to fit).
+ */
+static int capture_stream_records(struct capture *c, struct capture_stream *s)
+{
+	size_t off = 0;
+	int ret = 0;
+
+	if (!s->have_hdr) {
+		uint32_t magic, linktype;
+
+		if (s->len < CAPTAP_FILE_HDR_LEN)
+			return 0;
+		memcpy(&magic, s->buf, 4);
+		memcpy(&linktype, s->buf + 20, 4);
+		if (magic != 0xa1b2c3d4 || linktype != CAPTAP_LINKTYPE_RAW)
+			return -EPROTO;
+		off = CAPTAP_FILE_HDR_LEN;
+		s->have_hdr = true;
+	}
+	while (s->len - off >= CAPTAP_REC_HDR_LEN && !c->err && !capture_stop &&
+	       (!c->count || c->seen < c->count)) {
+		struct pcap_pkthdr h;
+		uint32_t rh[4];
+
+		memcpy(rh, s->buf + off, sizeof(rh));
+		if (rh[2] > rh[3] || rh[2] > CAPTURE_SNAPLEN || rh[1] >= 1000000) {
+			ret = -EPROTO;
+			break;
+		}
+		if (s->len - off - CAPTAP_REC_HDR_LEN < rh[2])
+			break;
+		h.ts.tv_sec = (time_t)rh[0];
+		h.ts.tv_usec = (suseconds_t)rh[1];
+		h.caplen = rh[2];
+		h.len = rh[3];
+		capture_on_packet((uint8_t *)c, &h, s->buf + off + CAPTAP_REC_HDR_LEN);
+		off += CAPTAP_REC_HDR_LEN + rh[2];
+	}
+	memmove(s->buf, s->buf + off, s->len - off);
+	s->len -= off;
+	return ret;
+}
+
+/* The daemon's capture-overflow count, from its JSON status; -1 if unknown. */
+static long long capture_overflow(const char *path)
+{
+	static const char key[] = "\"capture-overflow\": ";
+	char *body = NULL, *p;
+	long long v = -1;
+
+	if (ctlsock_request(path, "status json", &body) == 0 && (p = strstr(body, key)))
+		v = strtoll(p + sizeof(key) - 1, NULL, 10);
+	free(body);
+	return v;
+}
+
+/* The daemon's own capture (captap.c) through its control socket. Exit status. */
+static int capture_daemon(struct capture *c, const char *path, const char *name,
+			  const char *filter, unsigned long snaplen, unsigned long duration)
+{
+	static struct capture_stream s;
+	long long before, after;
+	time_t start;
+	int fd, status = 1;
+
+	before = capture_overflow(path);
+	fd = capture_daemon_open(path, filter, snaplen);
+	if (fd < 0)
+		return 1;
+	c->p = pcap_open_dead(DLT_RAW, (int)snaplen);	/* for the pcap writers */
+	c->linktype = DLT_RAW;
+	if (!c->p || fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
+		fprintf(stderr, "gangway capture: %s\n", strerror(c->p ? errno : ENOMEM));
+		goto out;
+	}
+	if (c->path && capture_open_file(c))
+		goto out;
+	fprintf(stderr, "gangway capture: listening on %s (RAW) in the daemon%s%s\n", name,
+		filter[0] ? ", filter: " : "", filter);
+	start = time(NULL);
+	while (!capture_stop && !c->err && (!c->count || c->seen < c->count) &&
+	       (!duration || time(NULL) - start < (time_t)duration)) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		n = read(fd, s.buf + s.len, sizeof(s.buf) - s.len);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0) {
+			fprintf(stderr, "gangway capture: the daemon ended the capture%s%s\n",
+				n ? ": " : "", n ? strerror(errno) : "");
+			goto out;
+		}
+		s.len += (size_t)n;
+		if (capture_stream_records(c, &s)) {
+			fprintf(stderr, "gangway capture: the daemon sent something other than "
+				"pcap records\n");
+			goto out;
+		}
+	}
+	if (c->err) {
+		fprintf(stderr, "gangway capture: stopped: cannot write the capture: %s\n",
+			strerror(c->err));
+		goto out;
+	}
+	status = 0;
+out:
+	close(fd);	/* the daemon detaches us */
+	after = capture_overflow(path);
+	if (before >= 0 && after >= before)
+		fprintf(stderr, "gangway capture: %lu packet(s) written, %lld dropped by the "
+			"daemon (capture overflow, all captures)\n", c->seen, after - before);
+	else
+		fprintf(stderr, "gangway capture: %lu packet(s) written\n", c->seen);
+	return status;
+}
+
 int cmd_capture(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "interface", required_argument, NULL, 'i' },
 		{ "config", required_argument, NULL, 'F' },
+		{ "socket", required_argument, NULL, 'S' },
 		{ "write", required_argument, NULL, 'w' },
 		{ "count", required_argument, NULL, 'c' },
 		{ "duration", required_argument, NULL, 'd' },
@@ -333,15 +626,12 @@ int cmd_capture(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct capture c;
-	char errbuf[PCAP_ERRBUF_SIZE], filter[CAPTURE_FILTER_MAX] = "", ifname[IF_NAMESIZE] = "";
-	const char *config = NULL, *iface = NULL;
+	char filter[CAPTURE_FILTER_MAX] = "", name[512] = "", path[512];
+	const char *config = NULL, *iface = NULL, *sock = NULL;
 	unsigned long duration = 0, snaplen = CAPTURE_SNAPLEN, v;
-	struct bpf_program prog;
-	struct pcap_stat ps;
 	struct sigaction sa = { .sa_handler = capture_on_signal };
-	time_t start;
 	size_t fl = 0;
-	int ch, ret, status = 1;
+	int ch, ret, status;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "+i:w:c:d:C:G:W:s:h", longopts, NULL)) != -1) {
@@ -351,6 +641,9 @@ int cmd_capture(int argc, char **argv)
 			break;
 		case 'F':
 			config = optarg;
+			break;
+		case 'S':
+			sock = optarg;
 			break;
 		case 'w':
 			c.path = optarg;
@@ -400,92 +693,39 @@ int cmd_capture(int argc, char **argv)
 		fl += (size_t)n;
 	}
 	if (!iface) {
-		char err[CONFIG_ERR_LEN];
-		struct config cf;
-
-		if (!config)
-			config = access("/etc/gangway/gangway.conf", F_OK) == 0 ||
-				 access("/etc/gangway/gangwayd.conf", F_OK) != 0 ?
-				 "/etc/gangway/gangway.conf" : "/etc/gangway/gangwayd.conf";
-		if (config_load(&cf, config, err, sizeof(err))) {
-			fprintf(stderr, "gangway capture: %s (or name an interface with -i)\n", err);
-			config_free(&cf);
+		ret = ctlsock_client_path(sock, config, path, sizeof(path));
+		if (ret) {
+			fprintf(stderr, "gangway capture: %s (or name an interface with -i)\n",
+				ret == -EINVAL ? path : strerror(-ret));
 			return 1;
 		}
-		snprintf(ifname, sizeof(ifname), "%s", cf.ifname);
-		config_free(&cf);
-		iface = ifname;
-	}
+		snprintf(name, sizeof(name), "%s", path);
+		if (!sock) {
+			char err[CONFIG_ERR_LEN];
+			struct config cf;
 
-	c.p = pcap_create(iface, errbuf);
-	if (!c.p) {
-		fprintf(stderr, "gangway capture: %s\n", errbuf);
-		return 1;
+			/* The same file ctlsock_client_path read: name its tunnel. */
+			if (!config)
+				config = access("/etc/gangway/gangway.conf", F_OK) == 0 ||
+					 access("/etc/gangway/gangwayd.conf", F_OK) != 0 ?
+					 "/etc/gangway/gangway.conf" : "/etc/gangway/gangwayd.conf";
+			if (config_load(&cf, config, err, sizeof(err)) == 0)
+				snprintf(name, sizeof(name), "%s", cf.ifname);
+			config_free(&cf);
+		}
 	}
-	pcap_set_snaplen(c.p, (int)snaplen);
-	pcap_set_timeout(c.p, 100);	/* wake to check the duration and signals */
-	pcap_set_buffer_size(c.p, 4 << 20);
-	ret = pcap_activate(c.p);
-	if (ret < 0) {
-		fprintf(stderr, "gangway capture: %s: %s\n", iface,
-			ret == PCAP_ERROR ? pcap_geterr(c.p) : pcap_statustostr(ret));
-		goto out;
-	}
-	c.linktype = pcap_datalink(c.p);
-	if (pcap_setnonblock(c.p, 1, errbuf) < 0 || pcap_get_selectable_fd(c.p) < 0) {
-		fprintf(stderr, "gangway capture: %s: cannot poll the capture\n", iface);
-		goto out;
-	}
-	if (pcap_compile(c.p, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) < 0) {
-		fprintf(stderr, "gangway capture: bad filter '%s': %s\n", filter, pcap_geterr(c.p));
-		goto out;
-	}
-	ret = pcap_setfilter(c.p, &prog);
-	pcap_freecode(&prog);
-	if (ret < 0) {
-		fprintf(stderr, "gangway capture: %s\n", pcap_geterr(c.p));
-		goto out;
-	}
-	if (c.path && capture_open_file(&c))
-		goto out;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);	/* a vanished reader is a write error, not death */
-	fprintf(stderr, "gangway capture: listening on %s (%s)%s%s\n", iface,
-		pcap_datalink_val_to_name(c.linktype) ? pcap_datalink_val_to_name(c.linktype) : "?",
-		filter[0] ? ", filter: " : "", filter);
-	start = time(NULL);
-	while (!capture_stop && !c.err && (!c.count || c.seen < c.count) &&
-	       (!duration || time(NULL) - start < (time_t)duration)) {
-		struct pollfd pfd = { .fd = pcap_get_selectable_fd(c.p), .events = POLLIN };
-
-		/*
-		 * Our own poll: libpcap's TPACKET_V3 timeout does not fire while
-		 * no packet arrives, and the duration and signals must end us.
-		 */
-		if (poll(&pfd, 1, 100) <= 0)
-			continue;
-		ret = pcap_dispatch(c.p, -1, capture_on_packet, (uint8_t *)&c);
-		if (ret == PCAP_ERROR) {
-			fprintf(stderr, "gangway capture: %s\n", pcap_geterr(c.p));
-			goto out;
-		}
-	}
-	if (c.err) {
-		fprintf(stderr, "gangway capture: stopped: cannot write the capture: %s\n",
-			strerror(c.err));
-		goto out;
-	}
-	status = 0;
-out:
-	if (pcap_stats(c.p, &ps) == 0)
-		fprintf(stderr, "gangway capture: %lu packet(s) written, %u received by the "
-			"filter, %u dropped (capture too slow)\n", c.seen,
-			ps.ps_recv, ps.ps_drop);
+	if (iface)
+		status = capture_live(&c, iface, filter, snaplen, duration);
+	else
+		status = capture_daemon(&c, path, name, filter, snaplen, duration);
 	if (c.dump)
 		pcap_dump_close(c.dump);
-	pcap_close(c.p);
+	if (c.p)
+		pcap_close(c.p);
 	return status;
 }
 #else

@@ -23,8 +23,8 @@
 #include <unistd.h>
 
 #ifdef __linux__
-#include <netinet/ip.h>
 #include <netinet/ip_icmp.h>
+#include <netinet/icmp6.h>
 #include <libmnl/libmnl.h>
 #include <linux/rtnetlink.h>
 #include "netif.h"
@@ -33,6 +33,7 @@
 #include "cmd.h"
 #include "config.h"
 #include "crypto.h"
+#include "csum.h"
 #include "ctlsock.h"
 #include "key.h"
 #include "prefix.h"
@@ -45,7 +46,8 @@ static const char cmd_doctor_usage[] =
 	"which one is broken and how to fix it: configuration, keys, the running\n"
 	"daemon, the handshake, the route to IP (and any route shadowing it), and\n"
 	"in the VM (-c /etc/gangway/gangwayd.conf) the firewall, forwarding,\n"
-	"rp_filter and MTU. Given an IPv4 IP, a ping probe then tests the way.\n"
+	"rp_filter and MTU. Given an IP (IPv4 or IPv6), a ping probe then tests\n"
+	"the way.\n"
 	"Exit status 0 when healthy, 1 when not.\n\n"
 	"  -c, --config FILE   configuration (default /etc/gangway/gangway.conf,\n"
 	"                      else gangwayd.conf)\n"
@@ -59,6 +61,7 @@ struct doctor {
 	char *metrics;			/* the daemon's Prometheus text */
 	char tun[IF_NAMESIZE];
 	bool guest;
+	int family;			/* of the IP to probe; 0 without one */
 	int fails;
 };
 
@@ -433,72 +436,117 @@ static bool doctor_check_route(struct doctor *d, const struct prefix *ip, const 
 }
 
 #ifdef __linux__
-static uint16_t doctor_icmp_csum(const void *data, size_t len)
+/*
+ * The echo reply to (id, seq) from ip in a datagram of n bytes, if it is one.
+ * IPv4 raw sockets hand us the IP header too, IPv6 ones only the ICMPv6
+ * message; every length is checked before a field is read.
+ */
+static bool doctor_is_reply(const struct prefix *ip, const uint8_t *buf, size_t n,
+			    const struct sockaddr_storage *from, socklen_t fl,
+			    uint16_t id, uint16_t seq)
 {
-	const uint8_t *p = data;
-	uint32_t sum = 0;
+	size_t hl = 0;
+	uint8_t want = ICMP6_ECHO_REPLY;
+	uint16_t rid, rseq;
 
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (len & 1)
-		sum += (uint32_t)p[len - 1] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return htons((uint16_t)~sum);
+	if (ip->family == AF_INET) {
+		const struct sockaddr_in *f4 = (const struct sockaddr_in *)from;
+
+		if (fl < sizeof(*f4) || f4->sin_family != AF_INET ||
+		    memcmp(&f4->sin_addr, ip->addr.b, 4) || n < 20)
+			return false;
+		hl = (size_t)(buf[0] & 0x0f) * 4;
+		if (hl < 20)
+			return false;
+		want = ICMP_ECHOREPLY;
+	} else {
+		const struct sockaddr_in6 *f6 = (const struct sockaddr_in6 *)from;
+
+		if (fl < sizeof(*f6) || f6->sin6_family != AF_INET6 ||
+		    memcmp(&f6->sin6_addr, ip->addr.b, 16))
+			return false;
+	}
+	/* type, code, checksum, identifier, sequence: the same layout in both. */
+	if (n < hl + 8 || buf[hl] != want || buf[hl + 1] != 0)
+		return false;
+	rid = (uint16_t)(buf[hl + 4] << 8 | buf[hl + 5]);
+	rseq = (uint16_t)(buf[hl + 6] << 8 | buf[hl + 7]);
+	return rid == id && rseq == seq;
 }
 
-/* Ping ip (IPv4) up to tries times; the round trip in ms, or -errno. */
-static double doctor_ping(const struct in_addr *ip, int tries)
+static double doctor_ms_since(const struct timespec *t0)
 {
-	struct sockaddr_in to = { .sin_family = AF_INET, .sin_addr = *ip };
-	uint16_t id = (uint16_t)getpid();
-	int fd = socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
-	double ret = -ETIMEDOUT;
+	struct timespec t1;
 
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/*
+ * Ping ip up to tries times, 1 s each; the round trip in ms, or -errno.
+ * ICMPv6 raw sockets have the kernel fill in the checksum (it covers a
+ * pseudo-header with the source address the kernel picks); ICMPv4 ones
+ * leave it to us.
+ */
+static double doctor_ping(const struct prefix *ip, int tries)
+{
+	struct sockaddr_storage to = { 0 };
+	socklen_t tolen;
+	uint16_t id = (uint16_t)getpid();
+	bool v4 = ip->family == AF_INET;
+	double ret = -ETIMEDOUT;
+	int fd;
+
+	if (v4) {
+		struct sockaddr_in *t4 = (struct sockaddr_in *)&to;
+
+		t4->sin_family = AF_INET;
+		memcpy(&t4->sin_addr, ip->addr.b, 4);
+		tolen = sizeof(*t4);
+		fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP);
+	} else {
+		struct sockaddr_in6 *t6 = (struct sockaddr_in6 *)&to;
+		struct icmp6_filter filt;
+
+		t6->sin6_family = AF_INET6;
+		memcpy(&t6->sin6_addr, ip->addr.b, 16);
+		tolen = sizeof(*t6);
+		fd = socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMPV6);
+		/* Only echo replies: not every neighbour discovery message. */
+		ICMP6_FILTER_SETBLOCKALL(&filt);
+		ICMP6_FILTER_SETPASS(ICMP6_ECHO_REPLY, &filt);
+		if (fd >= 0)
+			setsockopt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &filt, sizeof(filt));
+	}
 	if (fd < 0)
 		return -errno;
 	for (int seq = 1; seq <= tries && ret < 0; seq++) {
-		struct icmphdr req;
-		struct timespec t0, t1;
+		uint8_t req[8] = { v4 ? ICMP_ECHO : ICMP6_ECHO_REQUEST, 0, 0, 0,
+				   (uint8_t)(id >> 8), (uint8_t)id, 0, (uint8_t)seq };
+		struct timespec t0;
 		uint8_t buf[1500];
 
-		memset(&req, 0, sizeof(req));
-		req.type = ICMP_ECHO;
-		req.un.echo.id = htons(id);
-		req.un.echo.sequence = htons((uint16_t)seq);
-		req.checksum = doctor_icmp_csum(&req, sizeof(req));
+		if (v4)
+			csum_store(req + 2, csum_finish(csum_partial(req, sizeof(req), 0)));
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		if (sendto(fd, &req, sizeof(req), 0, (struct sockaddr *)&to, sizeof(to)) < 0) {
+		if (sendto(fd, req, sizeof(req), 0, (struct sockaddr *)&to, tolen) < 0) {
 			ret = -errno;
 			break;
 		}
 		for (;;) {
 			struct pollfd pfd = { .fd = fd, .events = POLLIN };
-			struct sockaddr_in from;
+			struct sockaddr_storage from = { 0 };
 			socklen_t fl = sizeof(from);
-			struct icmphdr rep;
-			size_t hl;
+			double ms = doctor_ms_since(&t0);
 			ssize_t n;
-			double ms;
 
-			clock_gettime(CLOCK_MONOTONIC, &t1);
-			ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
-			     (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
 			if (ms >= 1000 || poll(&pfd, 1, (int)(1000 - ms)) <= 0)
 				break;
 			n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
-			if (n < (ssize_t)sizeof(struct ip))
+			if (n < 0 || !doctor_is_reply(ip, buf, (size_t)n, &from, fl, id,
+						      (uint16_t)seq))
 				continue;
-			hl = (size_t)(buf[0] & 0x0f) * 4;
-			if ((size_t)n < hl + sizeof(rep) || from.sin_addr.s_addr != ip->s_addr)
-				continue;
-			memcpy(&rep, buf + hl, sizeof(rep));
-			if (rep.type != ICMP_ECHOREPLY || rep.un.echo.id != htons(id) ||
-			    rep.un.echo.sequence != htons((uint16_t)seq))
-				continue;
-			clock_gettime(CLOCK_MONOTONIC, &t1);
-			ret = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
-			      (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+			ret = doctor_ms_since(&t0);
 			break;
 		}
 	}
@@ -506,7 +554,7 @@ static double doctor_ping(const struct in_addr *ip, int tries)
 	return ret;
 }
 #else
-static double doctor_ping(const struct in_addr *ip, int tries)
+static double doctor_ping(const struct prefix *ip, int tries)
 {
 	(void)ip;
 	(void)tries;
@@ -533,13 +581,9 @@ static bool doctor_probe(struct doctor *d, const struct prefix *ip, const char *
 {
 	double rx0, tx0, rx1, tx1, ms;
 
-	if (ip->family != AF_INET) {
-		doctor_ok("Probe skipped: the probe speaks IPv4 only.");
-		return true;
-	}
 	rx0 = doctor_counter(d, "gangway_peer_rx_packets_total");
 	tx0 = doctor_counter(d, "gangway_peer_tx_packets_total");
-	ms = doctor_ping(&ip->addr.v4, 3);
+	ms = doctor_ping(ip, 3);
 	if (ms >= 0) {
 		doctor_ok("%s answers a ping in %.1f ms.", ipstr, ms);
 		return true;
@@ -587,13 +631,380 @@ static int doctor_read_int(const char *path, long *v)
 	return ret;
 }
 
-/* The firewall rules of gangway are in place (by the mechanism in use). */
+/*
+ * Firewall rules in order. gangwayd keeps its own rules at the top of the
+ * chains it writes (and repairs that within a second), but it never moves
+ * anyone else's: a DROP someone inserted ahead of them, or a jump into
+ * Docker's chains that comes before FORWARD's jump to DOCKER-USER, still
+ * drops the host's traffic. So the doctor reads the rules back as the
+ * firewall program prints them and checks, per chain, what comes first.
+ */
+#define DOCTOR_FW_RULES		4096	/* rules of one family we look at */
+#define DOCTOR_FW_TEXT		200
+
+enum doctor_fw_table { DOCTOR_T_OTHER, DOCTOR_T_FILTER, DOCTOR_T_RAW };
+
+struct doctor_fw_rule {
+	enum doctor_fw_table table;
+	char chain[32];
+	int pos;			/* 1-based, in its chain */
+	char target[32];
+	bool ours;			/* carries gangway:<tun> */
+	bool in_tun, out_tun;		/* -i <tun> / -o <tun> */
+	bool may_match;			/* could see what comes in from the tunnel */
+	char text[DOCTOR_FW_TEXT];	/* as printed, for the report */
+};
+
+struct doctor_fw {
+	struct doctor_fw_rule v[DOCTOR_FW_RULES];
+	size_t n;
+	bool have_raw;
+};
+
+/* Does the iptables interface name pat ("eth+" is a wildcard) name tun? */
+static bool doctor_if_match(const char *pat, const char *tun)
+{
+	size_t l = strlen(pat);
+
+	if (l && pat[l - 1] == '+')
+		return !strncmp(pat, tun, l - 1);
+	return !strcmp(pat, tun);
+}
+
+/* Next word of an iptables-save line; "..." quoted words lose their quotes. */
+static const char *doctor_fw_word(const char *p, char *out, size_t size)
+{
+	size_t k = 0;
+	bool q = false;
+
+	while (*p == ' ')
+		p++;
+	if (!*p || *p == '\n')
+		return NULL;
+	for (; *p && *p != '\n' && (q || *p != ' '); p++) {
+		if (*p == '"') {
+			q = !q;
+			continue;
+		}
+		if (*p == '\\' && p[1])
+			p++;
+		if (k + 1 < size)
+			out[k++] = *p;
+	}
+	out[k] = '\0';
+	return p;
+}
+
+/* One "-A CHAIN ..." line of table t into f. */
+static void doctor_fw_add(struct doctor_fw *f, enum doctor_fw_table t, const char *line,
+			  const char *tag, const char *tun)
+{
+	struct doctor_fw_rule *r;
+	char w[256], opt[32] = "";
+	const char *p = line + 3;
+	bool neg = false;
+	size_t tl;
+
+	if (f->n >= DOCTOR_FW_RULES)
+		return;
+	r = &f->v[f->n];
+	memset(r, 0, sizeof(*r));
+	r->table = t;
+	r->may_match = true;
+	p = doctor_fw_word(p, r->chain, sizeof(r->chain));
+	if (!p)
+		return;
+	for (size_t i = 0; i < f->n; i++)
+		if (f->v[i].table == t && !strcmp(f->v[i].chain, r->chain))
+			r->pos = f->v[i].pos;
+	r->pos++;
+	tl = strlen(line);
+	while (tl && line[tl - 1] == '\n')
+		tl--;
+	snprintf(r->text, sizeof(r->text), "%.*s", (int)tl, line);
+	while ((p = doctor_fw_word(p, w, sizeof(w)))) {
+		if (!strcmp(w, "!")) {
+			neg = true;
+			continue;
+		}
+		/* An option starts a word with '-' (values never do here). */
+		if (w[0] == '-' && w[1] && !(w[1] >= '0' && w[1] <= '9')) {
+			snprintf(opt, sizeof(opt), "%.*s", (int)sizeof(opt) - 1, w);
+			continue;
+		}
+		if (!strcmp(opt, "-i")) {
+			if (doctor_if_match(w, tun) == neg)
+				r->may_match = false;
+			r->in_tun = !neg && !strcmp(w, tun);
+		} else if (!strcmp(opt, "-o")) {
+			r->out_tun = !neg && !strcmp(w, tun);
+		} else if (!strcmp(opt, "-j") || !strcmp(opt, "-g")) {
+			snprintf(r->target, sizeof(r->target), "%.*s", (int)sizeof(r->target) - 1,
+				 w);
+		} else if (!strcmp(opt, "--comment")) {
+			r->ours = !strcmp(w, tag);
+		}
+		opt[0] = '\0';
+		neg = false;
+	}
+	f->n++;
+}
+
+/* Read what prog (an iptables-save) prints; false when it cannot run. */
+static bool doctor_fw_read(struct doctor_fw *f, const char *prog, const char *tag,
+			   const char *tun)
+{
+	enum doctor_fw_table t = DOCTOR_T_OTHER;
+	char cmd[96], *line = NULL;
+	size_t cap = 0;
+	bool any = false;
+	FILE *p;
+
+	f->n = 0;
+	f->have_raw = false;
+	snprintf(cmd, sizeof(cmd), "%s 2>/dev/null", prog);
+	p = popen(cmd, "r");
+	if (!p)
+		return false;
+	while (getline(&line, &cap, p) > 0) {
+		any = true;
+		if (line[0] == '*') {
+			t = !strncmp(line, "*filter", 7) ? DOCTOR_T_FILTER :
+			    !strncmp(line, "*raw", 4) ? DOCTOR_T_RAW : DOCTOR_T_OTHER;
+			if (t == DOCTOR_T_RAW)
+				f->have_raw = true;
+		} else if (!strncmp(line, "-A ", 3) && t != DOCTOR_T_OTHER) {
+			doctor_fw_add(f, t, line, tag, tun);
+		}
+	}
+	free(line);
+	return pclose(p) == 0 && any;
+}
+
+/* The first rule of table t, chain (NULL: any), that is ours and matches want. */
+static const struct doctor_fw_rule *doctor_fw_first(const struct doctor_fw *f,
+						    enum doctor_fw_table t, const char *chain,
+						    int want)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		const struct doctor_fw_rule *r = &f->v[i];
+
+		if (r->table != t || !r->ours || (chain && strcmp(r->chain, chain)))
+			continue;
+		if ((want == 'i' && !r->in_tun) || (want == 'o' && !r->out_tun))
+			continue;
+		return r;
+	}
+	return NULL;
+}
+
+static bool doctor_fw_is_drop(const struct doctor_fw_rule *r)
+{
+	return r->may_match && (!strcmp(r->target, "DROP") || !strcmp(r->target, "REJECT"));
+}
+
+/* A jump into one of Docker's own chains (they hold Docker's drops from 28.0). */
+static bool doctor_fw_is_docker(const struct doctor_fw_rule *r)
+{
+	return r->may_match && !strncmp(r->target, "DOCKER", 6) &&
+	       strcmp(r->target, "DOCKER-USER");
+}
+
+/*
+ * A rule of chain in table t before position before that drops the traffic,
+ * or (docker) jumps into Docker's chains first.
+ */
+static const struct doctor_fw_rule *doctor_fw_ahead(const struct doctor_fw *f,
+						    enum doctor_fw_table t, const char *chain,
+						    int before, bool docker)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		const struct doctor_fw_rule *r = &f->v[i];
+
+		if (r->table != t || strcmp(r->chain, chain) || r->pos >= before || r->ours)
+			continue;
+		if (doctor_fw_is_drop(r) || (docker && doctor_fw_is_docker(r)))
+			return r;
+	}
+	return NULL;
+}
+
+static void doctor_fw_blocked(struct doctor *d, const char *what, const char *tool,
+			      const struct doctor_fw_rule *r, const char *where)
+{
+	char fix[400];
+	bool raw = r->table == DOCTOR_T_RAW;
+
+	if (doctor_fw_is_drop(r)) {
+		snprintf(fix, sizeof(fix), "delete that rule ('%s%s -D %s %d') or put it "
+			 "below %s; gangwayd keeps its own rules first but never moves "
+			 "anyone else's", tool, raw ? " -t raw" : "", r->chain, r->pos, where);
+		doctor_fail(d, fix, "Firewall (%s): rule %d of %s%s, '%s', comes before %s "
+			    "and drops what arrives from %s.", what, r->pos, raw ? "raw " : "",
+			    r->chain, r->text, where, d->tun);
+	} else {
+		snprintf(fix, sizeof(fix), "restart dockerd, which puts its jump to "
+			 "DOCKER-USER first again, or move it there yourself ('%s -I FORWARD "
+			 "1 -j DOCKER-USER' and delete the old one)", tool);
+		doctor_fail(d, fix, "Firewall (%s): rule %d of FORWARD, '%s', jumps into "
+			    "Docker's chain %s before %s: Docker's drops there come before "
+			    "gangway's accepts.", what, r->pos, r->text, r->target, where);
+	}
+}
+
+/*
+ * One iptables family: gangway's accepts present (new connections in from
+ * the tunnel, replies back into it; raw PREROUTING where the raw table
+ * exists) and nothing that drops ahead of them. Returns the number of our
+ * rules seen (0: this family has none).
+ */
+static size_t doctor_fw_ipt(struct doctor *d, struct doctor_fw *f, const char *mech,
+			    int family, const char *tag, char *where, size_t wsize)
+{
+	const bool legacy = !strcmp(mech, "iptables-legacy");
+	const char *fam = family == AF_INET ? "IPv4" : "IPv6";
+	char prog[48], tool[32], what[64];
+	const struct doctor_fw_rule *in, *out, *raw, *jump = NULL, *bad;
+	const char *fix = "restart gangwayd, which installs them (while it runs it puts "
+			  "them back within a second: if they stay missing, see its log)";
+	size_t ours = 0;
+	int fails = d->fails;
+
+	snprintf(tool, sizeof(tool), "%s-%s", family == AF_INET ? "iptables" : "ip6tables",
+		 legacy ? "legacy" : "nft");
+	snprintf(prog, sizeof(prog), "%s-save", tool);
+	snprintf(what, sizeof(what), "%s, %s", mech, fam);
+	if (!doctor_fw_read(f, prog, tag, d->tun))
+		return 0;
+	for (size_t i = 0; i < f->n; i++)
+		ours += f->v[i].ours;
+	if (!ours)
+		return 0;
+	in = doctor_fw_first(f, DOCTOR_T_FILTER, NULL, 'i');
+	out = doctor_fw_first(f, DOCTOR_T_FILTER, NULL, 'o');
+	raw = doctor_fw_first(f, DOCTOR_T_RAW, "PREROUTING", 0);
+	if (!in)
+		doctor_fail(d, fix, "Firewall (%s): gangway's rule accepting new connections "
+			    "from %s to the containers is missing from '%s' (filter "
+			    "DOCKER-USER or FORWARD).", what, d->tun, prog);
+	if (!out)
+		doctor_fail(d, fix, "Firewall (%s): gangway's rule accepting the containers' "
+			    "replies into %s is missing from '%s' (filter DOCKER-USER or "
+			    "FORWARD).", what, d->tun, prog);
+	if (f->have_raw && !raw)
+		doctor_fail(d, fix, "Firewall (%s): gangway's rules are missing from raw "
+			    "PREROUTING, where Docker 28 drops direct access to containers.",
+			    what);
+	if (in) {
+		char here[96];
+
+		snprintf(here, sizeof(here), "gangway's rules (rule %d of %s)", in->pos,
+			 in->chain);
+		bad = doctor_fw_ahead(f, DOCTOR_T_FILTER, in->chain, in->pos,
+				      !strcmp(in->chain, "FORWARD"));
+		if (bad)
+			doctor_fw_blocked(d, what, tool, bad, here);
+		if (!strcmp(in->chain, "DOCKER-USER")) {
+			for (size_t i = 0; i < f->n && !jump; i++)
+				if (f->v[i].table == DOCTOR_T_FILTER &&
+				    !strcmp(f->v[i].chain, "FORWARD") &&
+				    !strcmp(f->v[i].target, "DOCKER-USER"))
+					jump = &f->v[i];
+			if (!jump) {
+				doctor_fail(d, "restart dockerd, which adds it (or 'iptables -I "
+					    "FORWARD 1 -j DOCKER-USER')", "Firewall (%s): FORWARD "
+					    "never jumps to DOCKER-USER: gangway's rules there are "
+					    "never reached.", what);
+			} else {
+				snprintf(here, sizeof(here), "the jump to DOCKER-USER (rule %d "
+					 "of FORWARD)", jump->pos);
+				bad = doctor_fw_ahead(f, DOCTOR_T_FILTER, "FORWARD", jump->pos,
+						      true);
+				if (bad)
+					doctor_fw_blocked(d, what, tool, bad, here);
+			}
+		}
+	}
+	if (raw) {
+		bad = doctor_fw_ahead(f, DOCTOR_T_RAW, "PREROUTING", raw->pos, false);
+		if (bad)
+			doctor_fw_blocked(d, what, tool, bad, "gangway's rules");
+	}
+	if (fails == d->fails && in) {
+		if (jump)
+			snprintf(where, wsize, "%s: FORWARD rule %d jumps to DOCKER-USER, gangway's "
+				 "rules first there", fam, jump->pos);
+		else
+			snprintf(where, wsize, "%s: first in %s", fam, in->chain);
+	}
+	return ours;
+}
+
+/* Docker 29's nftables backend: our accept leads raw-PREROUTING of ip docker-bridges. */
+static size_t doctor_fw_nft(struct doctor *d, const char *tag)
+{
+	char *line = NULL, table[64] = "", chain[64] = "", ctag[64];
+	size_t cap = 0, ours = 0;
+	int pos = 0, drop_pos = 0, our_pos = 0;
+	bool have_table = false;
+	FILE *p = popen("nft -a list ruleset 2>/dev/null", "r");
+
+	if (!p)
+		return 0;
+	snprintf(ctag, sizeof(ctag), "comment \"%s\"", tag);
+	while (getline(&line, &cap, p) > 0) {
+		const char *l = line;
+
+		while (*l == ' ' || *l == '\t')
+			l++;
+		if (!strncmp(l, "table ", 6)) {
+			snprintf(table, sizeof(table), "%.*s", (int)strcspn(l + 6, " {\n"), l + 6);
+			if (!strncmp(l, "table inet gangway ", 19))
+				have_table = true;
+			/* "ip docker-bridges": the family and the name */
+			if (!strncmp(l + 6, "ip docker-bridges", 17))
+				snprintf(table, sizeof(table), "ip docker-bridges");
+			chain[0] = '\0';
+		} else if (!strncmp(l, "chain ", 6)) {
+			snprintf(chain, sizeof(chain), "%.*s", (int)strcspn(l + 6, " {\n"), l + 6);
+			pos = 0;
+		} else if (chain[0] && *l && *l != '}' && *l != '\n' && strncmp(l, "type ", 5) &&
+			   strncmp(l, "policy ", 7)) {
+			pos++;
+			if (strstr(l, ctag))
+				ours++;
+			if (strcmp(table, "ip docker-bridges") || strcmp(chain, "raw-PREROUTING"))
+				continue;
+			if (strstr(l, ctag) && !our_pos)
+				our_pos = pos;
+			else if (strstr(l, " drop") && !drop_pos)
+				drop_pos = pos;
+		}
+	}
+	free(line);
+	pclose(p);
+	if (!have_table)
+		doctor_fail(d, "restart gangwayd, which creates it", "Firewall (nftables): "
+			    "gangway's table inet gangway is missing.");
+	if (!our_pos)
+		doctor_fail(d, "set FwMark in [Gangway] and Docker's bridge-accept-fwmark "
+			    "(docs/firewall.md), then restart gangwayd",
+			    "Firewall (nftables): gangway's accept is missing from raw-PREROUTING "
+			    "of ip docker-bridges, where Docker drops direct access.");
+	else if (drop_pos && drop_pos < our_pos)
+		doctor_fail(d, "restart gangwayd, which puts its rule first again",
+			    "Firewall (nftables): rule %d of ip docker-bridges raw-PREROUTING "
+			    "drops before gangway's accept (rule %d).", drop_pos, our_pos);
+	return ours + have_table;
+}
+
+/* The firewall rules of gangway are in place and in order (by the mechanism in use). */
 static void doctor_check_firewall(struct doctor *d)
 {
-	char mech[32] = "", cmd[160], line[512], tag[IF_NAMESIZE + 16];
-	const char *prog = NULL;
-	bool found = false;
-	FILE *p;
+	static struct doctor_fw f;	/* large: not on the stack */
+	char mech[32] = "", tag[IF_NAMESIZE + 16], where4[160] = "", where6[160] = "";
+	int fails = d->fails;
+	size_t n4, n6;
 
 	if (!doctor_label(d->metrics, "gangway_info", NULL, "firewall", mech, sizeof(mech)) ||
 	    !strcmp(mech, "none") || !strcmp(mech, "off")) {
@@ -606,31 +1017,28 @@ static void doctor_check_firewall(struct doctor *d)
 		      (*c >= '0' && *c <= '9') || *c == '-' || *c == '_' || *c == '.'))
 			return;
 	snprintf(tag, sizeof(tag), "gangway:%s", d->tun);
-	if (!strcmp(mech, "nftables"))
-		prog = "nft list ruleset";
-	else if (!strcmp(mech, "iptables-nft"))
-		prog = "iptables-nft-save";
-	else if (!strcmp(mech, "iptables-legacy"))
-		prog = "iptables-legacy-save";
-	if (!prog) {
+	if (!strcmp(mech, "nftables")) {
+		if (doctor_fw_nft(d, tag) && fails == d->fails)
+			doctor_ok("Firewall (nftables): gangway's rules for %s are present, its "
+				  "accept first in raw-PREROUTING.", d->tun);
+		return;
+	}
+	if (strcmp(mech, "iptables-nft") && strcmp(mech, "iptables-legacy")) {
 		doctor_ok("Firewall mechanism %s: rules not checked.", mech);
 		return;
 	}
-	snprintf(cmd, sizeof(cmd), "%s 2>/dev/null", prog);
-	p = popen(cmd, "r");
-	while (p && fgets(line, sizeof(line), p))
-		if (strstr(line, tag) || (!strcmp(mech, "nftables") &&
-					  strstr(line, "table inet gangway")))
-			found = true;
-	if (p)
-		pclose(p);
-	if (found)
-		doctor_ok("Firewall (%s): gangway's rules for %s are present.", mech, d->tun);
-	else
-		doctor_fail(d, "restart gangwayd, which installs them (it also repairs them "
-			    "within a second while it runs)",
-			    "Firewall (%s): gangway's rules for %s are missing from '%s'.", mech,
-			    d->tun, prog);
+	n4 = doctor_fw_ipt(d, &f, mech, AF_INET, tag, where4, sizeof(where4));
+	n6 = doctor_fw_ipt(d, &f, mech, AF_INET6, tag, where6, sizeof(where6));
+	if (!n4 && !n6)
+		doctor_fail(d, "restart gangwayd, which installs them (while it runs it puts "
+			    "them back within a second: if they stay missing, see its log)",
+			    "Firewall (%s): gangway's rules for %s are missing from "
+			    "'%s-save'.", mech, d->tun,
+			    strcmp(mech, "iptables-legacy") ? "iptables-nft" : "iptables-legacy");
+	else if (fails == d->fails)
+		doctor_ok("Firewall (%s): gangway's rules for %s are present and in order "
+			  "(%s%s%s).", mech, d->tun, where4, where4[0] && where6[0] ? "; " : "",
+			  where6);
 }
 
 static void doctor_check_sysctls(struct doctor *d)
@@ -648,6 +1056,17 @@ static void doctor_check_sysctls(struct doctor *d)
 			    "the containers.", fwd);
 	else
 		doctor_ok("IPv4 forwarding is on.");
+	if (d->family == AF_INET6) {
+		fwd = -1;
+		doctor_read_int("/proc/sys/net/ipv6/conf/all/forwarding", &fwd);
+		if (fwd != 1)
+			doctor_fail(d, "sysctl -w net.ipv6.conf.all.forwarding=1 (and make it "
+				    "permanent in /etc/sysctl.d/)", "IPv6 forwarding is off in "
+				    "the VM (net.ipv6.conf.all.forwarding = %ld): packets from the "
+				    "tunnel cannot reach the containers.", fwd);
+		else
+			doctor_ok("IPv6 forwarding is on.");
+	}
 	doctor_read_int("/proc/sys/net/ipv4/conf/all/rp_filter", &rp_all);
 	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/rp_filter", d->tun);
 	doctor_read_int(path, &rp_tun);
@@ -778,6 +1197,7 @@ int cmd_doctor(int argc, char **argv)
 		d.conf_path = access("/etc/gangway/gangway.conf", F_OK) == 0 ||
 			      access("/etc/gangway/gangwayd.conf", F_OK) != 0 ?
 			      "/etc/gangway/gangway.conf" : "/etc/gangway/gangwayd.conf";
+	d.family = ipstr ? ip.family : 0;
 	if (!doctor_check_config(&d) || !doctor_check_keys(&d) ||
 	    !doctor_check_daemon(&d, sock))
 		goto out;

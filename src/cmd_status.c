@@ -1,6 +1,7 @@
-/* cmd_status.c - `gangway status`: ask a running daemon for its state */
+/* cmd_status.c - `gangway status` and `gangway reload`: requests to a running daemon */
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,46 @@ static const char cmd_status_usage[] =
 	"  -s, --socket PATH   the control socket itself\n"
 	"  -h, --help          this help\n";
 
-int cmd_status(int argc, char **argv)
+static const char cmd_reload_usage[] =
+	"Usage: gangway reload [-c FILE | --socket PATH]\n\n"
+	"Have the running daemon re-read its configuration, as SIGHUP does. A file\n"
+	"that does not parse, or changes what only a restart can (PrivateKey,\n"
+	"ListenPort, MTU, Interface), is refused with the reason; the daemon keeps\n"
+	"running with the configuration it has. Exit status 0 when reloaded.\n\n"
+	"  -c, --config FILE   the daemon's configuration (default\n"
+	"                      /etc/gangway/gangway.conf, else gangwayd.conf)\n"
+	"  -s, --socket PATH   the control socket itself\n"
+	"  -h, --help          this help\n";
+
+/* Send req to the daemon named by sock/config; the reply's body to stdout. */
+static int cmd_status_ask(const char *prog, const char *sock, const char *config,
+			  const char *req)
+{
+	char path[512], *body = NULL;
+	int ret;
+
+	ret = ctlsock_client_path(sock, config, path, sizeof(path));
+	if (ret) {
+		fprintf(stderr, "gangway %s: %s\n", prog, ret == -EINVAL ? path : strerror(-ret));
+		return 1;
+	}
+	ret = ctlsock_request(path, req, &body);
+	if (ret == -EPROTO) {
+		fprintf(stderr, "gangway %s: the daemon answered: %s\n", prog, body);
+	} else if (ret) {
+		fprintf(stderr, "gangway %s: cannot reach the daemon at %s: %s%s\n", prog, path,
+			strerror(-ret),
+			ret == -ENOENT || ret == -ECONNREFUSED ? " (is it running?)" :
+			ret == -EACCES ? " (run as root, or as a member of its ControlGroup)" : "");
+	} else {
+		fputs(body, stdout);
+	}
+	free(body);
+	return ret ? 1 : 0;
+}
+
+/* Both commands: the same options, but only status has output formats. */
+static int cmd_status_main(int argc, char **argv, bool reload)
 {
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
@@ -29,18 +69,20 @@ int cmd_status(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *req = "status", *config = NULL, *sock = NULL;
-	char path[512], *body = NULL;
-	int ch, ret;
+	const char *usage = reload ? cmd_reload_usage : cmd_status_usage;
+	const char *prog = reload ? "reload" : "status";
+	const char *req = prog, *config = NULL, *sock = NULL;
+	int ch;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "jpc:s:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, reload ? "c:s:h" : "jpc:s:h", longopts,
+				 NULL)) != -1) {
 		switch (ch) {
 		case 'j':
-			req = "status json";
-			break;
 		case 'p':
-			req = "prometheus";
+			if (reload)
+				goto usage;
+			req = ch == 'j' ? "status json" : "prometheus";
 			break;
 		case 'c':
 			config = optarg;
@@ -49,34 +91,32 @@ int cmd_status(int argc, char **argv)
 			sock = optarg;
 			break;
 		case 'h':
-			fputs(cmd_status_usage, stdout);
+			fputs(usage, stdout);
 			return 0;
 		default:
-			fputs(cmd_status_usage, stderr);
-			return 2;
+			goto usage;
 		}
 	}
 	if (optind != argc) {
-		fprintf(stderr, "gangway status: unexpected argument '%s'\n%s", argv[optind],
-			cmd_status_usage);
-		return 2;
+		fprintf(stderr, "gangway %s: unexpected argument '%s'\n", prog, argv[optind]);
+		goto usage;
 	}
-	ret = ctlsock_client_path(sock, config, path, sizeof(path));
-	if (ret) {
-		fprintf(stderr, "gangway status: %s\n", ret == -EINVAL ? path : strerror(-ret));
+	if (cmd_status_ask(prog, sock, config, req))
 		return 1;
-	}
-	ret = ctlsock_request(path, req, &body);
-	if (ret == -EPROTO) {
-		fprintf(stderr, "gangway status: the daemon answered: %s\n", body);
-	} else if (ret) {
-		fprintf(stderr, "gangway status: cannot reach the daemon at %s: %s%s\n", path,
-			strerror(-ret),
-			ret == -ENOENT || ret == -ECONNREFUSED ? " (is it running?)" :
-			ret == -EACCES ? " (run as root)" : "");
-	} else {
-		fputs(body, stdout);
-	}
-	free(body);
-	return ret ? 1 : 0;
+	if (reload)
+		printf("The daemon reloaded its configuration.\n");
+	return 0;
+usage:
+	fputs(usage, stderr);
+	return 2;
+}
+
+int cmd_reload(int argc, char **argv)
+{
+	return cmd_status_main(argc, argv, true);
+}
+
+int cmd_status(int argc, char **argv)
+{
+	return cmd_status_main(argc, argv, false);
 }

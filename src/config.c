@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -436,6 +437,28 @@ static int config_k_withdraw_after(struct config_parser *p, const char *k, char 
 	return 0;
 }
 
+/* A group that exists now: a typo would otherwise lock its members out silently. */
+static int config_k_control_group(struct config_parser *p, const char *k, char *v)
+{
+	struct group *gr;
+	size_t len = strlen(v);
+
+	if (len >= CONFIG_GROUP_LEN)
+		return config_error(p, "%s: longer than %d characters", k, CONFIG_GROUP_LEN - 1);
+	for (size_t i = 0; i < len; i++)
+		if (!isalnum((unsigned char)v[i]) && !strchr("-_.", v[i]) &&
+		    !(v[i] == '$' && i == len - 1))
+			return config_error(p, "%s: '%s' is not a group name", k, v);
+	errno = 0;
+	gr = getgrnam(v);
+	if (!gr)
+		return config_error(p, "%s: no group '%s'%s%s", k, v, errno ? ": " : "",
+				    errno ? strerror(errno) : "");
+	snprintf(p->c->control_group, sizeof(p->c->control_group), "%s", v);
+	p->c->control_gid = (uint32_t)gr->gr_gid;
+	return 0;
+}
+
 static const struct config_key config_keys[] = {
 	{ SECTION_INTERFACE, "PrivateKey", config_k_private_key },
 	{ SECTION_INTERFACE, "Address", config_k_address },
@@ -458,6 +481,7 @@ static const struct config_key config_keys[] = {
 	{ SECTION_GANGWAY, "Firewall", config_k_firewall },
 	{ SECTION_GANGWAY, "FwMark", config_k_fwmark },
 	{ SECTION_GANGWAY, "WithdrawAfter", config_k_withdraw_after },
+	{ SECTION_GANGWAY, "ControlGroup", config_k_control_group },
 };
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 _Static_assert(CONFIG_NKEYS <= 32, "the duplicate mask is 32 bits");

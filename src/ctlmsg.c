@@ -13,8 +13,10 @@
 #include <errno.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "csum.h"
 #include "ctlmsg.h"
 
 _Static_assert(CTLMSG_MAX_LEN + 48 <= 1280, "a control message must fit a 1280-byte packet");
@@ -144,32 +146,6 @@ int ctlmsg_decode(struct ctlmsg *m, const uint8_t *buf, size_t len)
 	return off == len ? 0 : -EBADMSG;
 }
 
-/* RFC 1071 sum, folded later; data of any length. */
-static uint32_t ctlmsg_sum(uint32_t sum, const uint8_t *p, size_t len)
-{
-	for (; len > 1; p += 2, len -= 2)
-		sum += (uint32_t)p[0] << 8 | p[1];
-	if (len)
-		sum += (uint32_t)p[0] << 8;
-	return sum;
-}
-
-static uint16_t ctlmsg_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
-static uint32_t ctlmsg_pseudo(const uint8_t *src, const uint8_t *dst, size_t alen,
-			      size_t udplen)
-{
-	uint32_t sum = ctlmsg_sum(0, src, alen);
-
-	sum = ctlmsg_sum(sum, dst, alen);
-	return sum + 17 + (uint32_t)udplen;
-}
-
 int ctlmsg_wrap(uint8_t *pkt, size_t size, const struct prefix *src,
 		const struct prefix *dst, const uint8_t *payload, size_t len)
 {
@@ -192,9 +168,7 @@ int ctlmsg_wrap(uint8_t *pkt, size_t size, const struct prefix *src,
 		pkt[9] = 17;			/* UDP */
 		memcpy(pkt + 12, src->addr.b, 4);
 		memcpy(pkt + 16, dst->addr.b, 4);
-		csum = ctlmsg_fold(ctlmsg_sum(0, pkt, 20));
-		pkt[10] = (uint8_t)(csum >> 8);
-		pkt[11] = (uint8_t)csum;
+		csum_ipv4_header(pkt, 20);
 	} else {
 		pkt[0] = 0x60;
 		pkt[4] = (uint8_t)(udplen >> 8);
@@ -212,12 +186,12 @@ int ctlmsg_wrap(uint8_t *pkt, size_t size, const struct prefix *src,
 	udp[4] = (uint8_t)(udplen >> 8);
 	udp[5] = (uint8_t)udplen;
 	memcpy(udp + 8, payload, len);
-	csum = ctlmsg_fold(ctlmsg_sum(ctlmsg_pseudo(src->addr.b, dst->addr.b, alen, udplen),
-				      udp, udplen));
+	csum = csum_finish(csum_partial(udp, udplen, csum_pseudo(src->family, src->addr.b,
+								  dst->addr.b, IPPROTO_UDP,
+								  (uint32_t)udplen)));
 	if (csum == 0)
 		csum = 0xffff;			/* 0 means "no checksum" */
-	udp[6] = (uint8_t)(csum >> 8);
-	udp[7] = (uint8_t)csum;
+	csum_store(udp + 6, csum);
 	return (int)(iphl + udplen);
 }
 
@@ -264,8 +238,8 @@ int ctlmsg_unwrap(const uint8_t *pkt, size_t len, struct prefix *srcp, struct pr
 	udplen = (size_t)udp[4] << 8 | udp[5];
 	if (udplen < 8 || udplen != len - iphl)
 		return -1;
-	if (ctlmsg_fold(ctlmsg_sum(ctlmsg_pseudo(src, dst->addr.b, alen, udplen), udp,
-				   udplen)) != 0)
+	/* A zero (absent) checksum is refused: control messages always carry one. */
+	if (!csum_l4_valid(dst->family, src, dst->addr.b, IPPROTO_UDP, udp, udplen))
 		return -1;
 	*payload = udp + 8;
 	return (int)(udplen - 8);

@@ -5,13 +5,21 @@
  * never blocking the packet path; at most CTLSOCK_MAX_CLIENTS are read at
  * once, and one that has not sent its request within CTLSOCK_TIMEOUT is
  * dropped at the next accept. Peers other than root (SO_PEERCRED) are
- * answered with an error. The reply is built whole in memory (bounded) and
+ * answered with an error, unless ControlGroup names a group they are in:
+ * then the socket is 0660 with that group, and the peer's uid must be 0,
+ * its gid the group's, or its passwd entry a member (getgrouplist). The
+ * file mode is the first wall, the credentials check the second. The
+ * reply is built whole in memory (bounded) and
  * written with a short send timeout: a client that does not read loses
- * its reply, the daemon loses at most that timeout.
+ * its reply, the daemon loses at most that timeout. A capture request is
+ * different: its connection is handed to the tap (captap.c), which streams
+ * pcap on it without ever waiting, until the client closes it.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,10 +49,61 @@ struct ctlsock {
 	struct loop *loop;
 	ctlsock_status_fn fn;
 	void *ctx;
+	ctlsock_reload_fn reload;
+	void *reload_ctx;
+	bool have_group;		/* ControlGroup: its members may connect */
+	gid_t gid;
 	int fd;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct ctlsock_client clients[CTLSOCK_MAX_CLIENTS];
+	struct captap *tap;		/* capture requests; NULL where not built in */
 };
+
+/*
+ * "capture [snaplen N] [filter EXPR...]" (buf checked for bytes already,
+ * len without the CR); cap may be NULL to only check it.
+ */
+static int ctlsock_capture_args(const char *buf, size_t len, struct ctlsock_capture *cap)
+{
+	static const char word[] = "capture", snap[] = "snaplen ", filt[] = "filter ";
+	uint32_t snaplen = 0;
+	size_t i = sizeof(word) - 1, digits = 0;
+
+	if (len < i || memcmp(buf, word, i))
+		return -EINVAL;
+	if (cap) {
+		cap->snaplen = 0;
+		cap->filter[0] = '\0';
+	}
+	if (i == len)
+		return 0;
+	if (buf[i++] != ' ')
+		return -EINVAL;
+	if (len - i >= sizeof(snap) - 1 && !memcmp(buf + i, snap, sizeof(snap) - 1)) {
+		for (i += sizeof(snap) - 1; i < len && buf[i] >= '0' && buf[i] <= '9'; i++) {
+			snaplen = snaplen * 10 + (uint32_t)(buf[i] - '0');
+			if (snaplen > CAPTAP_SNAPLEN_MAX || ++digits > 7)
+				return -EINVAL;
+		}
+		if (!digits || !snaplen)
+			return -EINVAL;
+		if (cap)
+			cap->snaplen = snaplen;
+		if (i == len)
+			return 0;
+		if (buf[i++] != ' ')
+			return -EINVAL;
+	}
+	/* The filter is the rest of the line, at least one byte. */
+	if (len - i < sizeof(filt) || memcmp(buf + i, filt, sizeof(filt) - 1))
+		return -EINVAL;
+	i += sizeof(filt) - 1;
+	if (cap) {
+		memcpy(cap->filter, buf + i, len - i);
+		cap->filter[len - i] = '\0';
+	}
+	return 0;
+}
 
 int ctlsock_parse(const char *buf, size_t len, enum ctlsock_req *req)
 {
@@ -56,6 +115,7 @@ int ctlsock_parse(const char *buf, size_t len, enum ctlsock_req *req)
 		{ "status json", CTLSOCK_REQ_STATUS_JSON },
 		{ "prometheus", CTLSOCK_REQ_PROMETHEUS },
 		{ "ping", CTLSOCK_REQ_PING },
+		{ "reload", CTLSOCK_REQ_RELOAD },
 	};
 
 	if (len > CTLSOCK_MAX_REQ - 1)
@@ -66,6 +126,12 @@ int ctlsock_parse(const char *buf, size_t len, enum ctlsock_req *req)
 	for (size_t i = 0; i < len; i++)
 		if ((unsigned char)buf[i] < 0x20 || (unsigned char)buf[i] > 0x7e)
 			return -EINVAL;
+	if (len >= 7 && !memcmp(buf, "capture", 7) && (len == 7 || buf[7] == ' ')) {
+		if (ctlsock_capture_args(buf, len, NULL))
+			return -EINVAL;
+		*req = CTLSOCK_REQ_CAPTURE;
+		return 0;
+	}
 	for (size_t i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
 		if (strlen(reqs[i].text) == len && !memcmp(reqs[i].text, buf, len)) {
 			*req = reqs[i].req;
@@ -73,6 +139,20 @@ int ctlsock_parse(const char *buf, size_t len, enum ctlsock_req *req)
 		}
 	}
 	return -EINVAL;
+}
+
+int ctlsock_parse_capture(const char *buf, size_t len, struct ctlsock_capture *cap)
+{
+	enum ctlsock_req req;
+	int ret = ctlsock_parse(buf, len, &req);
+
+	if (ret)
+		return ret;
+	if (req != CTLSOCK_REQ_CAPTURE)
+		return -EINVAL;
+	if (buf[len - 1] == '\r')	/* len > 0: it parsed */
+		len--;
+	return ctlsock_capture_args(buf, len, cap);
 }
 
 int ctlsock_path(const struct config *c, char *buf, size_t size)
@@ -176,6 +256,12 @@ static void ctlsock_render_text(struct ctlsock_buf *b, const struct tunnel *t,
 		if (ds->drops[d])
 			ctlsock_printf(b, "  dropped (no peer) %s: %llu\n", wg_drop_name(d),
 				       (unsigned long long)ds->drops[d]);
+	if (t->tap_stats.overflow)
+		ctlsock_printf(b, "  dropped (capture) capture-overflow: %llu\n",
+			       (unsigned long long)t->tap_stats.overflow);
+	if (t->tap_stats.clients || t->tap_stats.packets)
+		ctlsock_printf(b, "  captures: %u attached, %llu packets captured\n",
+			       t->tap_stats.clients, (unsigned long long)t->tap_stats.packets);
 	while ((peer = wg_peer_next(t->dev, peer))) {
 		const struct wg_peer_stats *st = wg_peer_stats(peer);
 		double age = ctlsock_age(st->last_handshake_ns, now);
@@ -224,12 +310,16 @@ static void ctlsock_render_text(struct ctlsock_buf *b, const struct tunnel *t,
 	}
 }
 
-static void ctlsock_json_drops(struct ctlsock_buf *b, const uint64_t *drops)
+/* capture: the tap's capture-overflow count, for the device's drops; else NULL. */
+static void ctlsock_json_drops(struct ctlsock_buf *b, const uint64_t *drops,
+			       const uint64_t *capture)
 {
 	ctlsock_printf(b, "{");
 	for (int d = 0; d < WG_DROP_MAX; d++)
 		ctlsock_printf(b, "%s\"%s\": %llu", d ? ", " : "", wg_drop_name(d),
 			       (unsigned long long)drops[d]);
+	if (capture)
+		ctlsock_printf(b, ", \"capture-overflow\": %llu", (unsigned long long)*capture);
 	ctlsock_printf(b, "}");
 }
 
@@ -266,7 +356,9 @@ static void ctlsock_render_json(struct ctlsock_buf *b, const struct tunnel *t,
 	else
 		ctlsock_printf(b, "\"firewall\": null, ");
 	ctlsock_printf(b, "\"device_drops\": ");
-	ctlsock_json_drops(b, wg_device_stats(t->dev)->drops);
+	ctlsock_json_drops(b, wg_device_stats(t->dev)->drops, &t->tap_stats.overflow);
+	ctlsock_printf(b, ", \"capture\": {\"clients\": %u, \"packets\": %llu}",
+		       t->tap_stats.clients, (unsigned long long)t->tap_stats.packets);
 	ctlsock_printf(b, ", \"peers\": [");
 	while ((peer = wg_peer_next(t->dev, peer))) {
 		const struct wg_peer_stats *st = wg_peer_stats(peer);
@@ -291,7 +383,7 @@ static void ctlsock_render_json(struct ctlsock_buf *b, const struct tunnel *t,
 			       (unsigned long long)st->rx_bytes, (unsigned long long)st->tx_bytes,
 			       (unsigned long long)st->rx_packets,
 			       (unsigned long long)st->tx_packets);
-		ctlsock_json_drops(b, st->drops);
+		ctlsock_json_drops(b, st->drops, NULL);
 		ctlsock_printf(b, ", \"prefixes\": [");
 		for (size_t i = 0; i < s->n; i++) {
 			if (s->v[i].peer != peer)
@@ -387,6 +479,15 @@ static void ctlsock_render_prom(struct ctlsock_buf *b, const struct tunnel *t,
 		ctlsock_printf(b, "gangway_device_drops_total{interface=\"%s\",reason=\"%s\"} %llu\n",
 			       ifn, wg_drop_name(d),
 			       (unsigned long long)wg_device_stats(t->dev)->drops[d]);
+	ctlsock_printf(b, "gangway_device_drops_total{interface=\"%s\",reason=\"capture-overflow\"} "
+		       "%llu\n", ifn, (unsigned long long)t->tap_stats.overflow);
+	ctlsock_printf(b, "# HELP gangway_capture_packets_total Packets handed to captures\n"
+		       "# TYPE gangway_capture_packets_total counter\n"
+		       "gangway_capture_packets_total{interface=\"%s\"} %llu\n"
+		       "# HELP gangway_captures Captures attached\n"
+		       "# TYPE gangway_captures gauge\n"
+		       "gangway_captures{interface=\"%s\"} %u\n",
+		       ifn, (unsigned long long)t->tap_stats.packets, ifn, t->tap_stats.clients);
 	for (size_t i = 0; i < s->n; i++)
 		counts[s->v[i].state]++;
 	ctlsock_printf(b, "# HELP gangway_prefixes Container prefixes by state\n"
@@ -410,6 +511,8 @@ void ctlsock_render(struct ctlsock_buf *b, enum ctlsock_req req, const struct tu
 		ctlsock_render_prom(b, t, s, now);
 		break;
 	case CTLSOCK_REQ_PING:
+	case CTLSOCK_REQ_RELOAD:
+	case CTLSOCK_REQ_CAPTURE:
 		break;
 	}
 }
@@ -437,7 +540,91 @@ static void ctlsock_send(int fd, const char *p, size_t len)
 	}
 }
 
-static bool ctlsock_peer_is_root(int fd)
+#define CTLSOCK_MAX_GROUPS	256	/* of one user, for the membership check */
+
+/* Is the user uid (primary group gid) a member of group, by the group database? */
+static bool ctlsock_user_in_group(uid_t uid, gid_t gid, gid_t group)
+{
+	struct passwd *pw;
+	int n = CTLSOCK_MAX_GROUPS;
+#ifdef __APPLE__
+	int groups[CTLSOCK_MAX_GROUPS];		/* macOS declares them int */
+
+	pw = getpwuid(uid);
+	if (!pw || getgrouplist(pw->pw_name, (int)gid, groups, &n) < 0)
+		return false;
+	for (int i = 0; i < n; i++)
+		if ((gid_t)groups[i] == group)
+			return true;
+#else
+	gid_t groups[CTLSOCK_MAX_GROUPS];
+
+	pw = getpwuid(uid);
+	if (!pw || getgrouplist(pw->pw_name, gid, groups, &n) < 0)
+		return false;
+	for (int i = 0; i < n; i++)
+		if (groups[i] == group)
+			return true;
+#endif
+	return false;
+}
+
+/* Root, or with ControlGroup a member of it (primary or supplementary). */
+static bool ctlsock_peer_allowed(const struct ctlsock *c, int fd)
+{
+	uid_t uid;
+	gid_t gid;
+#ifdef SO_PEERCRED
+	struct ucred cr;
+	socklen_t l = sizeof(cr);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &l) < 0 || l != sizeof(cr))
+		return false;
+	uid = cr.uid;
+	gid = cr.gid;
+#else
+	if (getpeereid(fd, &uid, &gid) < 0)
+		return false;
+#endif
+	if (uid == 0)
+		return true;
+	if (!c->have_group)
+		return false;
+	return gid == c->gid || ctlsock_user_in_group(uid, gid, c->gid);
+}
+
+void ctlsock_set_reload(struct ctlsock *c, ctlsock_reload_fn fn, void *ctx)
+{
+	if (!c)
+		return;
+	c->reload = fn;
+	c->reload_ctx = ctx;
+}
+
+/* "ok", or "error <why>" on one line (the reason's own line breaks become spaces). */
+static void ctlsock_answer_reload(struct ctlsock *c, int fd)
+{
+	char err[CONFIG_ERR_LEN] = "", line[CONFIG_ERR_LEN + 16];
+	int n;
+
+	if (!c->reload) {
+		ctlsock_send(fd, "error reload is not supported here\n", 35);
+		return;
+	}
+	if (c->reload(c->reload_ctx, err, sizeof(err)) == 0) {
+		ctlsock_send(fd, "ok\n", 3);
+		return;
+	}
+	for (char *p = err; *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+			*p = ' ';
+	n = snprintf(line, sizeof(line), "error %s\n", err[0] ? err : "reload failed");
+	if (n > 0)
+		ctlsock_send(fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+/* Captures show traffic itself: root's alone, whatever ControlGroup allows. */
+static bool ctlsock_peer_root(int fd)
 {
 #ifdef SO_PEERCRED
 	struct ucred cr;
@@ -451,6 +638,50 @@ static bool ctlsock_peer_is_root(int fd)
 
 	return getpeereid(fd, &uid, &gid) == 0 && uid == 0;
 #endif
+}
+
+/*
+ * Hand the connection to the tap (captap.c), which answers "ok" and streams
+ * pcap until the client closes it; or answer "error <why>" and close.
+ */
+static void ctlsock_capture(struct ctlsock *c, struct ctlsock_client *cl, size_t len)
+{
+	struct ctlsock_capture *cap = calloc(1, sizeof(*cap));
+	char err[CAPTAP_ERR_LEN] = "", line[CAPTAP_ERR_LEN + 32];
+	int n, ret = -ENOMEM;
+
+	/* The tap watches the descriptor itself from now on, whatever comes. */
+	loop_del_fd(c->loop, cl->fd);
+	if (!ctlsock_peer_root(cl->fd))
+		ret = -EPERM;
+	else if (cap && (ret = ctlsock_parse_capture(cl->req, len, cap)) == 0)
+		ret = captap_attach(c->tap, cl->fd,
+				    cap->snaplen ? cap->snaplen : CAPTAP_SNAPLEN_MAX, cap->filter,
+				    "ok\n", 3, err, sizeof(err));
+	if (ret == 0) {
+		free(cap);
+		cl->fd = -1;
+		cl->len = 0;
+		return;
+	}
+	for (char *p = err; *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+			*p = ' ';
+	if (ret == -EINVAL && cap && cap->filter[0] && err[0])
+		n = snprintf(line, sizeof(line), "error bad filter: %s\n", err);
+	else if (ret == -EBUSY)
+		n = snprintf(line, sizeof(line), "error too many captures (%d at most)\n",
+			     CAPTAP_MAX_CLIENTS);
+	else if (ret == -EPERM)
+		n = snprintf(line, sizeof(line), "error permission denied\n");
+	else if (ret == -EOPNOTSUPP)
+		n = snprintf(line, sizeof(line), "error capture is not available here\n");
+	else
+		n = snprintf(line, sizeof(line), "error %s\n", err[0] ? err : strerror(-ret));
+	free(cap);
+	if (n > 0)
+		ctlsock_send(cl->fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+	ctlsock_drop(c, cl);
 }
 
 static void ctlsock_answer(struct ctlsock *c, struct ctlsock_client *cl, size_t len)
@@ -473,6 +704,14 @@ static void ctlsock_answer(struct ctlsock *c, struct ctlsock_client *cl, size_t 
 	}
 	if (ret) {
 		ctlsock_send(cl->fd, "error malformed request\n", 24);
+		goto out;
+	}
+	if (req == CTLSOCK_REQ_CAPTURE) {
+		ctlsock_capture(c, cl, len);	/* keeps or drops the connection */
+		return;
+	}
+	if (req == CTLSOCK_REQ_RELOAD) {
+		ctlsock_answer_reload(c, cl->fd);
 		goto out;
 	}
 	b.cap = CTLSOCK_MAX_REPLY;
@@ -552,7 +791,7 @@ static void ctlsock_on_accept(void *ctx, int fd, uint32_t events)
 		close(cfd);
 		return;
 	}
-	if (!ctlsock_peer_is_root(cfd)) {
+	if (!ctlsock_peer_allowed(c, cfd)) {
 		ctlsock_send(cfd, "error permission denied\n", 24);
 		close(cfd);
 		return;
@@ -573,6 +812,27 @@ static void ctlsock_on_accept(void *ctx, int fd, uint32_t events)
 	cl->fd = cfd;
 	cl->since = now;
 	cl->len = 0;
+}
+
+/*
+ * ControlGroup: the socket becomes 0660 with the group (it was created 0600,
+ * so it never was wider than that), and a state directory only root may
+ * enter lets the group search it too. A directory someone opened already
+ * (/run, a RuntimeDirectory with its own mode) is left as it is.
+ */
+static int ctlsock_open_to_group(struct ctlsock *c, const char *dir, const char *group)
+{
+	struct stat st;
+
+	if (stat(dir, &st) < 0)
+		return -errno;
+	if (!(st.st_mode & 0011) &&
+	    (chown(dir, (uid_t)-1, c->gid) < 0 || chmod(dir, (st.st_mode & 07777) | 0010) < 0))
+		return -errno;
+	if (chown(c->path, (uid_t)-1, c->gid) < 0 || chmod(c->path, 0660) < 0)
+		return -errno;
+	log_info("Control socket open to the members of group %s", group);
+	return 0;
 }
 
 struct ctlsock *ctlsock_start(struct tunnel *t, struct loop *loop, ctlsock_status_fn fn,
@@ -616,6 +876,13 @@ struct ctlsock *ctlsock_start(struct tunnel *t, struct loop *loop, ctlsock_statu
 		ret = -err;
 		goto fail;
 	}
+	if (t->cfg.control_group[0]) {
+		c->have_group = true;
+		c->gid = (gid_t)t->cfg.control_gid;
+		ret = ctlsock_open_to_group(c, t->cfg.state_dir, t->cfg.control_group);
+		if (ret < 0)
+			goto fail;
+	}
 	if (listen(c->fd, 8) < 0) {
 		ret = -errno;
 		goto fail;
@@ -623,6 +890,8 @@ struct ctlsock *ctlsock_start(struct tunnel *t, struct loop *loop, ctlsock_statu
 	ret = loop_add_fd(loop, c->fd, LOOP_IN, ctlsock_on_accept, c);
 	if (ret < 0)
 		goto fail;
+	/* Without it (no libpcap here) capture requests get an error. */
+	c->tap = captap_new(loop, &t->tap, &t->tap_stats);
 	log_info("Control socket at %s", c->path);
 	return c;
 fail:
@@ -640,6 +909,7 @@ void ctlsock_stop(struct ctlsock *c)
 {
 	if (!c)
 		return;
+	captap_free(c->tap);
 	for (size_t i = 0; i < CTLSOCK_MAX_CLIENTS; i++)
 		if (c->clients[i].fd >= 0)
 			ctlsock_drop(c, &c->clients[i]);

@@ -45,24 +45,43 @@ static void service_status(void *ctx, struct ctlsock_status *st)
 		host_status(s->host, st);
 }
 
-static void service_reload(struct service *s)
+/*
+ * SIGHUP and the control socket's "reload": parse the whole file, and only
+ * if that works swap it in. 0, or -errno with the reason in err.
+ */
+static int service_reload(struct service *s, char *err, size_t errlen)
 {
-	char err[CONFIG_ERR_LEN];
 	struct config c;
+	int ret;
 
 	log_info("Reloading %s", s->o->config_path);
 	notify_send("RELOADING=1");
-	if (config_load(&c, s->o->config_path, err, sizeof(err))) {
+	ret = config_load(&c, s->o->config_path, err, errlen);
+	if (ret) {
 		log_err("%s; keeping the running configuration", err);
-		config_free(&c);
-		return;
+		ret = ret < 0 ? ret : -EINVAL;
+		goto out;
 	}
 	if (c.has_log_level && !s->o->verbose)
 		log_set_level(c.log_level);
-	if (tunnel_reload(&s->tunnel, &c) == 0 && s->host)
+	ret = tunnel_reload(&s->tunnel, &c);
+	if (ret == -EINVAL)
+		snprintf(err, errlen, "PrivateKey, ListenPort, MTU and Interface change only "
+			 "on restart; keeping the running configuration");
+	else if (ret)
+		snprintf(err, errlen, "%s; keeping the running configuration",
+			 strerror(-ret));
+	else if (s->host)
 		host_reload(s->host);
+out:
 	config_free(&c);
 	notify_send("READY=1");
+	return ret;
+}
+
+static int service_on_reload(void *ctx, char *err, size_t errlen)
+{
+	return service_reload(ctx, err, errlen);
 }
 
 static void service_on_watchdog(void *ctx, int fd, uint32_t events)
@@ -106,7 +125,9 @@ static void service_on_signal(void *ctx, int signo)
 	struct service *s = ctx;
 
 	if (signo == SIGHUP) {
-		service_reload(s);
+		char err[CONFIG_ERR_LEN];
+
+		service_reload(s, err, sizeof(err));
 		return;
 	}
 	log_info("Received %s, stopping", strsignal(signo));
@@ -160,6 +181,7 @@ int service_main(const struct service_opts *o)
 		goto out;
 	/* Without it the tunnel still works: a warning (logged), not a failure. */
 	s.ctl = ctlsock_start(&s.tunnel, s.loop, service_status, &s);
+	ctlsock_set_reload(s.ctl, service_on_reload, &s);
 	if (service_ready(&s))
 		goto out;
 	log_notice("%s %s running", o->prog, GANGWAY_VERSION);

@@ -144,6 +144,8 @@ static int tunnel_deliver(void *ctx, struct wg_peer *from, const uint8_t *pkt, s
 	ssize_t n;
 	int mlen;
 
+	/* Captures see each packet as opened, before the device write merges them. */
+	captap_hook(t->tap, pkt, len);
 	if (t->on_ctl) {
 		mlen = ctlmsg_unwrap(pkt, len, &src, &dst, &msg);
 		if (mlen >= 0 && tunnel_is_own_addr(t, &dst)) {
@@ -185,8 +187,10 @@ static void tunnel_flush_ctl(struct tunnel *t, uint64_t now)
 
 		n = ctlmsg_wrap(pkt, 1280, tunnel_own_addr(t, o->dst.family), &o->dst,
 				o->msg, o->len);
-		if (n > 0)
+		if (n > 0) {
+			captap_hook(t->tap, pkt, (size_t)n);
 			wg_device_tx(t->dev, pkt, (size_t)n, now);
+		}
 	}
 	t->n_out = 0;
 }
@@ -361,8 +365,10 @@ static void tunnel_tun_batches(struct tunnel *t, uint64_t now)
 			log_err("Failed to read from %s: %s", t->ifname, strerror(-n));
 			break;
 		}
-		for (int j = 0; j < n; j++)
+		for (int j = 0; j < n; j++) {
+			captap_hook(t->tap, p[j].data, p[j].len);
 			wg_device_tx(t->dev, p[j].data, p[j].len, now);
+		}
 	}
 	t->io.ops->udp_flush(&t->io);
 }
@@ -390,6 +396,7 @@ static void tunnel_on_tun(void *ctx, int fd, uint32_t events)
 			log_err("Failed to read from %s: %s", t->ifname, strerror((int)-n));
 			break;
 		}
+		captap_hook(t->tap, pkt, (size_t)n);
 		wg_device_tx(t->dev, pkt, (size_t)n, now);
 	}
 	tunnel_schedule(t);

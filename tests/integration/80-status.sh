@@ -3,7 +3,11 @@
 # (valid, with the documented fields and live counters) and Prometheus
 # output from both daemons; the socket is mode 0600; malformed, oversized
 # and idle requests get an error or are dropped, and the daemon lives on;
-# a user other than root is refused.
+# a user other than root is refused. The guest has ControlGroup: its socket is
+# 0660 with that group, a member (supplementary or primary group) reads its
+# status, anyone else is refused by the file mode and by the daemon itself.
+# "reload" (gangway reload) re-reads the configuration as SIGHUP does, and a
+# broken file is refused with the reason while the daemon runs on.
 set -euo pipefail
 . "$(dirname "$0")/../lib/lab.sh"
 . "$(dirname "$0")/../lib/gw.sh"
@@ -11,8 +15,16 @@ set -euo pipefail
 lab_init
 lab_up
 gw_pair_up
+# A group for the guest's control socket, and a user in it (removed at cleanup).
+GRP=$LAB_RUN MEMBER=${LAB_RUN}u
+groupadd -r "$GRP"
+lab_on_cleanup groupdel "$GRP"
+useradd -r -M -N -s /usr/sbin/nologin -G "$GRP" "$MEMBER"
+lab_on_cleanup userdel "$MEMBER"
+GID=$(getent group "$GRP" | cut -d: -f3)
 # The guest's socket in the lab's directory too, not the default /run/gangway.
-printf "StateDirectory = %s/gstate\nBridges = %sb*\n" "$LAB_DIR" "$LAB_RUN" >>"$LAB_DIR/guest.conf"
+printf "StateDirectory = %s/gstate\nBridges = %sb*\nControlGroup = %s\n" "$LAB_DIR" "$LAB_RUN" \
+	"$GRP" >>"$LAB_DIR/guest.conf"
 gw_pair_start
 HSOCK=$LAB_DIR/state/$HOST_IF.sock
 GSOCK=$LAB_DIR/gstate/$GUEST_IF.sock
@@ -20,8 +32,10 @@ GSOCK=$LAB_DIR/gstate/$GUEST_IF.sock
 lab_check "the host reaches the container" gw_until 10 lab_exec host ping -c 1 -W 1 "$CIP"
 lab_check "the host agent's socket exists, mode 0600, owned by root" \
 	bash -c "[ -S '$HSOCK' ] && [ \$(stat -c %a:%u '$HSOCK') = 600:0 ]"
-lab_check "the guest daemon's socket exists, mode 0600" \
-	bash -c "[ -S '$GSOCK' ] && [ \$(stat -c %a '$GSOCK') = 600 ]"
+lab_check "the guest daemon's socket exists, mode 0660, group $GRP (ControlGroup)" \
+	bash -c "[ -S '$GSOCK' ] && [ \$(stat -c %a:%u:%G '$GSOCK') = 660:0:$GRP ]"
+lab_check "...in a directory the group may enter, and no one else" \
+	bash -c "[ \$(stat -c %a:%G '$LAB_DIR/gstate') = 710:$GRP ]"
 
 st() { "$GW_GANGWAY" status "$@"; }
 lab_check "status -c host.conf names the peer, its endpoint and a handshake" bash -c \
@@ -156,6 +170,48 @@ chmod 666 "$HSOCK"
 lab_check "with the socket opened up by hand, the daemon refuses nobody itself" bash -c \
 	"'${NOBODY[0]}' ${NOBODY[*]:1} '$GW_GANGWAY' status --socket '$HSOCK' 2>&1 | grep -q 'the daemon answered: error permission denied'"
 lab_check "the daemon is alive after all of it" kill -0 "$HOST_PID"
+
+# ControlGroup on the guest: members in, everyone else out.
+AS_MEMBER=(setpriv --reuid="$MEMBER" --regid="$(id -g "$MEMBER")" --init-groups)
+lab_check "a member of ControlGroup (supplementary group) reads the status" bash -c \
+	"out=\$(${AS_MEMBER[*]} '$GW_GANGWAY' status --socket '$GSOCK') &&
+	 grep -q '^interface: $GUEST_IF (guest)' <<<\"\$out\" || { echo \"\$out\"; exit 1; }"
+lab_check "...and the metrics" bash -c \
+	"${AS_MEMBER[*]} '$GW_GANGWAY' status --prometheus --socket '$GSOCK' | grep -q '^gangway_info{'"
+lab_check "a process whose primary group is ControlGroup is let in" \
+	setpriv --reuid=65534 --regid="$GID" --clear-groups "$GW_GANGWAY" status --socket "$GSOCK"
+lab_check_fail "a user outside ControlGroup is refused" "${NOBODY[@]}" "$GW_GANGWAY" status --socket "$GSOCK"
+lab_check "...by the socket's mode" bash -c \
+	"'${NOBODY[0]}' ${NOBODY[*]:1} '$GW_GANGWAY' status --socket '$GSOCK' 2>&1 | grep -q 'Permission denied'"
+chmod 711 "$LAB_DIR/gstate"
+chmod 666 "$GSOCK"
+lab_check "...and by the daemon itself (SO_PEERCRED), the socket opened up by hand" bash -c \
+	"'${NOBODY[0]}' ${NOBODY[*]:1} '$GW_GANGWAY' status --socket '$GSOCK' 2>&1 | grep -q 'the daemon answered: error permission denied'"
+chmod 660 "$GSOCK"
+chmod 710 "$LAB_DIR/gstate"
+
+# reload: the same as SIGHUP, answered on the socket.
+# (gw_until: the idle clients above may still hold the host's slots for 2 s.)
+lab_check "gangway reload: the host agent reloads" gw_until 5 bash -c \
+	"'$GW_GANGWAY' reload -c '$LAB_DIR/host.conf' | grep -q 'reloaded'"
+lab_check "...and logs it" gw_wait_log "$LAB_DIR/host.log" "Configuration reloaded" 5
+lab_check "a raw 'reload' request is answered 'ok'" bash -c \
+	"[ \"$(raw "$GSOCK" 'b"reload\n"')\" = ok ]"
+lab_check "a member of ControlGroup may reload too" "${AS_MEMBER[@]}" "$GW_GANGWAY" reload --socket "$GSOCK"
+cp "$LAB_DIR/guest.conf" "$LAB_DIR/guest.conf.good"
+echo "Bogus = 1" >>"$LAB_DIR/guest.conf"
+BAD=$(grep -c '' "$LAB_DIR/guest.conf")
+lab_check_fail "a broken configuration: reload fails" "$GW_GANGWAY" reload --socket "$GSOCK"
+lab_check "...saying where and why" bash -c \
+	"'$GW_GANGWAY' reload --socket '$GSOCK' 2>&1 | grep -qF \"the daemon answered: error $LAB_DIR/guest.conf:$BAD: unknown key 'Bogus' in [Gangway]\""
+lab_check "...and the daemon runs on with the old configuration" bash -c \
+	"kill -0 $GUEST_PID && '$GW_GANGWAY' status --socket '$GSOCK' | grep -q '^interface: $GUEST_IF'"
+sed 's/^ListenPort = .*/ListenPort = 51999/' "$LAB_DIR/guest.conf.good" >"$LAB_DIR/guest.conf"
+lab_check "a change only a restart can make: refused with the reason" bash -c \
+	"'$GW_GANGWAY' reload --socket '$GSOCK' 2>&1 | grep -q 'error PrivateKey, ListenPort, MTU and Interface change only on restart'"
+cp "$LAB_DIR/guest.conf.good" "$LAB_DIR/guest.conf"
+lab_check "the configuration repaired: reload works again" "$GW_GANGWAY" reload --socket "$GSOCK"
+lab_check "the tunnel still carries traffic after the reloads" lab_exec host ping -c 1 -W 2 "$CIP"
 
 lab_kill "$HOST_PID"
 lab_check "the socket is removed at stop" bash -c "[ ! -e '$HSOCK' ]"

@@ -1,5 +1,6 @@
 /* test_config.c - the configuration parser: good files and every kind of bad line */
 #include <errno.h>
+#include <grp.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -132,6 +133,18 @@ static const struct bad_case bad_cases[] = {
 	{ "[Interface]\nPrivateKey = " K1 "\n[Gangway]\nInterface = abcdefghijklmnop\n", "t.conf:4: Interface" },
 	{ "[Interface]\nPrivateKey = " K1 "\n[Gangway]\nLogLevel = loud\n", "t.conf:4: LogLevel" },
 	{ "[Interface]\nPrivateKey = " K1 "\n[Gangway]\n[Gangway]\n", "t.conf:4: [Gangway] appears twice" },
+	{ "[Interface]\nPrivateKey = " K1 "\n[Gangway]\nControlGroup = no-such-group-gw\n",
+	  "t.conf:4: ControlGroup: no group 'no-such-group-gw'" },
+	{ "[Interface]\nPrivateKey = " K1 "\n[Gangway]\nControlGroup = a b\n",
+	  "t.conf:4: ControlGroup: 'a b' is not a group name" },
+	{ "[Interface]\nPrivateKey = " K1 "\n[Gangway]\nControlGroup = ../x\n",
+	  "t.conf:4: ControlGroup: '../x' is not a group name" },
+	{ "[Interface]\nPrivateKey = " K1 "\n[Gangway]\nControlGroup = "
+	  "abcdefghijabcdefghijabcdefghijabc\n", "t.conf:4: ControlGroup: longer than 32" },
+	{ "[Interface]\nPrivateKey = " K1 "\n[Gangway]\nControlGroup = root\nControlGroup = root\n",
+	  "t.conf:5: 'ControlGroup' given twice" },
+	{ "[Interface]\nPrivateKey = " K1 "\nControlGroup = root\n",
+	  "t.conf:3: 'ControlGroup' does not belong in [Interface] (it goes in [Gangway])" },
 	{ "[Peer]\nPublicKey = " K2 "\n", "t.conf: no [Interface] section" },
 	{ "[Interface]\nAddress = 10.0.0.1/24\n", "t.conf: [Interface] has no PrivateKey" },
 	{ "", "t.conf: no [Interface] section" },
@@ -147,6 +160,31 @@ static void test_bad_lines(void **state)
 			fail_msg("case %zu: ret %d, error \"%s\", wanted \"%s\"", i, ret, err,
 				 bad_cases[i].expect);
 	}
+}
+
+/* ControlGroup: resolved to its gid when the file is read; root-only by default. */
+static void test_control_group(void **state)
+{
+	struct group *gr = getgrgid(getegid());
+	char text[256];
+
+	(void)state;
+	assert_int_equal(parse("[Interface]\nPrivateKey = " K1 "\n"), 0);
+	assert_string_equal(cfg.control_group, "");
+	assert_int_equal(parse("[Interface]\nPrivateKey = " K1 "\n[Gangway]\n"
+			       "controlgroup = root\n"), 0);
+	assert_string_equal(cfg.control_group, "root");
+	assert_int_equal(cfg.control_gid, 0);
+	/* Any group this system has, with its own gid. */
+	assert_non_null(gr);
+	snprintf(text, sizeof(text), "[Interface]\nPrivateKey = %s\n[Gangway]\n"
+		 "ControlGroup = %s\n", K1, gr->gr_name);
+	assert_int_equal(parse(text), 0);
+	assert_string_equal(cfg.control_group, gr->gr_name);
+	assert_int_equal(cfg.control_gid, (uint32_t)gr->gr_gid);
+	/* config_free() resets it: a reload without the key is root-only again. */
+	config_free(&cfg);
+	assert_string_equal(cfg.control_group, "");
 }
 
 static void test_long_line_and_nul(void **state)
@@ -215,6 +253,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_full_file, teardown),
 		cmocka_unit_test_teardown(test_defaults, teardown),
 		cmocka_unit_test_teardown(test_bad_lines, teardown),
+		cmocka_unit_test_teardown(test_control_group, teardown),
 		cmocka_unit_test_teardown(test_long_line_and_nul, teardown),
 		cmocka_unit_test(test_endpoint_split),
 		cmocka_unit_test_teardown(test_load_file, teardown),

@@ -30,6 +30,8 @@ static void test_parse_ok(void **state)
 	assert_int_equal(r, CTLSOCK_REQ_PROMETHEUS);
 	assert_int_equal(parse("ping\r", &r), 0);
 	assert_int_equal(r, CTLSOCK_REQ_PING);
+	assert_int_equal(parse("reload", &r), 0);
+	assert_int_equal(r, CTLSOCK_REQ_RELOAD);
 	/* Only the request's own bytes count: a longer buffer is cut by len. */
 	assert_int_equal(ctlsock_parse("status json", 6, &r), 0);
 	assert_int_equal(r, CTLSOCK_REQ_STATUS);
@@ -40,7 +42,7 @@ static void test_parse_malformed(void **state)
 	static const char *const bad[] = {
 		"", "\r", "Status", "status ", " status", "status  json", "status jsonx",
 		"statu", "status\tjson", "prometheus\r\r", "\x7f", "stat\xc3\xa9",
-		"capture", "reload",
+		"capture now", "Capture", "reload now", "Reload",
 	};
 	enum ctlsock_req r;
 
