@@ -24,6 +24,7 @@
 #define CTLSOCK_MAX_REQ		4096		/* bytes of one request, '\n' included */
 #define CTLSOCK_MAX_REPLY	(256 * 1024)
 #define CTLSOCK_MAX_CLIENTS	4		/* connections being read at once */
+#define CTLSOCK_CLIENT_TIMEOUT	5		/* s a client waits for a reply */
 #define CTLSOCK_SCHEMA		1		/* "schema" of the JSON status */
 
 enum ctlsock_req {
@@ -125,7 +126,8 @@ void ctlsock_set_reload(struct ctlsock *c, ctlsock_reload_fn fn, void *ctx);
 /*
  * Client side: send request (one line, no '\n') to the socket at path and
  * read the whole reply into a malloc'd, NUL-terminated *body (the part after
- * the "ok" line). Returns 0; -errno when the socket cannot be reached;
+ * the "ok" line), waiting at most CTLSOCK_CLIENT_TIMEOUT seconds for it
+ * (-ETIMEDOUT). Returns 0; -errno when the socket cannot be reached;
  * -EPROTO with the daemon's "error ..." line in *body.
  */
 int ctlsock_request(const char *path, const char *request, char **body);

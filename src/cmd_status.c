@@ -50,7 +50,8 @@ static int cmd_status_ask(const char *prog, const char *sock, const char *config
 		fprintf(stderr, "gangway %s: cannot reach the daemon at %s: %s%s\n", prog, path,
 			strerror(-ret),
 			ret == -ENOENT || ret == -ECONNREFUSED ? " (is it running?)" :
-			ret == -EACCES ? " (run as root, or as a member of its ControlGroup)" : "");
+			ret == -EACCES ? " (run as root, or as a member of its ControlGroup)" :
+			ret == -ETIMEDOUT ? " (it did not answer: stopped, or stuck?)" : "");
 	} else {
 		fputs(body, stdout);
 	}

@@ -922,6 +922,7 @@ void ctlsock_stop(struct ctlsock *c)
 int ctlsock_request(const char *path, const char *request, char **body)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct timeval tmo = { .tv_sec = CTLSOCK_CLIENT_TIMEOUT };
 	size_t len = 0, cap = CTLSOCK_MAX_REPLY + 64, rl = strlen(request);
 	char *buf = NULL, *nl;
 	int fd, ret;
@@ -934,6 +935,12 @@ int ctlsock_request(const char *path, const char *request, char **body)
 	if (fd < 0)
 		return -errno;
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	/* A daemon that is stopped or wedged must not hang the command. */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tmo, sizeof(tmo)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tmo, sizeof(tmo)) < 0) {
 		ret = -errno;
 		goto out;
 	}
@@ -956,7 +963,7 @@ int ctlsock_request(const char *path, const char *request, char **body)
 		if (n < 0 && errno == ECONNRESET && len)
 			break;
 		if (n < 0) {
-			ret = -errno;
+			ret = errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
 			goto out;
 		}
 		if (n == 0 || (len += (size_t)n) == cap - 1)

@@ -213,6 +213,16 @@ cp "$LAB_DIR/guest.conf.good" "$LAB_DIR/guest.conf"
 lab_check "the configuration repaired: reload works again" "$GW_GANGWAY" reload --socket "$GSOCK"
 lab_check "the tunnel still carries traffic after the reloads" lab_exec host ping -c 1 -W 2 "$CIP"
 
+# A daemon that does not answer (stopped here) must not hang the command.
+kill -STOP "$HOST_PID"
+T0=$SECONDS
+lab_check_fail "a stopped daemon: status fails" timeout 20 "$GW_GANGWAY" status --socket "$HSOCK"
+lab_check "...within the client's 5 s wait" test $((SECONDS - T0)) -le 8
+lab_check "...saying it did not answer" bash -c \
+	"timeout 20 '$GW_GANGWAY' status --socket '$HSOCK' 2>&1 | grep -q 'did not answer'"
+kill -CONT "$HOST_PID"
+lab_check "status works again once it runs" gw_until 10 "$GW_GANGWAY" status --socket "$HSOCK"
+
 lab_kill "$HOST_PID"
 lab_check "the socket is removed at stop" bash -c "[ ! -e '$HSOCK' ]"
 lab_done
