@@ -112,9 +112,15 @@ extern const struct pktio_ops pktio_plain_ops;
  * unknown mode is -EINVAL.
  */
 int pktio_tun_open(struct pktio *io, char *name, size_t namelen);
-/* Open a UDP socket on port (0: any), dual stack when IPv6 exists. */
+/* Open a UDP socket on port (0: any), dual stack when IPv6 exists (pktio_udp.c). */
 int pktio_udp_open(struct pktio *io, uint16_t port);
 void pktio_close(struct pktio *io);
+
+/* Each system's part of pktio_udp_open (pktio.c, pktio_macos.c): */
+/* a non-blocking, close-on-exec UDP socket with large buffers; fd or -errno */
+int pktio_udp_socket(int family);
+/* after the bind: offloads the implementation can use */
+void pktio_udp_bound(struct pktio *io);
 
 /* ---- Linux only: the fast implementation (pktio_linux.c) ---------------- */
 struct sockaddr_storage;

@@ -126,31 +126,13 @@ fail:
 	return ret;
 }
 
-static int pktio_udp_bind(struct pktio *io, int family, uint16_t port)
+int pktio_udp_socket(int family)
 {
-	struct sockaddr_storage ss = { 0 };
-	socklen_t len;
-	int fd, off = 0, ret, bufsz = PKTIO_SOCKBUF;
+	int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int bufsz = PKTIO_SOCKBUF;
 
-	fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	if (family == AF_INET6) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-
-		/* One socket for both families: IPv4 peers appear v4-mapped. */
-		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)) < 0)
-			goto fail;
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(port);
-		len = sizeof(*s6);
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(port);
-		len = sizeof(*s4);
-	}
 	/*
 	 * Bursts from a fast sender must not overflow the default buffers;
 	 * the FORCE variants (CAP_NET_ADMIN, which we have) pass rmem_max.
@@ -159,20 +141,7 @@ static int pktio_udp_bind(struct pktio *io, int family, uint16_t port)
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
 	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bufsz, sizeof(bufsz)) < 0)
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
-	if (bind(fd, (struct sockaddr *)&ss, len) < 0)
-		goto fail;
-	len = sizeof(ss);
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
-		goto fail;
-	io->udp_port = ntohs(family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-					       : ((struct sockaddr_in *)&ss)->sin_port);
-	io->udp_fd = fd;
-	io->udp_family = family;
-	return 0;
-fail:
-	ret = -errno;
-	close(fd);
-	return ret;
+	return fd;
 }
 
 /* UDP GRO on sockets had fixes up to 5.12 (frag lists, forwarding): not before. */
@@ -199,21 +168,14 @@ static void pktio_udp_offloads(struct pktio *io, unsigned int want)
 		io->features |= PKTIO_F_UDP_GRO;
 }
 
-int pktio_udp_open(struct pktio *io, uint16_t port)
+void pktio_udp_bound(struct pktio *io)
 {
-	int ret = pktio_udp_bind(io, AF_INET6, port), want;
+	int want = pktio_mode_features(io->mode);
 
-	/* A VM booted with IPv6 disabled still gets an IPv4 socket. */
-	if (ret == -EAFNOSUPPORT || ret == -EADDRNOTAVAIL)
-		ret = pktio_udp_bind(io, AF_INET, port);
-	if (ret)
-		return ret;
-	want = pktio_mode_features(io->mode);
 	if (io->ops == &pktio_fast_ops && want > 0) {
 		pktio_udp_offloads(io, (unsigned int)want);
 		pktio_describe(io);
 	}
-	return 0;
 }
 
 void pktio_close(struct pktio *io)

@@ -89,13 +89,10 @@ fail:
 	return ret;
 }
 
-static int pktio_udp_bind(struct pktio *io, int family, uint16_t port)
+int pktio_udp_socket(int family)
 {
-	struct sockaddr_storage ss;
-	socklen_t len;
-	int fd, off = 0, ret, bufsz = 4 << 20;
+	int fd = socket(family, SOCK_DGRAM, 0), ret, bufsz = 4 << 20;
 
-	fd = socket(family, SOCK_DGRAM, 0);
 	if (fd < 0)
 		return -errno;
 	ret = pktio_fd_setup(fd);
@@ -103,51 +100,16 @@ static int pktio_udp_bind(struct pktio *io, int family, uint16_t port)
 		close(fd);
 		return ret;
 	}
-	memset(&ss, 0, sizeof(ss));
-	if (family == AF_INET6) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-
-		/* One socket for both families: IPv4 peers appear v4-mapped. */
-		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)) < 0)
-			goto fail;
-		s6->sin6_len = sizeof(*s6);
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(port);
-		len = sizeof(*s6);
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-
-		s4->sin_len = sizeof(*s4);
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(port);
-		len = sizeof(*s4);
-	}
 	/* Bursts from a fast sender must not overflow the default buffers. */
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
 	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
-	if (bind(fd, (struct sockaddr *)&ss, len) < 0)
-		goto fail;
-	len = sizeof(ss);
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
-		goto fail;
-	io->udp_port = ntohs(family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-					       : ((struct sockaddr_in *)&ss)->sin_port);
-	io->udp_fd = fd;
-	io->udp_family = family;
-	return 0;
-fail:
-	ret = -errno;
-	close(fd);
-	return ret;
+	return fd;
 }
 
-int pktio_udp_open(struct pktio *io, uint16_t port)
+/* No offloads on utun: nothing to add once bound. */
+void pktio_udp_bound(struct pktio *io)
 {
-	int ret = pktio_udp_bind(io, AF_INET6, port);
-
-	if (ret == -EAFNOSUPPORT || ret == -EADDRNOTAVAIL || ret == -EPROTONOSUPPORT)
-		ret = pktio_udp_bind(io, AF_INET, port);
-	return ret;
+	(void)io;
 }
 
 void pktio_close(struct pktio *io)
