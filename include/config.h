@@ -86,6 +86,8 @@ struct config {
 	uint32_t fwmark;			/* Docker's bridge-accept-fwmark, 0 = unset */
 	/* host: routes of a guest silent this long are withdrawn (seconds) */
 	unsigned int withdraw_after;
+	/* packet I/O: "fast" (default), "batch" or "plain" ("" = default) */
+	char packet_io[8];
 	/* members of this group may use the control socket too ("" = root only) */
 	char control_group[CONFIG_GROUP_LEN];
 	uint32_t control_gid;			/* its gid, resolved by the parser */

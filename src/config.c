@@ -437,6 +437,19 @@ static int config_k_withdraw_after(struct config_parser *p, const char *k, char 
 	return 0;
 }
 
+static int config_k_packet_io(struct config_parser *p, const char *k, char *v)
+{
+	static const char *const modes[] = { "fast", "batch", "plain" };
+
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		if (!strcasecmp(v, modes[i])) {
+			snprintf(p->c->packet_io, sizeof(p->c->packet_io), "%s", modes[i]);
+			return 0;
+		}
+	}
+	return config_error(p, "%s: '%s' is not one of fast, batch, plain", k, v);
+}
+
 /* A group that exists now: a typo would otherwise lock its members out silently. */
 static int config_k_control_group(struct config_parser *p, const char *k, char *v)
 {
@@ -482,6 +495,7 @@ static const struct config_key config_keys[] = {
 	{ SECTION_GANGWAY, "FwMark", config_k_fwmark },
 	{ SECTION_GANGWAY, "WithdrawAfter", config_k_withdraw_after },
 	{ SECTION_GANGWAY, "ControlGroup", config_k_control_group },
+	{ SECTION_GANGWAY, "PacketIO", config_k_packet_io },
 };
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 _Static_assert(CONFIG_NKEYS <= 32, "the duplicate mask is 32 bits");

@@ -637,8 +637,14 @@ int tunnel_start(struct tunnel *t, struct loop *loop, struct config *cfg,
 	config_init(cfg);
 	t->io.ops = &pktio_plain_ops;
 	t->io.tun_fd = t->io.udp_fd = -1;
-	/* GANGWAY_PKTIO=plain|batch|fast (default): the fast path and its fallbacks */
+	/*
+	 * PacketIO = fast (default) | batch | plain: the fast path and its
+	 * fallbacks. GANGWAY_PKTIO overrides it, so tests and benchmarks can
+	 * pick one without editing the file.
+	 */
 	t->io.mode = getenv("GANGWAY_PKTIO");
+	if (!t->io.mode && t->cfg.packet_io[0])
+		t->io.mode = t->cfg.packet_io;
 	t->io.mtu = t->cfg.mtu;
 
 	ret = crypto_init();
@@ -713,8 +719,8 @@ int tunnel_reload(struct tunnel *t, struct config *cfg)
 
 	if (memcmp(cfg->private_key, t->cfg.private_key, KEY_LEN) ||
 	    strcmp(cfg->ifname, t->cfg.ifname) || cfg->listen_port != t->cfg.listen_port ||
-	    cfg->mtu != t->cfg.mtu) {
-		log_err("PrivateKey, ListenPort, MTU and Interface change only on restart; "
+	    cfg->mtu != t->cfg.mtu || strcmp(cfg->packet_io, t->cfg.packet_io)) {
+		log_err("PrivateKey, ListenPort, MTU, Interface and PacketIO change only on restart; "
 			"keeping the running configuration");
 		return -EINVAL;
 	}

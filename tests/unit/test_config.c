@@ -58,7 +58,8 @@ static void test_full_file(void **state)
 		"AllowedIPs = 172.17.1.9/16\n"
 		"[Gangway]\n"
 		"Interface = gw-test0\n"
-		"LogLevel = debug\n"), 0);
+		"LogLevel = debug\n"
+		"PacketIO = Batch\n"), 0);
 	assert_true(cfg.has_private_key);
 	assert_int_equal(cfg.addresses.n, 2);
 	/* Interface addresses keep their host bits. */
@@ -81,6 +82,7 @@ static void test_full_file(void **state)
 			    "172.17.0.0/16");
 	assert_false(cfg.peers[1].has_preshared_key);
 	assert_string_equal(cfg.ifname, "gw-test0");
+	assert_string_equal(cfg.packet_io, "batch");
 	assert_int_equal(cfg.log_level, LOG_LVL_DEBUG);
 }
 
@@ -93,6 +95,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.listen_port, 0);
 	assert_int_equal(cfg.n_peers, 0);
 	assert_false(cfg.has_log_level);
+	assert_string_equal(cfg.packet_io, "");
 }
 
 struct bad_case {
@@ -132,6 +135,8 @@ static const struct bad_case bad_cases[] = {
 	{ "[Interface]\nPrivateKey = " K1 "\n[Gangway]\nInterface = a/b\n", "t.conf:4: Interface" },
 	{ "[Interface]\nPrivateKey = " K1 "\n[Gangway]\nInterface = abcdefghijklmnop\n", "t.conf:4: Interface" },
 	{ "[Interface]\nPrivateKey = " K1 "\n[Gangway]\nLogLevel = loud\n", "t.conf:4: LogLevel" },
+	{ "[Interface]\nPrivateKey = " K1 "\n[Gangway]\nPacketIO = turbo\n",
+	  "t.conf:4: PacketIO: 'turbo' is not one of fast, batch, plain" },
 	{ "[Interface]\nPrivateKey = " K1 "\n[Gangway]\n[Gangway]\n", "t.conf:4: [Gangway] appears twice" },
 	{ "[Interface]\nPrivateKey = " K1 "\n[Gangway]\nControlGroup = no-such-group-gw\n",
 	  "t.conf:4: ControlGroup: no group 'no-such-group-gw'" },
