@@ -141,11 +141,13 @@ analyze:
 # libFuzzer harnesses include nothing but the shared library, built with clang.
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
+# Both steps get the same flags: an object rebuilt by the second (a source
+# edited meanwhile) must not come out without coverage and sanitizers.
+FUZZ_MAKE := BUILD=build-fuzz CC=clang HARDEN= LDHARDEN= \
+	EXTRA_CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined"
 fuzz:
-	$(MAKE) BUILD=build-fuzz CC=clang HARDEN= LDHARDEN= \
-		EXTRA_CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" \
-		build-fuzz/libgangway.a
-	$(MAKE) BUILD=build-fuzz CC=clang fuzz-bins
+	$(MAKE) $(FUZZ_MAKE) build-fuzz/libgangway.a
+	$(MAKE) $(FUZZ_MAKE) fuzz-bins
 
 fuzz-bins: $(FUZZ_BIN)
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c build-fuzz/libgangway.a

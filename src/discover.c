@@ -843,6 +843,9 @@ int discover_process(struct discover *d)
 	ssize_t n;
 	int i, ret = 0;
 
+	if (!d->ev)
+		return -ENOTCONN;
+
 	for (i = 0; i < DISCOVER_BATCH_MAX; i++) {
 		n = discover_recv(d, &trunc);
 		if (n == -EAGAIN)
@@ -1010,7 +1013,7 @@ void discover_free(struct discover *d)
 
 int discover_fd(const struct discover *d)
 {
-	return nl_socket_get_fd(d->ev);
+	return d->ev ? nl_socket_get_fd(d->ev) : -1;
 }
 
 int discover_resync(struct discover *d, const struct config *c)
@@ -1034,4 +1037,83 @@ int discover_resync(struct discover *d, const struct config *c)
 const struct discover_view *discover_view(const struct discover *d)
 {
 	return &d->view;
+}
+
+/* ------------------------------------------------------------ tests */
+
+struct discover *discover_new_detached(const struct config *c, discover_fn fn, void *ctx)
+{
+	struct discover *d;
+
+	if (!c) {
+		errno = EINVAL;
+		return NULL;
+	}
+	d = calloc(1, sizeof(*d));
+	if (!d) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	d->fn = fn;
+	d->ctx = ctx;
+	if (discover_conf_copy(&d->conf, c)) {
+		free(d);
+		errno = ENOMEM;
+		return NULL;
+	}
+	discover_publish(d, false);
+	return d;
+}
+
+int discover_feed(struct discover *d, const void *buf, size_t len)
+{
+	bool lost;
+
+	if (len > sizeof(d->buf.b))
+		return -EMSGSIZE;
+	memcpy(d->buf.b, buf, len);
+	lost = !discover_apply_buf(d, len);
+	lost |= d->need_resync;
+	/* No dump follows here: the caller is told instead. */
+	d->need_resync = false;
+	discover_publish(d, true);
+	return lost;
+}
+
+static bool discover_bridge_ok(const struct discover *d, const struct discover_bridge *b)
+{
+	struct discover_addr a = { 0 };
+	size_t i, j;
+
+	if (b->ifindex <= 0 || !memchr(b->ifname, '\0', IF_NAMESIZE) ||
+	    !discover_match_ifname(&d->conf, b->ifname) || b->n_addrs > DISCOVER_MAX_ADDRS)
+		return false;
+	for (i = 0; i < b->n_addrs; i++) {
+		a.addr = b->addrs[i];
+		if (!discover_prefix_ok(&b->addrs[i]) || !discover_addr_wanted(&a))
+			return false;
+		for (j = 0; j < i; j++)
+			if (!discover_prefix_cmp(&b->addrs[i], &b->addrs[j]))
+				return false;
+	}
+	return true;
+}
+
+int discover_check(const struct discover *d)
+{
+	const struct discover_model *m = &d->model;
+	size_t i, j;
+
+	if (m->n > DISCOVER_MAX_BRIDGES)
+		return -EUCLEAN;
+	for (i = 0; i < m->n; i++) {
+		if (!discover_bridge_ok(d, &m->bridges[i]))
+			return -EUCLEAN;
+		for (j = 0; j < i; j++)
+			if (m->bridges[i].ifindex == m->bridges[j].ifindex)
+				return -EUCLEAN;
+	}
+	if (d->view.n_bridges != m->n)
+		return -EUCLEAN;
+	return 0;
 }

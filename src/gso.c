@@ -111,7 +111,7 @@ int gso_split_init(struct gso_split *s, const struct gso_hdr *h, const uint8_t *
 		   size_t len)
 {
 	uint8_t type = h->gso_type & (uint8_t)~GSO_TYPE_ECN;
-	size_t ihl;
+	size_t ihl, hlen;
 
 	memset(s, 0, sizeof(*s));
 	s->pkt = pkt;
@@ -133,8 +133,14 @@ int gso_split_init(struct gso_split *s, const struct gso_hdr *h, const uint8_t *
 
 	if (type == GSO_TYPE_NONE) {
 		if (h->flags & GSO_F_NEEDS_CSUM) {
-			if (h->csum_start >= len ||
-			    (size_t)h->csum_start + h->csum_offset + 2 > len)
+			/*
+			 * Past the fixed IP header (csum_off 0 means "none"),
+			 * and the field within the packet and 16-bit offsets.
+			 */
+			if (h->csum_start < (s->family == AF_INET ? 20 : 40) ||
+			    h->csum_start >= len ||
+			    (size_t)h->csum_start + h->csum_offset + 2 > len ||
+			    (size_t)h->csum_start + h->csum_offset > UINT16_MAX)
 				return -EINVAL;
 			s->l3len = h->csum_start;
 			s->csum_off = (uint16_t)(h->csum_start + h->csum_offset);
@@ -165,12 +171,14 @@ int gso_split_init(struct gso_split *s, const struct gso_hdr *h, const uint8_t *
 	if (s->proto == IPPROTO_TCP) {
 		if ((size_t)s->l3len + 20 > len || (pkt[s->l3len + 12] >> 4) < 5)
 			return -EINVAL;
-		s->hlen = (uint16_t)(s->l3len + (pkt[s->l3len + 12] >> 4) * 4);
+		hlen = s->l3len + (size_t)(pkt[s->l3len + 12] >> 4) * 4;
 	} else {
-		s->hlen = (uint16_t)(s->l3len + 8);
+		hlen = (size_t)s->l3len + 8;
 	}
-	if (s->hlen > len || !h->gso_size || (size_t)s->hlen + h->gso_size > GSO_MAX_LEN)
+	/* in size_t: a csum_start near 64 KiB must not wrap hlen around */
+	if (hlen > len || !h->gso_size || hlen + h->gso_size > GSO_MAX_LEN)
 		return -EINVAL;
+	s->hlen = (uint16_t)hlen;
 	s->gso_size = h->gso_size;
 	s->ecn = h->gso_type & GSO_TYPE_ECN;
 	return 0;
@@ -271,8 +279,9 @@ static void gso_parse(const struct gso_merge *m, const uint8_t *p, size_t len,
 		return;
 	if ((p[0] >> 4) == 4) {
 		l3len = (size_t)(p[0] & 15) * 4;
+		/* fragments, and the reserved flag: segments could not keep it */
 		if (l3len < 20 || l3len > len || gso_be16(p + 2) != len ||
-		    (gso_be16(p + 6) & 0x3fff))
+		    (gso_be16(p + 6) & (uint16_t)~(GSO_IP_DF << 8)))
 			return;
 		proto = p[9];
 		family = AF_INET;

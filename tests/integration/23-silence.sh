@@ -2,10 +2,13 @@
 # Silence to strangers: thousands of random, truncated, oversized and
 # forged-mac1 datagrams at each end draw zero bytes in reply (a capture on
 # the sender proves it) and do not disturb a running transfer; captured data
-# packets replayed later are not delivered a second time.
+# packets replayed later are not delivered a second time. Neither daemon
+# keeps anything of the attack: fd count and RSS stay near what they were
+# after start.
 set -euo pipefail
 . "$(dirname "$0")/../lib/lab.sh"
 . "$(dirname "$0")/../lib/gw.sh"
+. "$(dirname "$0")/../lib/fault.sh"
 
 SPRAY=$GW_BUILD/tests/udpspray
 lab_init
@@ -14,6 +17,7 @@ gw_pair_up
 gw_attacker_up
 gw_pair_start
 lab_check "tunnel works before the attack" lab_exec host ping -c 2 -i 0.2 -W 2 "$CIP"
+fault_baseline "$HOST_PID" "$GUEST_PID"
 
 # Everything that reaches the attacker is a reply.
 gw_capture att eth0 "$LAB_DIR/att.pcap" "udp"
@@ -35,6 +39,10 @@ lab_check "the attacker's capture saw the attack itself (it was live)" \
 lab_check "zero datagrams came back to the attacker" \
 	bash -c "[ \$(tcpdump -n -r '$LAB_DIR/att.pcap' 'udp and dst host $GW_ATT_IP' 2>/dev/null | wc -l) -eq 0 ]"
 lab_check "both daemons survived" kill -0 "$HOST_PID" "$GUEST_PID"
+# Bounds as for the fault tests: a few transient fds (control socket
+# clients), 4 MiB for the buffers and queues the transfer touched (about
+# 1 MiB is seen, with and without ASan).
+fault_stable 4 4096 "$HOST_PID" "$GUEST_PID"
 
 # Replay: record the encrypted pings towards the guest, then resend them.
 gw_capture host "$LAB_HOST_IF" "$LAB_DIR/uplink.pcap" "udp and dst port 51821"
@@ -62,4 +70,5 @@ lab_check "the attacker's second capture was live" \
 lab_check "no reply to the replay" bash -c "[ \$(tcpdump -n -r '$LAB_DIR/att2.pcap' 'dst host $GW_ATT_IP' 2>/dev/null | wc -l) -eq 0 ]"
 lab_check "the tunnel still works after the replay (endpoint not hijacked)" \
 	lab_exec host ping -c 3 -i 0.2 -W 2 "$CIP"
+fault_stable 4 4096 "$HOST_PID" "$GUEST_PID"
 lab_done

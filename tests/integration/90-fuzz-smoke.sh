@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Every libFuzzer harness, built by `make fuzz`, runs for a short while from
-# its seed corpus (tests/fuzz/seeds/<name>) and must find nothing. A longer
-# run is documented in docs/testing.md.
+# its seed corpus (tests/fuzz/seeds/<name>) and must find nothing: six
+# harnesses at FUZZ_SECONDS (15) each. A longer run is tests/fuzz/long.sh,
+# documented in docs/testing.md.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-SECS=${FUZZ_SECONDS:-20}
+SECS=${FUZZ_SECONDS:-15}
 make -s fuzz >/dev/null
 fail=0
 for h in build-fuzz/fuzz_*; do

@@ -1,4 +1,5 @@
-/* test_discover.c - bridge name matching and the view computation */
+/* test_discover.c - bridge name matching, the view computation, rtnetlink events */
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -7,6 +8,10 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <cmocka.h>
+#include <arpa/inet.h>
+#include <linux/if_addr.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 
 #include "config.h"
 #include "discover.h"
@@ -308,6 +313,155 @@ static void test_view_limits(void **state)
 	assert_string_equal(prefixes_str(&view), "fd00::/64");
 }
 
+/* ---- rtnetlink messages through discover_feed ---- */
+
+static union {
+	struct nlmsghdr h;	/* for the alignment */
+	uint8_t b[4096];
+} nl;
+static size_t nl_len;
+static unsigned int changes;
+
+static void on_change(void *ctx, const struct discover_view *v)
+{
+	(void)ctx;
+	(void)v;
+	changes++;
+}
+
+static struct nlmsghdr *nl_msg_start(uint16_t type, const void *body, size_t len)
+{
+	struct nlmsghdr *h = (void *)(nl.b + nl_len);	/* NLMSG_ALIGNed */
+
+	assert_true(nl_len + NLMSG_SPACE(len) <= sizeof(nl.b));
+	memset(h, 0, NLMSG_SPACE(len));
+	h->nlmsg_type = type;
+	h->nlmsg_flags = NLM_F_MULTI;
+	h->nlmsg_len = (uint32_t)NLMSG_LENGTH(len);
+	if (len)
+		memcpy(NLMSG_DATA(h), body, len);
+	return h;
+}
+
+static void nl_attr(struct nlmsghdr *h, uint16_t type, const void *data, size_t len)
+{
+	struct rtattr *rta = (void *)((uint8_t *)h + NLMSG_ALIGN(h->nlmsg_len));
+
+	assert_true(nl_len + NLMSG_ALIGN(h->nlmsg_len) + RTA_SPACE(len) <= sizeof(nl.b));
+	memset(rta, 0, RTA_SPACE(len));
+	rta->rta_type = type;
+	rta->rta_len = (unsigned short)RTA_LENGTH(len);
+	memcpy(RTA_DATA(rta), data, len);
+	h->nlmsg_len = (uint32_t)(NLMSG_ALIGN(h->nlmsg_len) + RTA_LENGTH(len));
+}
+
+static void nl_msg_end(struct nlmsghdr *h)
+{
+	nl_len += NLMSG_ALIGN(h->nlmsg_len);
+}
+
+static void nl_link(uint16_t type, int index, const char *name, const char *kind)
+{
+	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC, .ifi_index = index, .ifi_flags = 1 };
+	struct nlmsghdr *h = nl_msg_start(type, &ifi, sizeof(ifi));
+
+	nl_attr(h, IFLA_IFNAME, name, strlen(name) + 1);
+	if (kind) {
+		uint8_t info[64];
+		struct rtattr *k = (void *)info;
+
+		k->rta_type = IFLA_INFO_KIND;
+		k->rta_len = (unsigned short)RTA_LENGTH(strlen(kind) + 1);
+		memcpy(RTA_DATA(k), kind, strlen(kind) + 1);
+		nl_attr(h, IFLA_LINKINFO, info, RTA_ALIGN(k->rta_len));
+	}
+	nl_msg_end(h);
+}
+
+static void nl_addr(uint16_t type, int index, const char *a, uint8_t plen)
+{
+	struct ifaddrmsg ifa = { .ifa_prefixlen = plen, .ifa_index = (unsigned int)index };
+	uint8_t raw[16];
+	struct nlmsghdr *h;
+
+	ifa.ifa_family = strchr(a, ':') ? AF_INET6 : AF_INET;
+	assert_int_equal(inet_pton(ifa.ifa_family, a, raw), 1);
+	h = nl_msg_start(type, &ifa, sizeof(ifa));
+	nl_attr(h, IFA_ADDRESS, raw, ifa.ifa_family == AF_INET ? 4 : 16);
+	nl_attr(h, IFA_LOCAL, raw, ifa.ifa_family == AF_INET ? 4 : 16);
+	nl_msg_end(h);
+}
+
+static int nl_feed(struct discover *d)
+{
+	int ret = discover_feed(d, nl.b, nl_len);
+
+	nl_len = 0;
+	assert_int_equal(discover_check(d), 0);
+	return ret;
+}
+
+/*
+ * The event path without sockets: links and addresses come and go, only
+ * matching bridges count, and the answer says when a real discover would
+ * dump again.
+ */
+static void test_feed_events(void **state)
+{
+	static const char *const br[] = { "docker0", "br-*" };
+	struct config c;
+	struct discover *d;
+	const struct discover_view *v;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	patterns(&c.bridges, br, ARRAY_SIZE(br));
+	d = discover_new_detached(&c, on_change, NULL);
+	assert_non_null(d);
+	assert_int_equal(discover_fd(d), -1);
+	assert_int_equal(discover_process(d), -ENOTCONN);
+	v = discover_view(d);
+	assert_int_equal(v->n_bridges, 0);
+
+	/* a new bridge: its earlier addresses are unknown, so "dump again" */
+	nl_link(RTM_NEWLINK, 3, "docker0", "bridge");
+	nl_addr(RTM_NEWADDR, 3, "172.17.0.1", 16);
+	nl_addr(RTM_NEWADDR, 3, "fe80::1", 64);
+	nl_link(RTM_NEWLINK, 4, "veth0", "veth");
+	nl_addr(RTM_NEWADDR, 4, "10.1.0.1", 24);
+	assert_int_equal(nl_feed(d), 1);
+	assert_int_equal(changes, 1);
+	assert_int_equal(v->n_bridges, 1);
+	assert_string_equal(addrs_str(&v->bridges[0]), "172.17.0.1/16");
+	assert_string_equal(prefixes_str(v), "172.17.0.0/16");
+
+	/* known bridge: no dump; the same address again changes nothing */
+	nl_addr(RTM_NEWADDR, 3, "fd00:17::1", 64);
+	nl_addr(RTM_NEWADDR, 3, "172.17.0.1", 16);
+	assert_int_equal(nl_feed(d), 0);
+	assert_int_equal(changes, 2);
+	assert_string_equal(prefixes_str(v), "172.17.0.0/16 fd00:17::/64");
+	nl_addr(RTM_NEWADDR, 3, "172.17.0.1", 16);
+	assert_int_equal(nl_feed(d), 0);
+	assert_int_equal(changes, 2);
+
+	/* renamed away: gone; an overrun means events were lost */
+	nl_link(RTM_NEWLINK, 3, "eth7", NULL);
+	assert_int_equal(nl_feed(d), 0);
+	assert_int_equal(v->n_bridges, 0);
+	assert_int_equal(changes, 3);
+	nl_msg_end(nl_msg_start(NLMSG_OVERRUN, NULL, 0));
+	assert_int_equal(nl_feed(d), 1);
+
+	/* a message cut short is skipped, the rest of the datagram too */
+	nl_link(RTM_NEWLINK, 5, "br-x", "bridge");
+	nl.h.nlmsg_len += 200;
+	assert_true(nl_feed(d) >= 0);
+	assert_int_equal(v->n_bridges, 0);
+	assert_int_equal(discover_feed(d, nl.b, sizeof(nl.b) * 64), -EMSGSIZE);
+	discover_free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -319,6 +473,7 @@ int main(void)
 		cmocka_unit_test(test_view_exclude_include),
 		cmocka_unit_test(test_view_skips_invalid),
 		cmocka_unit_test(test_view_limits),
+		cmocka_unit_test(test_feed_events),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -405,6 +405,52 @@ static void test_split_rejects(void **state)
 	assert_int_equal(gso_split_init(&sx, &h, super, len), -EINVAL);
 }
 
+/*
+ * Offsets near 64 KiB in the header must not wrap the 16-bit header length
+ * or checksum offset around (found by tests/fuzz/fuzz_gso.c): a csum_start
+ * past the packet once gave hlen 2 and segments written far beyond their
+ * buffer. And a checksum to finish inside the IP header is refused, not
+ * skipped (offset 0 used to read as "no checksum").
+ */
+static void test_split_offsets_wrap(void **state)
+{
+	struct gso_split sx;
+	struct gso_hdr h = { .flags = GSO_F_NEEDS_CSUM, .gso_type = GSO_TYPE_UDP_L4,
+			     .gso_size = 10, .csum_start = 65530, .csum_offset = 6 };
+	struct pkt_spec s = spec_default(AF_INET6, IPPROTO_UDP);
+	uint8_t pl[60] = { 0 };
+	size_t len = build(super, &s, pl, sizeof(pl));
+
+	(void)state;
+	/* UDP: csum_start + 8 wrapped to 2 */
+	assert_int_equal(gso_split_init(&sx, &h, super, len), -EINVAL);
+	/* TCP: csum_start + a 60-byte header wrapped to 39 */
+	memset(super, 0, 65575);
+	super[0] = 0x60;
+	super[6] = IPPROTO_TCP;
+	super[65515 + 12] = 0xf0;
+	h.gso_type = GSO_TYPE_TCPV6;
+	h.gso_size = 1;
+	h.csum_start = 65515;
+	h.csum_offset = 16;
+	assert_int_equal(gso_split_init(&sx, &h, super, 65575), -EINVAL);
+	/* no GSO, NEEDS_CSUM: the field's offset would wrap to 24 */
+	h.gso_type = GSO_TYPE_NONE;
+	h.csum_start = 65500;
+	h.csum_offset = 60;
+	assert_int_equal(gso_split_init(&sx, &h, super, 65575), -EINVAL);
+	/* ...or lie inside the IP header */
+	len = build(super, &s, pl, sizeof(pl));
+	h.csum_start = 0;
+	h.csum_offset = 0;
+	assert_int_equal(gso_split_init(&sx, &h, super, len), -EINVAL);
+	h.csum_start = 20;
+	h.csum_offset = 6;
+	assert_int_equal(gso_split_init(&sx, &h, super, len), -EINVAL);
+	h.csum_start = 40;
+	assert_int_equal(gso_split_init(&sx, &h, super, len), 0);
+}
+
 /* ---- merging ---------------------------------------------------------------- */
 
 /* n segments of one flow as a sender would send them (payload sizes in sizes[]). */
@@ -616,6 +662,37 @@ static void test_merge_mismatches(void **state)
 	feed(0, 2);
 	gso_merge_flush(&merger);
 	assert_int_equal(n_cap, 2);
+}
+
+/*
+ * The reserved IPv4 flag bit (0x8000 of the fragment field) on one packet
+ * of a flow: merging would give it to every segment or to none, so such a
+ * packet goes out alone, as the kernel's GRO does (found by
+ * tests/fuzz/fuzz_gso.c: cut again, the superpacket lost the bit).
+ */
+static void test_merge_reserved_flag(void **state)
+{
+	struct pkt_spec a, b;
+
+	(void)state;
+	for (int c = 0; c < 4; c++) {
+		a = spec_default(AF_INET, c < 2 ? IPPROTO_TCP : IPPROTO_UDP);
+		a.df = c & 1;
+		b = a;
+		b.seq += 1000;
+		b.id++;
+		merge_start(GSO_OFFLOAD_TCP | GSO_OFFLOAD_UDP);
+		pool_len[0] = build(pool[0], &a, pool[2], 1000);
+		pool_len[1] = build(pool[1], &b, pool[2], 1000);
+		pool[c & 1][6] |= 0x80;
+		put16(pool[c & 1] + 10, 0);
+		put16(pool[c & 1] + 10, (uint16_t)~ref_fold(ref_sum(pool[c & 1], 20, 0)));
+		feed(0, 2);
+		gso_merge_flush(&merger);
+		assert_int_equal(n_cap, 2);
+		check_resplit(0, 0, 1, orig, orig_len);
+		check_resplit(1, 1, 1, orig, orig_len);
+	}
 }
 
 /* Two flows interleaved: each merges with itself, order within a flow kept. */
@@ -853,10 +930,12 @@ int main(void)
 		cmocka_unit_test(test_split_udp),
 		cmocka_unit_test(test_split_needs_csum),
 		cmocka_unit_test(test_split_rejects),
+		cmocka_unit_test(test_split_offsets_wrap),
 		cmocka_unit_test(test_merge_tcp),
 		cmocka_unit_test(test_merge_tcp_boundaries),
 		cmocka_unit_test(test_merge_bad_checksum),
 		cmocka_unit_test(test_merge_mismatches),
+		cmocka_unit_test(test_merge_reserved_flag),
 		cmocka_unit_test(test_merge_interleaved),
 		cmocka_unit_test(test_merge_udp),
 		cmocka_unit_test(test_merge_passthrough),
