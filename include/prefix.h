@@ -38,6 +38,11 @@ bool prefix_contains_addr(const struct prefix *p, int family, const void *addr);
 bool prefix_contains(const struct prefix *outer, const struct prefix *inner);
 bool prefix_overlaps(const struct prefix *a, const struct prefix *b);
 bool prefix_equal(const struct prefix *a, const struct prefix *b);
+/*
+ * A total order for sorting: family (IPv4 first), then the address bytes as
+ * stored (host bits count), then the length. <0, 0, >0 like memcmp.
+ */
+int prefix_cmp(const struct prefix *a, const struct prefix *b);
 /* Inside 10/8, 172.16/12, 192.168/16 or fc00::/7. */
 bool prefix_is_private(const struct prefix *p);
 /* Byte length of the family's address: 4, 16, or 0. */

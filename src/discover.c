@@ -175,24 +175,10 @@ static struct prefix discover_prefix_copy(const struct prefix *p)
 	return out;
 }
 
-/* Order: family (IPv4 first), then address bytes, then length. */
-static int discover_prefix_cmp(const struct prefix *a, const struct prefix *b)
-{
-	int r;
-
-	if (a->family != b->family)
-		return a->family < b->family ? -1 : 1;
-	r = memcmp(a->addr.b, b->addr.b, prefix_addr_len(a->family));
-	if (r)
-		return r;
-	if (a->len != b->len)
-		return a->len < b->len ? -1 : 1;
-	return 0;
-}
 
 static int discover_prefix_qcmp(const void *a, const void *b)
 {
-	return discover_prefix_cmp(a, b);
+	return prefix_cmp(a, b);
 }
 
 static int discover_bridge_qcmp(const void *pa, const void *pb)
@@ -214,7 +200,7 @@ static size_t discover_prefix_sort_uniq(struct prefix *v, size_t n)
 		return 0;
 	qsort(v, n, sizeof(*v), discover_prefix_qcmp);
 	for (i = 1; i < n; i++)
-		if (discover_prefix_cmp(&v[out], &v[i]))
+		if (prefix_cmp(&v[out], &v[i]))
 			v[++out] = v[i];
 	return out + 1;
 }
@@ -335,7 +321,7 @@ static bool discover_bridge_equal(const struct discover_bridge *a,
 	    a->up != b->up || a->n_addrs != b->n_addrs)
 		return false;
 	for (i = 0; i < a->n_addrs; i++)
-		if (discover_prefix_cmp(&a->addrs[i], &b->addrs[i]))
+		if (prefix_cmp(&a->addrs[i], &b->addrs[i]))
 			return false;
 	return true;
 }
@@ -350,7 +336,7 @@ bool discover_view_equal(const struct discover_view *a, const struct discover_vi
 		if (!discover_bridge_equal(&a->bridges[i], &b->bridges[i]))
 			return false;
 	for (i = 0; i < a->n_prefixes; i++)
-		if (discover_prefix_cmp(&a->prefixes[i], &b->prefixes[i]))
+		if (prefix_cmp(&a->prefixes[i], &b->prefixes[i]))
 			return false;
 	return true;
 }
@@ -374,7 +360,7 @@ static bool discover_has_prefix(const struct prefix *v, size_t n, const struct p
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (!discover_prefix_cmp(&v[i], p))
+		if (!prefix_cmp(&v[i], p))
 			return true;
 	return false;
 }
@@ -535,7 +521,7 @@ static void discover_apply_addr(struct discover *d, struct discover_model *m, in
 	if (!b)
 		return;
 	for (i = 0; i < b->n_addrs; i++)
-		if (!discover_prefix_cmp(&b->addrs[i], &a->addr))
+		if (!prefix_cmp(&b->addrs[i], &a->addr))
 			break;
 	if (type != RTM_NEWADDR || !discover_addr_wanted(a)) {
 		if (i < b->n_addrs) {
@@ -970,10 +956,10 @@ static int discover_open_events(struct discover *d)
 	return discover_nlerr(nl_socket_set_nonblocking(d->ev));
 }
 
-struct discover *discover_new(const struct config *c, discover_fn fn, void *ctx)
+/* A discover object with its own copy of c's settings and no sockets yet. */
+static struct discover *discover_alloc(const struct config *c, discover_fn fn, void *ctx)
 {
 	struct discover *d;
-	int ret;
 
 	if (!c) {
 		errno = EINVAL;
@@ -986,9 +972,22 @@ struct discover *discover_new(const struct config *c, discover_fn fn, void *ctx)
 	}
 	d->fn = fn;
 	d->ctx = ctx;
-	ret = discover_conf_copy(&d->conf, c);
-	if (!ret)
-		ret = discover_open_events(d);
+	if (discover_conf_copy(&d->conf, c)) {
+		free(d);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return d;
+}
+
+struct discover *discover_new(const struct config *c, discover_fn fn, void *ctx)
+{
+	struct discover *d = discover_alloc(c, fn, ctx);
+	int ret;
+
+	if (!d)
+		return NULL;
+	ret = discover_open_events(d);
 	if (!ret)
 		ret = discover_rebuild(d);
 	if (ret) {
@@ -1043,25 +1042,10 @@ const struct discover_view *discover_view(const struct discover *d)
 
 struct discover *discover_new_detached(const struct config *c, discover_fn fn, void *ctx)
 {
-	struct discover *d;
+	struct discover *d = discover_alloc(c, fn, ctx);
 
-	if (!c) {
-		errno = EINVAL;
-		return NULL;
-	}
-	d = calloc(1, sizeof(*d));
-	if (!d) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	d->fn = fn;
-	d->ctx = ctx;
-	if (discover_conf_copy(&d->conf, c)) {
-		free(d);
-		errno = ENOMEM;
-		return NULL;
-	}
-	discover_publish(d, false);
+	if (d)
+		discover_publish(d, false);
 	return d;
 }
 
@@ -1093,7 +1077,7 @@ static bool discover_bridge_ok(const struct discover *d, const struct discover_b
 		if (!discover_prefix_ok(&b->addrs[i]) || !discover_addr_wanted(&a))
 			return false;
 		for (j = 0; j < i; j++)
-			if (!discover_prefix_cmp(&b->addrs[i], &b->addrs[j]))
+			if (!prefix_cmp(&b->addrs[i], &b->addrs[j]))
 				return false;
 	}
 	return true;

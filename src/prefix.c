@@ -212,6 +212,18 @@ bool prefix_equal(const struct prefix *a, const struct prefix *b)
 	return prefix_bits_equal(a->addr.b, b->addr.b, a->len);
 }
 
+int prefix_cmp(const struct prefix *a, const struct prefix *b)
+{
+	int r;
+
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
+	r = memcmp(a->addr.b, b->addr.b, prefix_addr_len(a->family));
+	if (r)
+		return r;
+	return (a->len > b->len) - (a->len < b->len);
+}
+
 bool prefix_is_private(const struct prefix *p)
 {
 	static const struct prefix priv[] = {

@@ -80,18 +80,6 @@ static bool prefix_sane(const struct prefix *p)
 	return true;
 }
 
-static int prefix_order(const struct prefix *a, const struct prefix *b)
-{
-	int r;
-
-	if (a->family != b->family)
-		return a->family < b->family ? -1 : 1;
-	r = memcmp(a->addr.b, b->addr.b, prefix_addr_len(a->family));
-	if (r)
-		return r;
-	return (a->len > b->len) - (a->len < b->len);
-}
-
 static void check_view(const struct discover_view *v)
 {
 	bool have_incl = false;
@@ -111,7 +99,7 @@ static void check_view(const struct discover_view *v)
 		for (j = 0; j < b->n_addrs; j++) {
 			const struct prefix *a = &b->addrs[j];
 
-			if (!prefix_sane(a) || (j && prefix_order(&b->addrs[j - 1], a) >= 0))
+			if (!prefix_sane(a) || (j && prefix_cmp(&b->addrs[j - 1], a) >= 0))
 				fz_fail();
 			/* link-local IPv6 is never kept */
 			if (a->family == AF_INET6 && a->addr.b[0] == 0xfe &&
@@ -124,7 +112,7 @@ static void check_view(const struct discover_view *v)
 
 		prefix_mask(&m);
 		if (!prefix_sane(&v->prefixes[i]) || memcmp(&m, &v->prefixes[i], sizeof(m)) ||
-		    (i && prefix_order(&v->prefixes[i - 1], &v->prefixes[i]) >= 0))
+		    (i && prefix_cmp(&v->prefixes[i - 1], &v->prefixes[i]) >= 0))
 			fz_fail();
 		if (prefix_equal(&v->prefixes[i], &incl))
 			have_incl = true;
@@ -141,7 +129,7 @@ static void check_view(const struct discover_view *v)
 
 			prefix_mask(&m);
 			for (k = 0; k < v->n_prefixes; k++)
-				if (!prefix_order(&m, &v->prefixes[k]))
+				if (!prefix_cmp(&m, &v->prefixes[k]))
 					break;
 			if ((k == v->n_prefixes) != prefix_contains(&excl, &m))
 				fz_fail();

@@ -352,6 +352,29 @@ static void test_relations(void **state)
 }
 
 /* Comparisons go by the set of addresses, so host bits do not matter. */
+/* prefix_cmp: a total order, IPv4 before IPv6, then bytes, then length. */
+static void test_cmp(void **state)
+{
+	static const char *const sorted[] = {
+		"10.0.0.0/8", "10.0.0.0/16", "10.0.0.1/32", "172.17.0.0/16",
+		"192.168.1.0/24", "::/0", "fd00::/8", "fd00::1/128",
+	};
+	const size_t n = ARRAY_SIZE(sorted);
+
+	(void)state;
+	for (size_t i = 0; i < n; i++) {
+		struct prefix a = parse_ok(sorted[i], false);
+
+		assert_int_equal(prefix_cmp(&a, &a), 0);
+		for (size_t j = i + 1; j < n; j++) {
+			struct prefix b = parse_ok(sorted[j], false);
+
+			if (prefix_cmp(&a, &b) >= 0 || prefix_cmp(&b, &a) <= 0)
+				fail_msg("%s should sort before %s", sorted[i], sorted[j]);
+		}
+	}
+}
+
 static void test_relations_ignore_host_bits(void **state)
 {
 	struct prefix a, b;
@@ -484,6 +507,7 @@ int main(void)
 		cmocka_unit_test(test_contains_addr),
 		cmocka_unit_test(test_relations),
 		cmocka_unit_test(test_relations_ignore_host_bits),
+		cmocka_unit_test(test_cmp),
 		cmocka_unit_test(test_is_private),
 		cmocka_unit_test(test_addr_len),
 		cmocka_unit_test(test_roundtrip),
