@@ -329,6 +329,23 @@ static void capture_on_packet(uint8_t *user, const struct pcap_pkthdr *h, const 
 		pcap_breakloop(c->p);
 }
 
+/* Whether the capture goes on: not stopped, nor at its count or duration. */
+static bool capture_going(const struct capture *c, time_t start, unsigned long duration)
+{
+	return !capture_stop && !c->err && (!c->count || c->seen < c->count) &&
+	       (!duration || time(NULL) - start < (time_t)duration);
+}
+
+/* The exit status once the loop ended: 1, said why, if writing failed. */
+static int capture_write_status(const struct capture *c)
+{
+	if (!c->err)
+		return 0;
+	fprintf(stderr, "gangway capture: stopped: cannot write the capture: %s\n",
+		strerror(c->err));
+	return 1;
+}
+
 /* libpcap on an interface, beside the daemon. Exit status. */
 static int capture_live(struct capture *c, const char *iface, const char *filter,
 			unsigned long snaplen, unsigned long duration)
@@ -374,8 +391,7 @@ static int capture_live(struct capture *c, const char *iface, const char *filter
 		pcap_datalink_val_to_name(c->linktype) ? pcap_datalink_val_to_name(c->linktype) : "?",
 		filter[0] ? ", filter: " : "", filter);
 	start = time(NULL);
-	while (!capture_stop && !c->err && (!c->count || c->seen < c->count) &&
-	       (!duration || time(NULL) - start < (time_t)duration)) {
+	while (capture_going(c, start, duration)) {
 		struct pollfd pfd = { .fd = pcap_get_selectable_fd(c->p), .events = POLLIN };
 
 		/*
@@ -390,12 +406,7 @@ static int capture_live(struct capture *c, const char *iface, const char *filter
 			goto out;
 		}
 	}
-	if (c->err) {
-		fprintf(stderr, "gangway capture: stopped: cannot write the capture: %s\n",
-			strerror(c->err));
-		goto out;
-	}
-	status = 0;
+	status = capture_write_status(c);
 out:
 	if (pcap_stats(c->p, &ps) == 0)
 		fprintf(stderr, "gangway capture: %lu packet(s) written, %u received by the "
@@ -570,8 +581,7 @@ static int capture_daemon(struct capture *c, const char *path, const char *name,
 	fprintf(stderr, "gangway capture: listening on %s (RAW) in the daemon%s%s\n", name,
 		filter[0] ? ", filter: " : "", filter);
 	start = time(NULL);
-	while (!capture_stop && !c->err && (!c->count || c->seen < c->count) &&
-	       (!duration || time(NULL) - start < (time_t)duration)) {
+	while (capture_going(c, start, duration)) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 		ssize_t n;
 
@@ -592,12 +602,7 @@ static int capture_daemon(struct capture *c, const char *path, const char *name,
 			goto out;
 		}
 	}
-	if (c->err) {
-		fprintf(stderr, "gangway capture: stopped: cannot write the capture: %s\n",
-			strerror(c->err));
-		goto out;
-	}
-	status = 0;
+	status = capture_write_status(c);
 out:
 	close(fd);	/* the daemon detaches us */
 	after = capture_overflow(path);
