@@ -109,7 +109,7 @@ static size_t pending(int fd)
 	return n < 0 ? 0 : (size_t)n;
 }
 
-/* The lead and the pcap file header: magic, version 2.4, snaplen, LINKTYPE_RAW. */
+/* The "ok" line, then the pcap file header: magic, version 2.4, snaplen, LINKTYPE_RAW. */
 static void expect_header(int fd, uint32_t snaplen)
 {
 	uint8_t ok[3], h[CAPTAP_FILE_HDR_LEN];
