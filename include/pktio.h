@@ -122,13 +122,18 @@ int pktio_udp_socket(int family);
 /* after the bind: offloads the implementation can use */
 void pktio_udp_bound(struct pktio *io);
 
-/* ---- Linux only: the fast implementation (pktio_linux.c) ---------------- */
 struct sockaddr_storage;
 /* A received source as the engine wants it (v4-mapped becomes IPv4); -EAFNOSUPPORT. */
 int pktio_ep_from_sockaddr(struct wg_endpoint *ep, const struct sockaddr_storage *ss);
 /* An endpoint as this socket's family needs it (IPv4 v4-mapped on a dual-stack one). */
 int pktio_ep_to_sockaddr(const struct pktio *io, const struct wg_endpoint *to,
 			 struct wg_endpoint *sa, socklen_t *salen);
+/* One datagram in or out (the plain ops' udp_recv and udp_send). */
+ssize_t pktio_udp_recv(struct pktio *io, uint8_t *buf, size_t size, struct wg_endpoint *from);
+int pktio_udp_send(struct pktio *io, const struct wg_endpoint *to, const uint8_t *buf,
+		   size_t len);
+
+/* ---- Linux only: the fast implementation (pktio_linux.c) ---------------- */
 extern const struct pktio_ops pktio_fast_ops;
 /* Buffers for the fast ops; io->features says what the descriptors can do. */
 int pktio_fast_init(struct pktio *io);

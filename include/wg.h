@@ -52,6 +52,9 @@ struct wg_endpoint {
 	};
 };
 
+/* Same family, address, port (and IPv6 scope): the same peer address. */
+bool wg_endpoint_equal(const struct wg_endpoint *a, const struct wg_endpoint *b);
+
 /* Protocol timers (whitepaper 6.1), in nanoseconds; tests may shorten them. */
 struct wg_timers {
 	uint64_t rekey_after_time;	/* 120 s */

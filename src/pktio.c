@@ -202,87 +202,10 @@ static ssize_t pktio_plain_tun_write(struct pktio *io, const uint8_t *pkt, size_
 	return n < 0 ? -errno : n;
 }
 
-static const uint8_t pktio_v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-
-int pktio_ep_from_sockaddr(struct wg_endpoint *ep, const struct sockaddr_storage *ss)
-{
-	memset(ep, 0, sizeof(*ep));
-	if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
-
-		/* The engine sees IPv4 peers as IPv4, whatever the socket. */
-		if (!memcmp(s6->sin6_addr.s6_addr, pktio_v4mapped, 12)) {
-			ep->in.sin_family = AF_INET;
-			ep->in.sin_port = s6->sin6_port;
-			memcpy(&ep->in.sin_addr, s6->sin6_addr.s6_addr + 12, 4);
-		} else {
-			ep->in6 = *s6;
-		}
-	} else if (ss->ss_family == AF_INET) {
-		ep->in = *(const struct sockaddr_in *)ss;
-	} else {
-		return -EAFNOSUPPORT;
-	}
-	return 0;
-}
-
-int pktio_ep_to_sockaddr(const struct pktio *io, const struct wg_endpoint *to,
-			 struct wg_endpoint *sa, socklen_t *salen)
-{
-	if (to->sa.sa_family == AF_INET && io->udp_family == AF_INET6) {
-		memset(sa, 0, sizeof(*sa));
-		sa->in6.sin6_family = AF_INET6;
-		sa->in6.sin6_port = to->in.sin_port;
-		memcpy(sa->in6.sin6_addr.s6_addr, pktio_v4mapped, 12);
-		memcpy(sa->in6.sin6_addr.s6_addr + 12, &to->in.sin_addr, 4);
-		*salen = sizeof(sa->in6);
-	} else if (to->sa.sa_family == AF_INET) {
-		sa->in = to->in;
-		*salen = sizeof(sa->in);
-	} else if (to->sa.sa_family == AF_INET6 && io->udp_family == AF_INET6) {
-		sa->in6 = to->in6;
-		*salen = sizeof(sa->in6);
-	} else {
-		return -EAFNOSUPPORT;
-	}
-	return 0;
-}
-
-static ssize_t pktio_plain_udp_recv(struct pktio *io, uint8_t *buf, size_t size,
-				    struct wg_endpoint *from)
-{
-	struct sockaddr_storage ss = { 0 };
-	socklen_t len = sizeof(ss);
-	ssize_t n;
-	int ret;
-
-	n = recvfrom(io->udp_fd, buf, size, MSG_TRUNC, (struct sockaddr *)&ss, &len);
-	if (n < 0)
-		return -errno;
-	if ((size_t)n > size)
-		return -EMSGSIZE;	/* truncated: not a datagram we could send */
-	ret = pktio_ep_from_sockaddr(from, &ss);
-	return ret ? ret : n;
-}
-
-static int pktio_plain_udp_send(struct pktio *io, const struct wg_endpoint *to,
-				const uint8_t *buf, size_t len)
-{
-	struct wg_endpoint sa;
-	socklen_t salen;
-	int ret = pktio_ep_to_sockaddr(io, to, &sa, &salen);
-
-	if (ret)
-		return ret;
-	if (sendto(io->udp_fd, buf, len, 0, &sa.sa, salen) < 0)
-		return -errno;
-	return 0;
-}
-
 const struct pktio_ops pktio_plain_ops = {
 	.name = "plain",
 	.tun_read = pktio_plain_tun_read,
 	.tun_write = pktio_plain_tun_write,
-	.udp_recv = pktio_plain_udp_recv,
-	.udp_send = pktio_plain_udp_send,
+	.udp_recv = pktio_udp_recv,
+	.udp_send = pktio_udp_send,
 };

@@ -175,18 +175,6 @@ void pktio_fast_free(struct pktio *io)
 
 /* ---- engine -> socket ------------------------------------------------------- */
 
-static bool pktio_ep_equal(const struct wg_endpoint *a, const struct wg_endpoint *b)
-{
-	if (a->sa.sa_family != b->sa.sa_family)
-		return false;
-	if (a->sa.sa_family == AF_INET)
-		return a->in.sin_port == b->in.sin_port &&
-		       a->in.sin_addr.s_addr == b->in.sin_addr.s_addr;
-	return a->in6.sin6_port == b->in6.sin6_port &&
-	       a->in6.sin6_scope_id == b->in6.sin6_scope_id &&
-	       !memcmp(&a->in6.sin6_addr, &b->in6.sin6_addr, sizeof(a->in6.sin6_addr));
-}
-
 /* Message i of the sendmmsg for group g, GSO or not. */
 static int pktio_fill_msg(struct pktio *io, struct pktio_fast *f, size_t i,
 			  const struct pktio_group *g, uint8_t *base, uint32_t len, bool gso)
@@ -381,7 +369,7 @@ static int pktio_fast_udp_send(struct pktio *io, const struct wg_endpoint *to,
 	g = f->n_groups ? &f->groups[f->n_groups - 1] : NULL;
 	if (g && (io->features & PKTIO_F_UDP_GSO) && !g->closed &&
 	    g->count < PKTIO_GSO_SEGS && p == g->base + g->len && len <= g->seg &&
-	    g->len + len <= PKTIO_GSO_BYTES && pktio_ep_equal(&g->to, to)) {
+	    g->len + len <= PKTIO_GSO_BYTES && wg_endpoint_equal(&g->to, to)) {
 		g->len += (uint32_t)len;
 		g->count++;
 		g->closed = len < g->seg;

@@ -2,7 +2,8 @@
  *
  * One socket serves both families where the system allows it: bound to the
  * IPv6 wildcard with IPV6_V6ONLY off, IPv4 peers appear v4-mapped. A VM
- * booted with IPv6 disabled gets an IPv4 socket instead. What differs by
+ * booted with IPv6 disabled gets an IPv4 socket instead; the engine sees
+ * IPv4 peers as IPv4 either way (pktio_ep_from/to_sockaddr). What differs by
  * system comes from two hooks of each implementation: pktio_udp_socket()
  * (socket flags, buffer sizes) and pktio_udp_bound() (offloads).
  */
@@ -11,8 +12,108 @@
 #include <unistd.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include "pktio.h"
+
+static const uint8_t pktio_v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+int pktio_ep_from_sockaddr(struct wg_endpoint *ep, const struct sockaddr_storage *ss)
+{
+	memset(ep, 0, sizeof(*ep));
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+
+		/* The engine sees IPv4 peers as IPv4, whatever the socket. */
+		if (!memcmp(s6->sin6_addr.s6_addr, pktio_v4mapped, 12)) {
+#ifdef __APPLE__
+			ep->in.sin_len = sizeof(ep->in);
+#endif
+			ep->in.sin_family = AF_INET;
+			ep->in.sin_port = s6->sin6_port;
+			memcpy(&ep->in.sin_addr, s6->sin6_addr.s6_addr + 12, 4);
+		} else {
+			ep->in6 = *s6;
+		}
+	} else if (ss->ss_family == AF_INET) {
+		ep->in = *(const struct sockaddr_in *)ss;
+	} else {
+		return -EAFNOSUPPORT;
+	}
+	return 0;
+}
+
+int pktio_ep_to_sockaddr(const struct pktio *io, const struct wg_endpoint *to,
+			 struct wg_endpoint *sa, socklen_t *salen)
+{
+	if (to->sa.sa_family == AF_INET && io->udp_family == AF_INET6) {
+		memset(sa, 0, sizeof(*sa));
+#ifdef __APPLE__
+		sa->in6.sin6_len = sizeof(sa->in6);
+#endif
+		sa->in6.sin6_family = AF_INET6;
+		sa->in6.sin6_port = to->in.sin_port;
+		memcpy(sa->in6.sin6_addr.s6_addr, pktio_v4mapped, 12);
+		memcpy(sa->in6.sin6_addr.s6_addr + 12, &to->in.sin_addr, 4);
+		*salen = sizeof(sa->in6);
+	} else if (to->sa.sa_family == AF_INET) {
+		sa->in = to->in;
+#ifdef __APPLE__
+		sa->in.sin_len = sizeof(sa->in);	/* configured endpoints may lack it */
+#endif
+		*salen = sizeof(sa->in);
+	} else if (to->sa.sa_family == AF_INET6 && io->udp_family == AF_INET6) {
+		sa->in6 = to->in6;
+#ifdef __APPLE__
+		sa->in6.sin6_len = sizeof(sa->in6);
+#endif
+		*salen = sizeof(sa->in6);
+	} else {
+		return -EAFNOSUPPORT;
+	}
+	return 0;
+}
+
+/*
+ * One datagram each way, for the plain implementations (the fast one
+ * batches): a truncated datagram is refused, not a peer's.
+ */
+ssize_t pktio_udp_recv(struct pktio *io, uint8_t *buf, size_t size,
+		       struct wg_endpoint *from)
+{
+	struct sockaddr_storage ss;
+	struct iovec iov = { .iov_base = buf, .iov_len = size };
+	struct msghdr mh = {
+		.msg_name = &ss,
+		.msg_namelen = sizeof(ss),
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+	};
+	ssize_t n;
+	int ret;
+
+	n = recvmsg(io->udp_fd, &mh, 0);
+	if (n < 0)
+		return -errno;
+	if (mh.msg_flags & MSG_TRUNC)
+		return -EMSGSIZE;	/* truncated: not a datagram we could send */
+	ret = pktio_ep_from_sockaddr(from, &ss);
+	return ret ? ret : n;
+}
+
+int pktio_udp_send(struct pktio *io, const struct wg_endpoint *to,
+		   const uint8_t *buf, size_t len)
+{
+	struct wg_endpoint sa;
+	socklen_t salen;
+	int ret = pktio_ep_to_sockaddr(io, to, &sa, &salen);
+
+	if (ret)
+		return ret;
+	if (sendto(io->udp_fd, buf, len, 0, &sa.sa, salen) < 0)
+		return -errno;
+	return 0;
+}
 
 static int pktio_udp_bind(struct pktio *io, int family, uint16_t port)
 {

@@ -289,8 +289,7 @@ static uint16_t wg_be16(const uint8_t *p)
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
-static bool wg_endpoint_equal(const struct wg_endpoint *a,
-			      const struct wg_endpoint *b)
+bool wg_endpoint_equal(const struct wg_endpoint *a, const struct wg_endpoint *b)
 {
 	if (a->sa.sa_family != b->sa.sa_family)
 		return false;
