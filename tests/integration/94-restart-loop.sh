@@ -13,17 +13,7 @@ set -euo pipefail
 RESTARTS=${RESTARTS:-50}
 lab_init
 lab_up
-N1=$(lab_subnet4 1)
-C1=${N1%.0/24}.2
-lab_bridge_add docker0 "$N1"
-lab_container_add c1 docker0 "$C1"
-"$GW_GANGWAY" init -d "$LAB_DIR" -e "$LAB_HOST_IP4" -p 51820 -n "10.200.$LAB_OCTET.0/24" >/dev/null
-HOST_IF=gwh$LAB_OCTET GUEST_IF=gwg$LAB_OCTET
-printf '\n[Gangway]\nInterface = %s\nStateDirectory = %s/state\n' \
-	"$HOST_IF" "$LAB_DIR" >>"$LAB_DIR/gangway.conf"
-printf '\n[Gangway]\nInterface = %s\nStateDirectory = %s/gstate\nBridges = %sb*\n' \
-	"$GUEST_IF" "$LAB_DIR" "$LAB_RUN" >>"$LAB_DIR/gangwayd.conf"
-sed -i 's/^PersistentKeepalive = .*/PersistentKeepalive = 1/' "$LAB_DIR/gangwayd.conf"
+fault_init_pair
 H=$(lab_ns host) V=$(lab_ns vm)
 gw_start_host host host "$LAB_DIR/gangway.conf"
 HOST_PID=$GW_PID

@@ -10,6 +10,10 @@
 #   fault_drops NS CONF REASON...   sum of those drop reasons over all peers
 #                                   and the device
 #   fault_pair_up_ka                gw_pair_up with PersistentKeepalive = 1
+#   fault_init_pair                 the pair as `gangway init` writes it, in
+#                                   $LAB_DIR/gangway.conf and gangwayd.conf,
+#                                   with container c1 ($C1) on bridge docker0
+#                                   ($N1), keepalive 1 s; sets HOST_IF GUEST_IF
 
 declare -A FAULT_FD0 FAULT_RSS0
 
@@ -69,6 +73,24 @@ fault_pair_up_ka()
 {
 	gw_pair_up
 	sed -i 's/^PersistentKeepalive = .*/PersistentKeepalive = 1/' "$LAB_DIR/guest.conf"
+}
+
+fault_init_pair()
+{
+	N1=$(lab_subnet4 1)
+	C1=${N1%.0/24}.2
+	lab_bridge_add docker0 "$N1"
+	lab_container_add c1 docker0 "$C1"
+	"$GW_GANGWAY" init -d "$LAB_DIR" -e "$LAB_HOST_IP4" -p 51820 \
+		-n "10.200.$LAB_OCTET.0/24" >/dev/null
+	HOST_IF=gwh$LAB_OCTET GUEST_IF=gwg$LAB_OCTET
+	printf '\n[Gangway]\nInterface = %s\nStateDirectory = %s/state\n' \
+		"$HOST_IF" "$LAB_DIR" >>"$LAB_DIR/gangway.conf"
+	printf '\n[Gangway]\nInterface = %s\nStateDirectory = %s/gstate\nBridges = %sb*\n' \
+		"$GUEST_IF" "$LAB_DIR" "$LAB_RUN" >>"$LAB_DIR/gangwayd.conf"
+	# A keepalive every second, so that a moved guest is found at once.
+	sed -i 's/^PersistentKeepalive = .*/PersistentKeepalive = 1/' "$LAB_DIR/gangwayd.conf"
+	grep -q '^PersistentKeepalive = 1' "$LAB_DIR/gangwayd.conf"
 }
 
 # The kernel here has no sch_netem, so link faults come from an nftables
