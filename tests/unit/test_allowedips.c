@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "allowedips.h"
+#include "testutil.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define NOWNERS		8
@@ -545,16 +546,6 @@ static void test_walk_owner(void **state)
 
 /* ---- randomized comparison with a linear scan ---- */
 
-static uint64_t rng_state;
-
-static uint64_t rng(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 2685821657736338717ULL;
-}
-
 static unsigned int rng_below(unsigned int n)
 {
 	return (unsigned int)(rng() % n);
@@ -720,7 +711,7 @@ static void run_random(uint64_t seed, unsigned int ops, size_t target)
 	void *owner;
 	int family, ret;
 
-	rng_state = seed;
+	rng_seed(seed);
 	r.n = 0;
 	allowedips_init(&t);
 	for (i = 0; i < ops; i++) {

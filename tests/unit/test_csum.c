@@ -9,39 +9,11 @@
 #include <netinet/in.h>
 
 #include "csum.h"
-
-/* xorshift64*: small, seedable, the same everywhere */
-static uint64_t rng_state = 1;
-
-static uint64_t rng(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 2685821657736338717ULL;
-}
-
-/*
- * RFC 1071 done the slow, obvious way: big-endian 16-bit words, a 32-bit
- * accumulator, carries folded at the end. Returns the checksum field value
- * as a number (the bytes hi, lo on the wire).
- */
-static uint32_t ref_sum(const uint8_t *p, size_t len, uint32_t sum)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (len & 1)
-		sum += (uint32_t)p[len - 1] << 8;
-	return sum;
-}
+#include "testutil.h"
 
 static uint16_t ref_finish(uint32_t sum)
 {
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
+	return (uint16_t)~ref_fold(sum);
 }
 
 static uint16_t ref_checksum(const uint8_t *p, size_t len)

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include "gso.h"
+#include "testutil.h"
 
 #define TCP_FIN	0x01
 #define TCP_SYN	0x02
@@ -18,33 +19,8 @@
 #define TCP_ACK	0x10
 #define TCP_CWR	0x80
 
-static uint64_t rng_state = 7;
-
-static uint64_t rng(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 2685821657736338717ULL;
-}
-
 /* ---- a reference checksum and packet builder, independent of csum.c ---- */
 
-static uint32_t ref_sum(const uint8_t *p, size_t len, uint32_t sum)
-{
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (len & 1)
-		sum += (uint32_t)p[len - 1] << 8;
-	return sum;
-}
-
-static uint16_t ref_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
-}
 
 static uint16_t be16(const uint8_t *p)
 {
@@ -943,5 +919,6 @@ int main(void)
 		cmocka_unit_test(test_random_input),
 	};
 
+	rng_seed(7);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,25 +8,10 @@
 #include <cmocka.h>
 
 #include "replay.h"
+#include "testutil.h"
 
 #define REJECT	REPLAY_REJECT_AFTER_MESSAGES
 #define WSIZE	((uint64_t)REPLAY_WINDOW_SIZE)
-
-/* xorshift64*: small, seedable, the same everywhere */
-static uint64_t rng_state;
-
-static void rng_seed(uint64_t seed)
-{
-	rng_state = seed ? seed : 1;
-}
-
-static uint64_t rng(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 2685821657736338717ULL;
-}
 
 static uint64_t rng_below(uint64_t n)
 {
