@@ -134,6 +134,13 @@ int pktio_udp_send(struct pktio *io, const struct wg_endpoint *to, const uint8_t
 		   size_t len);
 
 /* ---- Linux only: the fast implementation (pktio_linux.c) ---------------- */
+/* UDP socket options older libc headers lack (linux/udp.h values). */
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT	103
+#endif
+#ifndef UDP_GRO
+#define UDP_GRO		104
+#endif
 extern const struct pktio_ops pktio_fast_ops;
 /* Buffers for the fast ops; io->features says what the descriptors can do. */
 int pktio_fast_init(struct pktio *io);

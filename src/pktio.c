@@ -26,12 +26,6 @@
 #ifndef TUN_F_USO6
 #define TUN_F_USO6	0x40
 #endif
-#ifndef UDP_SEGMENT
-#define UDP_SEGMENT	103
-#endif
-#ifndef UDP_GRO
-#define UDP_GRO		104
-#endif
 
 #define PKTIO_SOCKBUF	(8 << 20)
 

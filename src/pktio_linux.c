@@ -46,12 +46,6 @@
 #include "gso.h"
 #include "pktio.h"
 
-#ifndef UDP_SEGMENT
-#define UDP_SEGMENT		103
-#endif
-#ifndef UDP_GRO
-#define UDP_GRO			104
-#endif
 
 #define PKTIO_TX_ARENA		(512 * 1024)
 #define PKTIO_TX_FLUSH_AT	(128 * 1024)	/* send before reading more */
