@@ -74,22 +74,26 @@ lab_exec host ping -c 4 -i 0.2 -W 1 "$CIP" >/dev/null
 lab_check "-w - | tcpdump -r - works and -c 4 stops after 4 packets" gw_until 5 bash -c \
 	"! kill -0 $CAP_PID 2>/dev/null && [ \$(grep -c 'ICMP echo' '$LAB_DIR/cap2.txt') -eq 4 ]"
 
+# A ping's request and reply, each as one line of output in file $1.
+ping_lines()
+{
+	grep -qE "^[0-9:.]+ $TH > $CIP: ICMP type 8 code 0, length 84\$" "$1" &&
+		grep -qE "^[0-9:.]+ $CIP > $TH: ICMP type 0 code 0, length 84\$" "$1"
+}
+
 # One line a packet, on the host's tunnel device named with -i.
 lab_bg host "$LAB_DIR/cap3.txt" "$GW_GANGWAY" capture -i "$HOST_IF" -c 2 icmp >/dev/null
 CAP_PID=$LAB_BG_PID
 gw_wait_log "$LAB_DIR/cap3.txt" "listening on" 5
 lab_exec host ping -c 1 -W 1 "$CIP" >/dev/null
-lab_check "line output names addresses and protocol, both ways" gw_until 5 bash -c \
-	"grep -qE '^[0-9:.]+ $TH > $CIP: ICMP type 8 code 0, length 84\$' '$LAB_DIR/cap3.txt' &&
-	 grep -qE '^[0-9:.]+ $CIP > $TH: ICMP type 0 code 0, length 84\$' '$LAB_DIR/cap3.txt'"
+lab_check "line output names addresses and protocol, both ways" \
+	gw_until 5 ping_lines "$LAB_DIR/cap3.txt"
 # The same through the host agent's own tap (its configuration, no -i).
 lab_bg host "$LAB_DIR/cap3h.txt" "$GW_GANGWAY" capture --config "$LAB_DIR/host.conf" -c 2 icmp >/dev/null
 CAP_PID=$LAB_BG_PID
 gw_wait_log "$LAB_DIR/cap3h.txt" "listening on $HOST_IF (RAW) in the daemon" 5
 lab_exec host ping -c 1 -W 1 "$CIP" >/dev/null
-lab_check "...and through the host agent's tap" gw_until 5 bash -c \
-	"grep -qE '^[0-9:.]+ $TH > $CIP: ICMP type 8 code 0, length 84\$' '$LAB_DIR/cap3h.txt' &&
-	 grep -qE '^[0-9:.]+ $CIP > $TH: ICMP type 0 code 0, length 84\$' '$LAB_DIR/cap3h.txt'"
+lab_check "...and through the host agent's tap" gw_until 5 ping_lines "$LAB_DIR/cap3h.txt"
 
 lab_check_fail "a bad filter is refused" cap vm --config "$LAB_DIR/guest.conf" -c 1 "tcp port nonsense"
 lab_check "...by the daemon, with libpcap's reason" bash -c \
