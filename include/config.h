@@ -88,6 +88,8 @@ struct config {
 	unsigned int withdraw_after;
 	/* packet I/O: "fast" (default), "batch" or "plain" ("" = default) */
 	char packet_io[8];
+	/* threads besides the event loop's sharing the AEAD work; -1 = auto */
+	int crypto_workers;
 	/* members of this group may use the control socket too ("" = root only) */
 	char control_group[CONFIG_GROUP_LEN];
 	uint32_t control_gid;			/* its gid, resolved by the parser */
@@ -95,6 +97,7 @@ struct config {
 
 #define CONFIG_DEFAULT_IFNAME	"gangway0"
 #define CONFIG_DEFAULT_MTU	1420
+#define CONFIG_MAX_CRYPTO_WORKERS 3	/* POOL_MAX_WORKERS */
 #define CONFIG_DEFAULT_STATE_DIR "/run/gangway"
 #define CONFIG_DEFAULT_WITHDRAW_AFTER 600
 

@@ -24,18 +24,11 @@
 
 struct pktio;
 
-/* An IP packet with WG_HEADROOM writable bytes before it and WG_TAILROOM after. */
-struct pktio_pkt {
-	uint8_t *data;
-	size_t len;
-};
-
-/* A datagram from the socket (writable: the engine decrypts in place). */
-struct pktio_dgram {
-	uint8_t *data;
-	size_t len;
-	struct wg_endpoint from;
-};
+/*
+ * Batches hand the engine IP packets with WG_HEADROOM writable bytes before
+ * them and WG_TAILROOM after (struct wg_packet), and datagrams from the
+ * socket, writable since the engine decrypts in place (struct wg_datagram).
+ */
 
 struct pktio_ops {
 	const char *name;
@@ -52,7 +45,7 @@ struct pktio_ops {
 	 * Optional batch calls; NULL in the plain implementations. With them:
 	 *
 	 * tun_read_batch: *pkts points at n > 0 IP packets from the device
-	 * (struct pktio_pkt); -EAGAIN when none waits, or -errno. They stay
+	 * (struct wg_packet); -EAGAIN when none waits, or -errno. They stay
 	 * valid until udp_flush, and the engine may seal them in place: a
 	 * udp_send of a datagram inside one of them is held until udp_flush
 	 * (so that equal-sized datagrams leave in one GSO send).
@@ -66,8 +59,8 @@ struct pktio_ops {
 	 * Datagrams and packets from anywhere else are written at once. An
 	 * implementation with batch calls leaves tun_read and udp_recv NULL.
 	 */
-	int (*tun_read_batch)(struct pktio *io, struct pktio_pkt **pkts);
-	int (*udp_recv_batch)(struct pktio *io, struct pktio_dgram **dgrams);
+	int (*tun_read_batch)(struct pktio *io, struct wg_packet **pkts);
+	int (*udp_recv_batch)(struct pktio *io, struct wg_datagram **dgrams);
 	void (*tun_flush)(struct pktio *io);
 	void (*udp_flush)(struct pktio *io);
 };

@@ -50,6 +50,7 @@ struct tunnel {
 	struct captap *tap;		/* a capture is attached (ctlsock.c); NULL: none */
 	struct platform *plat;		/* the OS side: device, addresses, routes */
 	struct pktio io;
+	struct pool *pool;		/* threads sharing the batches' AEAD work */
 	char ifname[IF_NAMESIZE];
 	int ifindex;
 	struct tunnel_peer *peers;	/* same order as cfg.peers */

@@ -192,6 +192,46 @@ void wg_device_rx(struct wg_device *dev, const struct wg_endpoint *src,
 int wg_device_tx(struct wg_device *dev, uint8_t *pkt, size_t len, uint64_t now);
 
 /*
+ * Batches. The same as wg_device_tx() on each packet, or wg_device_rx() on
+ * each datagram, in order, but the transport messages' AEAD work is done
+ * together and, with a pool (wg_device_set_pool), shared among its
+ * threads. Outputs (sends, deliveries, events) happen on the calling
+ * thread, in the order the inputs came. Packets and datagrams stay the
+ * caller's, modified in place, as for the single calls.
+ */
+struct wg_packet {
+	uint8_t *data;		/* WG_HEADROOM before it, WG_TAILROOM after it */
+	size_t len;
+};
+
+struct wg_datagram {
+	uint8_t *data;
+	size_t len;
+	struct wg_endpoint from;
+};
+
+void wg_device_tx_batch(struct wg_device *dev, struct wg_packet *pkts, size_t n,
+			uint64_t now);
+void wg_device_rx_batch(struct wg_device *dev, struct wg_datagram *d, size_t n,
+			uint64_t now);
+
+/*
+ * Worker threads for the batches' AEAD work; the pool stays the caller's
+ * and must outlive the device. Each session then holds a keyed context
+ * pair per thread. Only before the first peer is added: -EBUSY after.
+ */
+struct pool;
+int wg_device_set_pool(struct wg_device *dev, struct pool *pool);
+/*
+ * A batch goes to the pool only with at least this many transport messages
+ * and this many bytes of (padded) plaintext among them: below that, waking
+ * a worker and moving the packets' cache lines between cores costs more
+ * than the work shared (64-byte packets stay on the caller's thread).
+ */
+#define WG_PARALLEL_MIN_PACKETS	4
+#define WG_PARALLEL_MIN_BYTES	8192
+
+/*
  * Run expired timers; returns the next deadline (boottime ns), or
  * UINT64_MAX when nothing is scheduled. Call it again at that time, and
  * after every rx/tx call (they may schedule earlier deadlines).

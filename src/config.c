@@ -450,6 +450,22 @@ static int config_k_packet_io(struct config_parser *p, const char *k, char *v)
 	return config_error(p, "%s: '%s' is not one of fast, batch, plain", k, v);
 }
 
+/* auto (-1) or 0..3 threads besides the event loop's for the AEAD work */
+static int config_k_crypto_workers(struct config_parser *p, const char *k, char *v)
+{
+	unsigned long n;
+
+	if (!strcasecmp(v, "auto")) {
+		p->c->crypto_workers = -1;
+		return 0;
+	}
+	if (config_parse_uint(v, CONFIG_MAX_CRYPTO_WORKERS, &n))
+		return config_error(p, "%s: '%s' is not auto or a number of threads (0-%d)", k,
+				    v, CONFIG_MAX_CRYPTO_WORKERS);
+	p->c->crypto_workers = (int)n;
+	return 0;
+}
+
 /* A group that exists now: a typo would otherwise lock its members out silently. */
 static int config_k_control_group(struct config_parser *p, const char *k, char *v)
 {
@@ -496,6 +512,7 @@ static const struct config_key config_keys[] = {
 	{ SECTION_GANGWAY, "WithdrawAfter", config_k_withdraw_after },
 	{ SECTION_GANGWAY, "ControlGroup", config_k_control_group },
 	{ SECTION_GANGWAY, "PacketIO", config_k_packet_io },
+	{ SECTION_GANGWAY, "CryptoWorkers", config_k_crypto_workers },
 };
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 _Static_assert(CONFIG_NKEYS <= 32, "the duplicate mask is 32 bits");
@@ -623,6 +640,7 @@ void config_init(struct config *c)
 	c->log_level = LOG_LVL_INFO;
 	c->snat = true;
 	c->withdraw_after = CONFIG_DEFAULT_WITHDRAW_AFTER;
+	c->crypto_workers = -1;
 	c->bridges.n = 2;
 	snprintf(c->bridges.v[0], IF_NAMESIZE, "docker0");
 	snprintf(c->bridges.v[1], IF_NAMESIZE, "br-*");

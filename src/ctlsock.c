@@ -34,6 +34,7 @@
 #include "ctlsock.h"
 #include "key.h"
 #include "log.h"
+#include "pool.h"
 
 #define CTLSOCK_TIMEOUT		(2 * WG_NSEC)
 
@@ -252,6 +253,15 @@ static void ctlsock_render_text(struct ctlsock_buf *b, const struct tunnel *t,
 		       t->cfg.listen_port);
 	if (s->firewall)
 		ctlsock_printf(b, "  firewall: %s\n", s->firewall);
+	if (t->io.desc[0] || t->io.ops)
+		ctlsock_printf(b, "  packet I/O: %s\n", t->io.desc[0] ? t->io.desc : t->io.ops->name);
+	if (t->pool) {
+		ctlsock_printf(b, "  crypto threads: %u, packets sealed or opened by each:",
+			       1 + pool_workers(t->pool));
+		for (unsigned int i = 0; i <= pool_workers(t->pool); i++)
+			ctlsock_printf(b, " %llu", pool_jobs_done(t->pool, i));
+		ctlsock_printf(b, "\n");
+	}
 	for (int d = 0; d < WG_DROP_MAX; d++)
 		if (ds->drops[d])
 			ctlsock_printf(b, "  dropped (no peer) %s: %llu\n", wg_drop_name(d),
@@ -359,6 +369,11 @@ static void ctlsock_render_json(struct ctlsock_buf *b, const struct tunnel *t,
 	ctlsock_json_drops(b, wg_device_stats(t->dev)->drops, &t->tap_stats.overflow);
 	ctlsock_printf(b, ", \"capture\": {\"clients\": %u, \"packets\": %llu}",
 		       t->tap_stats.clients, (unsigned long long)t->tap_stats.packets);
+	/* jobs each crypto thread ran (batches of 4+ packets), the event loop's first */
+	ctlsock_printf(b, ", \"crypto_threads\": [");
+	for (unsigned int i = 0; t->pool && i <= pool_workers(t->pool); i++)
+		ctlsock_printf(b, "%s%llu", i ? ", " : "", pool_jobs_done(t->pool, i));
+	ctlsock_printf(b, "]");
 	ctlsock_printf(b, ", \"peers\": [");
 	while ((peer = wg_peer_next(t->dev, peer))) {
 		const struct wg_peer_stats *st = wg_peer_stats(peer);

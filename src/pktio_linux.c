@@ -89,7 +89,7 @@ struct pktio_fast {
 	bool splitting;
 	uint8_t *tx;
 	size_t tx_used;
-	struct pktio_pkt pkts[PKTIO_TX_PKTS];
+	struct wg_packet pkts[PKTIO_TX_PKTS];
 	/* engine -> socket */
 	size_t n_groups;
 	struct pktio_group groups[PKTIO_TX_GROUPS];
@@ -106,7 +106,7 @@ struct pktio_fast {
 	struct iovec riov[PKTIO_RX_MSGS];
 	struct sockaddr_storage rname[PKTIO_RX_MSGS];
 	union pktio_rcmsg rcmsg[PKTIO_RX_MSGS];
-	struct pktio_dgram dgrams[PKTIO_RX_DGRAMS];
+	struct wg_datagram dgrams[PKTIO_RX_DGRAMS];
 	/* engine -> device */
 	struct gso_merge merge;
 	uint8_t rbuf[PKTIO_READ_BUF] __attribute__((aligned(64)));
@@ -383,7 +383,7 @@ static int pktio_fast_udp_send(struct pktio *io, const struct wg_endpoint *to,
 
 /* ---- device -> engine --------------------------------------------------------- */
 
-static int pktio_fast_tun_read_batch(struct pktio *io, struct pktio_pkt **pkts)
+static int pktio_fast_tun_read_batch(struct pktio *io, struct wg_packet **pkts)
 {
 	struct pktio_fast *f = io->priv;
 	struct gso_hdr h;
@@ -462,7 +462,7 @@ static void pktio_rx_layout(struct pktio *io, struct pktio_fast *f)
 	}
 }
 
-static int pktio_fast_udp_recv_batch(struct pktio *io, struct pktio_dgram **dgrams)
+static int pktio_fast_udp_recv_batch(struct pktio *io, struct wg_datagram **dgrams)
 {
 	struct pktio_fast *f = io->priv;
 	struct wg_endpoint from;
@@ -506,7 +506,7 @@ static int pktio_fast_udp_recv_batch(struct pktio *io, struct pktio_dgram **dgra
 			}
 		}
 		for (size_t off = 0; off < len; off += seg) {
-			struct pktio_dgram *d;
+			struct wg_datagram *d;
 
 			if (n == PKTIO_RX_DGRAMS) {
 				io->stats.dropped++;

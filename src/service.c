@@ -66,8 +66,8 @@ static int service_reload(struct service *s, char *err, size_t errlen)
 		log_set_level(c.log_level);
 	ret = tunnel_reload(&s->tunnel, &c);
 	if (ret == -EINVAL)
-		snprintf(err, errlen, "PrivateKey, ListenPort, MTU, Interface and PacketIO "
-			 "change only on restart; keeping the running configuration");
+		snprintf(err, errlen, "PrivateKey, ListenPort, MTU, Interface, PacketIO and "
+			 "CryptoWorkers change only on restart; keeping the running configuration");
 	else if (ret)
 		snprintf(err, errlen, "%s; keeping the running configuration",
 			 strerror(-ret));

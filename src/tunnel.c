@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include "crypto.h"
 #include "ctlmsg.h"
 #include "log.h"
+#include "pool.h"
 #include "tunnel.h"
 
 #define TUNNEL_BURST		64		/* packets per wake-up and source */
@@ -354,7 +356,7 @@ static void tunnel_on_timer(void *ctx, int fd, uint32_t events)
 /* Batches: superpackets arrive cut, sends leave grouped at udp_flush (pktio.h). */
 static void tunnel_tun_batches(struct tunnel *t, uint64_t now)
 {
-	struct pktio_pkt *p;
+	struct wg_packet *p;
 	int n;
 
 	for (int i = 0; i < TUNNEL_BATCHES; i++) {
@@ -365,10 +367,9 @@ static void tunnel_tun_batches(struct tunnel *t, uint64_t now)
 			log_err("Failed to read from %s: %s", t->ifname, strerror(-n));
 			break;
 		}
-		for (int j = 0; j < n; j++) {
+		for (int j = 0; j < n; j++)
 			captap_hook(t->tap, p[j].data, p[j].len);
-			wg_device_tx(t->dev, p[j].data, p[j].len, now);
-		}
+		wg_device_tx_batch(t->dev, p, (size_t)n, now);
 	}
 	t->io.ops->udp_flush(&t->io);
 }
@@ -405,7 +406,7 @@ static void tunnel_on_tun(void *ctx, int fd, uint32_t events)
 /* Batches: GRO messages arrive cut, device writes leave merged at tun_flush. */
 static void tunnel_udp_batches(struct tunnel *t, uint64_t now)
 {
-	struct pktio_dgram *d;
+	struct wg_datagram *d;
 	int n;
 
 	for (int i = 0; i < TUNNEL_BATCHES; i++) {
@@ -417,8 +418,7 @@ static void tunnel_udp_batches(struct tunnel *t, uint64_t now)
 			log_debug("UDP receive: %s", strerror(-n));
 			continue;
 		}
-		for (int j = 0; j < n; j++)
-			wg_device_rx(t->dev, &d[j].from, d[j].data, d[j].len, now);
+		wg_device_rx_batch(t->dev, d, (size_t)n, now);
 		t->io.ops->tun_flush(&t->io);
 	}
 	t->io.ops->udp_flush(&t->io);
@@ -625,6 +625,67 @@ static void tunnel_test_timers(struct tunnel *t)
 	wg_device_set_timers(t->dev, &tm);
 }
 
+/*
+ * CryptoWorkers = auto: one worker per two CPUs beyond the first two, at
+ * most POOL_MAX_WORKERS. The tunnel shares the machine with the traffic's
+ * own ends (containers, the kernel's forwarding): on the 2-CPU test
+ * machine a worker bought no throughput and cost about a fifth more CPU
+ * per byte (docs/performance.md), so small machines keep one thread.
+ */
+static int tunnel_auto_workers(void)
+{
+#ifdef __linux__
+	cpu_set_t cpus;
+	int n;
+
+	if (sched_getaffinity(0, sizeof(cpus), &cpus))
+		return 0;
+	n = (CPU_COUNT(&cpus) - 2) / 2;
+	if (n < 0)
+		n = 0;
+	return n > POOL_MAX_WORKERS ? POOL_MAX_WORKERS : n;
+#else
+	return 0;	/* the pool has workers on Linux only */
+#endif
+}
+
+/*
+ * CryptoWorkers = auto | 0-3 (GANGWAY_CRYPTO_WORKERS overrides it): threads
+ * that share the seal and open of each batch with the event loop (see
+ * tunnel_auto_workers). Only the batch paths use them.
+ */
+static int tunnel_start_pool(struct tunnel *t)
+{
+	const char *env = getenv("GANGWAY_CRYPTO_WORKERS");
+	int n = t->cfg.crypto_workers, ret;
+
+	if (env) {
+		char *end;
+		long v = strtol(env, &end, 10);
+
+		if (*env && !*end && v >= 0 && v <= POOL_MAX_WORKERS)
+			n = (int)v;
+		else
+			log_warn("GANGWAY_CRYPTO_WORKERS=%s is not 0-%d; ignoring", env,
+				 POOL_MAX_WORKERS);
+	}
+	if (n < 0)
+		n = tunnel_auto_workers();
+	if (n <= 0 || !t->io.ops->tun_read_batch)
+		return 0;
+	t->pool = pool_new((unsigned int)n);
+	if (!t->pool) {
+		ret = -errno;
+		log_err("Failed to start %d crypto worker thread(s): %s", n, strerror(-ret));
+		return ret;
+	}
+	ret = wg_device_set_pool(t->dev, t->pool);
+	if (ret)
+		return ret;
+	log_info("%u crypto worker thread(s)", pool_workers(t->pool));
+	return 0;
+}
+
 int tunnel_start(struct tunnel *t, struct loop *loop, struct config *cfg,
 		 enum tunnel_role role)
 {
@@ -697,6 +758,9 @@ int tunnel_start(struct tunnel *t, struct loop *loop, struct config *cfg,
 		 t->io.udp_port, t->io.udp_family == AF_INET6 ? "IPv4 and IPv6" : "IPv4",
 		 t->io.desc[0] ? t->io.desc : t->io.ops->name);
 
+	ret = tunnel_start_pool(t);
+	if (ret)
+		return ret;
 	ret = tunnel_sync_peers(t, &t->cfg);
 	if (ret)
 		return ret;
@@ -719,9 +783,10 @@ int tunnel_reload(struct tunnel *t, struct config *cfg)
 
 	if (memcmp(cfg->private_key, t->cfg.private_key, KEY_LEN) ||
 	    strcmp(cfg->ifname, t->cfg.ifname) || cfg->listen_port != t->cfg.listen_port ||
-	    cfg->mtu != t->cfg.mtu || strcmp(cfg->packet_io, t->cfg.packet_io)) {
-		log_err("PrivateKey, ListenPort, MTU, Interface and PacketIO change only on restart; "
-			"keeping the running configuration");
+	    cfg->mtu != t->cfg.mtu || strcmp(cfg->packet_io, t->cfg.packet_io) ||
+	    cfg->crypto_workers != t->cfg.crypto_workers) {
+		log_err("PrivateKey, ListenPort, MTU, Interface, PacketIO and CryptoWorkers "
+			"change only on restart; keeping the running configuration");
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < cfg->addresses.n; i++)
@@ -758,6 +823,8 @@ void tunnel_stop(struct tunnel *t)
 	pktio_close(&t->io);
 	if (t->dev)
 		wg_device_free(t->dev);
+	pool_free(t->pool);
+	t->pool = NULL;
 	platform_close(t->plat);
 	free(t->peers);
 	config_free(&t->cfg);

@@ -6,7 +6,8 @@
  * The engine is a state machine driven by three inputs: datagrams from the
  * network (wg_device_rx), IP packets from the tunnel (wg_device_tx) and the
  * time (wg_device_tick, and the `now` every call carries). Its outputs are
- * the callbacks of struct wg_ops. It owns no socket, thread or clock, so the
+ * the callbacks of struct wg_ops. It owns no socket, thread or clock (a
+ * caller may lend it a pool of threads for the AEAD work), so the
  * tests run whole conversations in memory with a fake clock.
  *
  * Handshakes (noise.c, cookie.c). A handshake message is size-checked, then
@@ -46,6 +47,22 @@
  * Only then is the peer's endpoint updated from the datagram's source
  * (roaming). No allocation per packet.
  *
+ * Batches (wg_device_tx_batch, wg_device_rx_batch). Each transport message
+ * goes through three steps: prepare (peer, session, counter, padding on
+ * sending; receiver index, age and replay check on receiving), the seal or
+ * open, and commit (send and timers; replay window, endpoint, allowed IPs
+ * and delivery). A batch prepares its messages in order, then seals or
+ * opens them all, shared with the threads of a pool (pool.h) when one was
+ * lent and the batch is large enough (WG_PARALLEL_MIN_*), then commits them in
+ * order, so outputs leave exactly as the single calls would send them. The
+ * prepare and commit steps, and all engine state, stay on the caller's
+ * thread: a pool thread touches only its job's buffer and its own AEAD
+ * context (each session holds one keyed pair per thread). Every input that
+ * can change a session - a handshake message, a packet that must wait in
+ * the queue - first runs the jobs collected so far, so nothing changes a
+ * session between a job's prepare and its commit except an earlier
+ * commit; commit therefore checks the session is still in use.
+ *
  * Timers (whitepaper 6, and the kernel's timers.c). Each peer keeps five
  * deadlines (UINT64_MAX = not armed):
  *   retransmit  Rekey-Timeout (+ up to 333 ms of jitter, less for short
@@ -82,6 +99,7 @@
 #include "allowedips.h"
 #include "cookie.h"
 #include "noise.h"
+#include "pool.h"
 #include "replay.h"
 #include "wg.h"
 
@@ -90,6 +108,9 @@
 /* Initiations from one peer closer than this are a flood (kernel: 50/s). */
 #define WG_INITIATION_MIN_GAP	(WG_NSEC / 50)
 #define WG_REJECT_AFTER_MESSAGES REPLAY_REJECT_AFTER_MESSAGES
+#define WG_MAX_THREADS		(1 + POOL_MAX_WORKERS)
+/* Transport messages sealed or opened together; a larger batch runs in parts. */
+#define WG_BATCH		256
 
 _Static_assert(WG_DATA_HDR_LEN == NOISE_DATA_HDR_LEN, "header sizes agree");
 _Static_assert(WG_INITIATION_LEN == NOISE_INITIATION_LEN, "initiation size");
@@ -123,9 +144,28 @@ struct wg_keypair {
 	bool send_valid;		/* false once exhausted or expired */
 	uint64_t birth;
 	uint64_t send_counter;		/* next nonce */
-	struct crypto_aead_ctx *send_aead;	/* keyed once; the only copy */
-	struct crypto_aead_ctx *recv_aead;	/* of the session keys */
+	/* keyed once, one pair per thread that seals and opens (pool.h):
+	 * the only copy of the session keys */
+	struct crypto_aead_ctx *send_aead[WG_MAX_THREADS];
+	struct crypto_aead_ctx *recv_aead[WG_MAX_THREADS];
 	struct replay_window replay;
+};
+
+/*
+ * A transport message between its prepare and commit steps: everything
+ * the seal or open needs, fixed on the event-loop thread, so that the
+ * crypto itself can run on any thread.
+ */
+struct wg_job {
+	uint8_t *buf;			/* the datagram (tx: the header's room) */
+	size_t len;			/* tx: plaintext length; rx: datagram length */
+	size_t padded;			/* tx: padded plaintext length */
+	uint64_t counter;
+	struct wg_peer *peer;
+	struct wg_keypair *kp;
+	const struct wg_endpoint *src;	/* rx */
+	bool tx;
+	int err;			/* the seal's or open's result */
 };
 
 struct wg_qslot {
@@ -182,7 +222,14 @@ struct wg_device {
 	struct wg_peer *peers;
 	struct allowedips table;
 	struct wg_index *index[WG_INDEX_BUCKETS];
-	struct crypto_aead_ctx *aead;	/* the one per-packet crypto context */
+	struct crypto_aead_ctx *aead;	/* handshakes' crypto context */
+
+	/* batches: transport messages sealed or opened by the pool's threads */
+	struct pool *pool;		/* NULL: all on the caller's thread */
+	unsigned int threads;		/* 1 + the pool's workers */
+	struct wg_job jobs[WG_BATCH];
+	unsigned int n_jobs;
+	size_t job_bytes;		/* padded plaintext of the jobs */
 
 	bool forced_load;
 	uint64_t load_window, load_until;
@@ -374,16 +421,22 @@ static int wg_index_new_id(struct wg_device *dev, uint32_t *id)
 
 /* ---- keypairs ------------------------------------------------------------ */
 
+static void wg_aead_free(struct crypto_aead_ctx *ctx[WG_MAX_THREADS])
+{
+	for (unsigned int i = 0; i < WG_MAX_THREADS; i++) {
+		crypto_aead_ctx_free(ctx[i]);
+		ctx[i] = NULL;
+	}
+}
+
 static void wg_keypair_clear(struct wg_device *dev, struct wg_keypair *kp)
 {
 	if (!kp)
 		return;
 	wg_index_unlink(dev, &kp->index);
 	/* freeing a keyed context erases its key */
-	crypto_aead_ctx_free(kp->send_aead);
-	crypto_aead_ctx_free(kp->recv_aead);
-	kp->send_aead = NULL;
-	kp->recv_aead = NULL;
+	wg_aead_free(kp->send_aead);
+	wg_aead_free(kp->recv_aead);
 	kp->in_use = false;
 	kp->send_valid = false;
 	kp->send_counter = 0;
@@ -430,15 +483,17 @@ static int wg_keypair_install(struct wg_peer *peer, const struct noise_keys *k,
 			      uint64_t now)
 {
 	struct wg_device *dev = peer->dev;
-	struct crypto_aead_ctx *send, *recv;
+	struct crypto_aead_ctx *send[WG_MAX_THREADS] = { 0 }, *recv[WG_MAX_THREADS] = { 0 };
 	struct wg_keypair *kp;
 
-	send = crypto_aead_ctx_new_keyed(k->send);
-	recv = crypto_aead_ctx_new_keyed(k->recv);
-	if (!send || !recv) {
-		crypto_aead_ctx_free(send);
-		crypto_aead_ctx_free(recv);
-		return -ENOMEM;
+	for (unsigned int i = 0; i < dev->threads; i++) {
+		send[i] = crypto_aead_ctx_new_keyed(k->send);
+		recv[i] = crypto_aead_ctx_new_keyed(k->recv);
+		if (!send[i] || !recv[i]) {
+			wg_aead_free(send);
+			wg_aead_free(recv);
+			return -ENOMEM;
+		}
 	}
 	if (k->initiator) {
 		if (peer->kp_next) {
@@ -460,12 +515,12 @@ static int wg_keypair_install(struct wg_peer *peer, const struct noise_keys *k,
 
 	kp = wg_keypair_free_slot(peer);
 	if (!kp) {
-		crypto_aead_ctx_free(send);
-		crypto_aead_ctx_free(recv);
+		wg_aead_free(send);
+		wg_aead_free(recv);
 		return -ENOSPC;
 	}
-	kp->send_aead = send;
-	kp->recv_aead = recv;
+	memcpy(kp->send_aead, send, sizeof(send));
+	memcpy(kp->recv_aead, recv, sizeof(recv));
 	kp->remote_index = k->remote_index;
 	kp->initiator = k->initiator;
 	kp->birth = now;
@@ -675,26 +730,68 @@ static size_t wg_padded_len(size_t len, unsigned int mtu)
 	return len + (padded - last);
 }
 
+/* ---- transport messages: prepare, seal or open, commit ------------------- */
+
+/* The crypto of one job, on any thread: the job's own buffer and that thread's context. */
+static void wg_job_crypt(struct wg_job *j, unsigned int thread)
+{
+	struct wg_keypair *kp = j->kp;
+
+	/* key NULL: the session's contexts hold it */
+	if (j->tx)
+		j->err = noise_data_seal(kp->send_aead[thread], NULL, kp->remote_index,
+					 j->counter, j->buf, j->len, j->padded);
+	else
+		j->err = noise_data_open(kp->recv_aead[thread], NULL, j->counter,
+					 j->buf, j->len);
+}
+
+static void wg_job_crypt_batch(void *arg, unsigned int i, unsigned int thread)
+{
+	struct wg_device *dev = arg;
+
+	wg_job_crypt(&dev->jobs[i], thread);
+}
+
+/* Sending, before the seal: the session's next counter (nonce) and the padding. */
+static void wg_tx_prepare(struct wg_job *j, struct wg_peer *peer, struct wg_keypair *kp,
+			  uint8_t *pkt, size_t len)
+{
+	j->tx = true;
+	j->buf = pkt - WG_HEADROOM;
+	j->len = len;
+	j->padded = wg_padded_len(len, peer->dev->mtu);
+	j->counter = kp->send_counter++;
+	j->peer = peer;
+	j->kp = kp;
+	j->src = NULL;
+	j->err = 0;
+}
+
+/* Sending, after the seal. */
+static int wg_tx_commit(struct wg_job *j)
+{
+	struct wg_peer *peer = j->peer;
+
+	if (j->err < 0)
+		return j->err;
+	wg_send(peer, j->buf, WG_DATA_HDR_LEN + j->padded + CRYPTO_TAG_LEN);
+	if (j->len) {
+		peer->stats.tx_packets++;
+		peer->stats.tx_bytes += j->len;
+	}
+	return 0;
+}
+
 /* pkt has WG_HEADROOM before and WG_TAILROOM after it. */
 static int wg_seal_and_send(struct wg_peer *peer, struct wg_keypair *kp,
 			    uint8_t *pkt, size_t len)
 {
-	struct wg_device *dev = peer->dev;
-	size_t padded = wg_padded_len(len, dev->mtu);
-	uint64_t counter = kp->send_counter++;
-	int err;
+	struct wg_job j;
 
-	/* key NULL: the session's context holds it */
-	err = noise_data_seal(kp->send_aead, NULL, kp->remote_index, counter,
-			      pkt - WG_HEADROOM, len, padded);
-	if (err < 0)
-		return err;
-	wg_send(peer, pkt - WG_HEADROOM, WG_DATA_HDR_LEN + padded + CRYPTO_TAG_LEN);
-	if (len) {
-		peer->stats.tx_packets++;
-		peer->stats.tx_bytes += len;
-	}
-	return 0;
+	wg_tx_prepare(&j, peer, kp, pkt, len);
+	wg_job_crypt(&j, 0);
+	return wg_tx_commit(&j);
 }
 
 static void wg_queue_reset(struct wg_peer *peer)
@@ -863,17 +960,12 @@ static bool wg_is_loop(const struct wg_peer *peer, const uint8_t *pkt, size_t le
 	return !memcmp(udp + 2, &peer->ep.in6.sin6_port, 2);
 }
 
-/**
- * wg_device_tx() - encrypt and send one IP packet from the tunnel
- *
- * See wg.h. The fast path seals in place in the caller's buffer; only
- * packets that must wait for a handshake are copied.
- */
-int wg_device_tx(struct wg_device *dev, uint8_t *pkt, size_t len, uint64_t now)
+/* The peer for a packet from the tunnel; a negative errno (counted) if none. */
+static int wg_tx_route(struct wg_device *dev, const uint8_t *pkt, size_t len,
+		       struct wg_peer **out)
 {
 	const uint8_t *dst;
 	struct wg_peer *peer;
-	struct wg_keypair *kp;
 	size_t iplen;
 	int family;
 
@@ -891,13 +983,13 @@ int wg_device_tx(struct wg_device *dev, uint8_t *pkt, size_t len, uint64_t now)
 		wg_peer_drop(peer, WG_DROP_LOOP);
 		return -ELOOP;
 	}
-	kp = peer->kp_cur;
-	if (!peer->q_count && wg_keypair_can_send(dev, kp, now)) {
-		if (wg_seal_and_send(peer, kp, pkt, len) < 0)
-			return -EIO;
-		wg_after_send(peer, len > 0, now);
-		return 0;
-	}
+	*out = peer;
+	return 0;
+}
+
+/* No session can send it now: queue the packet and ask for one. */
+static int wg_tx_queue(struct wg_peer *peer, const uint8_t *pkt, size_t len, uint64_t now)
+{
 	if (wg_queue_add(peer, pkt, len) < 0) {
 		wg_peer_drop(peer, WG_DROP_QUEUE_FULL);
 		wg_queue_flush(peer, now);
@@ -905,6 +997,31 @@ int wg_device_tx(struct wg_device *dev, uint8_t *pkt, size_t len, uint64_t now)
 	}
 	wg_queue_flush(peer, now);
 	return 0;
+}
+
+/**
+ * wg_device_tx() - encrypt and send one IP packet from the tunnel
+ *
+ * See wg.h. The fast path seals in place in the caller's buffer; only
+ * packets that must wait for a handshake are copied.
+ */
+int wg_device_tx(struct wg_device *dev, uint8_t *pkt, size_t len, uint64_t now)
+{
+	struct wg_peer *peer;
+	struct wg_keypair *kp;
+	int err;
+
+	err = wg_tx_route(dev, pkt, len, &peer);
+	if (err < 0)
+		return err;
+	kp = peer->kp_cur;
+	if (!peer->q_count && wg_keypair_can_send(dev, kp, now)) {
+		if (wg_seal_and_send(peer, kp, pkt, len) < 0)
+			return -EIO;
+		wg_after_send(peer, len > 0, now);
+		return 0;
+	}
+	return wg_tx_queue(peer, pkt, len, now);
 }
 
 /* ---- receiving ------------------------------------------------------------ */
@@ -1128,58 +1245,89 @@ static void wg_confirm_next(struct wg_peer *peer, uint64_t now)
 		wg_queue_flush(peer, now);
 }
 
-static void wg_rx_data(struct wg_device *dev, const struct wg_endpoint *src,
-		       uint8_t *buf, size_t len, uint64_t now)
+/*
+ * Receiving, before the open: the session named by the receiver index,
+ * still young enough, and a counter the replay window has not seen. false:
+ * dropped (and counted).
+ */
+static bool wg_rx_prepare(struct wg_device *dev, struct wg_job *j,
+			  const struct wg_endpoint *src, uint8_t *buf, size_t len,
+			  uint64_t now)
 {
-	const uint8_t *saddr;
 	struct wg_keypair *kp;
-	struct wg_peer *peer;
 	struct wg_index *e;
 	uint64_t counter;
-	size_t plen, iplen;
-	uint8_t *p;
-	int family;
 
 	if (len < WG_DATA_MIN_LEN || len > WG_MAX_DATAGRAM) {
 		wg_dev_drop(dev, WG_DROP_BAD_SIZE);
-		return;
+		return false;
 	}
 	e = wg_index_find(dev, noise_le32(buf + NOISE_DATA_OFF_RECEIVER));
 	if (!e || e->kind != WG_INDEX_KEYPAIR) {
 		wg_dev_drop(dev, WG_DROP_NO_KEYPAIR);
-		return;
+		return false;
 	}
 	kp = e->keypair;
-	peer = e->peer;
 	if (wg_expired(kp->birth, dev->timers.reject_after_time, now)) {
-		wg_peer_drop(peer, WG_DROP_NO_KEYPAIR);
-		return;
+		wg_peer_drop(e->peer, WG_DROP_NO_KEYPAIR);
+		return false;
 	}
 	counter = noise_le64(buf + NOISE_DATA_OFF_COUNTER);
 	if (!replay_check(&kp->replay, counter)) {
-		wg_peer_drop(peer, WG_DROP_REPLAY);
+		wg_peer_drop(e->peer, WG_DROP_REPLAY);
+		return false;
+	}
+	j->tx = false;
+	j->buf = buf;
+	j->len = len;
+	j->padded = 0;
+	j->counter = counter;
+	j->peer = e->peer;
+	j->kp = kp;
+	j->src = src;
+	j->err = 0;
+	return true;
+}
+
+/*
+ * Receiving, after the open. In a batch, a packet before this one may have
+ * retired its session (a confirmed "next" clears "previous"): the session
+ * must still be in use, as the index lookup would have required.
+ */
+static void wg_rx_commit(struct wg_device *dev, struct wg_job *j, uint64_t now)
+{
+	struct wg_keypair *kp = j->kp;
+	struct wg_peer *peer = j->peer;
+	const uint8_t *saddr;
+	size_t plen, iplen;
+	uint8_t *p;
+	int family;
+
+	if (!kp->in_use) {
+		crypto_wipe(j->buf, j->len);
+		wg_peer_drop(peer, WG_DROP_NO_KEYPAIR);
 		return;
 	}
-	if (noise_data_open(kp->recv_aead, NULL, counter, buf, len) < 0) {
+	if (j->err < 0) {
 		wg_peer_drop(peer, WG_DROP_BAD_TAG);
 		return;
 	}
-	if (!replay_update(&kp->replay, counter)) {
+	if (!replay_update(&kp->replay, j->counter)) {
 		wg_peer_drop(peer, WG_DROP_REPLAY);
 		return;
 	}
 
 	/* authenticated from here on */
 	peer->stats.last_rx_ns = now;
-	wg_learn_endpoint(peer, src);
+	wg_learn_endpoint(peer, j->src);
 	if (kp == peer->kp_next)
 		wg_confirm_next(peer, now);
 	wg_keep_key_fresh_rx(peer, now);
 	wg_timers_any_received(peer);
 	wg_timers_traversal(peer, now);
 
-	p = buf + WG_DATA_HDR_LEN;
-	plen = len - WG_DATA_MIN_LEN;
+	p = j->buf + WG_DATA_HDR_LEN;
+	plen = j->len - WG_DATA_MIN_LEN;
 	if (!plen)
 		return;		/* keepalive */
 	wg_timers_data_received(peer, now);
@@ -1196,6 +1344,96 @@ static void wg_rx_data(struct wg_device *dev, const struct wg_endpoint *src,
 	peer->stats.rx_bytes += iplen;
 	if (dev->ops.deliver)
 		dev->ops.deliver(dev->ctx, peer, p, iplen);
+}
+
+static void wg_rx_data(struct wg_device *dev, const struct wg_endpoint *src,
+		       uint8_t *buf, size_t len, uint64_t now)
+{
+	struct wg_job j;
+
+	if (!wg_rx_prepare(dev, &j, src, buf, len, now))
+		return;
+	wg_job_crypt(&j, 0);
+	wg_rx_commit(dev, &j, now);
+}
+
+/*
+ * Seal or open the jobs collected so far, on the pool's threads when there
+ * are enough of them, then commit each in arrival order on this thread.
+ * Nothing between a job's prepare and its commit changes a session: every
+ * input that could (handshake messages, packets that must be queued) runs
+ * this first.
+ */
+static void wg_jobs_run(struct wg_device *dev, uint64_t now)
+{
+	unsigned int n = dev->n_jobs;
+
+	if (!n)
+		return;
+	if (dev->threads > 1 && n >= WG_PARALLEL_MIN_PACKETS &&
+	    dev->job_bytes >= WG_PARALLEL_MIN_BYTES)
+		pool_run(dev->pool, wg_job_crypt_batch, dev, n);
+	else
+		for (unsigned int i = 0; i < n; i++)
+			wg_job_crypt(&dev->jobs[i], 0);
+	dev->n_jobs = 0;
+	dev->job_bytes = 0;
+	for (unsigned int i = 0; i < n; i++) {
+		struct wg_job *j = &dev->jobs[i];
+
+		if (!j->tx)
+			wg_rx_commit(dev, j, now);
+		else if (!wg_tx_commit(j))
+			wg_after_send(j->peer, j->len > 0, now);
+	}
+}
+
+void wg_device_tx_batch(struct wg_device *dev, struct wg_packet *pkts, size_t n,
+			uint64_t now)
+{
+	struct wg_peer *peer;
+	struct wg_keypair *kp;
+
+	for (size_t i = 0; i < n; i++) {
+		if (wg_tx_route(dev, pkts[i].data, pkts[i].len, &peer) < 0)
+			continue;
+		kp = peer->kp_cur;
+		if (!peer->q_count && wg_keypair_can_send(dev, kp, now)) {
+			wg_tx_prepare(&dev->jobs[dev->n_jobs], peer, kp, pkts[i].data,
+				      pkts[i].len);
+			dev->job_bytes += dev->jobs[dev->n_jobs++].padded;
+			if (dev->n_jobs == WG_BATCH)
+				wg_jobs_run(dev, now);
+			continue;
+		}
+		/* what came before leaves first */
+		wg_jobs_run(dev, now);
+		wg_tx_queue(peer, pkts[i].data, pkts[i].len, now);
+	}
+	wg_jobs_run(dev, now);
+}
+
+void wg_device_rx_batch(struct wg_device *dev, struct wg_datagram *d, size_t n,
+			uint64_t now)
+{
+	for (size_t i = 0; i < n; i++) {
+		sa_family_t af = d[i].from.sa.sa_family;
+
+		if (d[i].len >= 4 && noise_le32(d[i].data) == WG_MSG_DATA &&
+		    (af == AF_INET || af == AF_INET6)) {
+			if (!wg_rx_prepare(dev, &dev->jobs[dev->n_jobs], &d[i].from, d[i].data,
+					   d[i].len, now))
+				continue;
+			dev->job_bytes += d[i].len - WG_DATA_MIN_LEN;
+			if (++dev->n_jobs == WG_BATCH)
+				wg_jobs_run(dev, now);
+			continue;
+		}
+		/* handshakes may change sessions: what came before goes first */
+		wg_jobs_run(dev, now);
+		wg_device_rx(dev, &d[i].from, d[i].data, d[i].len, now);
+	}
+	wg_jobs_run(dev, now);
 }
 
 /**
@@ -1364,6 +1602,7 @@ struct wg_device *wg_device_new(const uint8_t private_key[WG_KEY_LEN],
 		dev->ops = *ops;
 	dev->ctx = ctx;
 	dev->mtu = WG_DEFAULT_MTU;
+	dev->threads = 1;
 	wg_timers_default(&dev->timers);
 	return dev;
 fail:
@@ -1400,6 +1639,15 @@ void wg_device_set_timers(struct wg_device *dev, const struct wg_timers *t)
 }
 
 /* The tunnel MTU bounds the padding of inner packets (whitepaper 5.4.6). */
+int wg_device_set_pool(struct wg_device *dev, struct pool *pool)
+{
+	if (dev->peers)
+		return -EBUSY;
+	dev->pool = pool;
+	dev->threads = 1 + pool_workers(pool);
+	return 0;
+}
+
 void wg_device_set_mtu(struct wg_device *dev, unsigned int mtu)
 {
 	dev->mtu = mtu > WG_MAX_PACKET ? WG_MAX_PACKET : mtu;

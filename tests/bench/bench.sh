@@ -16,6 +16,9 @@
 # work slows all of them alike; the table shows the median of the rounds.
 # Then gangway is restarted with GANGWAY_PKTIO=plain (one system call per
 # packet, no offloads: the fallback) and measured again ("gw-fallback").
+# "gw-workers=N" is gangway with the other choice of crypto worker threads
+# (GANGWAY_CRYPTO_WORKERS: 0 if the default starts some, else 1), measured
+# in every round next to the default: the pair is restarted around it.
 #
 # Measurements, all from the host namespace: one TCP stream to the
 # container and one back (iperf3 -R); 64-byte UDP payloads to the
@@ -86,6 +89,7 @@ done
 
 declare -A R		# R[setup.metric.round]
 declare -A DST=([plain]=$C_PLAIN [gangway]=$C_GW [gw-fallback]=$C_GW [wggo]=$C_WG)
+declare -A GWENV=([gangway]='')
 declare -A PIDS
 SETUPS=(plain gangway)
 
@@ -195,18 +199,38 @@ fi
 # ---- the setups
 ip -n "$HNS" route add "$C_PLAIN/32" via "$LAB_VM_IP4"
 
-gangway_start()	# PKTIO-MODE
+RUNNING=''	# the GW_ENV the running pair was started with
+gangway_start()	# ENV...
 {
-	GW_ENV=${1:+GANGWAY_PKTIO=$1}
+	GW_ENV="$*"
 	: >"$LAB_DIR/host.log"
+	: >"$LAB_DIR/guest.log"
 	gw_pair_start
+	RUNNING=$GW_ENV
 	GW_ENV=
-	PIDS[gangway]="$HOST_PID $GUEST_PID"
-	PIDS[gw-fallback]="$HOST_PID $GUEST_PID"
+	local s
+	for s in gangway gw-fallback "${!GWENV[@]}"; do PIDS[$s]="$HOST_PID $GUEST_PID"; done
 	MODE=$(grep -o 'packet I/O .*' "$LAB_DIR/guest.log" | tail -1 || true)
+	WORKERS=$(grep -o '[0-9]* crypto worker' "$LAB_DIR/guest.log" | tail -1 | cut -d' ' -f1 || true)
 }
-gangway_start ''
+gangway_restart()	# ENV...
+{
+	[[ "$*" == "$RUNNING" ]] && return 0
+	read -r hp gp <<<"${PIDS[gangway]}"
+	lab_kill "$hp"
+	lab_kill "$gp"
+	gangway_start "$@"
+}
+gangway_start
 MODE_FAST=$MODE
+if ((!SMOKE)); then
+	# the other choice of worker threads, measured in the same rounds
+	if [[ -n $WORKERS && $WORKERS != 0 ]]; then OTHER=0; else OTHER=1; fi
+	DST[gw-workers=$OTHER]=$C_GW
+	GWENV[gw-workers=$OTHER]="GANGWAY_CRYPTO_WORKERS=$OTHER"
+	SETUPS+=("gw-workers=$OTHER")
+	MODE_FAST="$MODE_FAST; crypto worker threads: ${WORKERS:-0}"
+fi
 
 if [[ -n $WGGO ]]; then
 	WH=10.201.$LAB_OCTET.1 WG=10.201.$LAB_OCTET.2
@@ -234,15 +258,13 @@ fi
 
 for ((r = 1; r <= ROUNDS; r++)); do
 	for s in "${SETUPS[@]}"; do
+		[[ -v GWENV[$s] ]] && gangway_restart ${GWENV[$s]}
 		measure "$s" "$r"
 	done
 done
 if ((FALLBACK)); then
 	# the same pair again, one system call per packet
-	read -r hp gp <<<"${PIDS[gangway]}"
-	lab_kill "$hp"
-	lab_kill "$gp"
-	gangway_start plain
+	gangway_restart GANGWAY_PKTIO=plain
 	MODE_PLAIN=$MODE
 	for ((r = 1; r <= ROUNDS; r++)); do
 		measure plain "$((ROUNDS + r))"

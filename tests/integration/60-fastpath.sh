@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The fast packet path against the plain one: 1 GiB by TCP through the
 # tunnel with every offload on (TSO/USO on the TUN device, UDP GSO/GRO,
-# batches) and 1 GiB again with none (GANGWAY_PKTIO=plain), each checked
-# byte for byte; then fast talking to plain, IPv6, UDP superpackets (USO),
-# fragments and the tunnel MTU; last a short run of the benchmark.
+# batches, two crypto worker threads) and 1 GiB again with none
+# (GANGWAY_PKTIO=plain), each checked byte for byte; then fast talking to
+# plain, batches without workers, IPv6, UDP superpackets (USO), fragments
+# and the tunnel MTU; last a short run of the benchmark.
 set -euo pipefail
 . "$(dirname "$0")/../lib/lab.sh"
 . "$(dirname "$0")/../lib/gw.sh"
@@ -57,11 +58,11 @@ xfer()
 	echo "# $mib MiB $dst:$port intact"
 }
 
-start_pair()	# HOST-MODE GUEST-MODE
+start_pair()	# HOST-MODE GUEST-MODE [ENV...]
 {
-	GW_ENV=${1:+GANGWAY_PKTIO=$1} gw_start_host host host "$LAB_DIR/host.conf"
+	GW_ENV="${1:+GANGWAY_PKTIO=$1} ${*:3}" gw_start_host host host "$LAB_DIR/host.conf"
 	HOST_PID=$GW_PID
-	GW_ENV=${2:+GANGWAY_PKTIO=$2} gw_start_guest vm guest "$LAB_DIR/guest.conf"
+	GW_ENV="${2:+GANGWAY_PKTIO=$2} ${*:3}" gw_start_guest vm guest "$LAB_DIR/guest.conf"
 	GUEST_PID=$GW_PID
 	gw_wait_log "$LAB_DIR/host.log" "Handshake with peer" 15
 	lab_retry 10 ip netns exec "$(lab_ns host)" ping -c 1 -W 1 "$CIP" >/dev/null
@@ -73,14 +74,32 @@ stop_pair()
 	lab_kill "$GUEST_PID"
 }
 
-# ---- 1. every offload on
-start_pair "" ""
+# The crypto threads each side's status reports: packets per thread, event loop first.
+threads()	# host|guest
+{
+	"$GW_GANGWAY" status -j -c "$LAB_DIR/$1.conf" | jq -c '.crypto_threads'
+}
+# Two workers beside the event loop ran part of the crypto.
+workers_ran()	# host|guest
+{
+	local t
+	t=$(threads "$1")
+	echo "# $1 crypto threads: $t"
+	jq -e 'length == 3 and .[1] + .[2] > 0 and add > 100000' <<<"$t" >/dev/null
+}
+
+# ---- 1. every offload on, two crypto workers each side (whatever the CPUs)
+start_pair "" "" GANGWAY_CRYPTO_WORKERS=2
 lab_check "host agent uses the fast path with TUN and UDP offloads" \
 	grep -q "packet I/O fast (TUN vnet TSO.*, UDP mmsg GSO GRO)" "$LAB_DIR/host.log"
 lab_check "guest daemon uses the fast path with TUN and UDP offloads" \
 	grep -q "packet I/O fast (TUN vnet TSO.*, UDP mmsg GSO GRO)" "$LAB_DIR/guest.log"
+lab_check "both ends start 2 crypto worker threads" bash -c \
+	"grep -q '2 crypto worker thread(s)' '$LAB_DIR/host.log' && grep -q '2 crypto worker thread(s)' '$LAB_DIR/guest.log'"
 lab_check "fast: 512 MiB host -> container intact" xfer host c1 "$CIP" 5001 512
 lab_check "fast: 512 MiB container -> host intact" xfer c1 host "$TH" 5002 512
+lab_check "host: the workers sealed and opened part of it" workers_ran host
+lab_check "guest: the workers sealed and opened part of it" workers_ran guest
 lab_check "fast: 64 MiB over IPv6 host -> container intact" xfer host c1 "$CIP6" 5003 64
 lab_check "fast: 64 MiB over IPv6 container -> host intact" xfer c1 host "$TH6" 5004 64
 
@@ -153,15 +172,18 @@ start_pair "" plain
 lab_check "fast host, plain guest: 64 MiB host -> container intact" xfer host c1 "$CIP" 5021 64
 lab_check "fast host, plain guest: 64 MiB container -> host intact" xfer c1 host "$TH" 5022 64
 stop_pair
-# The host is put in batch mode by its configuration file this time.
-sed -i 's/^\[Gangway\]$/[Gangway]\nPacketIO = batch/' "$LAB_DIR/host.conf"
+# The host is put in batch mode, all crypto on its event loop, by its
+# configuration file this time.
+sed -i 's/^\[Gangway\]$/[Gangway]\nPacketIO = batch\nCryptoWorkers = 0/' "$LAB_DIR/host.conf"
 start_pair "" ""
 lab_check "batch host, fast guest: 64 MiB host -> container intact" xfer host c1 "$CIP" 5031 64
 lab_check "batch host, fast guest: 64 MiB container -> host intact" xfer c1 host "$TH" 5032 64
 lab_check "PacketIO = batch: virtio-net headers off, mmsg on" \
 	grep -q "packet I/O batch (TUN, UDP mmsg" "$LAB_DIR/host.log"
+lab_check "CryptoWorkers = 0: no worker thread, none in the status" bash -c \
+	"! grep -q 'crypto worker' '$LAB_DIR/host.log' && [[ \$('$GW_GANGWAY' status -j -c '$LAB_DIR/host.conf' | jq -c .crypto_threads) == '[]' ]]"
 stop_pair
-sed -i '/^PacketIO = batch$/d' "$LAB_DIR/host.conf"
+sed -i '/^PacketIO = batch$/d; /^CryptoWorkers = 0$/d' "$LAB_DIR/host.conf"
 lab_check "an unknown GANGWAY_PKTIO is refused" bash -c \
 	"! ip netns exec $(lab_ns vm) env GANGWAY_PKTIO=turbo '$GW_GANGWAYD' -c '$LAB_DIR/guest.conf' >'$LAB_DIR/turbo.log' 2>&1"
 rm -f "$DATA"

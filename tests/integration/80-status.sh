@@ -208,7 +208,7 @@ lab_check "...and the daemon runs on with the old configuration" bash -c \
 	"kill -0 $GUEST_PID && '$GW_GANGWAY' status --socket '$GSOCK' | grep -q '^interface: $GUEST_IF'"
 sed 's/^ListenPort = .*/ListenPort = 51999/' "$LAB_DIR/guest.conf.good" >"$LAB_DIR/guest.conf"
 lab_check "a change only a restart can make: refused with the reason" bash -c \
-	"'$GW_GANGWAY' reload --socket '$GSOCK' 2>&1 | grep -q 'error PrivateKey, ListenPort, MTU, Interface and PacketIO change only on restart'"
+	"'$GW_GANGWAY' reload --socket '$GSOCK' 2>&1 | grep -q 'error PrivateKey, ListenPort, MTU, Interface, PacketIO and CryptoWorkers change only on restart'"
 cp "$LAB_DIR/guest.conf.good" "$LAB_DIR/guest.conf"
 lab_check "the configuration repaired: reload works again" "$GW_GANGWAY" reload --socket "$GSOCK"
 lab_check "the tunnel still carries traffic after the reloads" lab_exec host ping -c 1 -W 2 "$CIP"

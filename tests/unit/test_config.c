@@ -59,7 +59,8 @@ static void test_full_file(void **state)
 		"[Gangway]\n"
 		"Interface = gw-test0\n"
 		"LogLevel = debug\n"
-		"PacketIO = Batch\n"), 0);
+		"PacketIO = Batch\n"
+		"CryptoWorkers = 2\n"), 0);
 	assert_true(cfg.has_private_key);
 	assert_int_equal(cfg.addresses.n, 2);
 	/* Interface addresses keep their host bits. */
@@ -83,6 +84,7 @@ static void test_full_file(void **state)
 	assert_false(cfg.peers[1].has_preshared_key);
 	assert_string_equal(cfg.ifname, "gw-test0");
 	assert_string_equal(cfg.packet_io, "batch");
+	assert_int_equal(cfg.crypto_workers, 2);
 	assert_int_equal(cfg.log_level, LOG_LVL_DEBUG);
 }
 
@@ -96,6 +98,11 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.n_peers, 0);
 	assert_false(cfg.has_log_level);
 	assert_string_equal(cfg.packet_io, "");
+	assert_int_equal(cfg.crypto_workers, -1);	/* auto */
+	assert_int_equal(parse("[Interface]\nPrivateKey = " K1 "\n[Gangway]\nCryptoWorkers = Auto\n"), 0);
+	assert_int_equal(cfg.crypto_workers, -1);
+	assert_int_equal(parse("[Interface]\nPrivateKey = " K1 "\n[Gangway]\nCryptoWorkers = 0\n"), 0);
+	assert_int_equal(cfg.crypto_workers, 0);
 }
 
 struct bad_case {
@@ -137,6 +144,12 @@ static const struct bad_case bad_cases[] = {
 	{ "[Interface]\nPrivateKey = " K1 "\n[Gangway]\nLogLevel = loud\n", "t.conf:4: LogLevel" },
 	{ "[Interface]\nPrivateKey = " K1 "\n[Gangway]\nPacketIO = turbo\n",
 	  "t.conf:4: PacketIO: 'turbo' is not one of fast, batch, plain" },
+	{ "[Interface]\nPrivateKey = " K1 "\n[Gangway]\nCryptoWorkers = 4\n",
+	  "t.conf:4: CryptoWorkers: '4' is not auto or a number of threads (0-3)" },
+	{ "[Interface]\nPrivateKey = " K1 "\n[Gangway]\nCryptoWorkers = -1\n",
+	  "t.conf:4: CryptoWorkers: '-1' is not auto or a number of threads (0-3)" },
+	{ "[Interface]\nPrivateKey = " K1 "\n[Gangway]\nCryptoWorkers = many\n",
+	  "t.conf:4: CryptoWorkers: 'many' is not auto or a number of threads (0-3)" },
 	{ "[Interface]\nPrivateKey = " K1 "\n[Gangway]\n[Gangway]\n", "t.conf:4: [Gangway] appears twice" },
 	{ "[Interface]\nPrivateKey = " K1 "\n[Gangway]\nControlGroup = no-such-group-gw\n",
 	  "t.conf:4: ControlGroup: no group 'no-such-group-gw'" },
