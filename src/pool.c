@@ -69,7 +69,11 @@ struct pool {
 	pool_fn fn;			/* the current batch's */
 	void *arg;
 	unsigned int workers;
-	_Atomic unsigned long long ran[POOL_MAX_WORKERS + 1];
+	/* jobs each thread ran, each on its own cache line */
+	struct {
+		_Atomic unsigned long long n;
+		char pad[64 - sizeof(unsigned long long)];
+	} ran[POOL_MAX_WORKERS + 1];
 	struct pool_worker w[POOL_MAX_WORKERS];
 };
 
@@ -145,18 +149,17 @@ static void pool_futex_wake(_Atomic uint32_t *addr, int count)
 /* Run jobs of the current batch until none is left to claim. */
 static void pool_drain(struct pool *p, unsigned int thread)
 {
-	unsigned int n, c, ran = 0;
+	unsigned int n, c;
 	int i;
 
 	while ((i = pool_claim(p, &n, &c)) >= 0) {
 		for (unsigned int k = 0; k < c; k++)
 			p->fn(p->arg, (unsigned int)i + k, thread);
-		ran += c;
+		/* counted before done, so that pool_run's return sees the count */
+		atomic_fetch_add_explicit(&p->ran[thread].n, c, memory_order_relaxed);
 		if (atomic_fetch_add(&p->done, c) + c == n && atomic_load(&p->waiting))
 			pool_futex_wake(&p->done, 1);
 	}
-	if (ran)
-		atomic_fetch_add_explicit(&p->ran[thread], ran, memory_order_relaxed);
 }
 
 #ifdef POOL_THREADS
@@ -238,7 +241,7 @@ unsigned long long pool_jobs_done(const struct pool *p, unsigned int thread)
 {
 	if (!p || thread > POOL_MAX_WORKERS)
 		return 0;
-	return atomic_load_explicit(&p->ran[thread], memory_order_relaxed);
+	return atomic_load_explicit(&p->ran[thread].n, memory_order_relaxed);
 }
 
 /**
@@ -261,7 +264,7 @@ void pool_run(struct pool *p, pool_fn fn, void *arg, unsigned int n)
 		for (unsigned int i = 0; i < n; i++)
 			fn(arg, i, 0);
 		if (p)
-			atomic_fetch_add_explicit(&p->ran[0], n, memory_order_relaxed);
+			atomic_fetch_add_explicit(&p->ran[0].n, n, memory_order_relaxed);
 		return;
 	}
 	if (n > POOL_MAX_JOBS)
