@@ -432,6 +432,27 @@ static int aead_teardown(void **state)
 	"3ff4def08e4b7a9de576d26586cec64b6116"
 #define RFC8439_282_TAG	"1ae10b594f09e26a7e902ecbd0600691"
 
+/*
+ * Seal RFC 8439 2.8.2's plaintext into sealed (ciphertext and tag checked
+ * against the RFC) and open it again on the same context; key is NULL for
+ * a keyed context.
+ */
+static void aead_rfc8439_2_8_2(struct crypto_aead_ctx *c, const uint8_t *key,
+			       const uint8_t nonce[CRYPTO_NONCE_LEN], const uint8_t ad[12],
+			       uint8_t sealed[SUNSCREEN_LEN + CRYPTO_TAG_LEN])
+{
+	uint8_t plain[SUNSCREEN_LEN];
+
+	assert_int_equal(crypto_aead_seal96(c, sealed, key, nonce,
+					    (const uint8_t *)sunscreen,
+					    SUNSCREEN_LEN, ad, 12), 0);
+	assert_hex(sealed, SUNSCREEN_LEN, RFC8439_282_CT);
+	assert_hex(sealed + SUNSCREEN_LEN, CRYPTO_TAG_LEN, RFC8439_282_TAG);
+	assert_int_equal(crypto_aead_open96(c, plain, key, nonce, sealed,
+					    SUNSCREEN_LEN + CRYPTO_TAG_LEN, ad, 12), 0);
+	assert_memory_equal(plain, sunscreen, SUNSCREEN_LEN);
+}
+
 static void test_aead_rfc8439_2_8_2(void **state)
 {
 	struct crypto_aead_ctx *c = *state;
@@ -444,15 +465,7 @@ static void test_aead_rfc8439_2_8_2(void **state)
 	unhex(nonce, sizeof(nonce), RFC8439_282_NONCE);
 	unhex(ad, sizeof(ad), RFC8439_282_AD);
 
-	assert_int_equal(crypto_aead_seal96(c, sealed, key, nonce,
-					    (const uint8_t *)sunscreen,
-					    SUNSCREEN_LEN, ad, sizeof(ad)), 0);
-	assert_hex(sealed, SUNSCREEN_LEN, RFC8439_282_CT);
-	assert_hex(sealed + SUNSCREEN_LEN, CRYPTO_TAG_LEN, RFC8439_282_TAG);
-
-	assert_int_equal(crypto_aead_open96(c, plain, key, nonce, sealed,
-					    sizeof(sealed), ad, sizeof(ad)), 0);
-	assert_memory_equal(plain, sunscreen, SUNSCREEN_LEN);
+	aead_rfc8439_2_8_2(c, key, nonce, ad, sealed);
 
 	/* one flipped bit anywhere in ciphertext or tag: refused, out wiped */
 	for (i = 0; i < sizeof(sealed); i += 13) {
@@ -606,15 +619,8 @@ static void test_aead_keyed_rfc8439(void **state)
 	/* the context keeps its own copy: ours may go */
 	crypto_wipe(key, sizeof(key));
 
-	assert_int_equal(crypto_aead_seal96(c, sealed, NULL, nonce,
-					    (const uint8_t *)sunscreen,
-					    SUNSCREEN_LEN, ad, sizeof(ad)), 0);
-	assert_hex(sealed, SUNSCREEN_LEN, RFC8439_282_CT);
-	assert_hex(sealed + SUNSCREEN_LEN, CRYPTO_TAG_LEN, RFC8439_282_TAG);
 	/* the same context opens too (a context is not tied to a direction) */
-	assert_int_equal(crypto_aead_open96(c, plain, NULL, nonce, sealed,
-					    sizeof(sealed), ad, sizeof(ad)), 0);
-	assert_memory_equal(plain, sunscreen, SUNSCREEN_LEN);
+	aead_rfc8439_2_8_2(c, NULL, nonce, ad, sealed);
 	for (i = 0; i < sizeof(sealed); i += 7) {
 		memcpy(bad, sealed, sizeof(bad));
 		bad[i] ^= 0x10;
