@@ -29,7 +29,7 @@ struct pool *pool_new(unsigned int workers);
 /* Stops and joins the workers. NULL is fine. */
 void pool_free(struct pool *p);
 unsigned int pool_workers(const struct pool *p);
-/* n <= POOL_MAX_JOBS. */
+/* More than POOL_MAX_JOBS jobs run on the calling thread alone. */
 void pool_run(struct pool *p, pool_fn fn, void *arg, unsigned int n);
 
 /* Jobs each thread ran since pool_new (index 0: the caller), for status and tests. */

@@ -249,7 +249,7 @@ unsigned long long pool_jobs_done(const struct pool *p, unsigned int thread)
  * @p:   the pool (NULL: run everything here)
  * @fn:  the job
  * @arg: its argument
- * @n:   number of jobs, at most POOL_MAX_JOBS
+ * @n:   number of jobs; more than POOL_MAX_JOBS run on this thread alone
  *
  * Returns when all n jobs have finished; their effects are visible then.
  */
@@ -260,15 +260,14 @@ void pool_run(struct pool *p, pool_fn fn, void *arg, unsigned int n)
 
 	if (!n)
 		return;
-	if (!p || !p->workers || n == 1) {
+	/* the word has 16 bits for n: a larger batch runs here, whole */
+	if (!p || !p->workers || n == 1 || n > POOL_MAX_JOBS) {
 		for (unsigned int i = 0; i < n; i++)
 			fn(arg, i, 0);
 		if (p)
 			atomic_fetch_add_explicit(&p->ran[0].n, n, memory_order_relaxed);
 		return;
 	}
-	if (n > POOL_MAX_JOBS)
-		n = POOL_MAX_JOBS;	/* callers split larger batches */
 	p->fn = fn;
 	p->arg = arg;
 	atomic_store(&p->done, 0);

@@ -118,6 +118,7 @@ _Static_assert(WG_RESPONSE_LEN == NOISE_RESPONSE_LEN, "response size");
 _Static_assert(WG_COOKIE_LEN == NOISE_COOKIE_LEN &&
 	       WG_COOKIE_LEN == COOKIE_REPLY_LEN, "cookie reply size");
 _Static_assert((WG_INDEX_BUCKETS & (WG_INDEX_BUCKETS - 1)) == 0, "mask");
+_Static_assert(WG_BATCH <= POOL_MAX_JOBS, "a batch is shared whole");
 
 enum wg_index_kind {
 	WG_INDEX_HANDSHAKE = 1,
