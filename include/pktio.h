@@ -99,6 +99,12 @@ struct pktio {
 
 extern const struct pktio_ops pktio_plain_ops;
 
+/* What is in use, for the log and the status: the opens' description, else the ops' name. */
+static inline const char *pktio_desc(const struct pktio *io)
+{
+	return io->desc[0] ? io->desc : io->ops ? io->ops->name : "none";
+}
+
 /*
  * Create a TUN device (name may be a template such as "gw%d"); fd in io.
  * On Linux io->mode picks the implementation (io->ops is set here); an

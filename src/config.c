@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "crypto.h"
+#include "pool.h"
 
 enum config_section {
 	SECTION_NONE,
@@ -459,9 +460,9 @@ static int config_k_crypto_workers(struct config_parser *p, const char *k, char 
 		p->c->crypto_workers = -1;
 		return 0;
 	}
-	if (config_parse_uint(v, CONFIG_MAX_CRYPTO_WORKERS, &n))
+	if (config_parse_uint(v, POOL_MAX_WORKERS, &n))
 		return config_error(p, "%s: '%s' is not auto or a number of threads (0-%d)", k,
-				    v, CONFIG_MAX_CRYPTO_WORKERS);
+				    v, POOL_MAX_WORKERS);
 	p->c->crypto_workers = (int)n;
 	return 0;
 }

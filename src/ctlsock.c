@@ -253,8 +253,7 @@ static void ctlsock_render_text(struct ctlsock_buf *b, const struct tunnel *t,
 		       t->cfg.listen_port);
 	if (s->firewall)
 		ctlsock_printf(b, "  firewall: %s\n", s->firewall);
-	if (t->io.desc[0] || t->io.ops)
-		ctlsock_printf(b, "  packet I/O: %s\n", t->io.desc[0] ? t->io.desc : t->io.ops->name);
+	ctlsock_printf(b, "  packet I/O: %s\n", pktio_desc(&t->io));
 	if (t->pool) {
 		ctlsock_printf(b, "  crypto threads: %u, packets sealed or opened by each:",
 			       1 + pool_workers(t->pool));
@@ -369,7 +368,7 @@ static void ctlsock_render_json(struct ctlsock_buf *b, const struct tunnel *t,
 	ctlsock_json_drops(b, wg_device_stats(t->dev)->drops, &t->tap_stats.overflow);
 	ctlsock_printf(b, ", \"capture\": {\"clients\": %u, \"packets\": %llu}",
 		       t->tap_stats.clients, (unsigned long long)t->tap_stats.packets);
-	/* jobs each crypto thread ran (batches of 4+ packets), the event loop's first */
+	/* packets each crypto thread ran in batches shared with workers, the event loop's first */
 	ctlsock_printf(b, ", \"crypto_threads\": [");
 	for (unsigned int i = 0; t->pool && i <= pool_workers(t->pool); i++)
 		ctlsock_printf(b, "%s%llu", i ? ", " : "", pool_jobs_done(t->pool, i));

@@ -756,7 +756,7 @@ int tunnel_start(struct tunnel *t, struct loop *loop, struct config *cfg,
 	}
 	log_info("Tunnel %s up, listening on UDP port %u (%s), packet I/O %s", t->ifname,
 		 t->io.udp_port, t->io.udp_family == AF_INET6 ? "IPv4 and IPv6" : "IPv4",
-		 t->io.desc[0] ? t->io.desc : t->io.ops->name);
+		 pktio_desc(&t->io));
 
 	ret = tunnel_start_pool(t);
 	if (ret)
