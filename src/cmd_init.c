@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,32 +21,175 @@ static const char cmd_init_usage[] =
 	"gangway.conf for the host (run 'gangway up -c gangway.conf') and\n"
 	"gangwayd.conf for the VM (run 'gangwayd -c gangwayd.conf' there).\n"
 	"\n"
-	"  -d, --dir DIR          where to write them (default: .)\n"
+	"  -d, --dir DIR          where to write them (default: .); created with mode\n"
+	"                         0700 if missing; refused if others can write to it\n"
 	"  -e, --endpoint HOST    how the VM reaches the host (default host.docker.internal)\n"
 	"  -p, --port PORT        the host's UDP port (default 51820)\n"
 	"  -n, --network PREFIX   tunnel addresses: host .1, guest .2 (default 10.33.0.0/24)\n"
 	"  -f, --force            overwrite existing files\n";
 
-/* Write a file readable by its owner only; refuse to overwrite unless forced. */
-static int cmd_init_write(const char *dir, const char *name, const char *text, bool force)
-{
-	char path[512];
-	int fd, flags = O_WRONLY | O_CREAT | O_CLOEXEC | (force ? O_TRUNC : O_EXCL);
-	size_t len = strlen(text);
+/*
+ * Keys are written where nobody else can swap a file under us. The
+ * directory is opened once and every later step is relative to that
+ * descriptor: a new file is created exclusively, without following a
+ * symlink, with mode 0600 from its first instant; only when its contents
+ * are on disk does it take the target's name, by rename (which replaces a
+ * symlink itself, never what it points to) or, without --force, by link
+ * (which fails if the name exists, even as a dangling symlink). A
+ * directory that another user could write into or that another user owns
+ * is refused: whoever controls it controls what ends up there.
+ */
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fd = open(path, flags, 0600);
-	if (fd < 0) {
-		fprintf(stderr, "gangway: %s: %s%s\n", path, strerror(errno),
-			errno == EEXIST ? " (use --force to overwrite)" : "");
+/* Create DIR and any missing parents, each with mode 0700 (mkdir -p -m 700). */
+static int cmd_init_mkdir(const char *dir, bool *created)
+{
+	char path[PATH_MAX];
+	size_t len = strlen(dir);
+
+	*created = false;
+	if (len == 0 || len >= sizeof(path)) {
+		errno = len ? ENAMETOOLONG : ENOENT;
 		return -1;
 	}
-	if (write(fd, text, len) != (ssize_t)len || fchmod(fd, 0600) < 0 || close(fd) < 0) {
-		fprintf(stderr, "gangway: %s: %s\n", path, strerror(errno));
+	memcpy(path, dir, len + 1);
+	for (char *p = path + 1; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char c = *p;
+
+		*p = '\0';
+		if (mkdir(path, 0700) == 0)
+			*created = c == '\0' || p[1] == '\0';
+		else if (errno != EEXIST)
+			return -1;
+		*p = c;
+		if (c == '\0' || p[1] == '\0')
+			return 0;
+	}
+}
+
+/* Open DIR for writing keys into, creating it if absent; -1 after a message. */
+static int cmd_init_open_dir(const char *dir)
+{
+	struct stat st;
+	bool created;
+	int dfd;
+
+	if (cmd_init_mkdir(dir, &created) < 0) {
+		fprintf(stderr, "gangway: %s: cannot create directory: %s\n", dir, strerror(errno));
 		return -1;
 	}
-	printf("wrote %s\n", path);
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || fstat(dfd, &st) < 0) {
+		fprintf(stderr, "gangway: %s: %s\n", dir, strerror(errno));
+		if (dfd >= 0)
+			close(dfd);
+		return -1;
+	}
+	/* exactly 0700 whatever the umask, so that we can write into it */
+	if (created) {
+		if (fchmod(dfd, 0700) < 0 || fstat(dfd, &st) < 0) {
+			fprintf(stderr, "gangway: %s: %s\n", dir, strerror(errno));
+			close(dfd);
+			return -1;
+		}
+		printf("created %s (mode 0700)\n", dir);
+	}
+	if (st.st_uid != geteuid() && st.st_uid != 0) {
+		fprintf(stderr, "gangway: %s: owned by uid %u, not by you or root; refusing to "
+			"write keys there\n", dir, (unsigned int)st.st_uid);
+		close(dfd);
+		return -1;
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX)) {
+		fprintf(stderr, "gangway: %s: writable by %s; refusing to write keys there "
+			"(chmod go-w, or choose another directory)\n", dir,
+			st.st_mode & S_IWOTH ? "everyone" : "its group");
+		close(dfd);
+		return -1;
+	}
+	return dfd;
+}
+
+/* Without --force, refuse before writing anything if either file exists. */
+static int cmd_init_check_absent(int dfd, const char *dir, const char *name)
+{
+	struct stat st;
+
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		fprintf(stderr, "gangway: %s/%s: %s (use --force to overwrite)\n", dir, name,
+			strerror(EEXIST));
+		return -1;
+	}
+	if (errno != ENOENT) {
+		fprintf(stderr, "gangway: %s/%s: %s\n", dir, name, strerror(errno));
+		return -1;
+	}
 	return 0;
+}
+
+/* Write TEXT as NAME in the directory DFD, readable by its owner only. */
+static int cmd_init_write(int dfd, const char *dir, const char *name, const char *text,
+			  bool force)
+{
+	char tmp[64];
+	size_t len = strlen(text), off = 0;
+	int fd = -1, err;
+
+	for (int try = 0; try < 8 && fd < 0; try++) {
+		uint8_t rnd[6];
+
+		if (crypto_random(rnd, sizeof(rnd)) < 0) {
+			errno = EIO;
+			goto fail;
+		}
+		snprintf(tmp, sizeof(tmp), ".%s.%02x%02x%02x%02x%02x%02x", name,
+			 rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
+		fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0 && errno != EEXIST)
+			goto fail;
+	}
+	if (fd < 0)
+		goto fail;
+	while (off < len) {
+		ssize_t n = write(fd, text + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			goto fail_tmp;
+		}
+		off += (size_t)n;
+	}
+	if (fchmod(fd, 0600) < 0 || fsync(fd) < 0)
+		goto fail_tmp;
+	err = close(fd);
+	fd = -1;
+	if (err < 0)
+		goto fail_tmp;
+	if (force) {
+		if (renameat(dfd, tmp, dfd, name) < 0)
+			goto fail_tmp;
+	} else {
+		if (linkat(dfd, tmp, dfd, name, 0) < 0)
+			goto fail_tmp;
+		unlinkat(dfd, tmp, 0);
+	}
+	printf("wrote %s/%s\n", dir, name);
+	return 0;
+
+fail_tmp:
+	err = errno;
+	if (fd >= 0)
+		close(fd);
+	unlinkat(dfd, tmp, 0);
+	errno = err;
+fail:
+	fprintf(stderr, "gangway: %s/%s: %s%s\n", dir, name, strerror(errno),
+		errno == EEXIST ? " (use --force to overwrite)" : "");
+	return -1;
 }
 
 /*
@@ -87,7 +231,7 @@ int cmd_init(int argc, char **argv)
 	unsigned long port = 51820;
 	bool force = false;
 	char *end;
-	int ch, ret = 1;
+	int ch, dfd, ret = 1;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "d:e:p:n:fh", longopts, NULL)) != -1) {
@@ -160,8 +304,12 @@ int cmd_init(int argc, char **argv)
 		 "Endpoint = %s%s%s:%lu\nAllowedIPs = %s/%u\nPersistentKeepalive = 25\n",
 		 gk, gaddr, np.len, hp, strchr(endpoint, ':') ? "[" : "", endpoint,
 		 strchr(endpoint, ':') ? "]" : "", port, haddr, (unsigned int)ha.len);
-	if (!cmd_init_write(dir, "gangway.conf", host_text, force) &&
-	    !cmd_init_write(dir, "gangwayd.conf", guest_text, force)) {
+	dfd = cmd_init_open_dir(dir);
+	if (dfd >= 0 &&
+	    (force || (!cmd_init_check_absent(dfd, dir, "gangway.conf") &&
+		       !cmd_init_check_absent(dfd, dir, "gangwayd.conf"))) &&
+	    !cmd_init_write(dfd, dir, "gangway.conf", host_text, force) &&
+	    !cmd_init_write(dfd, dir, "gangwayd.conf", guest_text, force)) {
 		printf("\nOn the host:  gangway up -c %s/gangway.conf\n"
 		       "In the VM:    gangwayd -c gangwayd.conf   (copy %s/gangwayd.conf there)\n"
 		       "Docker Desktop: the VM reaches the host as %s; UDP port %lu must be\n"
@@ -169,6 +317,8 @@ int cmd_init(int argc, char **argv)
 		cmd_init_print_docker(dir);
 		ret = 0;
 	}
+	if (dfd >= 0)
+		close(dfd);
 	crypto_wipe(hpriv, sizeof(hpriv));
 	crypto_wipe(gpriv, sizeof(gpriv));
 	crypto_wipe(hk, sizeof(hk));
