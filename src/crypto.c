@@ -25,7 +25,9 @@
  *    the thread's first call and freed by a pthread key destructor when the
  *    thread exits.  crypto_init() creates them for the calling thread, so a
  *    worker that calls it first learns about -ENOMEM there rather than in
- *    crypto_hash(), which returns void and can only abort().
+ *    crypto_hash(), which returns void and can only abort().  The HMAC
+ *    context is keyed with zeros after each KDF, so that it does not keep
+ *    the KDF's key for the life of the thread.
  *
  * crypto_hash() aborts on a library failure.  With a fetched digest and a
  * live context, BLAKE2s init/update/final cannot fail short of memory
@@ -143,9 +145,28 @@ static int crypto_aead_bind(struct crypto_aead_ctx *c)
 	return crypto_cipher_ctx_bind(&c->evp, crypto_chacha20_poly1305);
 }
 
-static int crypto_thread_new(struct crypto_thread **tp)
+/* The thread's HMAC context, bound to BLAKE2s-256; keys come per call. */
+static int crypto_hmac_ctx_new(struct crypto_thread *t)
 {
 	OSSL_PARAM params[2];
+
+	t->hmac = EVP_MAC_CTX_new(crypto_hmac_mac);
+	if (!t->hmac)
+		return -ENOMEM;
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+						     (char *)"BLAKE2S-256", 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if (EVP_MAC_CTX_set_params(t->hmac, params) != 1) {
+		EVP_MAC_CTX_free(t->hmac);
+		t->hmac = NULL;
+		ERR_clear_error();
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int crypto_thread_new(struct crypto_thread **tp)
+{
 	struct crypto_thread *t;
 	int err;
 
@@ -159,13 +180,7 @@ static int crypto_thread_new(struct crypto_thread **tp)
 	err = -ENOMEM;
 	t->md = EVP_MD_CTX_new();
 	t->kmac = EVP_MAC_CTX_new(crypto_blake2s_mac);
-	t->hmac = EVP_MAC_CTX_new(crypto_hmac_mac);
-	if (!t->md || !t->kmac || !t->hmac)
-		goto fail;
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-						     (char *)"BLAKE2S-256", 0);
-	params[1] = OSSL_PARAM_construct_end();
-	if (EVP_MAC_CTX_set_params(t->hmac, params) != 1)
+	if (!t->md || !t->kmac || crypto_hmac_ctx_new(t) < 0)
 		goto fail;
 	err = crypto_cipher_ctx_bind(&t->chacha, crypto_chacha20);
 	if (err < 0)
@@ -281,9 +296,8 @@ int crypto_mac(uint8_t out[CRYPTO_MAC_LEN], const uint8_t *key, size_t keylen,
 			      in, inlen);
 }
 
-/* HMAC-BLAKE2s-256; keys longer than the 64-byte block are hashed by HMAC. */
-int crypto_hmac(uint8_t out[CRYPTO_HASH_LEN], const uint8_t *key, size_t keylen,
-		const void *in, size_t inlen)
+static int crypto_hmac_keep(uint8_t out[CRYPTO_HASH_LEN], const uint8_t *key, size_t keylen,
+			    const void *in, size_t inlen)
 {
 	struct crypto_thread *t;
 	int err;
@@ -291,10 +305,48 @@ int crypto_hmac(uint8_t out[CRYPTO_HASH_LEN], const uint8_t *key, size_t keylen,
 	if (!key || keylen == 0 || (!in && inlen))
 		return -EINVAL;
 	err = crypto_thread_get(&t);
+	if (err == 0 && !t->hmac)
+		err = crypto_hmac_ctx_new(t);
 	if (err < 0)
 		return err;
 	return crypto_mac_run(t->hmac, NULL, out, CRYPTO_HASH_LEN, key, keylen,
 			      in, inlen);
+}
+
+/*
+ * crypto_hmac_forget() - leave no key in the thread's HMAC context
+ *
+ * The context outlives the call: OpenSSL keeps a copy of the last key (to
+ * re-init with a NULL key) and, in the inner, outer and working digest
+ * contexts, the key XORed with each pad as the buffered first block. Keying
+ * it with zeros replaces all four; the old key copy is cleared as OpenSSL
+ * frees it and the digest contexts are re-initialised in place. Should that
+ * fail, the context is freed (OpenSSL clears what it frees) and made anew.
+ */
+static void crypto_hmac_forget(void)
+{
+	static const uint8_t zero[CRYPTO_HASH_LEN];
+	struct crypto_thread *t = crypto_thread_state;
+
+	if (!t || !t->hmac)
+		return;
+	if (EVP_MAC_init(t->hmac, zero, sizeof(zero), NULL) == 1)
+		return;
+	ERR_clear_error();
+	EVP_MAC_CTX_free(t->hmac);
+	t->hmac = NULL;
+	/* if this fails too, the next crypto_hmac_keep() tries again */
+	crypto_hmac_ctx_new(t);
+}
+
+/* HMAC-BLAKE2s-256; keys longer than the 64-byte block are hashed by HMAC. */
+int crypto_hmac(uint8_t out[CRYPTO_HASH_LEN], const uint8_t *key, size_t keylen,
+		const void *in, size_t inlen)
+{
+	int err = crypto_hmac_keep(out, key, keylen, in, inlen);
+
+	crypto_hmac_forget();
+	return err;
 }
 
 /**
@@ -316,21 +368,22 @@ int crypto_kdf(uint8_t *out1, uint8_t *out2, uint8_t *out3,
 		return -EINVAL;
 	n = out3 ? 3 : out2 ? 2 : 1;
 
-	err = crypto_hmac(t0, ck, CRYPTO_HASH_LEN, in, inlen);
+	err = crypto_hmac_keep(t0, ck, CRYPTO_HASH_LEN, in, inlen);
 	if (err < 0)
 		goto out;
 	buf[0] = 1;
-	err = crypto_hmac(t[0], t0, sizeof(t0), buf, 1);
+	err = crypto_hmac_keep(t[0], t0, sizeof(t0), buf, 1);
 	for (i = 1; i < n && err == 0; i++) {
 		memcpy(buf, t[i - 1], CRYPTO_HASH_LEN);
 		buf[CRYPTO_HASH_LEN] = (uint8_t)(i + 1);
-		err = crypto_hmac(t[i], t0, sizeof(t0), buf, sizeof(buf));
+		err = crypto_hmac_keep(t[i], t0, sizeof(t0), buf, sizeof(buf));
 	}
 	if (err < 0)
 		goto out;
 	for (i = 0; i < n; i++)
 		memcpy(outs[i], t[i], CRYPTO_HASH_LEN);
 out:
+	crypto_hmac_forget();
 	crypto_wipe(t0, sizeof(t0));
 	crypto_wipe(t, sizeof(t));
 	crypto_wipe(buf, sizeof(buf));

@@ -25,58 +25,102 @@
 
 /*
  * libcrypto's allocator is replaced: every allocation is counted (to prove
- * the hot paths make none) and carries its size in a header, so that a
- * block can be searched for a watched key when libcrypto frees it (to
- * prove that freeing a keyed AEAD context leaves no copy of its key).
+ * the hot paths make none) and carries a header with its size and a place
+ * in a list of live blocks, so that a block can be searched for a watched
+ * key when libcrypto frees it (to prove that freeing a keyed AEAD context
+ * leaves no copy of its key) and every block libcrypto still holds can be
+ * searched at any moment (to prove that a context kept for reuse keeps no
+ * key once its user is done).
  */
-#define ALLOC_HDR	16	/* keeps malloc's alignment */
+struct alloc_hdr {
+	struct alloc_hdr *prev, *next;
+	size_t size;
+	size_t pad;			/* keeps malloc's 16-byte alignment */
+};
+_Static_assert(sizeof(struct alloc_hdr) % 16 == 0, "header breaks alignment");
 
+static pthread_mutex_t alloc_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct alloc_hdr alloc_live = { &alloc_live, &alloc_live, 0, 0 };
 static size_t alloc_count;
 static const uint8_t *watch_key;	/* CRYPTO_KEY_LEN bytes, or NULL */
 static size_t watch_hits;		/* freed blocks that held it */
 
+static void *alloc_link(struct alloc_hdr *h, size_t n)
+{
+	h->size = n;
+	pthread_mutex_lock(&alloc_lock);
+	alloc_count++;
+	h->next = &alloc_live;
+	h->prev = alloc_live.prev;
+	alloc_live.prev->next = h;
+	alloc_live.prev = h;
+	pthread_mutex_unlock(&alloc_lock);
+	return h + 1;
+}
+
+static struct alloc_hdr *alloc_unlink(void *p)
+{
+	struct alloc_hdr *h = (struct alloc_hdr *)p - 1;
+
+	pthread_mutex_lock(&alloc_lock);
+	h->prev->next = h->next;
+	h->next->prev = h->prev;
+	pthread_mutex_unlock(&alloc_lock);
+	return h;
+}
+
 static void *count_malloc(size_t n, const char *file, int line)
 {
-	uint8_t *b;
+	struct alloc_hdr *h;
 
 	(void)file;
 	(void)line;
-	alloc_count++;
-	b = malloc(n + ALLOC_HDR);
-	if (!b)
-		return NULL;
-	memcpy(b, &n, sizeof(n));
-	return b + ALLOC_HDR;
-}
-
-static void *count_realloc(void *p, size_t n, const char *file, int line)
-{
-	uint8_t *b;
-
-	if (!p)
-		return count_malloc(n, file, line);
-	alloc_count++;
-	b = realloc((uint8_t *)p - ALLOC_HDR, n + ALLOC_HDR);
-	if (!b)
-		return NULL;
-	memcpy(b, &n, sizeof(n));
-	return b + ALLOC_HDR;
+	h = malloc(sizeof(*h) + n);
+	return h ? alloc_link(h, n) : NULL;
 }
 
 static void count_free(void *p, const char *file, int line)
 {
-	uint8_t *b;
-	size_t n;
+	struct alloc_hdr *h;
 
 	(void)file;
 	(void)line;
 	if (!p)
 		return;
-	b = (uint8_t *)p - ALLOC_HDR;
-	memcpy(&n, b, sizeof(n));
-	if (watch_key && memmem(p, n, watch_key, CRYPTO_KEY_LEN))
+	h = alloc_unlink(p);
+	if (watch_key && memmem(p, h->size, watch_key, CRYPTO_KEY_LEN))
 		watch_hits++;
-	free(b);
+	free(h);
+}
+
+/* Through malloc and free, so that the old block is searched too. */
+static void *count_realloc(void *p, size_t n, const char *file, int line)
+{
+	struct alloc_hdr *h;
+	void *q;
+
+	if (!p)
+		return count_malloc(n, file, line);
+	h = (struct alloc_hdr *)p - 1;
+	q = count_malloc(n, file, line);
+	if (!q)
+		return NULL;
+	memcpy(q, p, h->size < n ? h->size : n);
+	count_free(p, file, line);
+	return q;
+}
+
+/* How many of the blocks libcrypto holds now contain NEEDLE. */
+static size_t alloc_live_holding(const uint8_t *needle, size_t len)
+{
+	size_t hits = 0;
+
+	pthread_mutex_lock(&alloc_lock);
+	for (struct alloc_hdr *h = alloc_live.next; h != &alloc_live; h = h->next)
+		if (memmem(h + 1, h->size, needle, len))
+			hits++;
+	pthread_mutex_unlock(&alloc_lock);
+	return hits;
 }
 
 static int hexval(char c)
@@ -817,6 +861,66 @@ static void test_aead_keyed_erasure(void **state)
 	watch_key = NULL;
 }
 
+/* How many blocks libcrypto holds contain KEY, or KEY XOR HMAC's inner or outer pad. */
+static size_t live_hmac_key_traces(const uint8_t key[32])
+{
+	static const uint8_t pads[3] = { 0x00, 0x36, 0x5c };
+	uint8_t x[32];
+	size_t hits = 0;
+
+	for (int p = 0; p < 3; p++) {
+		for (int i = 0; i < 32; i++)
+			x[i] = key[i] ^ pads[p];
+		hits += alloc_live_holding(x, sizeof(x));
+	}
+	return hits;
+}
+
+/*
+ * The per-thread HMAC context lives as long as its thread. Once a KDF has
+ * returned, it holds neither the chaining key nor T0 (the HMAC key from
+ * which every output follows): not the key bytes, nor the key XORed with
+ * the inner or outer pad, which a digest context buffers as its first
+ * block. Nor is a freed block left holding T0.
+ */
+static void test_kdf_forgets_key(void **state)
+{
+	uint8_t ck[32], in[32], t0[32], t1[32], t2[32], t3[32], key[32];
+	struct crypto_aead_ctx *c;
+
+	(void)state;
+	for (int i = 0; i < 32; i++) {
+		ck[i] = (uint8_t)(0xa7 ^ (i * 37));
+		in[i] = (uint8_t)(0x3c + i * 11);
+		key[i] = (uint8_t)(0x91 ^ (i * 13));
+	}
+
+	/* the search finds a key that libcrypto does hold */
+	c = crypto_aead_ctx_new_keyed(key);
+	assert_non_null(c);
+	assert_true(alloc_live_holding(key, sizeof(key)) > 0);
+	crypto_aead_ctx_free(c);
+	assert_int_equal(alloc_live_holding(key, sizeof(key)), 0);
+
+	/* crypto_hmac() forgets its key too */
+	assert_int_equal(crypto_hmac(t0, ck, sizeof(ck), in, sizeof(in)), 0);
+	assert_int_equal(live_hmac_key_traces(ck), 0);
+
+	watch_key = t0;
+	watch_hits = 0;
+	for (int n = 1; n <= 3; n++) {
+		assert_int_equal(crypto_kdf(t1, n > 1 ? t2 : NULL, n > 2 ? t3 : NULL, ck,
+					    in, sizeof(in)), 0);
+		assert_int_equal(live_hmac_key_traces(t0), 0);
+		assert_int_equal(live_hmac_key_traces(ck), 0);
+	}
+	/* ck = KDF1(ck, x), in place, as the handshake does */
+	assert_int_equal(crypto_kdf(ck, NULL, NULL, ck, in, sizeof(in)), 0);
+	assert_int_equal(live_hmac_key_traces(t0), 0);
+	assert_int_equal(watch_hits, 0);
+	watch_key = NULL;
+}
+
 /* ---- HChaCha20 and XChaCha20-Poly1305 ---- */
 
 static void test_hchacha20_draft(void **state)
@@ -1012,6 +1116,7 @@ int main(void)
 		cmocka_unit_test(test_mac_keyed_blake2s),
 		cmocka_unit_test(test_hmac_blake2s),
 		cmocka_unit_test(test_kdf),
+		cmocka_unit_test(test_kdf_forgets_key),
 		cmocka_unit_test(test_x25519_rfc7748_5_2),
 		cmocka_unit_test(test_x25519_rfc7748_6_1),
 		cmocka_unit_test(test_x25519_low_order),
