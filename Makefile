@@ -98,6 +98,26 @@ $(BUILD)/gangway: $(CLI_SRC:src/%.c=$(BUILD)/obj/%.o) $(LIBGW)
 $(BUILD)/obj $(BUILD)/tests:
 	mkdir -p $@
 
+# Test builds of the programs, in $(BUILD)/test-hooks/, for the integration
+# tests that need a hook (GANGWAY_TEST_TIMERS: shortened protocol timers).
+# Only the files with hooks are compiled again, with -DGANGWAY_TEST_HOOKS,
+# and linked ahead of the library; the programs in $(BUILD)/ have none.
+HOOKS_SRC := src/tunnel.c
+HOOKS_OBJ := $(HOOKS_SRC:src/%.c=$(BUILD)/obj-hooks/%.o)
+HOOKS_PROGS := $(PROGS:$(BUILD)/%=$(BUILD)/test-hooks/%)
+
+$(BUILD)/obj-hooks/%.o: src/%.c $(wildcard include/*.h) | $(BUILD)/obj-hooks
+	$(CC) $(ALL_CPPFLAGS) -DGANGWAY_TEST_HOOKS $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/test-hooks/gangwayd: $(DAEMON_SRC:src/%.c=$(BUILD)/obj/%.o) $(HOOKS_OBJ) $(LIBGW) | $(BUILD)/test-hooks
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/test-hooks/gangway: $(CLI_SRC:src/%.c=$(BUILD)/obj/%.o) $(HOOKS_OBJ) $(LIBGW) | $(BUILD)/test-hooks
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/obj-hooks $(BUILD)/test-hooks:
+	mkdir -p $@
+
 # Unit tests compile against the real modules (the static library).
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIBGW) $(wildcard tests/unit/*.h) | $(BUILD)/tests
 	$(CC) $(ALL_CPPFLAGS) -Itests/unit $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS)) \
@@ -108,7 +128,7 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIBGW) $(wildcard tests/unit/*.h) |
 $(BUILD)/tests/%: tests/tools/%.c $(LIBGW) | $(BUILD)/tests
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBGW) $(LIBS)
 
-tests: $(UNIT_BIN) $(TEST_TOOLS)
+tests: $(UNIT_BIN) $(TEST_TOOLS) $(HOOKS_PROGS)
 test-tools: $(TEST_TOOLS)
 
 # The one test command: unit and integration tests, then the unit tests and

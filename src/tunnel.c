@@ -586,13 +586,19 @@ static int tunnel_sync_peers(struct tunnel *t, const struct config *c)
 	return 0;
 }
 
+#ifdef GANGWAY_TEST_HOOKS
+/*
+ * Shortened protocol timers, "name=seconds,...", for the tests that need
+ * many rekeys. Only the test build of the programs ($(BUILD)/test-hooks/,
+ * made by `make tests`) has this: the production programs ignore the
+ * variable.
+ */
 static void tunnel_test_timers(struct tunnel *t)
 {
 	const char *env = getenv("GANGWAY_TEST_TIMERS");
 	struct wg_timers tm;
 	char *copy, *tok, *save = NULL;
 
-	/* Test-only: shortened protocol timers, "name=seconds,...". */
 	if (!env || !*env)
 		return;
 	wg_timers_default(&tm);
@@ -624,6 +630,7 @@ static void tunnel_test_timers(struct tunnel *t)
 	log_warn("Using test timers: %s", env);
 	wg_device_set_timers(t->dev, &tm);
 }
+#endif
 
 /*
  * CryptoWorkers = auto: one worker per two CPUs beyond the first two, at
@@ -720,7 +727,9 @@ int tunnel_start(struct tunnel *t, struct loop *loop, struct config *cfg,
 		return ret;
 	}
 	wg_device_set_mtu(t->dev, t->cfg.mtu);
+#ifdef GANGWAY_TEST_HOOKS
 	tunnel_test_timers(t);
+#endif
 
 	t->plat = platform_open();
 	if (!t->plat) {

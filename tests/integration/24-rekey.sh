@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Rekey under traffic: with the protocol timers shortened (test-only
-# setting), a long run of traffic crosses many rekeys without losing the
-# session or a single ping, and TCP transfers stay intact.
+# Rekey under traffic: with the protocol timers shortened (a setting only
+# the test build of the programs has), a long run of traffic crosses many
+# rekeys without losing the session or a single ping, and TCP transfers
+# stay intact. The production programs ignore that setting.
 set -euo pipefail
 . "$(dirname "$0")/../lib/lab.sh"
 . "$(dirname "$0")/../lib/gw.sh"
@@ -10,7 +11,23 @@ lab_init
 lab_up
 gw_pair_up
 export GW_ENV="GANGWAY_TEST_TIMERS=rekey_after_time=2,reject_after_time=5,rekey_timeout=1,keepalive_timeout=1,rekey_attempt_time=4"
+
+# The production programs do not contain the hook, and a guest started with
+# the variable set runs with the whitepaper's timers.
+for p in "$GW_GANGWAYD" "$GW_GANGWAY"; do
+	lab_check "$(basename "$p") (production) does not know GANGWAY_TEST_TIMERS" \
+		bash -c "[ \$(strings '$p' | grep -c GANGWAY_TEST_TIMERS) = 0 ]"
+done
+gw_start_guest vm guest-prod "$LAB_DIR/guest.conf"
+lab_check "the production guest starts with GANGWAY_TEST_TIMERS set" \
+	gw_wait_log "$LAB_DIR/guest-prod.log" "Added peer" 10
+lab_check "  ... and ignores it" bash -c "! grep -q 'test timers' '$LAB_DIR/guest-prod.log'"
+lab_kill "$GW_PID"
+
+gw_use_test_hooks
 gw_pair_start
+lab_check "the test build uses the shortened timers" \
+	bash -c "grep -q 'Using test timers' '$LAB_DIR/guest.log' && grep -q 'Using test timers' '$LAB_DIR/host.log'"
 
 # Phase 1: 12 s of pings every 20 ms, alone on the path: every rekey
 # in that time must be invisible to them.

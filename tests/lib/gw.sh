@@ -16,6 +16,8 @@
 #   [Peer] in a host's once a peer is added)
 #   gw_start_guest NS NAME CONF start build/gangwayd -c CONF in NS; sets GW_PID
 #   gw_start_host NS NAME CONF  start build/gangway up -c CONF in NS; sets GW_PID
+#   gw_use_test_hooks           later starts use the test build of the programs
+#                               (GANGWAY_TEST_TIMERS works only there)
 #   gw_wggo_up NS IF ADDR       start wireguard-go IF in NS with address ADDR
 #                               (configure it with gw_wg NS set IF ...);
 #                               sets GW_PID
@@ -33,6 +35,14 @@
 GW_BUILD=$(lab_build_dir)
 GW_GANGWAY=$GW_BUILD/gangway
 GW_GANGWAYD=$GW_BUILD/gangwayd
+
+# From here on, start the test build of both programs ($BUILD/test-hooks,
+# made by `make tests`), the only one that honours GANGWAY_TEST_TIMERS.
+gw_use_test_hooks()
+{
+	GW_GANGWAY=$GW_BUILD/test-hooks/gangway
+	GW_GANGWAYD=$GW_BUILD/test-hooks/gangwayd
+}
 
 gw_keypair()
 {
