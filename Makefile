@@ -41,7 +41,7 @@ ALL_CPPFLAGS = -D_GNU_SOURCE -DGANGWAY_VERSION='"$(VERSION)"' -Iinclude \
 	       $(shell $(PKG_CONFIG) --cflags $(PKGS)) $(CPPFLAGS)
 ALL_CFLAGS = $(WARN) $(HARDEN) $(CFLAGS) $(EXTRA_CFLAGS)
 ALL_LDFLAGS = $(LDHARDEN) $(LDFLAGS) $(EXTRA_LDFLAGS)
-LIBS	= $(shell $(PKG_CONFIG) --libs $(PKGS))
+LIBS	= $(shell $(PKG_CONFIG) --libs $(PKGS)) $(EXTRA_LIBS)
 
 # Each platform has its own event loop, packet I/O and device/route layer
 # (platform.h). macOS-only files are compiled on Linux by `make
@@ -61,6 +61,8 @@ HARDEN	:= -fstack-protector-strong -D_FORTIFY_SOURCE=2
 LDHARDEN :=
 else
 PLATFORM_SKIP := $(MACOS_ONLY)
+# getaddrinfo_a() (resolve.c) is in libanl before glibc 2.34, in libc since
+EXTRA_LIBS := -Wl,--push-state,--as-needed -lanl -Wl,--pop-state
 endif
 
 # Programs: each main file plus its own files; everything else in src/ is

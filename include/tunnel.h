@@ -11,6 +11,7 @@
 #include "loop.h"
 #include "pktio.h"
 #include "platform.h"
+#include "resolve.h"
 #include "wg.h"
 
 enum tunnel_role {
@@ -23,6 +24,7 @@ struct tunnel_peer {
 	char host[CONFIG_HOST_LEN];	/* endpoint as configured, "" = learn it */
 	uint16_t port;
 	uint64_t resolve_at;		/* boottime ns of the next name lookup, 0 = none */
+	struct resolve *lookup;		/* a name lookup under way, or NULL */
 };
 
 /* A control message arrived from an authenticated peer, sent from src. */

@@ -23,12 +23,14 @@
 #include "ctlmsg.h"
 #include "log.h"
 #include "pool.h"
+#include "resolve.h"
 #include "tunnel.h"
 
 #define TUNNEL_BURST		64		/* packets per wake-up and source */
 /* batches per wake-up and source: up to ~1 MB, so the other direction waits little */
 #define TUNNEL_BATCHES		8
 #define TUNNEL_RESOLVE_RETRY	(5 * WG_NSEC)
+#define TUNNEL_RESOLVE_POLL	(WG_NSEC / 20)	/* while a lookup runs */
 
 static void tunnel_state_save(struct tunnel *t);
 static void tunnel_schedule(struct tunnel *t);
@@ -69,22 +71,20 @@ static struct tunnel_peer *tunnel_peer_of(struct tunnel *t, struct wg_peer *wp)
 	return NULL;
 }
 
-/* Look the endpoint name up again; numeric endpoints never change. */
-static void tunnel_resolve(struct tunnel *t, struct tunnel_peer *tp, uint64_t now)
+/*
+ * Endpoint names are looked up in the background (resolve.c): the loop
+ * goes on with every other peer, the control socket and the timers while a
+ * name server takes its time. tunnel_schedule() starts due lookups and
+ * collects ended ones, polling every TUNNEL_RESOLVE_POLL while any runs.
+ * A numeric endpoint needs no lookup and is set at once.
+ */
+static void tunnel_resolved(struct tunnel *t, struct tunnel_peer *tp, int ret,
+			    struct addrinfo *res, uint64_t now)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM }, *res = NULL, *ai;
+	char name[KEY_B64_LEN + 1], epbuf[80];
 	struct wg_endpoint ep;
-	char port[8], name[KEY_B64_LEN + 1], epbuf[80];
-	int ret;
+	struct addrinfo *ai;
 
-	tp->resolve_at = 0;
-	if (!tp->host[0])
-		return;
-	hints.ai_family = t->io.udp_family == AF_INET ? AF_INET : AF_UNSPEC;
-	snprintf(port, sizeof(port), "%u", tp->port);
-	ret = getaddrinfo(tp->host, port, &hints, &res);
-	if (!ret && !res)
-		ret = EAI_NONAME;
 	if (ret) {
 		log_warn("Failed to resolve endpoint %s of peer %s: %s; retrying in %llu s",
 			 tp->host, tunnel_peer_name(tp->wg, name), gai_strerror(ret),
@@ -104,6 +104,49 @@ static void tunnel_resolve(struct tunnel *t, struct tunnel_peer *tp, uint64_t no
 	wg_peer_set_endpoint(tp->wg, &ep);
 	log_info("Peer %s endpoint %s is %s", tunnel_peer_name(tp->wg, name), tp->host,
 		 tunnel_ep_str(&ep, epbuf, sizeof(epbuf)));
+}
+
+/* Look the endpoint name up again; numeric endpoints never change. */
+static void tunnel_resolve(struct tunnel *t, struct tunnel_peer *tp, uint64_t now)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM,
+				  .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV }, *res = NULL;
+	char port[8], name[KEY_B64_LEN + 1];
+	int family, ret;
+
+	tp->resolve_at = 0;
+	if (!tp->host[0] || tp->lookup)
+		return;		/* nothing to look up, or already under way */
+	family = t->io.udp_family == AF_INET ? AF_INET : AF_UNSPEC;
+	hints.ai_family = family;
+	snprintf(port, sizeof(port), "%u", tp->port);
+	ret = getaddrinfo(tp->host, port, &hints, &res);
+	if (ret != EAI_NONAME) {
+		tunnel_resolved(t, tp, ret || res ? ret : EAI_NONAME, res, now);
+		return;
+	}
+	tp->lookup = resolve_start(tp->host, tp->port, family);
+	if (!tp->lookup) {
+		log_warn("Failed to start looking up endpoint %s of peer %s: %m; "
+			 "retrying in %llu s", tp->host, tunnel_peer_name(tp->wg, name),
+			 (unsigned long long)(TUNNEL_RESOLVE_RETRY / WG_NSEC));
+		tp->resolve_at = now + TUNNEL_RESOLVE_RETRY;
+	}
+}
+
+/* Take an ended lookup's answer; a guest then dials the host at once. */
+static void tunnel_resolve_collect(struct tunnel *t, struct tunnel_peer *tp, uint64_t now)
+{
+	struct addrinfo *res;
+	int ret;
+
+	if (!tp->lookup || !resolve_done(tp->lookup, &ret, &res))
+		return;
+	resolve_free(tp->lookup);
+	tp->lookup = NULL;
+	tunnel_resolved(t, tp, ret, res, now);
+	if (!ret && t->role == TUNNEL_GUEST)
+		wg_peer_connect(tp->wg, now);
 }
 
 static int tunnel_send(void *ctx, const struct wg_endpoint *to, const uint8_t *buf, size_t len)
@@ -331,16 +374,21 @@ static void tunnel_schedule(struct tunnel *t)
 
 	t->in_engine = true;
 	tunnel_flush_ctl(t, now);
-	for (size_t i = 0; i < t->n_peers; i++)
+	for (size_t i = 0; i < t->n_peers; i++) {
+		tunnel_resolve_collect(t, &t->peers[i], now);
 		if (t->peers[i].resolve_at && t->peers[i].resolve_at <= now)
 			tunnel_resolve(t, &t->peers[i], now);
+	}
 	next = wg_device_tick(t->dev, now);
 	/* Timers may have produced control messages (events): send them too. */
 	tunnel_flush_ctl(t, now);
 	t->in_engine = false;
-	for (size_t i = 0; i < t->n_peers; i++)
+	for (size_t i = 0; i < t->n_peers; i++) {
 		if (t->peers[i].resolve_at && t->peers[i].resolve_at < next)
 			next = t->peers[i].resolve_at;
+		if (t->peers[i].lookup && now + TUNNEL_RESOLVE_POLL < next)
+			next = now + TUNNEL_RESOLVE_POLL;
+	}
 	t->deadline = next;
 	if (loop_set_timer(t->loop, next, tunnel_on_timer, t) < 0)
 		log_err("Failed to arm the timer: %m");
@@ -510,6 +558,15 @@ static void tunnel_routes(struct tunnel *t, const struct config *old, const stru
 	}
 }
 
+/* Abandon the lookups of peers that are going away (reload, stop). */
+static void tunnel_peers_forget_lookups(struct tunnel_peer *peers, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		resolve_free(peers[i].lookup);
+		peers[i].lookup = NULL;
+	}
+}
+
 /* Make the engine's peers match c->peers; t->peers is rebuilt in c's order. */
 static int tunnel_sync_peers(struct tunnel *t, const struct config *c)
 {
@@ -547,6 +604,7 @@ static int tunnel_sync_peers(struct tunnel *t, const struct config *c)
 				log_err("Failed to add peer %s: %s",
 					tunnel_key_name(cp->public_key, name),
 					strerror(errno));
+				tunnel_peers_forget_lookups(np, i);
 				free(np);
 				return ret;
 			}
@@ -570,16 +628,21 @@ static int tunnel_sync_peers(struct tunnel *t, const struct config *c)
 			for (size_t k = 0; k < t->n_peers && !fresh; k++)
 				if (t->peers[k].wg == tp->wg)
 					old = &t->peers[k];
-			if (fresh || !old || strcmp(old->host, tp->host) || old->port != tp->port)
+			if (fresh || !old || strcmp(old->host, tp->host) || old->port != tp->port) {
 				tunnel_resolve(t, tp, now);
-			else
+			} else {
 				tp->resolve_at = old->resolve_at;
+				tp->lookup = old->lookup;	/* still the right name */
+				old->lookup = NULL;
+			}
 		}
 		if (fresh)
 			log_info("Added peer %s", tunnel_peer_name(tp->wg, name));
-		if (t->role == TUNNEL_GUEST && tp->host[0])
+		/* with its name still being looked up, it dials once that ends */
+		if (t->role == TUNNEL_GUEST && tp->host[0] && !tp->lookup)
 			wg_peer_connect(tp->wg, now);
 	}
+	tunnel_peers_forget_lookups(t->peers, t->n_peers);
 	free(t->peers);
 	t->peers = np;
 	t->n_peers = c->n_peers;
@@ -835,6 +898,7 @@ void tunnel_stop(struct tunnel *t)
 	pool_free(t->pool);
 	t->pool = NULL;
 	platform_close(t->plat);
+	tunnel_peers_forget_lookups(t->peers, t->n_peers);
 	free(t->peers);
 	config_free(&t->cfg);
 	crypto_wipe(t->buf, sizeof(t->buf));
