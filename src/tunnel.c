@@ -85,6 +85,8 @@ static void tunnel_resolved(struct tunnel *t, struct tunnel_peer *tp, int ret,
 	struct wg_endpoint ep;
 	struct addrinfo *ai;
 
+	if (!ret && !res)
+		ret = EAI_NONAME;
 	if (ret) {
 		log_warn("Failed to resolve endpoint %s of peer %s: %s; retrying in %llu s",
 			 tp->host, tunnel_peer_name(tp->wg, name), gai_strerror(ret),
@@ -122,7 +124,7 @@ static void tunnel_resolve(struct tunnel *t, struct tunnel_peer *tp, uint64_t no
 	snprintf(port, sizeof(port), "%u", tp->port);
 	ret = getaddrinfo(tp->host, port, &hints, &res);
 	if (ret != EAI_NONAME) {
-		tunnel_resolved(t, tp, ret || res ? ret : EAI_NONAME, res, now);
+		tunnel_resolved(t, tp, ret, res, now);
 		return;
 	}
 	tp->lookup = resolve_start(tp->host, tp->port, family);
