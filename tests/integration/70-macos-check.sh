@@ -7,6 +7,8 @@
 #      Mach-O object of that architecture, no Linux-only module is, and the
 #      linked gangway is a Mach-O executable of that architecture
 #   3. the compile really sees macOS's headers: a Linux-only one is missing
+#   4. the Makefile's own Darwin branch (what `make` does on a Mac: no
+#      pkg-config file for libpcap) links gangway for both architectures
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib/lab.sh
@@ -28,7 +30,7 @@ macho_is()
 
 absent() { [[ ! -e $1 ]] || { echo "$1 exists"; return 1; }; }
 
-rm -rf "$M/aarch64" "$M/x86_64"
+rm -rf "$M/aarch64" "$M/x86_64" "$M/aarch64-native" "$M/x86_64-native"
 lab_check "make macos-check succeeds" make --no-print-directory BUILD="$B" macos-check
 
 for arch in aarch64 x86_64; do
@@ -44,6 +46,10 @@ for arch in aarch64 x86_64; do
 		macho_is "$M/$arch/gangway" "$arch" executable
 	lab_check "$arch: gangway capture is built in (libpcap)" bash -c \
 		"llvm-nm -u '$M/$arch/gangway' | grep -qx '_pcap_create'"
+	lab_check "$arch: make's Darwin branch links gangway into a Mach-O executable" \
+		macho_is "$M/$arch-native/gangway" "$arch" executable
+	lab_check "$arch: make's Darwin branch links libpcap" bash -c \
+		"llvm-nm -u '$M/$arch-native/gangway' | grep -qx '_pcap_create'"
 done
 
 printf '#include <sys/epoll.h>\n' >"$M/linux-only.c"
