@@ -61,6 +61,11 @@ ifeq ($(UNAME_S),Darwin)
 PLATFORM_SKIP := $(LINUX_ONLY)
 PKGS	:= libcrypto
 MACOS_LIBS := -lpcap
+# Homebrew's OpenSSL is keg-only: its .pc files are not on the default path.
+BREW_SSL := $(shell brew --prefix openssl@3 2>/dev/null)
+ifneq ($(BREW_SSL),)
+export PKG_CONFIG_PATH := $(BREW_SSL)/lib/pkgconfig$(if $(PKG_CONFIG_PATH),:$(PKG_CONFIG_PATH))
+endif
 HARDEN	:= -fstack-protector-strong -D_FORTIFY_SOURCE=2
 LDHARDEN :=
 else
