@@ -499,6 +499,10 @@ static void tunnel_routes(struct tunnel *t, const struct config *old, const stru
 		const struct config_prefixes *l = &c->peers[i].allowed_ips;
 
 		for (size_t j = 0; j < l->n; j++) {
+			if (t->role == TUNNEL_HOST && l->v[j].len == 0)
+				log_warn("AllowedIPs = %s is not routed: it would send all of this "
+					 "host's traffic into the VM; list the networks to reach",
+					 prefix_format(&l->v[j], buf, sizeof(buf)));
 			if (!tunnel_wants_route(t, c, &l->v[j]))
 				continue;
 			ret = platform_route_add(t->plat, &l->v[j]);

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Integration: what the macOS launchd job asks of the agent, checked here.
+# Integration: what the macOS host agent's job and decisions ask of the
+# agent, checked here where the agent also runs.
 #
 #   1. contrib/gangway.up.plist is a well-formed property list; the job is
 #      Interactive (launchd throttles Background jobs), names the
@@ -9,9 +10,13 @@
 #      once and keeps waiting (launchd would restart it at once, forever);
 #      when the file changes it exits 1, to be restarted into the new one
 #   3. without --wait-config a broken configuration still exits 1 at once
+#   4. a static AllowedIPs = 0.0.0.0/0 is not silently dropped (on a Mac,
+#      where the default route exists, the add failed without a word):
+#      the agent says why it does not route it, and routes the rest
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib/lab.sh
+. tests/lib/gw.sh
 
 B=$(lab_build_dir)
 lab_init
@@ -59,4 +64,18 @@ lab_check "and it exits 1" test "$rc" = 1
 rc=0
 timeout 10 "$B/gangway" up -c "$conf" >/dev/null 2>&1 || rc=$?
 lab_check "without --wait-config it exits 1 at once" test "$rc" = 1
+
+lab_ns_add h
+ip -n "$(lab_ns h)" link set lo up
+gw_keypair host
+gw_keypair peer
+IF=gwd$LAB_OCTET
+gw_host_conf host 10.201.0.1/24 "$IF"
+gw_conf_peer "$LAB_DIR/host.conf" peer "0.0.0.0/0, 10.77.0.0/16"
+gw_start_host h host "$LAB_DIR/host.conf"
+lab_check "the default route is refused with a reason" \
+	gw_wait_log "$LAB_DIR/host.log" "AllowedIPs = 0.0.0.0/0 is not routed" 10
+routed() { ip -n "$(lab_ns h)" route show dev "$IF" | grep -q "^$1"; }
+lab_check "the other static prefix is routed" lab_retry 5 routed 10.77.0.0/16
+lab_check_fail "no default route through the tunnel" routed default
 lab_done
