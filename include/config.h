@@ -105,6 +105,8 @@ struct config {
 #define CONFIG_DIR		"/etc/gangway"
 #define CONFIG_DEFAULT_STATE_DIR "/run/gangway"
 #endif
+/* What a reload cannot change (tunnel_reload refuses it); for messages and help. */
+#define CONFIG_RESTART_KEYS	"PrivateKey, ListenPort, MTU, Interface, PacketIO and CryptoWorkers"
 #define CONFIG_HOST_PATH	CONFIG_DIR "/gangway.conf"
 #define CONFIG_GUEST_PATH	CONFIG_DIR "/gangwayd.conf"
 #define CONFIG_DEFAULT_WITHDRAW_AFTER 600

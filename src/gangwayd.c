@@ -1,7 +1,4 @@
 /* gangwayd.c - the guest daemon: runs inside the VM that hosts Docker */
-#include <stdio.h>
-#include <string.h>
-
 #include "service.h"
 
 static const char gangwayd_usage[] =
@@ -30,10 +27,6 @@ int main(int argc, char **argv)
 	};
 	int ret;
 
-	if (argc == 2 && (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version"))) {
-		printf("gangwayd %s\n", GANGWAY_VERSION);
-		return 0;
-	}
 	ret = service_parse_args(&o, argc, argv, gangwayd_usage);
 	if (ret)
 		return ret == 1 ? 0 : ret;

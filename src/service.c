@@ -70,8 +70,8 @@ static int service_reload(struct service *s, char *err, size_t errlen)
 		log_set_level(c.log_level);
 	ret = tunnel_reload(&s->tunnel, &c);
 	if (ret == -EINVAL)
-		snprintf(err, errlen, "PrivateKey, ListenPort, MTU, Interface, PacketIO and "
-			 "CryptoWorkers change only on restart; keeping the running configuration");
+		snprintf(err, errlen, CONFIG_RESTART_KEYS " change only on restart; "
+			 "keeping the running configuration");
 	else if (ret)
 		snprintf(err, errlen, "%s; keeping the running configuration",
 			 strerror(-ret));
@@ -242,13 +242,14 @@ int service_parse_args(struct service_opts *o, int argc, char **argv, const char
 		{ "check", no_argument, NULL, 'n' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "wait-config", no_argument, NULL, 'w' },
+		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "c:nvwh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:nvwVh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			o->config_path = optarg;
@@ -262,6 +263,9 @@ int service_parse_args(struct service_opts *o, int argc, char **argv, const char
 		case 'w':
 			o->wait_config = true;
 			break;
+		case 'V':
+			printf("%s %s\n", o->prog, GANGWAY_VERSION);
+			return 1;
 		case 'h':
 			fputs(usage, stdout);
 			return 1;

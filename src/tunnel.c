@@ -789,8 +789,8 @@ int tunnel_reload(struct tunnel *t, struct config *cfg)
 	    strcmp(cfg->ifname, t->cfg.ifname) || cfg->listen_port != t->cfg.listen_port ||
 	    cfg->mtu != t->cfg.mtu || strcmp(cfg->packet_io, t->cfg.packet_io) ||
 	    cfg->crypto_workers != t->cfg.crypto_workers) {
-		log_err("PrivateKey, ListenPort, MTU, Interface, PacketIO and CryptoWorkers "
-			"change only on restart; keeping the running configuration");
+		log_err(CONFIG_RESTART_KEYS " change only on restart; "
+			"keeping the running configuration");
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < cfg->addresses.n; i++)
