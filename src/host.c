@@ -52,6 +52,7 @@ struct host_guest {
 struct host {
 	struct tunnel *t;
 	uint64_t last_tick_ns;		/* when the once-a-second tick last ran */
+	bool warned_v6;			/* about IPv6 routes with no IPv6 Address */
 	struct host_guest guests[CONFIG_MAX_PEERS];
 	size_t n_guests;
 };
@@ -141,6 +142,25 @@ static enum ctlmsg_status host_judge(struct host *h, const struct host_guest *hg
 	return CTLMSG_ST_INSTALLED;
 }
 
+/*
+ * Without an IPv6 address of its own on the tunnel, the host sends to an
+ * IPv6 container network from an address of another interface, which the
+ * guest does not accept from this peer: say so, once.
+ */
+static void host_check_v6_source(struct host *h, const char *prefix)
+{
+	for (size_t i = 0; i < h->t->cfg.addresses.n; i++)
+		if (h->t->cfg.addresses.v[i].family == AF_INET6)
+			return;
+	if (h->warned_v6)
+		return;
+	h->warned_v6 = true;
+	log_warn("IPv6 network %s is routed through %s, which has no IPv6 Address: this host "
+		 "would send from another interface's address, which the guest drops; add an "
+		 "IPv6 Address on both ends (for example fd00:33::1/64 and fd00:33::2/128, "
+		 "with the guest's in this peer's AllowedIPs)", prefix, h->t->ifname);
+}
+
 static void host_withdraw(struct host *h, struct host_guest *hg, const struct config_peer *cp,
 			  const struct prefix *p)
 {
@@ -201,6 +221,8 @@ static void host_on_advertise(struct host *h, struct wg_peer *peer, const struct
 		if (ret == 0)
 			log_info("Route to %s through %s installed%s", buf, h->t->ifname,
 				 route != p ? " (remapped)" : "");
+		if (route->family == AF_INET6)
+			host_check_v6_source(h, buf);
 		else if (ret != -EEXIST)
 			log_err("Failed to add route %s dev %s: %s", buf, h->t->ifname,
 				strerror(-ret));
