@@ -41,7 +41,7 @@ ALL_CPPFLAGS = -D_GNU_SOURCE -DGANGWAY_VERSION='"$(VERSION)"' -Iinclude \
 	       $(shell $(PKG_CONFIG) --cflags $(PKGS)) $(CPPFLAGS)
 ALL_CFLAGS = $(WARN) $(HARDEN) $(CFLAGS) $(EXTRA_CFLAGS)
 ALL_LDFLAGS = $(LDHARDEN) $(LDFLAGS) $(EXTRA_LDFLAGS)
-LIBS	= $(shell $(PKG_CONFIG) --libs $(PKGS)) $(EXTRA_LIBS)
+LIBS	= $(shell $(PKG_CONFIG) --libs $(PKGS)) $(MACOS_LIBS) $(EXTRA_LIBS)
 
 # Each platform has its own event loop, packet I/O and device/route layer
 # (platform.h). macOS-only files are compiled on Linux by `make
@@ -53,10 +53,19 @@ MACOS_ONLY := $(wildcard src/*_macos.c src/loop_kqueue.c)
 LINUX_ONLY := $(wildcard src/*_linux.c) src/gangwayd.c src/loop.c src/pktio.c \
 	      src/netif.c src/discover.c src/firewall.c src/firewall_ipt.c \
 	      src/firewall_nft.c src/guest.c src/cmd_config.c
-ifeq ($(shell uname -s),Darwin)
+# UNAME_S may be given: `make macos-check` runs this Darwin branch on Linux.
+UNAME_S	?= $(shell uname -s)
+ifeq ($(UNAME_S),Darwin)
 # A Mac builds the host agent alone; OpenSSL from pkg-config (Homebrew's).
+# The SDK ships libpcap (gangway capture) with no pkg-config file.
 PLATFORM_SKIP := $(LINUX_ONLY)
 PKGS	:= libcrypto
+MACOS_LIBS := -lpcap
+# Homebrew's OpenSSL is keg-only: its .pc files are not on the default path.
+BREW_SSL := $(shell brew --prefix openssl@3 2>/dev/null)
+ifneq ($(BREW_SSL),)
+export PKG_CONFIG_PATH := $(BREW_SSL)/lib/pkgconfig$(if $(PKG_CONFIG_PATH),:$(PKG_CONFIG_PATH))
+endif
 HARDEN	:= -fstack-protector-strong -D_FORTIFY_SOURCE=2
 LDHARDEN :=
 else
@@ -81,7 +90,7 @@ TEST_TOOLS := $(TEST_HELPERS:tests/tools/%.c=$(BUILD)/tests/%)
 PROGS	:= $(filter-out $(PLATFORM_SKIP:src/%.c=$(BUILD)/%),$(BUILD)/gangwayd $(BUILD)/gangway)
 
 .PHONY: all check unit integration deps demo asan tsan analyze fuzz bench bench-crypto soak \
-	clean tests test-tools macos-check install uninstall deb
+	clean tests test-tools macos-check install uninstall deb FORCE
 all: $(PROGS)
 
 $(BUILD)/obj/%.o: src/%.c $(wildcard include/*.h) | $(BUILD)/obj
@@ -228,8 +237,9 @@ MACOS_CFLAGS = $(WARN) -Werror -O2 -g -D_DARWIN_C_SOURCE -DGANGWAY_VERSION='"$(V
 export ZIG_GLOBAL_CACHE_DIR ?= $(abspath $(BUILD)/zig/cache)
 export ZIG_LOCAL_CACHE_DIR ?= $(abspath $(BUILD)/zig/cache)
 
-macos-check: $(MACOS_ARCHS:%=$(MACOS_DIR)/%/gangway)
+macos-check: $(MACOS_ARCHS:%=$(MACOS_DIR)/%/gangway) $(MACOS_ARCHS:%=$(MACOS_DIR)/%-native/gangway)
 	@echo "macos-check: $(words $(MACOS_SRC)) files compiled and linked for $(MACOS_ARCHS:%=%-macos)"
+	@echo "macos-check: the Makefile's Darwin branch built gangway for $(MACOS_ARCHS:%=%-macos)"
 
 $(ZIG):
 	npm install --prefix $(BUILD)/zig --no-audit --no-fund --loglevel=error $(ZIG_PKG)
@@ -263,8 +273,25 @@ $(MACOS_DIR)/$(1)/gangway: $(MACOS_SRC:src/%.c=$(MACOS_DIR)/$(1)/%.o)
 		sed 's/^_\(.*\)/void \1(void); void \1(void) {}/' >$$(@D)/stub/libpcap.c
 	$(ZIG) cc -target $(1)-macos -shared -o $$(@D)/stub/libpcap.dylib $$(@D)/stub/libpcap.c
 	$(ZIG) cc -target $(1)-macos -o $$@ $$^ -L$$(@D)/stub -lcrypto -lpcap
+
+# `make` as a Mac runs it: the Darwin branch above, with Zig as the
+# compiler and a pkg-config that knows only what Homebrew's would (OpenSSL;
+# libpcap has no .pc file on a Mac), pointed at the staged headers and the
+# stand-in libraries.
+$(MACOS_DIR)/$(1)-native/gangway: $(MACOS_DIR)/$(1)/gangway FORCE
+	mkdir -p $$(@D)
+	printf '%s\n' '#!/bin/sh' 'for a; do case $$$$a in' \
+		'--cflags) o="$$$$o -I$(abspath $(MACOS_DIR))/include" ;;' \
+		'--libs) o="$$$$o -L$(abspath $(MACOS_DIR))/$(1)/stub -lcrypto" ;;' \
+		'--*) ;; libcrypto) ;; *) echo "Package $$$$a was not found" >&2; exit 1 ;;' \
+		'esac; done' 'echo $$$$o' >$$(@D)/pkg-config
+	chmod 755 $$(@D)/pkg-config
+	$(MAKE) --no-print-directory UNAME_S=Darwin BUILD=$$(@D) CC="$(abspath $(ZIG)) cc -target $(1)-macos" \
+		AR="$(abspath $(ZIG)) ar" PKG_CONFIG=$$(abspath $$(@D))/pkg-config WERROR=1 CFLAGS="-O2 -g" \
+		$$@
 endef
 $(foreach a,$(MACOS_ARCHS),$(eval $(call MACOS_ARCH_RULE,$(a))))
+FORCE:
 
 # Installation. The units name /usr/local in ExecStart; they get $(PREFIX).
 PREFIX	?= /usr/local

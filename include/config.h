@@ -97,7 +97,18 @@ struct config {
 
 #define CONFIG_DEFAULT_IFNAME	"gangway0"
 #define CONFIG_DEFAULT_MTU	1420
+#ifdef __APPLE__
+/* macOS: / is read-only, /run does not exist; Homebrew's prefix for files. */
+#define CONFIG_DIR		"/usr/local/etc/gangway"
+#define CONFIG_DEFAULT_STATE_DIR "/var/run/gangway"
+#else
+#define CONFIG_DIR		"/etc/gangway"
 #define CONFIG_DEFAULT_STATE_DIR "/run/gangway"
+#endif
+/* What a reload cannot change (tunnel_reload refuses it); for messages and help. */
+#define CONFIG_RESTART_KEYS	"PrivateKey, ListenPort, MTU, Interface, PacketIO and CryptoWorkers"
+#define CONFIG_HOST_PATH	CONFIG_DIR "/gangway.conf"
+#define CONFIG_GUEST_PATH	CONFIG_DIR "/gangwayd.conf"
 #define CONFIG_DEFAULT_WITHDRAW_AFTER 600
 
 /*
@@ -109,6 +120,11 @@ int config_parse(struct config *c, const char *name, const char *text, size_t le
 		 char *err, size_t errlen);
 /* Read and parse a file; -errno when it cannot be read, message in err. */
 int config_load(struct config *c, const char *path, char *err, size_t errlen);
+/*
+ * The file a CLI command reads when not told: the host agent's, else the
+ * guest daemon's (a command run in the VM).
+ */
+const char *config_default_path(void);
 void config_free(struct config *c);
 /* Wipe secrets and free. */
 void config_init(struct config *c);

@@ -12,6 +12,12 @@ struct service_opts {
 	enum tunnel_role role;
 	bool check_only;		/* validate the config and exit */
 	bool verbose;
+	/*
+	 * On a configuration error, wait until the file changes before
+	 * exiting: a supervisor that restarts at once (launchd) then runs
+	 * the new file, instead of logging the same error every few seconds.
+	 */
+	bool wait_config;
 };
 
 /* Returns the process exit status. */

@@ -710,9 +710,7 @@ int cmd_capture(int argc, char **argv)
 
 			/* The same file ctlsock_client_path read: name its tunnel. */
 			if (!config)
-				config = access("/etc/gangway/gangway.conf", F_OK) == 0 ||
-					 access("/etc/gangway/gangwayd.conf", F_OK) != 0 ?
-					 "/etc/gangway/gangway.conf" : "/etc/gangway/gangwayd.conf";
+				config = config_default_path();
 			if (config_load(&cf, config, err, sizeof(err)) == 0)
 				snprintf(name, sizeof(name), "%s", cf.ifname);
 			config_free(&cf);

@@ -1194,9 +1194,7 @@ int cmd_doctor(int argc, char **argv)
 		return 2;
 	}
 	if (!d.conf_path)
-		d.conf_path = access("/etc/gangway/gangway.conf", F_OK) == 0 ||
-			      access("/etc/gangway/gangwayd.conf", F_OK) != 0 ?
-			      "/etc/gangway/gangway.conf" : "/etc/gangway/gangwayd.conf";
+		d.conf_path = config_default_path();
 	d.family = ipstr ? ip.family : 0;
 	if (!doctor_check_config(&d) || !doctor_check_keys(&d) ||
 	    !doctor_check_daemon(&d, sock))

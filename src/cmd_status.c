@@ -23,9 +23,10 @@ static const char cmd_status_usage[] =
 static const char cmd_reload_usage[] =
 	"Usage: gangway reload [-c FILE | --socket PATH]\n\n"
 	"Have the running daemon re-read its configuration, as SIGHUP does. A file\n"
-	"that does not parse, or changes what only a restart can (PrivateKey,\n"
-	"ListenPort, MTU, Interface), is refused with the reason; the daemon keeps\n"
-	"running with the configuration it has. Exit status 0 when reloaded.\n\n"
+	"that does not parse, or changes what only a restart can\n"
+	"(" CONFIG_RESTART_KEYS "),\n"
+	"is refused with the reason; the daemon keeps running with the\n"
+	"configuration it has. Exit status 0 when reloaded.\n\n"
 	"  -c, --config FILE   the daemon's configuration (default\n"
 	"                      /etc/gangway/gangway.conf, else gangwayd.conf)\n"
 	"  -s, --socket PATH   the control socket itself\n"

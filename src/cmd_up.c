@@ -3,7 +3,7 @@
 #include "service.h"
 
 static const char cmd_up_usage[] =
-	"Usage: gangway up [-c FILE] [--check] [-v]\n"
+	"Usage: gangway up [-c FILE] [--check] [-v] [--wait-config]\n"
 	"\n"
 	"Run the host end of the tunnel in the foreground: wait for guests and\n"
 	"route their container networks through the tunnel device.\n"
@@ -11,6 +11,8 @@ static const char cmd_up_usage[] =
 	"  -c, --config FILE   configuration (default /etc/gangway/gangway.conf)\n"
 	"  -n, --check         check the configuration and exit\n"
 	"  -v, --verbose       log debug messages\n"
+	"  -w, --wait-config   on a configuration error, exit only once the file\n"
+	"                      changes (for a supervisor that restarts at once)\n"
 	"\n"
 	"Signals: SIGHUP reloads the configuration, SIGINT/SIGTERM stop.\n";
 
@@ -18,7 +20,7 @@ int cmd_up(int argc, char **argv)
 {
 	struct service_opts o = {
 		.prog = "gangway",
-		.config_path = "/etc/gangway/gangway.conf",
+		.config_path = CONFIG_HOST_PATH,
 		.role = TUNNEL_HOST,
 	};
 	int ret = service_parse_args(&o, argc, argv, cmd_up_usage);

@@ -712,6 +712,13 @@ int config_parse(struct config *c, const char *name, const char *text, size_t le
 	return 0;
 }
 
+const char *config_default_path(void)
+{
+	if (access(CONFIG_HOST_PATH, F_OK) != 0 && access(CONFIG_GUEST_PATH, F_OK) == 0)
+		return CONFIG_GUEST_PATH;
+	return CONFIG_HOST_PATH;
+}
+
 int config_load(struct config *c, const char *path, char *err, size_t errlen)
 {
 	struct stat st;

@@ -1022,9 +1022,7 @@ int ctlsock_client_path(const char *sock, const char *config, char *buf, size_t 
 	}
 	/* Default: the host agent's file, else the guest daemon's (in the VM). */
 	if (!config)
-		config = access("/etc/gangway/gangway.conf", F_OK) == 0 ||
-			 access("/etc/gangway/gangwayd.conf", F_OK) != 0 ?
-			 "/etc/gangway/gangway.conf" : "/etc/gangway/gangwayd.conf";
+		config = config_default_path();
 	ret = config_load(&c, config, err, sizeof(err));
 	if (ret) {
 		snprintf(buf, size, "%s", err);

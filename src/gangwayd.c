@@ -1,11 +1,8 @@
 /* gangwayd.c - the guest daemon: runs inside the VM that hosts Docker */
-#include <stdio.h>
-#include <string.h>
-
 #include "service.h"
 
 static const char gangwayd_usage[] =
-	"Usage: gangwayd [-c FILE] [--check] [-v]\n"
+	"Usage: gangwayd [-c FILE] [--check] [-v] [--wait-config]\n"
 	"\n"
 	"The gangway guest daemon. Runs in the foreground inside the VM that\n"
 	"hosts Docker, dials the host's gangway agent and carries its traffic\n"
@@ -14,6 +11,8 @@ static const char gangwayd_usage[] =
 	"  -c, --config FILE   configuration (default /etc/gangway/gangwayd.conf)\n"
 	"  -n, --check         check the configuration and exit\n"
 	"  -v, --verbose       log debug messages\n"
+	"  -w, --wait-config   on a configuration error, exit only once the file\n"
+	"                      changes (for a supervisor that restarts at once)\n"
 	"  -h, --help          this help\n"
 	"  -V, --version       print the version\n"
 	"\n"
@@ -23,15 +22,11 @@ int main(int argc, char **argv)
 {
 	struct service_opts o = {
 		.prog = "gangwayd",
-		.config_path = "/etc/gangway/gangwayd.conf",
+		.config_path = CONFIG_GUEST_PATH,
 		.role = TUNNEL_GUEST,
 	};
 	int ret;
 
-	if (argc == 2 && (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version"))) {
-		printf("gangwayd %s\n", GANGWAY_VERSION);
-		return 0;
-	}
 	ret = service_parse_args(&o, argc, argv, gangwayd_usage);
 	if (ret)
 		return ret == 1 ? 0 : ret;

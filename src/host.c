@@ -32,6 +32,9 @@
 #include "log.h"
 #include "loop.h"
 
+/* A tick this late (it should come every second) follows a sleep. */
+#define HOST_SLEPT_NS	(5 * WG_NSEC)
+
 struct host_guest {
 	struct wg_peer *peer;
 	struct prefix accepted[CTLMSG_MAX_PREFIXES];
@@ -39,6 +42,7 @@ struct host_guest {
 	bool seen;
 	uint32_t seq;
 	uint64_t last_adv_ns;
+	uint64_t withdrawn_ns;		/* when silence withdrew its routes, or 0 */
 	struct prefix ctl;		/* where its control messages come from */
 	struct prefix refused[CTLMSG_MAX_PREFIXES];	/* for status: last advert's refusals */
 	uint8_t refused_st[CTLMSG_MAX_PREFIXES];
@@ -47,6 +51,8 @@ struct host_guest {
 
 struct host {
 	struct tunnel *t;
+	uint64_t last_tick_ns;		/* when the once-a-second tick last ran */
+	bool warned_v6;			/* about IPv6 routes with no IPv6 Address */
 	struct host_guest guests[CONFIG_MAX_PEERS];
 	size_t n_guests;
 };
@@ -136,6 +142,25 @@ static enum ctlmsg_status host_judge(struct host *h, const struct host_guest *hg
 	return CTLMSG_ST_INSTALLED;
 }
 
+/*
+ * Without an IPv6 address of its own on the tunnel, the host sends to an
+ * IPv6 container network from an address of another interface, which the
+ * guest does not accept from this peer: say so, once.
+ */
+static void host_check_v6_source(struct host *h, const char *prefix)
+{
+	for (size_t i = 0; i < h->t->cfg.addresses.n; i++)
+		if (h->t->cfg.addresses.v[i].family == AF_INET6)
+			return;
+	if (h->warned_v6)
+		return;
+	h->warned_v6 = true;
+	log_warn("IPv6 network %s is routed through %s, which has no IPv6 Address: this host "
+		 "would send from another interface's address, which the guest drops; add an "
+		 "IPv6 Address on both ends (for example fd00:33::1/64 and fd00:33::2/128, "
+		 "with the guest's in this peer's AllowedIPs)", prefix, h->t->ifname);
+}
+
 static void host_withdraw(struct host *h, struct host_guest *hg, const struct config_peer *cp,
 			  const struct prefix *p)
 {
@@ -196,6 +221,8 @@ static void host_on_advertise(struct host *h, struct wg_peer *peer, const struct
 		if (ret == 0)
 			log_info("Route to %s through %s installed%s", buf, h->t->ifname,
 				 route != p ? " (remapped)" : "");
+		if (route->family == AF_INET6)
+			host_check_v6_source(h, buf);
 		else if (ret != -EEXIST)
 			log_err("Failed to add route %s dev %s: %s", buf, h->t->ifname,
 				strerror(-ret));
@@ -233,6 +260,17 @@ static void host_on_ctl(void *ctx, struct wg_peer *from, const struct prefix *sr
 	host_on_advertise(h, from, src, &m);
 }
 
+/* Ask a guest for its whole set again (SYNC). */
+static void host_sync(struct host *h, const struct host_guest *hg)
+{
+	static const struct ctlmsg sync = { .type = CTLMSG_SYNC };
+	uint8_t out[CTLMSG_HDR_LEN];
+	int n = ctlmsg_encode(&sync, out, sizeof(out));
+
+	if (n > 0)
+		tunnel_send_ctl(h->t, &hg->ctl, out, (size_t)n);
+}
+
 /*
  * Put back an accepted route that someone else deleted (a VPN client, a
  * network manager, a person with `ip route del`). Adding a route that is
@@ -268,12 +306,29 @@ static void host_on_tick(void *ctx, int fd, uint32_t events)
 
 	(void)fd;
 	(void)events;
+	/*
+	 * A tick far later than a second means this host slept (the clock
+	 * counts suspend) or the agent was stopped. A VM sleeps with its
+	 * host, so its silence meanwhile says nothing: it counts from now.
+	 */
+	if (now - h->last_tick_ns > HOST_SLEPT_NS) {
+		log_notice("Resumed after %llu s asleep: guests' silence counts from now",
+			   (unsigned long long)((now - h->last_tick_ns) / WG_NSEC));
+		for (size_t i = 0; i < h->n_guests; i++)
+			h->guests[i].last_adv_ns = now;
+	}
+	h->last_tick_ns = now;
 	for (size_t i = 0; i < h->n_guests; i++) {
 		struct host_guest *hg = &h->guests[i];
 		const struct wg_peer_stats *st = wg_peer_stats(hg->peer);
 		uint64_t last = st->last_rx_ns > hg->last_adv_ns ? st->last_rx_ns : hg->last_adv_ns;
 		const struct config_peer *cp;
 
+		if (hg->withdrawn_ns && st->last_rx_ns > hg->withdrawn_ns) {
+			/* Back from its silence: ask for its set now, not at its next refresh. */
+			hg->withdrawn_ns = 0;
+			host_sync(h, hg);
+		}
 		if (!hg->n_accepted)
 			continue;
 		if (now - last < limit) {
@@ -286,19 +341,16 @@ static void host_on_tick(void *ctx, int fd, uint32_t events)
 		for (size_t j = 0; j < hg->n_accepted; j++)
 			host_withdraw(h, hg, cp, &hg->accepted[j]);
 		hg->n_accepted = 0;
+		hg->withdrawn_ns = now;
 	}
 }
 
 void host_reload(struct host *h)
 {
-	static const struct ctlmsg sync = { .type = CTLMSG_SYNC };
-	uint8_t out[CTLMSG_HDR_LEN];
-	int n = ctlmsg_encode(&sync, out, sizeof(out));
-
 	/* Remaps or allowed ranges may have changed: judge every set again. */
-	for (size_t i = 0; i < h->n_guests && n > 0; i++)
+	for (size_t i = 0; i < h->n_guests; i++)
 		if (h->guests[i].seen)
-			tunnel_send_ctl(h->t, &h->guests[i].ctl, out, (size_t)n);
+			host_sync(h, &h->guests[i]);
 }
 
 struct host *host_start(struct tunnel *t, struct loop *loop)
@@ -308,6 +360,7 @@ struct host *host_start(struct tunnel *t, struct loop *loop)
 	if (!h)
 		return NULL;
 	h->t = t;
+	h->last_tick_ns = loop_now();
 	if (loop_add_periodic(loop, WG_NSEC, host_on_tick, h) < 0) {
 		free(h);
 		return NULL;

@@ -5,6 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __APPLE__
+#include <syslog.h>
+#include <unistd.h>
+#endif
 
 #include "log.h"
 
@@ -13,15 +17,26 @@ static enum log_level log_level = LOG_LVL_INFO;
 /*
  * Under systemd, stderr is a journal stream (JOURNAL_STREAM is set): a
  * "<N>" prefix carries the priority and the journal adds time and name.
- * On a terminal we print "ident: level: message" instead.
+ * On a terminal we print "ident: level: message" instead. On macOS, away
+ * from a terminal (a launchd job), messages go to the unified log through
+ * syslog(3): it adds the time, keeps the level and rotates by itself
+ * (`log show --predicate 'process == "gangway"' --info`).
  */
 static bool log_journal;
+#ifdef __APPLE__
+static bool log_syslog;
+#endif
 
 void log_init(const char *ident, enum log_level level)
 {
 	log_ident = ident;
 	log_level = level;
 	log_journal = getenv("JOURNAL_STREAM") != NULL;
+#ifdef __APPLE__
+	log_syslog = !isatty(STDERR_FILENO);
+	if (log_syslog)
+		openlog(ident, LOG_PID, LOG_DAEMON);
+#endif
 }
 
 void log_set_level(enum log_level level)
@@ -105,6 +120,11 @@ void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 #pragma GCC diagnostic pop
 #endif
 	/* One write per line so concurrent writers do not interleave. */
+#ifdef __APPLE__
+	if (log_syslog)
+		syslog((int)level, "%s", line);
+	else
+#endif
 	if (log_journal)
 		fprintf(stderr, "<%d>%s\n", (int)level, line);
 	else

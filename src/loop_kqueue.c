@@ -35,6 +35,10 @@
 #define LOOP_PERIODIC_ID	1	/* then one per periodic timer */
 
 #ifndef NOTE_MACH_CONTINUOUS_TIME
+#ifdef __APPLE__
+/* Without it, timers would stop during sleep: never build that for a Mac. */
+#error "NOTE_MACH_CONTINUOUS_TIME missing from the macOS SDK's <sys/event.h>"
+#endif
 #define NOTE_MACH_CONTINUOUS_TIME 0	/* other kqueue systems: plain timers */
 #endif
 #define LOOP_NOTE_NS	(NOTE_NSECONDS | NOTE_MACH_CONTINUOUS_TIME)

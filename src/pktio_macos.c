@@ -24,6 +24,12 @@
 #include "compat_macos.h"
 #include "pktio.h"
 
+/* The utun control's layouts, from xnu bsd/sys/kern_control.h. */
+_Static_assert(sizeof(struct ctl_info) == 100 && offsetof(struct ctl_info, ctl_name) == 4 &&
+	       CTLIOCGINFO == 0xc0644e03, "ctl_info");
+_Static_assert(sizeof(struct sockaddr_ctl) == 32 && offsetof(struct sockaddr_ctl, sc_id) == 4 &&
+	       offsetof(struct sockaddr_ctl, sc_unit) == 8, "sockaddr_ctl");
+
 #define PKTIO_UTUN_HDR	4
 
 /* Non-blocking and closed on exec: macOS's socket() takes no such flags. */

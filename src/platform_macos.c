@@ -5,13 +5,12 @@
  * like ifconfig's "inet A/N A alias" followed by "route add -net", each
  * address is set with its own address as the far end and its subnet is
  * routed through the device explicitly. Routes are messages on a PF_ROUTE
- * socket: an RTM_ADD or RTM_DELETE carrying the destination, its netmask
- * and, as gateway, the device's link-level address, which makes it an
- * interface route ("route add -interface utunN"). The kernel echoes each
- * message to every routing socket, ours included, with rtm_errno set; we
- * match ours by pid and sequence number. The table is read with the
- * NET_RT_DUMP sysctl, a stream of rt_msghdr each followed by its
- * sockaddrs, every one padded to 4 bytes.
+ * socket (rtmsg.c builds and parses them): an RTM_ADD or RTM_DELETE
+ * carrying the destination, its netmask and, as gateway, the device's
+ * link-level address, which makes it an interface route ("route add
+ * -interface utunN"). write() returns the kernel's answer; nothing waits
+ * for an echo. The table is read with the NET_RT_DUMP sysctl, a stream of
+ * rt_msghdr each followed by its sockaddrs, every one padded to 4 bytes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,16 +27,51 @@
 #include <sys/socket.h>
 #include <sys/sockio.h>
 #include <sys/sysctl.h>
-#include <sys/time.h>
 
 #include "compat_macos.h"
 #include "platform.h"
+#include "rtmsg.h"
 
-/* Routing messages pad every sockaddr to 4 bytes; an empty one takes 4. */
-#define PLATFORM_SA_SPACE(len)	((len) > 0 ? (((size_t)(len) + 3) & ~(size_t)3) : 4)
-#define PLATFORM_LINK_MAX	128
-#define PLATFORM_RT_TIMEOUT_MS	1000
-#define PLATFORM_RT_MAX_OTHERS	1024	/* messages read while waiting for ours */
+
+/*
+ * rtmsg.c writes these layouts and constants by hand, from xnu's
+ * bsd/net/route.h, bsd/net/if_dl.h and bsd/sys/socket.h: the SDK of each
+ * architecture must agree.
+ */
+_Static_assert(sizeof(struct rt_msghdr) == RTMSG_HDR_LEN, "rt_msghdr size");
+_Static_assert(offsetof(struct rt_msghdr, rtm_msglen) == RTMSG_OFF_MSGLEN, "rtm_msglen");
+_Static_assert(offsetof(struct rt_msghdr, rtm_version) == RTMSG_OFF_VERSION, "rtm_version");
+_Static_assert(offsetof(struct rt_msghdr, rtm_type) == RTMSG_OFF_TYPE, "rtm_type");
+_Static_assert(offsetof(struct rt_msghdr, rtm_index) == RTMSG_OFF_INDEX, "rtm_index");
+_Static_assert(offsetof(struct rt_msghdr, rtm_flags) == RTMSG_OFF_FLAGS, "rtm_flags");
+_Static_assert(offsetof(struct rt_msghdr, rtm_addrs) == RTMSG_OFF_ADDRS, "rtm_addrs");
+_Static_assert(offsetof(struct rt_msghdr, rtm_pid) == RTMSG_OFF_PID, "rtm_pid");
+_Static_assert(offsetof(struct rt_msghdr, rtm_seq) == RTMSG_OFF_SEQ, "rtm_seq");
+_Static_assert(offsetof(struct rt_msghdr, rtm_errno) == RTMSG_OFF_ERRNO, "rtm_errno");
+_Static_assert(RTM_VERSION == RTMSG_VERSION && RTM_ADD == RTMSG_ADD &&
+	       RTM_DELETE == RTMSG_DELETE && RTM_CHANGE == RTMSG_CHANGE &&
+	       RTM_GET == RTMSG_GET, "RTM_*");
+_Static_assert(RTF_UP == RTMSG_F_UP && RTF_GATEWAY == RTMSG_F_GATEWAY &&
+	       RTF_HOST == RTMSG_F_HOST && RTF_LLINFO == RTMSG_F_LLINFO &&
+	       RTF_STATIC == RTMSG_F_STATIC && RTF_WASCLONED == RTMSG_F_WASCLONED &&
+	       RTF_LOCAL == RTMSG_F_LOCAL && RTF_BROADCAST == RTMSG_F_BROADCAST &&
+	       RTF_MULTICAST == RTMSG_F_MULTICAST, "RTF_*");
+_Static_assert(RTA_DST == RTMSG_A_DST && RTA_GATEWAY == RTMSG_A_GATEWAY &&
+	       RTA_NETMASK == RTMSG_A_NETMASK && RTAX_MAX == RTMSG_AX_MAX, "RTA_*");
+_Static_assert(AF_INET == RTMSG_AF_INET && AF_INET6 == RTMSG_AF_INET6 &&
+	       AF_LINK == RTMSG_AF_LINK, "address families");
+_Static_assert(sizeof(struct sockaddr_in) == RTMSG_SIN_LEN &&
+	       offsetof(struct sockaddr_in, sin_addr) == 4, "sockaddr_in");
+_Static_assert(sizeof(struct sockaddr_in6) == RTMSG_SIN6_LEN &&
+	       offsetof(struct sockaddr_in6, sin6_addr) == 8, "sockaddr_in6");
+_Static_assert(sizeof(struct sockaddr_dl) == RTMSG_SDL_LEN &&
+	       offsetof(struct sockaddr_dl, sdl_index) == 2, "sockaddr_dl");
+/* The interface requests (xnu bsd/net/if.h, bsd/netinet6/in6_var.h). */
+_Static_assert(sizeof(struct ifaliasreq) == 64 && SIOCAIFADDR == 0x8040691a, "ifaliasreq");
+_Static_assert(sizeof(struct compat_in6_aliasreq) == 128 &&
+	       offsetof(struct compat_in6_aliasreq, ifra_flags) == 100 &&
+	       offsetof(struct compat_in6_aliasreq, ifra_lifetime) == 104 &&
+	       COMPAT_SIOCAIFADDR_IN6 == 0x8080691a, "in6_aliasreq");
 
 struct platform {
 	int inet_fd;			/* for interface ioctls */
@@ -45,7 +79,7 @@ struct platform {
 	int seq;			/* of our routing messages */
 	char ifname[IFNAMSIZ];
 	int ifindex;
-	uint8_t link[PLATFORM_LINK_MAX];	/* the device's sockaddr_dl */
+	uint8_t link[RTMSG_LINK_MAX];	/* the device's sockaddr_dl */
 	size_t link_len;
 };
 
@@ -92,7 +126,6 @@ void platform_close(struct platform *p)
 static void platform_find_link(struct platform *p)
 {
 	struct ifaddrs *ifa_list, *ifa;
-	struct sockaddr_dl sdl;
 
 	p->link_len = 0;
 	if (getifaddrs(&ifa_list) == 0) {
@@ -112,12 +145,8 @@ static void platform_find_link(struct platform *p)
 	if (p->link_len)
 		return;
 	/* The index alone names the interface to the kernel. */
-	memset(&sdl, 0, sizeof(sdl));
-	sdl.sdl_len = sizeof(sdl);
-	sdl.sdl_family = AF_LINK;
-	sdl.sdl_index = (unsigned short)p->ifindex;
-	memcpy(p->link, &sdl, sizeof(sdl));
-	p->link_len = sizeof(sdl);
+	rtmsg_link_by_index(p->link, (unsigned int)p->ifindex);
+	p->link_len = RTMSG_SDL_LEN;
 }
 
 int platform_tun_open(struct platform *p, struct pktio *io, char *name, size_t namelen)
@@ -246,263 +275,97 @@ int platform_up(struct platform *p, unsigned int mtu)
 	return 0;
 }
 
-struct platform_rtmsg {
-	struct rt_msghdr hdr;
-	uint8_t space[3 * PLATFORM_LINK_MAX];
-};
-
-static size_t platform_put_sa(uint8_t *at, const void *sa, size_t len)
-{
-	memcpy(at, sa, len);
-	return PLATFORM_SA_SPACE(len);
-}
-
 /*
- * Wait for the kernel's echo of our message; its rtm_errno is the answer.
- * Other processes' routing messages pass by meanwhile: a bounded number.
+ * Send one routing message. The kernel's answer to a change is write()'s
+ * own result; the echo it also broadcasts goes to every routing socket of a
+ * matching protocol, and for an RTM_ADD only to those of protocol 0, so
+ * waiting for it would stall (xnu bsd/net/rtsock.c, route_output and
+ * raw_input). Like route(8) (network_cmds route.c: "Don't want to read
+ * back our messages"), the socket is protocol 0 and shut for reading.
  */
-static int platform_rt_reply(int fd, int type, int seq)
-{
-	struct platform_rtmsg reply;
-	struct rt_msghdr hdr;
-	pid_t pid = getpid();
-	ssize_t n;
-
-	for (int i = 0; i < PLATFORM_RT_MAX_OTHERS; i++) {
-		n = read(fd, &reply, sizeof(reply));
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			/* The change was accepted when write() succeeded. */
-			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
-		}
-		if ((size_t)n < sizeof(hdr))
-			continue;
-		memcpy(&hdr, &reply, sizeof(hdr));
-		if (hdr.rtm_version != RTM_VERSION || hdr.rtm_type != type ||
-		    hdr.rtm_pid != pid || hdr.rtm_seq != seq)
-			continue;
-		return hdr.rtm_errno ? -hdr.rtm_errno : 0;
-	}
-	return 0;	/* the change was accepted when write() succeeded */
-}
-
 static int platform_route_msg(struct platform *p, int type, const struct prefix *dst)
 {
-	struct platform_rtmsg m;
-	struct timeval tv = { .tv_sec = PLATFORM_RT_TIMEOUT_MS / 1000,
-			      .tv_usec = PLATFORM_RT_TIMEOUT_MS % 1000 * 1000 };
-	bool host = dst->len >= prefix_addr_len(dst->family) * 8;
-	size_t off = 0;
-	uint8_t mask[16];
 	int fd, ret;
 
 	if (!p->ifindex || !p->link_len)
 		return -ENODEV;
-	if (dst->family != AF_INET && dst->family != AF_INET6)
-		return -EAFNOSUPPORT;
-	memset(&m, 0, sizeof(m));
-	m.hdr.rtm_version = RTM_VERSION;
-	m.hdr.rtm_type = (u_char)type;
-	m.hdr.rtm_flags = RTF_UP | RTF_STATIC | (host ? RTF_HOST : 0);
-	m.hdr.rtm_addrs = RTA_DST | RTA_GATEWAY | (host ? 0 : RTA_NETMASK);
-	m.hdr.rtm_pid = getpid();
-	m.hdr.rtm_seq = ++p->seq;
-	/* In RTA_* bit order: destination, gateway, netmask. */
-	platform_mask(mask, dst->len);
-	if (dst->family == AF_INET) {
-		struct sockaddr_in sin;
-
-		platform_sin(&sin, dst->addr.b);
-		off += platform_put_sa(m.space + off, &sin, sizeof(sin));
-		off += platform_put_sa(m.space + off, p->link, p->link_len);
-		if (!host) {
-			platform_sin(&sin, mask);
-			off += platform_put_sa(m.space + off, &sin, sizeof(sin));
-		}
-	} else {
-		struct sockaddr_in6 sin6;
-
-		platform_sin6(&sin6, dst->addr.b);
-		off += platform_put_sa(m.space + off, &sin6, sizeof(sin6));
-		off += platform_put_sa(m.space + off, p->link, p->link_len);
-		if (!host) {
-			platform_sin6(&sin6, mask);
-			off += platform_put_sa(m.space + off, &sin6, sizeof(sin6));
-		}
-	}
-	m.hdr.rtm_msglen = (u_short)(sizeof(m.hdr) + off);
-
-	fd = socket(PF_ROUTE, SOCK_RAW, dst->family);
+	fd = socket(PF_ROUTE, SOCK_RAW, 0);
 	if (fd < 0)
 		return -errno;
-	if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0) {
+	if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 || shutdown(fd, SHUT_RD) < 0)
 		ret = -errno;
-		goto out;
-	}
-	if (write(fd, &m, m.hdr.rtm_msglen) < 0) {
-		ret = -errno;
-		goto out;
-	}
-	ret = platform_rt_reply(fd, type, m.hdr.rtm_seq);
-out:
+	else
+		ret = rtmsg_send(fd, type, ++p->seq, (int)getpid(), dst, p->link, p->link_len);
 	close(fd);
-	/* Deleting what is not there: the same answer as Linux's. */
-	return ret == -ESRCH ? -ENOENT : ret;
+	return ret;
 }
 
 int platform_route_add(struct platform *p, const struct prefix *dst)
 {
-	return platform_route_msg(p, RTM_ADD, dst);
+	return platform_route_msg(p, RTMSG_ADD, dst);
 }
 
+/* The routing table of a family (NET_RT_DUMP): *buf to free, or -errno. */
+static int platform_rt_dump(int family, uint8_t **buf, size_t *len)
+{
+	int mib[6] = { CTL_NET, PF_ROUTE, 0, family, NET_RT_DUMP, 0 };
+	int ret = 0;
+
+	*buf = NULL;
+	for (int tries = 0; tries < 4; tries++) {
+		if (sysctl(mib, 6, NULL, len, NULL, 0) < 0)
+			return -errno;
+		*len += *len / 8 + 4096;	/* the table may grow between the calls */
+		*buf = malloc(*len);
+		if (!*buf)
+			return -ENOMEM;
+		if (sysctl(mib, 6, *buf, len, NULL, 0) == 0)
+			return 0;
+		ret = -errno;
+		free(*buf);
+		*buf = NULL;
+		if (ret != -ENOMEM)
+			return ret;
+	}
+	return ret;
+}
+
+/*
+ * XNU deletes by destination and mask whatever the gateway (rtsock.c,
+ * route_output's RTM_DELETE): delete only a route that is on our device,
+ * never a VPN's or a LAN's that has taken the prefix since.
+ */
 int platform_route_del(struct platform *p, const struct prefix *dst)
 {
-	return platform_route_msg(p, RTM_DELETE, dst);
-}
+	unsigned int ifindex = 0;
+	uint8_t *buf;
+	size_t len = 0;
+	int ret = platform_rt_dump(dst->family, &buf, &len);
 
-/* Where a family's address sits inside its sockaddr. */
-static size_t platform_sa_addr_off(int family)
-{
-	return family == AF_INET ? offsetof(struct sockaddr_in, sin_addr)
-				 : offsetof(struct sockaddr_in6, sin6_addr);
-}
-
-/*
- * The prefix length of a routing-message netmask: the kernel trims its
- * trailing zero bytes (sa_len may end inside, or before, the address) and
- * its family is not to be trusted. -1 if the mask is not contiguous.
- */
-static int platform_mask_len(const uint8_t *sa, size_t salen, int family)
-{
-	size_t off = platform_sa_addr_off(family), alen = prefix_addr_len(family);
-	int len = 0;
-	bool ended = false;
-
-	for (size_t i = 0; i < alen; i++) {
-		uint8_t b = off + i < salen ? sa[off + i] : 0;
-
-		for (int bit = 7; bit >= 0; bit--) {
-			if (b & (1u << bit)) {
-				if (ended)
-					return -1;
-				len++;
-			} else {
-				ended = true;
-			}
-		}
-	}
-	return len;
-}
-
-/*
- * One message of the dump: the route's destination prefix, if it is a
- * route of the family that someone configured (not a cloned neighbour
- * entry, a local address, broadcast or multicast). Every length comes from
- * the kernel's buffer and is checked against it.
- */
-static bool platform_rt_parse(const uint8_t *msg, size_t len, int family,
-			      struct prefix *rp, unsigned int *ifindex)
-{
-	const int skip = RTF_WASCLONED | RTF_LLINFO | RTF_LOCAL | RTF_BROADCAST |
-			 RTF_MULTICAST;
-	size_t off = sizeof(struct rt_msghdr), alen = prefix_addr_len(family);
-	size_t aoff = platform_sa_addr_off(family);
-	const uint8_t *mask = NULL;
-	size_t mask_len = 0;
-	struct rt_msghdr hdr;
-	bool have_dst = false;
-	int mlen;
-
-	if (len < sizeof(hdr))
-		return false;
-	memcpy(&hdr, msg, sizeof(hdr));
-	if (hdr.rtm_version != RTM_VERSION || (hdr.rtm_flags & skip) ||
-	    !(hdr.rtm_flags & RTF_UP))
-		return false;
-	memset(rp, 0, sizeof(*rp));
-	rp->family = family;
-	for (int i = 0; i < RTAX_MAX; i++) {
-		size_t salen, space;
-
-		if (!(hdr.rtm_addrs & (1 << i)))
-			continue;
-		if (off >= len)
-			return false;
-		salen = msg[off];
-		space = PLATFORM_SA_SPACE(salen);
-		if (salen > len - off)
-			return false;
-		if (i == RTAX_DST) {
-			/* sa_len, sa_family, then the family's fields */
-			if (salen < aoff + alen || msg[off + 1] != family)
-				return false;
-			memcpy(rp->addr.b, msg + off + aoff, alen);
-			have_dst = true;
-		} else if (i == RTAX_NETMASK) {
-			mask = msg + off;
-			mask_len = salen;
-		}
-		if (space > len - off)
-			break;		/* the last one may lack its padding */
-		off += space;
-	}
-	if (!have_dst)
-		return false;
-	/* Link-local and multicast destinations are never container networks. */
-	if (family == AF_INET6 && (IN6_IS_ADDR_LINKLOCAL(&rp->addr.v6) ||
-				   IN6_IS_ADDR_MULTICAST(&rp->addr.v6)))
-		return false;
-	if (mask && !(hdr.rtm_flags & RTF_HOST)) {
-		mlen = platform_mask_len(mask, mask_len, family);
-		if (mlen < 0)
-			return false;
-		rp->len = (uint8_t)mlen;
-	} else {
-		rp->len = (uint8_t)(alen * 8);
-	}
-	prefix_mask(rp);
-	*ifindex = hdr.rtm_index;
-	return true;
+	if (ret)
+		return ret;
+	ret = rtmsg_dump_find(buf, len, dst, &ifindex);
+	free(buf);
+	if (ret == 0 || (int)ifindex != p->ifindex)
+		return -ENOENT;
+	return platform_route_msg(p, RTMSG_DELETE, dst);
 }
 
 int platform_route_conflict(struct platform *p, const struct prefix *dst,
 			    struct prefix *found, char *dev, size_t devlen)
 {
-	int mib[6] = { CTL_NET, PF_ROUTE, 0, dst->family, NET_RT_DUMP, 0 };
-	uint8_t *buf = NULL;
-	size_t len = 0, off, msglen;
-	int ret = 0;
+	const uint8_t *msg;
+	uint8_t *buf;
+	size_t len = 0, off = 0, msglen;
+	int ret = platform_rt_dump(dst->family, &buf, &len);
 
-	for (int tries = 0; tries < 4 && !buf; tries++) {
-		if (sysctl(mib, 6, NULL, &len, NULL, 0) < 0)
-			return -errno;
-		len += len / 8 + 4096;	/* the table may grow between the calls */
-		buf = malloc(len);
-		if (!buf)
-			return -ENOMEM;
-		if (sysctl(mib, 6, buf, &len, NULL, 0) == 0)
-			break;
-		ret = -errno;
-		free(buf);
-		buf = NULL;
-		if (ret != -ENOMEM)
-			return ret;
-	}
-	if (!buf)
+	if (ret)
 		return ret;
-	ret = 0;
-	for (off = 0; off + sizeof(u_short) <= len; off += msglen) {
+	while (rtmsg_next(buf, len, &off, &msg, &msglen)) {
 		struct prefix rp;
 		unsigned int ifindex = 0;
-		u_short ml;
 
-		memcpy(&ml, buf + off, sizeof(ml));
-		msglen = ml;
-		if (msglen < sizeof(u_short) || msglen > len - off)
-			break;		/* a malformed dump ends here */
-		if (!platform_rt_parse(buf + off, msglen, dst->family, &rp, &ifindex))
+		if (!rtmsg_parse_route(msg, msglen, dst->family, &rp, &ifindex))
 			continue;
 		if ((int)ifindex == p->ifindex || !prefix_contains(dst, &rp))
 			continue;

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 #ifdef __linux__
 #include "guest.h"		/* gangwayd runs only in the (Linux) VM */
@@ -22,6 +24,8 @@
 #include "notify.h"
 #include "sandbox.h"
 #include "service.h"
+
+#define SERVICE_WAIT_CONFIG_S	2	/* how often --wait-config looks */
 
 struct service {
 	const struct service_opts *o;
@@ -66,8 +70,8 @@ static int service_reload(struct service *s, char *err, size_t errlen)
 		log_set_level(c.log_level);
 	ret = tunnel_reload(&s->tunnel, &c);
 	if (ret == -EINVAL)
-		snprintf(err, errlen, "PrivateKey, ListenPort, MTU, Interface, PacketIO and "
-			 "CryptoWorkers change only on restart; keeping the running configuration");
+		snprintf(err, errlen, CONFIG_RESTART_KEYS " change only on restart; "
+			 "keeping the running configuration");
 	else if (ret)
 		snprintf(err, errlen, "%s; keeping the running configuration",
 			 strerror(-ret));
@@ -134,6 +138,32 @@ static void service_on_signal(void *ctx, int signo)
 	loop_stop(s->loop);
 }
 
+/* What tells a file's versions apart: a new one may be renamed into place. */
+static bool service_file_id(const char *path, struct stat *st)
+{
+	if (stat(path, st) == 0)
+		return true;
+	memset(st, 0, sizeof(*st));
+	return false;
+}
+
+/* --wait-config: sleep until the configuration file is replaced or edited. */
+static void service_wait_config(const char *path)
+{
+	struct stat was, now;
+
+	service_file_id(path, &was);
+	log_notice("Waiting for %s to change (fix it, and this exits to be restarted)", path);
+	for (;;) {
+		sleep(SERVICE_WAIT_CONFIG_S);
+		service_file_id(path, &now);
+		if (now.st_ino != was.st_ino || now.st_dev != was.st_dev ||
+		    now.st_size != was.st_size || now.st_mtime != was.st_mtime ||
+		    now.st_ctime != was.st_ctime)
+			return;
+	}
+}
+
 int service_main(const struct service_opts *o)
 {
 	static struct service s;	/* large (packet buffer): not on the stack */
@@ -145,6 +175,8 @@ int service_main(const struct service_opts *o)
 	if (config_load(&c, o->config_path, err, sizeof(err))) {
 		log_err("%s", err);
 		config_free(&c);
+		if (o->wait_config && !o->check_only)
+			service_wait_config(o->config_path);
 		return 1;
 	}
 	if (o->check_only) {
@@ -209,13 +241,15 @@ int service_parse_args(struct service_opts *o, int argc, char **argv, const char
 		{ "config", required_argument, NULL, 'c' },
 		{ "check", no_argument, NULL, 'n' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "wait-config", no_argument, NULL, 'w' },
+		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "c:nvh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:nvwVh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			o->config_path = optarg;
@@ -226,6 +260,12 @@ int service_parse_args(struct service_opts *o, int argc, char **argv, const char
 		case 'v':
 			o->verbose = true;
 			break;
+		case 'w':
+			o->wait_config = true;
+			break;
+		case 'V':
+			printf("%s %s\n", o->prog, GANGWAY_VERSION);
+			return 1;
 		case 'h':
 			fputs(usage, stdout);
 			return 1;

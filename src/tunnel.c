@@ -549,6 +549,10 @@ static void tunnel_routes(struct tunnel *t, const struct config *old, const stru
 		const struct config_prefixes *l = &c->peers[i].allowed_ips;
 
 		for (size_t j = 0; j < l->n; j++) {
+			if (t->role == TUNNEL_HOST && l->v[j].len == 0)
+				log_warn("AllowedIPs = %s is not routed: it would send all of this "
+					 "host's traffic into the VM; list the networks to reach",
+					 prefix_format(&l->v[j], buf, sizeof(buf)));
 			if (!tunnel_wants_route(t, c, &l->v[j]))
 				continue;
 			ret = platform_route_add(t->plat, &l->v[j]);
@@ -859,8 +863,8 @@ int tunnel_reload(struct tunnel *t, struct config *cfg)
 	    strcmp(cfg->ifname, t->cfg.ifname) || cfg->listen_port != t->cfg.listen_port ||
 	    cfg->mtu != t->cfg.mtu || strcmp(cfg->packet_io, t->cfg.packet_io) ||
 	    cfg->crypto_workers != t->cfg.crypto_workers) {
-		log_err("PrivateKey, ListenPort, MTU, Interface, PacketIO and CryptoWorkers "
-			"change only on restart; keeping the running configuration");
+		log_err(CONFIG_RESTART_KEYS " change only on restart; "
+			"keeping the running configuration");
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < cfg->addresses.n; i++)

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-# gen-seeds.py - write the seed inputs of fuzz_netlink and fuzz_gso
+# gen-seeds.py - write the seed inputs of fuzz_netlink, fuzz_gso and fuzz_rtmsg
 #
 #   tests/fuzz/gen-seeds.py [DIR]    (default: tests/fuzz/seeds)
 #
 # The files are committed; run this again only to change them. Formats:
-# see the comments at the top of tests/fuzz/fuzz_netlink.c and fuzz_gso.c.
+# see the comments at the top of tests/fuzz/fuzz_netlink.c and fuzz_gso.c, and
+# include/rtmsg.h for macOS's routing messages.
 import os
 import socket
 import struct
@@ -202,9 +203,52 @@ def gso_seeds():
     return s
 
 
+# ---- macOS routing messages (xnu bsd/net/route.h, little-endian) -------------
+
+RTM_VERSION, RTM_ADD, RTM_GET = 5, 1, 4
+
+
+def rt_sa(b):
+    return b + b"\0" * (-len(b) % 4 if b else 4)
+
+
+def rt_msg(typ, index, flags, addrs, sas):
+    body = b"".join(rt_sa(x) for x in sas)
+    hdr = struct.pack("<HBBHxxiiiiiiI", 92 + len(body), RTM_VERSION, typ, index, flags, addrs,
+                      0, 0, 0, 0, 0) + b"\0" * 56
+    return hdr + body
+
+
+def sin(a, ln=16):
+    return (struct.pack("BB", ln, socket.AF_INET) + b"\0\0" + socket.inet_aton(a) + b"\0" * 8)[:ln]
+
+
+def sin6(a):
+    return struct.pack("BB", 28, 30) + b"\0" * 6 + socket.inet_pton(socket.AF_INET6, a) + b"\0" * 4
+
+
+def sdl(index, name=b""):
+    return (struct.pack("<BBHBBBB", 20, 18, index, 1, len(name), 0, 0) + name + b"\0" * 12)[:20]
+
+
+def rtmsg_seeds():
+    mask16 = b"\x06\x00\x00\x00\xff\xff"
+    s = {}
+    s["add-172-17"] = rt_msg(RTM_ADD, 0, 0x801, 7, [sin("172.17.0.0"), sdl(15, b"utun4"),
+                                                   sin("255.255.0.0")])
+    s["dump"] = (rt_msg(RTM_GET, 4, 0x803, 7, [sin("0.0.0.0"), sin("192.0.2.1"), b""]) +
+                 rt_msg(RTM_GET, 15, 0x801, 7, [sin("172.17.0.0"), sdl(15, b"utun4"), mask16]) +
+                 rt_msg(RTM_GET, 4, 0x20405, 3, [sin("192.0.2.7"), sdl(4, b"en0")]) +
+                 rt_msg(RTM_GET, 4, 0x805, 3, [sin("192.0.2.9"), sdl(4)]))
+    s["dump6"] = (rt_msg(RTM_GET, 15, 0x801, 7, [sin6("fd00::"), sdl(15), b"\x09\x00" + b"\0" * 6 + b"\xff"]) +
+                  rt_msg(RTM_GET, 1, 0x805, 3, [sin6("fe80::1"), sdl(1)]))
+    return s
+
+
 def main():
     top = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "seeds")
-    for name, seeds in (("netlink", netlink_seeds()), ("gso", gso_seeds())):
+    for name, seeds in (("netlink", netlink_seeds()), ("gso", gso_seeds()),
+                       ("rtmsg", rtmsg_seeds())):
         d = os.path.join(top, name)
         os.makedirs(d, exist_ok=True)
         for k, v in seeds.items():

@@ -7,6 +7,11 @@
 #      Mach-O object of that architecture, no Linux-only module is, and the
 #      linked gangway is a Mach-O executable of that architecture
 #   3. the compile really sees macOS's headers: a Linux-only one is missing
+#   4. the macOS build's defaults are macOS's: the state directory (and
+#      control socket) under /var/run, where / is read-only, and the
+#      configuration where the README and the launchd job install it
+#   5. the Makefile's own Darwin branch (what `make` does on a Mac: no
+#      pkg-config file for libpcap) links gangway for both architectures
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib/lab.sh
@@ -28,7 +33,7 @@ macho_is()
 
 absent() { [[ ! -e $1 ]] || { echo "$1 exists"; return 1; }; }
 
-rm -rf "$M/aarch64" "$M/x86_64"
+rm -rf "$M/aarch64" "$M/x86_64" "$M/aarch64-native" "$M/x86_64-native"
 lab_check "make macos-check succeeds" make --no-print-directory BUILD="$B" macos-check
 
 for arch in aarch64 x86_64; do
@@ -44,6 +49,16 @@ for arch in aarch64 x86_64; do
 		macho_is "$M/$arch/gangway" "$arch" executable
 	lab_check "$arch: gangway capture is built in (libpcap)" bash -c \
 		"llvm-nm -u '$M/$arch/gangway' | grep -qx '_pcap_create'"
+	lab_check "$arch: the default state directory is /var/run/gangway" bash -c \
+		"strings '$M/$arch/gangway' | grep -qx /var/run/gangway"
+	lab_check_fail "$arch: no default under /run, which macOS lacks" bash -c \
+		"strings '$M/$arch/gangway' | grep -qx /run/gangway"
+	lab_check "$arch: the default configuration is /usr/local/etc/gangway/gangway.conf" bash -c \
+		"strings '$M/$arch/gangway' | grep -qx /usr/local/etc/gangway/gangway.conf"
+	lab_check "$arch: make's Darwin branch links gangway into a Mach-O executable" \
+		macho_is "$M/$arch-native/gangway" "$arch" executable
+	lab_check "$arch: make's Darwin branch links libpcap" bash -c \
+		"llvm-nm -u '$M/$arch-native/gangway' | grep -qx '_pcap_create'"
 done
 
 printf '#include <sys/epoll.h>\n' >"$M/linux-only.c"
