@@ -167,7 +167,7 @@ asan:
 		EXTRA_LDFLAGS="-fsanitize=address,undefined" all tests
 
 # The unit tests that start threads, with ThreadSanitizer, in build-tsan/.
-TSAN_TESTS := test_pool test_wg
+TSAN_TESTS := test_pool test_pool_condvar test_wg
 tsan:
 	$(MAKE) BUILD=build-tsan CC=clang \
 		EXTRA_CFLAGS="-O1 -fno-omit-frame-pointer -fsanitize=thread" \

@@ -28,6 +28,13 @@
  *
  * Workers are created with every signal blocked, so signals keep reaching
  * the event loop's signalfd.
+ *
+ * Where there is no futex (macOS), a wait is a condition variable around
+ * the same check: the sleeper looks at the word under a mutex, and the
+ * waker, having changed the word, takes that mutex before it broadcasts,
+ * so the wake cannot fall between the look and the sleep. Only sleeping
+ * and waking take the mutex; a busy pool never does. POOL_CONDVAR builds
+ * that way on Linux too, which is how the tests check it.
  */
 #include <errno.h>
 #include <limits.h>
@@ -42,13 +49,17 @@
 #define POOL_SPIN_WORKER	4096	/* idle polls (about 0.1 ms) before a worker sleeps */
 #define POOL_SPIN_CALLER	64	/* polls before the caller sleeps */
 
-#ifdef __linux__
+#if defined(__APPLE__) && !defined(POOL_CONDVAR)
+#define POOL_CONDVAR	1
+#endif
+#if defined(__linux__) || defined(POOL_CONDVAR)
 #include <pthread.h>
+#define POOL_THREADS	1
+#endif
+#if defined(POOL_THREADS) && !defined(POOL_CONDVAR)
 #include <unistd.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
-
-#define POOL_THREADS	1
 #endif
 
 struct pool_worker {
@@ -75,6 +86,10 @@ struct pool {
 		char pad[64 - sizeof(unsigned long long)];
 	} ran[POOL_MAX_WORKERS + 1];
 	struct pool_worker w[POOL_MAX_WORKERS];
+#ifdef POOL_CONDVAR
+	pthread_mutex_t lock;		/* only around sleeping and waking */
+	pthread_cond_t wake;
+#endif
 };
 
 static inline void pool_relax(void)
@@ -122,25 +137,48 @@ static int pool_claim(struct pool *p, unsigned int *n, unsigned int *count)
 	return -1;
 }
 
-#ifdef POOL_THREADS
-static void pool_futex_wait(_Atomic uint32_t *addr, uint32_t val)
+#if defined(POOL_CONDVAR)
+/* Sleep while *addr is val (spurious wakes are fine: callers look again). */
+static void pool_wait(struct pool *p, _Atomic uint32_t *addr, uint32_t val)
 {
+	pthread_mutex_lock(&p->lock);
+	if (atomic_load(addr) == val)
+		pthread_cond_wait(&p->wake, &p->lock);
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* *addr has changed: wake its sleepers (all of them; count is a hint). */
+static void pool_wake(struct pool *p, _Atomic uint32_t *addr, int count)
+{
+	(void)addr;
+	(void)count;
+	pthread_mutex_lock(&p->lock);
+	pthread_cond_broadcast(&p->wake);
+	pthread_mutex_unlock(&p->lock);
+}
+#elif defined(POOL_THREADS)
+static void pool_wait(struct pool *p, _Atomic uint32_t *addr, uint32_t val)
+{
+	(void)p;
 	syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
 }
 
-static void pool_futex_wake(_Atomic uint32_t *addr, int count)
+static void pool_wake(struct pool *p, _Atomic uint32_t *addr, int count)
 {
+	(void)p;
 	syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, count, NULL, NULL, 0);
 }
 #else
-static void pool_futex_wait(_Atomic uint32_t *addr, uint32_t val)
+static void pool_wait(struct pool *p, _Atomic uint32_t *addr, uint32_t val)
 {
+	(void)p;
 	(void)addr;
 	(void)val;
 }
 
-static void pool_futex_wake(_Atomic uint32_t *addr, int count)
+static void pool_wake(struct pool *p, _Atomic uint32_t *addr, int count)
 {
+	(void)p;
 	(void)addr;
 	(void)count;
 }
@@ -158,7 +196,7 @@ static void pool_drain(struct pool *p, unsigned int thread)
 		/* counted before done, so that pool_run's return sees the count */
 		atomic_fetch_add_explicit(&p->ran[thread].n, c, memory_order_relaxed);
 		if (atomic_fetch_add(&p->done, c) + c == n && atomic_load(&p->waiting))
-			pool_futex_wake(&p->done, 1);
+			pool_wake(p, &p->done, 1);
 	}
 }
 
@@ -178,7 +216,7 @@ static void *pool_worker_main(void *arg)
 		atomic_fetch_add(&p->sleepers, 1);
 		s = atomic_load(&p->seq);
 		if (!pool_has_work(atomic_load(&p->word)) && !atomic_load(&p->stop))
-			pool_futex_wait(&p->seq, s);
+			pool_wait(p, &p->seq, s);
 		atomic_fetch_sub(&p->sleepers, 1);
 	}
 	return NULL;
@@ -191,6 +229,13 @@ struct pool *pool_new(unsigned int workers)
 
 	if (!p)
 		return NULL;
+#ifdef POOL_CONDVAR
+	if (pthread_mutex_init(&p->lock, NULL) || pthread_cond_init(&p->wake, NULL)) {
+		free(p);
+		errno = ENOMEM;
+		return NULL;
+	}
+#endif
 #ifdef POOL_THREADS
 	sigset_t all, old;
 	int err;
@@ -225,9 +270,13 @@ void pool_free(struct pool *p)
 #ifdef POOL_THREADS
 	atomic_store(&p->stop, true);
 	atomic_fetch_add(&p->seq, 1);
-	pool_futex_wake(&p->seq, INT_MAX);
+	pool_wake(p, &p->seq, INT_MAX);
 	for (unsigned int i = 0; i < p->workers; i++)
 		pthread_join(p->w[i].thread, NULL);
+#endif
+#ifdef POOL_CONDVAR
+	pthread_cond_destroy(&p->wake);
+	pthread_mutex_destroy(&p->lock);
 #endif
 	free(p);
 }
@@ -275,7 +324,7 @@ void pool_run(struct pool *p, pool_fn fn, void *arg, unsigned int n)
 	atomic_store(&p->word, gen << 32 | (uint64_t)n << 16);
 	if (atomic_load(&p->sleepers)) {
 		atomic_fetch_add(&p->seq, 1);
-		pool_futex_wake(&p->seq, (int)p->workers);
+		pool_wake(p, &p->seq, (int)p->workers);
 	}
 
 	pool_drain(p, 0);
@@ -287,7 +336,7 @@ void pool_run(struct pool *p, pool_fn fn, void *arg, unsigned int n)
 		atomic_store(&p->waiting, 1);
 		d = atomic_load(&p->done);
 		if (d != n)
-			pool_futex_wait(&p->done, d);
+			pool_wait(p, &p->done, d);
 		atomic_store(&p->waiting, 0);
 	}
 }

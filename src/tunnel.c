@@ -721,7 +721,10 @@ static int tunnel_auto_workers(void)
 		n = 0;
 	return n > POOL_MAX_WORKERS ? POOL_MAX_WORKERS : n;
 #else
-	return 0;	/* the pool has workers on Linux only */
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	long n = cpus > 2 ? (cpus - 2) / 2 : 0;
+
+	return n > POOL_MAX_WORKERS ? POOL_MAX_WORKERS : (int)n;
 #endif
 }
 
