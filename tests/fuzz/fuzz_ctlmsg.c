@@ -64,7 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			__builtin_trap();
 	}
 	/* The body sealed with the right key: the freshness rule sees it all. */
-	if (size >= CTLMSG_HDR_LEN && size - CTLMSG_HDR_LEN <= CTLMSG_MAX_LEN - CTLMSG_TAG_LEN) {
+	if (size >= CTLMSG_HDR_LEN && size <= CTLMSG_MAX_LEN - CTLMSG_TAG_LEN) {
 		memcpy(buf, data, size);
 		if (crypto_mac(buf + size, key, sizeof(key), buf, size))
 			__builtin_trap();

@@ -90,11 +90,11 @@ for rnd in range(3):
         for seq in (1, 2, 3, 1000 + rnd):
             for make in (old, new):
                 s.sendto(make(1, seq, entry(sys.argv[3]), 1), (dst, 51899))
-    else:				# SYNC, then an ACK remapping PREFIX to MAPPED
+    else:	# SYNC, then ACKs of every likely generation remapping PREFIX to MAPPED
         body = b"\x04" + entry(sys.argv[3]) + entry(sys.argv[4])
-        for seq in range(1, 41):
-            for make in (old, new):
-                s.sendto(make(3, 0), (dst, 51899))
+        for make in (old, new):
+            s.sendto(make(3, 0), (dst, 51899))
+            for seq in range(1, 41):
                 s.sendto(make(2, seq, body, 1), (dst, 51899))
     time.sleep(0.3)
 PY
