@@ -69,6 +69,15 @@ int ctlmsg_decode(struct ctlmsg *m, const uint8_t key[CTLMSG_KEY_LEN], const uin
 const char *ctlmsg_status_name(enum ctlmsg_status s);
 
 /*
+ * The remaps an ACK of adv asks the guest to make: the REMAPPED entries
+ * whose guest prefix adv lists, in order, into guest[] and host[] (room for
+ * CTLMSG_MAX_PREFIXES each). An entry for anything else is not the host's
+ * to ask for: it is left out and counted in *ignored. Returns the count.
+ */
+size_t ctlmsg_ack_remaps(const struct ctlmsg *ack, const struct ctlmsg *adv,
+			 struct prefix *guest, struct prefix *host, size_t *ignored);
+
+/*
  * One peer's authentication state, on each side. Keys: KDF1 of the static
  * X25519 of the two daemons' keys, the preshared key (zero when none) and
  * the sending side's public key, one key per direction.

@@ -187,6 +187,31 @@ int ctlmsg_decode(struct ctlmsg *m, const uint8_t key[CTLMSG_KEY_LEN], const uin
 	return 0;
 }
 
+size_t ctlmsg_ack_remaps(const struct ctlmsg *ack, const struct ctlmsg *adv,
+			 struct prefix *guest, struct prefix *host, size_t *ignored)
+{
+	size_t n = 0;
+
+	*ignored = 0;
+	for (size_t i = 0; i < ack->n && i < CTLMSG_MAX_PREFIXES; i++) {
+		bool listed = false;
+
+		if (ack->status[i] != CTLMSG_ST_REMAPPED)
+			continue;
+		for (size_t j = 0; j < adv->n && !listed; j++)
+			listed = prefix_equal(&adv->prefixes[j], &ack->prefixes[i]);
+		for (size_t j = 0; j < n && listed; j++)
+			listed = !prefix_equal(&guest[j], &ack->prefixes[i]);	/* once */
+		if (!listed) {
+			(*ignored)++;
+			continue;
+		}
+		guest[n] = ack->prefixes[i];
+		host[n++] = ack->mapped[i];
+	}
+	return n;
+}
+
 /* KDF1(ck, DH || PSK || sender's public key), ck = HASH(label). */
 static int ctlmsg_auth_key(uint8_t out[CTLMSG_KEY_LEN], const uint8_t dh[CTLMSG_KEY_LEN],
 			   const uint8_t *psk, const uint8_t sender[CTLMSG_KEY_LEN])

@@ -104,21 +104,14 @@ static void guest_on_view(void *ctx, const struct discover_view *view)
 	guest_send_adv(g, loop_now());
 }
 
-static bool guest_advertised(const struct guest *g, const struct prefix *p)
-{
-	for (size_t i = 0; i < g->adv.n; i++)
-		if (prefix_equal(&g->adv.prefixes[i], p))
-			return true;
-	return false;
-}
-
 /* The tunnel verified the message (tunnel_ctl_fn): it is the host agent's. */
 static void guest_on_ctl(void *ctx, struct wg_peer *from, const struct prefix *src,
 			 const struct ctlmsg *m)
 {
+	static struct prefix guest_pfx[CTLMSG_MAX_PREFIXES], host_pfx[CTLMSG_MAX_PREFIXES];
 	struct guest *g = ctx;
 	char buf[PREFIX_STRLEN];
-	size_t n_remap = 0;
+	size_t n_remap, ignored;
 	int ret;
 
 	(void)from;
@@ -136,26 +129,23 @@ static void guest_on_ctl(void *ctx, struct wg_peer *from, const struct prefix *s
 		return;
 	g->acked = true;
 	g->next_adv = loop_now() + GUEST_REFRESH;
-	for (size_t i = 0; i < m->n; i++) {
+	/* Translate only what we advertise: never a prefix of the host's choosing. */
+	n_remap = ctlmsg_ack_remaps(m, &g->adv, guest_pfx, host_pfx, &ignored);
+	if (ignored)
+		log_warn("The host remapped %zu prefix(es) not advertised; ignoring them", ignored);
+	for (size_t i = 0; i < n_remap; i++) {
 		char hbuf[PREFIX_STRLEN];
 
-		prefix_format(&m->prefixes[i], buf, sizeof(buf));
-		if (m->status[i] == CTLMSG_ST_REMAPPED) {
-			/* Translate only what we advertise: never a prefix of the host's choosing. */
-			if (!guest_advertised(g, &m->prefixes[i])) {
-				log_warn("The host remapped %s, which is not advertised; ignoring",
-					 buf);
-				continue;
-			}
-			log_info("The host reaches %s as %s", buf,
-				 prefix_format(&m->mapped[i], hbuf, sizeof(hbuf)));
-			g->remap[n_remap].guest = m->prefixes[i];
-			g->remap[n_remap++].host = m->mapped[i];
-		} else if (m->status[i] != CTLMSG_ST_INSTALLED) {
-			log_warn("The host did not route %s: %s", buf,
-				 ctlmsg_status_name(m->status[i]));
-		}
+		log_info("The host reaches %s as %s", prefix_format(&guest_pfx[i], buf, sizeof(buf)),
+			 prefix_format(&host_pfx[i], hbuf, sizeof(hbuf)));
+		g->remap[i].guest = guest_pfx[i];
+		g->remap[i].host = host_pfx[i];
 	}
+	for (size_t i = 0; i < m->n; i++)
+		if (m->status[i] != CTLMSG_ST_INSTALLED && m->status[i] != CTLMSG_ST_REMAPPED)
+			log_warn("The host did not route %s: %s",
+				 prefix_format(&m->prefixes[i], buf, sizeof(buf)),
+				 ctlmsg_status_name(m->status[i]));
 	g->n_remap = n_remap;
 	if (g->fw) {
 		ret = firewall_set_remaps(g->fw, g->remap, n_remap);

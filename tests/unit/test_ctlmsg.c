@@ -134,6 +134,46 @@ static void test_remapped_ack(void **state)
 	assert_int_equal(ctlmsg_decode(&d, K, buf, (size_t)n), 0);
 }
 
+/* The guest translates only prefixes it advertises, whatever the ACK lists. */
+static void test_ack_remaps(void **state)
+{
+	static struct ctlmsg adv, ack;
+	struct prefix g[CTLMSG_MAX_PREFIXES], h[CTLMSG_MAX_PREFIXES];
+	size_t ignored = 99;
+
+	(void)state;
+	memset(&adv, 0, sizeof(adv));
+	adv.type = CTLMSG_ADVERTISE;
+	adv.n = 2;
+	adv.prefixes[0] = pf("172.17.0.0/16");
+	adv.prefixes[1] = pf("172.18.0.0/16");
+	memset(&ack, 0, sizeof(ack));
+	ack.type = CTLMSG_ACK;
+	ack.n = 5;
+	ack.prefixes[0] = pf("172.18.0.0/16");		/* ours: taken */
+	ack.status[0] = CTLMSG_ST_REMAPPED;
+	ack.mapped[0] = pf("10.218.0.0/16");
+	ack.prefixes[1] = pf("192.168.1.0/24");		/* not ours: a DNAT of the host's choosing */
+	ack.status[1] = CTLMSG_ST_REMAPPED;
+	ack.mapped[1] = pf("10.99.1.0/24");
+	ack.prefixes[2] = pf("172.17.0.0/16");		/* ours, installed as is */
+	ack.status[2] = CTLMSG_ST_INSTALLED;
+	ack.prefixes[3] = pf("172.18.0.0/24");		/* inside ours, but not ours */
+	ack.status[3] = CTLMSG_ST_REMAPPED;
+	ack.mapped[3] = pf("10.218.0.0/24");
+	ack.prefixes[4] = pf("172.18.0.0/16");		/* ours again: once is enough */
+	ack.status[4] = CTLMSG_ST_REMAPPED;
+	ack.mapped[4] = pf("10.99.0.0/16");
+	assert_int_equal(ctlmsg_ack_remaps(&ack, &adv, g, h, &ignored), 1);
+	assert_true(prefix_equal(&g[0], &adv.prefixes[1]));
+	assert_true(prefix_equal(&h[0], &ack.mapped[0]));
+	assert_int_equal(ignored, 3);
+	/* Nothing advertised: nothing translated. */
+	adv.n = 0;
+	assert_int_equal(ctlmsg_ack_remaps(&ack, &adv, g, h, &ignored), 0);
+	assert_int_equal(ignored, 4);
+}
+
 /* header (life and challenge 1) | body | a correct tag: only the malformation can fail */
 static size_t mk(uint8_t *out, const char *hdr8, const char *body, size_t blen)
 {
@@ -557,6 +597,7 @@ int main(void)
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_remapped_ack),
 		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_ack_remaps),
 		cmocka_unit_test(test_auth_keys),
 		cmocka_unit_test(test_auth_verify),
 		cmocka_unit_test(test_auth_tamper),
