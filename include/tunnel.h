@@ -25,11 +25,18 @@ struct tunnel_peer {
 	uint16_t port;
 	uint64_t resolve_at;		/* boottime ns of the next name lookup, 0 = none */
 	struct resolve *lookup;		/* a name lookup under way, or NULL */
+	struct ctlmsg_auth auth;	/* control messages' keys, challenges, counters */
+	bool auth_ok;			/* keys derived (false: a low-order public key) */
+	struct prefix ctl;		/* where its daemon speaks from, once it did */
+	uint64_t hello_at;		/* boottime ns before which no HELLO goes out */
 };
 
-/* A control message arrived from an authenticated peer, sent from src. */
+/*
+ * A control message from the peer's daemon, sent from src: its tag verified
+ * and it is fresh (ctlmsg.h); HELLOs included.
+ */
 typedef void (*tunnel_ctl_fn)(void *ctx, struct wg_peer *from, const struct prefix *src,
-			      const uint8_t *msg, size_t len);
+			      const struct ctlmsg *m);
 typedef void (*tunnel_event_fn)(void *ctx, struct wg_peer *peer, enum wg_event ev);
 
 #define TUNNEL_CTL_OUTBOX	8
@@ -77,12 +84,12 @@ int tunnel_start(struct tunnel *t, struct loop *loop, struct config *cfg,
 /* Apply a newly parsed configuration (taken over on success). */
 int tunnel_reload(struct tunnel *t, struct config *cfg);
 /*
- * Queue a control message to dst (a peer's tunnel address), sent from our
- * own address of the same family through the tunnel as soon as the engine
- * is idle (safe to call from the on_ctl/on_event hooks). 0 or -errno.
+ * Seal m for the peer whose daemon speaks at dst (a peer's tunnel address)
+ * and queue it, sent from our own address of the same family through the
+ * tunnel as soon as the engine is idle (safe to call from the
+ * on_ctl/on_event hooks). 0 or -errno.
  */
-int tunnel_send_ctl(struct tunnel *t, const struct prefix *dst, const uint8_t *msg,
-		    size_t len);
+int tunnel_send_ctl(struct tunnel *t, const struct prefix *dst, const struct ctlmsg *m);
 /* Our first tunnel address of family, or NULL. */
 const struct prefix *tunnel_own_addr(const struct tunnel *t, int family);
 /* Remove routes the tunnel added, close the device and socket. */

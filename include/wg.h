@@ -83,9 +83,16 @@ enum wg_drop {
 	WG_DROP_QUEUE_FULL,
 	WG_DROP_TIMEOUT,	/* queued packet dropped: the handshake gave up */
 	WG_DROP_LOOP,		/* our own datagram routed back into the tunnel */
+	/* counted by the glue (tunnel.c) through wg_count_drop(): */
+	WG_DROP_CTL_DEVICE,	/* a control message read from the tunnel device */
+	WG_DROP_CTL_AUTH,	/* a control message malformed or with a wrong tag */
+	WG_DROP_CTL_STALE,	/* a control message not (yet) fresh: a restart, answered */
+	WG_DROP_CTL_REPLAY,	/* a control message seen before */
 	WG_DROP_MAX
 };
 const char *wg_drop_name(enum wg_drop d);
+/* Count a drop the caller made, on peer, or on the device when peer is NULL. */
+void wg_count_drop(struct wg_device *dev, struct wg_peer *peer, enum wg_drop d);
 
 enum wg_event {
 	WG_EV_HANDSHAKE_DONE,	/* a new session is in use */

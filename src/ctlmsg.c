@@ -1,14 +1,17 @@
-/* ctlmsg.c - encode, decode and wrap gangway's in-tunnel control messages
+/* ctlmsg.c - encode, decode, authenticate and wrap gangway's in-tunnel control messages
  *
  * Wire format (all integers big endian):
- *   header   "GWY1" | type u8 | flags u8 (0) | count u16 | seq u32
+ *   header   "GWY2" | type u8 | flags u8 (0) | count u16 | seq u32 |
+ *            life u64 (not 0) | nonce u64 (not 0) | echo u64 | ctr u64
  *   ADVERTISE: count x { family u8 (4|6) | length u8 | address (4|16 bytes) }
  *   ACK:       count x { status u8 | family u8 | length u8 | address
  *                        [ | family u8 | length u8 | address ] }
  *              the bracketed host-side prefix follows status 4 (remapped) only
- *   SYNC:      count = 0, nothing follows
+ *   SYNC, HELLO: count = 0, nothing follows
+ *   tag      16 bytes: keyed BLAKE2s of everything before it
  * A message is exactly as long as its entries say; addresses carry no host
- * bits. Anything else is malformed and dropped whole.
+ * bits. Anything else is malformed and dropped whole. The freshness rule
+ * (life, challenge, echo, counter) is described at struct ctlmsg_auth.
  */
 #include <errno.h>
 #include <string.h>
@@ -16,12 +19,30 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "crypto.h"
 #include "csum.h"
 #include "ctlmsg.h"
 
 _Static_assert(CTLMSG_MAX_LEN + 48 <= 1280, "a control message must fit a 1280-byte packet");
-_Static_assert(CTLMSG_HDR_LEN + CTLMSG_MAX_PREFIXES * 19 <= CTLMSG_MAX_LEN,
+_Static_assert(CTLMSG_HDR_LEN + CTLMSG_MAX_PREFIXES * 19 + CTLMSG_TAG_LEN <= CTLMSG_MAX_LEN,
 	       "a full ADVERTISE, and an ACK without remaps, must fit");
+_Static_assert(CTLMSG_TAG_LEN == CRYPTO_MAC_LEN && CTLMSG_KEY_LEN == CRYPTO_KEY_LEN,
+	       "the tag is crypto_mac's");
+
+static void ctlmsg_put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+static uint64_t ctlmsg_get64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
 
 static int ctlmsg_put_prefix(uint8_t *buf, size_t *off, size_t size, const struct prefix *p)
 {
@@ -78,12 +99,13 @@ const char *ctlmsg_status_name(enum ctlmsg_status s)
 	return (unsigned int)s < CTLMSG_ST_MAX ? ctlmsg_status_names[s] : "unknown";
 }
 
-int ctlmsg_encode(const struct ctlmsg *m, uint8_t *buf, size_t size)
+int ctlmsg_encode(const struct ctlmsg *m, const uint8_t key[CTLMSG_KEY_LEN], uint8_t *buf,
+		  size_t size)
 {
 	size_t off = CTLMSG_HDR_LEN;
 
 	if (m->n > CTLMSG_MAX_PREFIXES || size < CTLMSG_HDR_LEN ||
-	    (m->type == CTLMSG_SYNC && m->n))
+	    ((m->type == CTLMSG_SYNC || m->type == CTLMSG_HELLO) && m->n))
 		return -EMSGSIZE;
 	memcpy(buf, CTLMSG_MAGIC, 4);
 	buf[4] = (uint8_t)m->type;
@@ -94,6 +116,10 @@ int ctlmsg_encode(const struct ctlmsg *m, uint8_t *buf, size_t size)
 	buf[9] = (uint8_t)(m->seq >> 16);
 	buf[10] = (uint8_t)(m->seq >> 8);
 	buf[11] = (uint8_t)m->seq;
+	ctlmsg_put64(buf + 12, m->life);
+	ctlmsg_put64(buf + 20, m->nonce);
+	ctlmsg_put64(buf + 28, m->echo);
+	ctlmsg_put64(buf + 36, m->ctr);
 	for (size_t i = 0; i < m->n; i++) {
 		if (m->type == CTLMSG_ACK) {
 			if (off >= size || m->status[i] >= CTLMSG_ST_MAX)
@@ -106,25 +132,35 @@ int ctlmsg_encode(const struct ctlmsg *m, uint8_t *buf, size_t size)
 		    ctlmsg_put_prefix(buf, &off, size, &m->mapped[i]))
 			return -EMSGSIZE;
 	}
-	if (off > CTLMSG_MAX_LEN)
+	if (off + CTLMSG_TAG_LEN > CTLMSG_MAX_LEN || off + CTLMSG_TAG_LEN > size)
 		return -EMSGSIZE;
-	return (int)off;
+	if (crypto_mac(buf + off, key, CTLMSG_KEY_LEN, buf, off))
+		return -EMSGSIZE;
+	return (int)(off + CTLMSG_TAG_LEN);
 }
 
-int ctlmsg_decode(struct ctlmsg *m, const uint8_t *buf, size_t len)
+int ctlmsg_decode(struct ctlmsg *m, const uint8_t key[CTLMSG_KEY_LEN], const uint8_t *buf,
+		  size_t len)
 {
+	uint8_t tag[CTLMSG_TAG_LEN];
 	size_t off = CTLMSG_HDR_LEN, n;
 
-	if (len < CTLMSG_HDR_LEN || len > CTLMSG_MAX_LEN || memcmp(buf, CTLMSG_MAGIC, 4) ||
-	    buf[5] != 0)
+	if (len < CTLMSG_HDR_LEN + CTLMSG_TAG_LEN || len > CTLMSG_MAX_LEN ||
+	    memcmp(buf, CTLMSG_MAGIC, 4) || buf[5] != 0)
 		return -EBADMSG;
-	if (buf[4] < CTLMSG_ADVERTISE || buf[4] > CTLMSG_SYNC)
+	if (buf[4] < CTLMSG_ADVERTISE || buf[4] > CTLMSG_HELLO)
 		return -EBADMSG;
+	len -= CTLMSG_TAG_LEN;		/* from here on: the part the tag covers */
 	m->type = (enum ctlmsg_type)buf[4];
 	n = (size_t)buf[6] << 8 | buf[7];
 	m->seq = (uint32_t)buf[8] << 24 | (uint32_t)buf[9] << 16 |
 		 (uint32_t)buf[10] << 8 | buf[11];
-	if (n > CTLMSG_MAX_PREFIXES || (m->type == CTLMSG_SYNC && n))
+	m->life = ctlmsg_get64(buf + 12);
+	m->nonce = ctlmsg_get64(buf + 20);
+	m->echo = ctlmsg_get64(buf + 28);
+	m->ctr = ctlmsg_get64(buf + 36);
+	if (n > CTLMSG_MAX_PREFIXES || !m->life || !m->nonce ||
+	    ((m->type == CTLMSG_SYNC || m->type == CTLMSG_HELLO) && n))
 		return -EBADMSG;
 	m->n = n;
 	for (size_t i = 0; i < n; i++) {
@@ -143,7 +179,152 @@ int ctlmsg_decode(struct ctlmsg *m, const uint8_t *buf, size_t len)
 		     m->mapped[i].len != m->prefixes[i].len))
 			return -EBADMSG;
 	}
-	return off == len ? 0 : -EBADMSG;
+	if (off != len)
+		return -EBADMSG;
+	if (crypto_mac(tag, key, CTLMSG_KEY_LEN, buf, len) ||
+	    !crypto_equal(tag, buf + len, CTLMSG_TAG_LEN))
+		return -EPERM;
+	return 0;
+}
+
+size_t ctlmsg_ack_remaps(const struct ctlmsg *ack, const struct ctlmsg *adv,
+			 struct prefix *guest, struct prefix *host, size_t *ignored)
+{
+	size_t n = 0;
+
+	*ignored = 0;
+	for (size_t i = 0; i < ack->n && i < CTLMSG_MAX_PREFIXES; i++) {
+		bool listed = false;
+
+		if (ack->status[i] != CTLMSG_ST_REMAPPED)
+			continue;
+		for (size_t j = 0; j < adv->n && !listed; j++)
+			listed = prefix_equal(&adv->prefixes[j], &ack->prefixes[i]);
+		for (size_t j = 0; j < n && listed; j++)
+			listed = !prefix_equal(&guest[j], &ack->prefixes[i]);	/* once */
+		if (!listed) {
+			(*ignored)++;
+			continue;
+		}
+		guest[n] = ack->prefixes[i];
+		host[n++] = ack->mapped[i];
+	}
+	return n;
+}
+
+/* KDF1(ck, DH || PSK || sender's public key), ck = HASH(label). */
+static int ctlmsg_auth_key(uint8_t out[CTLMSG_KEY_LEN], const uint8_t dh[CTLMSG_KEY_LEN],
+			   const uint8_t *psk, const uint8_t sender[CTLMSG_KEY_LEN])
+{
+	static const char label[] = "gangway control messages v2";
+	uint8_t ck[CRYPTO_HASH_LEN], in[3 * CTLMSG_KEY_LEN];
+	int err;
+
+	crypto_hash(ck, label, sizeof(label) - 1, NULL, 0);
+	memcpy(in, dh, CTLMSG_KEY_LEN);
+	if (psk)
+		memcpy(in + CTLMSG_KEY_LEN, psk, CTLMSG_KEY_LEN);
+	else
+		memset(in + CTLMSG_KEY_LEN, 0, CTLMSG_KEY_LEN);
+	memcpy(in + 2 * CTLMSG_KEY_LEN, sender, CTLMSG_KEY_LEN);
+	err = crypto_kdf(out, NULL, NULL, ck, in, sizeof(in));
+	crypto_wipe(in, sizeof(in));
+	return err;
+}
+
+int ctlmsg_auth_keys(struct ctlmsg_auth *a, const uint8_t priv[CTLMSG_KEY_LEN],
+		     const uint8_t peer_pub[CTLMSG_KEY_LEN], const uint8_t *psk)
+{
+	uint8_t dh[CTLMSG_KEY_LEN], pub[CTLMSG_KEY_LEN];
+	int err;
+
+	err = crypto_x25519_pubkey(pub, priv);
+	if (!err)
+		err = crypto_x25519(dh, priv, peer_pub);
+	if (!err)
+		err = ctlmsg_auth_key(a->tx_key, dh, psk, pub);
+	if (!err)
+		err = ctlmsg_auth_key(a->rx_key, dh, psk, peer_pub);
+	crypto_wipe(dh, sizeof(dh));
+	if (err)
+		ctlmsg_auth_wipe(a);
+	return err;
+}
+
+/* A random 64-bit value, never 0 (0 means "none yet"). */
+static int ctlmsg_auth_draw(uint64_t *v)
+{
+	int err;
+
+	do {
+		err = crypto_random(v, sizeof(*v));
+	} while (!err && !*v);
+	return err;
+}
+
+int ctlmsg_auth_init(struct ctlmsg_auth *a, const uint8_t priv[CTLMSG_KEY_LEN],
+		     const uint8_t peer_pub[CTLMSG_KEY_LEN], const uint8_t *psk)
+{
+	int err;
+
+	memset(a, 0, sizeof(*a));
+	err = ctlmsg_auth_draw(&a->life);
+	if (!err)
+		err = ctlmsg_auth_draw(&a->nonce);
+	if (!err)
+		err = ctlmsg_auth_keys(a, priv, peer_pub, psk);
+	return err;
+}
+
+void ctlmsg_auth_wipe(struct ctlmsg_auth *a)
+{
+	crypto_wipe(a->tx_key, sizeof(a->tx_key));
+	crypto_wipe(a->rx_key, sizeof(a->rx_key));
+}
+
+int ctlmsg_seal(struct ctlmsg_auth *a, const struct ctlmsg *m, uint8_t *buf, size_t size)
+{
+	static struct ctlmsg c;		/* large: not on the stack */
+
+	c = *m;
+	c.life = a->life;
+	c.nonce = a->nonce;
+	c.echo = a->peer_nonce;
+	c.ctr = ++a->tx_ctr;
+	return ctlmsg_encode(&c, a->tx_key, buf, size);
+}
+
+int ctlmsg_auth_check(struct ctlmsg_auth *a, const struct ctlmsg *m)
+{
+	if (m->life != a->peer_life) {
+		/*
+		 * The peer restarted, or this was made before it did. Either
+		 * way only what echoes a challenge drawn from now on counts,
+		 * so that nothing from an earlier life can pass.
+		 */
+		a->peer_life = m->life;
+		a->peer_nonce = m->nonce;
+		a->rx_ctr = 0;
+		if (ctlmsg_auth_draw(&a->nonce))
+			a->nonce = a->nonce + 1 ? a->nonce + 1 : 1;	/* new all the same */
+		return -ECONNRESET;
+	}
+	if (m->echo != a->nonce) {
+		a->peer_nonce = m->nonce;	/* so that our answer is fresh to it */
+		return -ESTALE;
+	}
+	if (m->ctr <= a->rx_ctr)
+		return -EALREADY;
+	a->peer_nonce = m->nonce;
+	a->rx_ctr = m->ctr;
+	return 0;
+}
+
+int ctlmsg_open(struct ctlmsg_auth *a, struct ctlmsg *m, const uint8_t *buf, size_t len)
+{
+	int err = ctlmsg_decode(m, a->rx_key, buf, len);
+
+	return err ? err : ctlmsg_auth_check(a, m);
 }
 
 int ctlmsg_wrap(uint8_t *pkt, size_t size, const struct prefix *src,
@@ -193,6 +374,37 @@ int ctlmsg_wrap(uint8_t *pkt, size_t size, const struct prefix *src,
 		csum = 0xffff;			/* 0 means "no checksum" */
 	csum_store(udp + 6, csum);
 	return (int)(iphl + udplen);
+}
+
+bool ctlmsg_is_control(const uint8_t *pkt, size_t len, struct prefix *dst)
+{
+	const uint8_t *udp;
+	size_t iphl;
+
+	memset(dst, 0, sizeof(*dst));
+	if (len < 1)
+		return false;
+	if ((pkt[0] >> 4) == 4) {
+		iphl = (size_t)(pkt[0] & 15) * 4;
+		/* later fragments carry no port, and are never taken as control */
+		if (len < 20 || iphl < 20 || len < iphl + 4 || pkt[9] != 17 ||
+		    (pkt[6] & 0x1f) || pkt[7])
+			return false;
+		dst->family = AF_INET;
+		dst->len = 32;
+		memcpy(dst->addr.b, pkt + 16, 4);
+	} else if ((pkt[0] >> 4) == 6) {
+		iphl = 40;
+		if (len < iphl + 4 || pkt[6] != 17)
+			return false;
+		dst->family = AF_INET6;
+		dst->len = 128;
+		memcpy(dst->addr.b, pkt + 24, 16);
+	} else {
+		return false;
+	}
+	udp = pkt + iphl;
+	return ((unsigned int)udp[2] << 8 | udp[3]) == CTLMSG_PORT;
 }
 
 int ctlmsg_unwrap(const uint8_t *pkt, size_t len, struct prefix *srcp, struct prefix *dst,

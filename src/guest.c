@@ -66,16 +66,12 @@ static bool guest_find_host_ctl(const struct config *c, struct prefix *out)
 
 static void guest_send_adv(struct guest *g, uint64_t now)
 {
-	uint8_t buf[CTLMSG_MAX_LEN];
-	int n, ret;
+	int ret;
 
 	if (!g->have_host_ctl)
 		return;
 	g->next_adv = now + (g->acked ? GUEST_REFRESH : GUEST_RESEND);
-	n = ctlmsg_encode(&g->adv, buf, sizeof(buf));
-	if (n < 0)
-		return;
-	ret = tunnel_send_ctl(g->t, &g->host_ctl, buf, (size_t)n);
+	ret = tunnel_send_ctl(g->t, &g->host_ctl, &g->adv);
 	if (ret)
 		log_debug("Advertisement not sent: %s", strerror(-ret));
 }
@@ -108,44 +104,48 @@ static void guest_on_view(void *ctx, const struct discover_view *view)
 	guest_send_adv(g, loop_now());
 }
 
+/* The tunnel verified the message (tunnel_ctl_fn): it is the host agent's. */
 static void guest_on_ctl(void *ctx, struct wg_peer *from, const struct prefix *src,
-			 const uint8_t *msg, size_t len)
+			 const struct ctlmsg *m)
 {
+	static struct prefix guest_pfx[CTLMSG_MAX_PREFIXES], host_pfx[CTLMSG_MAX_PREFIXES];
 	struct guest *g = ctx;
-	static struct ctlmsg m;
 	char buf[PREFIX_STRLEN];
-	size_t n_remap = 0;
+	size_t n_remap, ignored;
 	int ret;
 
 	(void)from;
 	(void)src;
-	if (ctlmsg_decode(&m, msg, len)) {
-		log_debug("Malformed control message dropped");
-		return;
-	}
-	if (m.type == CTLMSG_SYNC) {
+	/*
+	 * SYNC: the host asks again. HELLO: the host dropped what we sent as
+	 * not fresh (one of us restarted) and now told us its challenge.
+	 */
+	if (m->type == CTLMSG_SYNC || m->type == CTLMSG_HELLO) {
 		g->acked = false;
 		guest_send_adv(g, loop_now());
 		return;
 	}
-	if (m.type != CTLMSG_ACK || m.seq != g->adv.seq || g->acked)
+	if (m->type != CTLMSG_ACK || m->seq != g->adv.seq || g->acked)
 		return;
 	g->acked = true;
 	g->next_adv = loop_now() + GUEST_REFRESH;
-	for (size_t i = 0; i < m.n; i++) {
+	/* Translate only what we advertise: never a prefix of the host's choosing. */
+	n_remap = ctlmsg_ack_remaps(m, &g->adv, guest_pfx, host_pfx, &ignored);
+	if (ignored)
+		log_warn("The host remapped %zu prefix(es) not advertised; ignoring them", ignored);
+	for (size_t i = 0; i < n_remap; i++) {
 		char hbuf[PREFIX_STRLEN];
 
-		prefix_format(&m.prefixes[i], buf, sizeof(buf));
-		if (m.status[i] == CTLMSG_ST_REMAPPED) {
-			log_info("The host reaches %s as %s", buf,
-				 prefix_format(&m.mapped[i], hbuf, sizeof(hbuf)));
-			g->remap[n_remap].guest = m.prefixes[i];
-			g->remap[n_remap++].host = m.mapped[i];
-		} else if (m.status[i] != CTLMSG_ST_INSTALLED) {
-			log_warn("The host did not route %s: %s", buf,
-				 ctlmsg_status_name(m.status[i]));
-		}
+		log_info("The host reaches %s as %s", prefix_format(&guest_pfx[i], buf, sizeof(buf)),
+			 prefix_format(&host_pfx[i], hbuf, sizeof(hbuf)));
+		g->remap[i].guest = guest_pfx[i];
+		g->remap[i].host = host_pfx[i];
 	}
+	for (size_t i = 0; i < m->n; i++)
+		if (m->status[i] != CTLMSG_ST_INSTALLED && m->status[i] != CTLMSG_ST_REMAPPED)
+			log_warn("The host did not route %s: %s",
+				 prefix_format(&m->prefixes[i], buf, sizeof(buf)),
+				 ctlmsg_status_name(m->status[i]));
 	g->n_remap = n_remap;
 	if (g->fw) {
 		ret = firewall_set_remaps(g->fw, g->remap, n_remap);
@@ -154,7 +154,7 @@ static void guest_on_ctl(void *ctx, struct wg_peer *from, const struct prefix *s
 		else
 			firewall_check(g->fw);
 	}
-	log_info("The host acknowledged %zu prefix(es)", m.n);
+	log_info("The host acknowledged %zu prefix(es)", m->n);
 }
 
 static void guest_on_event(void *ctx, struct wg_peer *peer, enum wg_event ev)

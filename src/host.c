@@ -180,10 +180,9 @@ static void host_on_advertise(struct host *h, struct wg_peer *peer, const struct
 	struct host_guest *hg = host_guest_of(h, peer, true);
 	struct prefix keep[CTLMSG_MAX_PREFIXES];
 	static struct ctlmsg ack;
-	uint8_t out[CTLMSG_MAX_LEN];
 	char buf[PREFIX_STRLEN];
 	size_t n_keep = 0;
-	int ret, n;
+	int ret;
 
 	if (!hg)
 		return;
@@ -242,33 +241,34 @@ static void host_on_advertise(struct host *h, struct wg_peer *peer, const struct
 	hg->seen = true;
 	hg->last_adv_ns = loop_now();
 	hg->ctl = *src;
-	n = ctlmsg_encode(&ack, out, sizeof(out));
-	if (n > 0)
-		tunnel_send_ctl(h->t, src, out, (size_t)n);
+	tunnel_send_ctl(h->t, src, &ack);
 }
 
+/*
+ * The tunnel verified the message (tunnel_ctl_fn). A guest advertises, or
+ * says HELLO after a restart on either side left its last advertisement
+ * unheard: ask for it again.
+ */
 static void host_on_ctl(void *ctx, struct wg_peer *from, const struct prefix *src,
-			const uint8_t *msg, size_t len)
+			const struct ctlmsg *m)
 {
+	static const struct ctlmsg sync = { .type = CTLMSG_SYNC };
 	struct host *h = ctx;
-	static struct ctlmsg m;
 
-	if (ctlmsg_decode(&m, msg, len) || m.type != CTLMSG_ADVERTISE) {
-		log_debug("Malformed or unexpected control message dropped");
-		return;
-	}
-	host_on_advertise(h, from, src, &m);
+	if (m->type == CTLMSG_HELLO)
+		tunnel_send_ctl(h->t, src, &sync);
+	else if (m->type == CTLMSG_ADVERTISE)
+		host_on_advertise(h, from, src, m);
+	else
+		log_debug("Unexpected control message dropped");
 }
 
 /* Ask a guest for its whole set again (SYNC). */
 static void host_sync(struct host *h, const struct host_guest *hg)
 {
 	static const struct ctlmsg sync = { .type = CTLMSG_SYNC };
-	uint8_t out[CTLMSG_HDR_LEN];
-	int n = ctlmsg_encode(&sync, out, sizeof(out));
 
-	if (n > 0)
-		tunnel_send_ctl(h->t, &hg->ctl, out, (size_t)n);
+	tunnel_send_ctl(h->t, &hg->ctl, &sync);
 }
 
 /*

@@ -179,9 +179,125 @@ static bool tunnel_is_own_addr(const struct tunnel *t, const struct prefix *a)
 }
 
 /*
- * Control messages to our own tunnel address are ours; everything else goes
- * to the kernel. The engine already checked the inner source against the
- * peer's allowed IPs, so `from` is who sent it.
+ * Where a peer's daemon speaks: the address its control messages came
+ * from, or a single-address entry of its configured AllowedIPs.
+ */
+static struct tunnel_peer *tunnel_ctl_peer(struct tunnel *t, const struct prefix *a)
+{
+	for (size_t i = 0; i < t->n_peers; i++)
+		if (t->peers[i].ctl.family && prefix_equal(&t->peers[i].ctl, a))
+			return &t->peers[i];
+	for (size_t i = 0; i < t->n_peers && i < t->cfg.n_peers; i++) {
+		const struct config_prefixes *l = &t->cfg.peers[i].allowed_ips;
+
+		for (size_t j = 0; j < l->n; j++)
+			if (prefix_equal(&l->v[j], a))
+				return &t->peers[i];
+	}
+	return NULL;
+}
+
+/*
+ * Only the daemons speak on the control port of a control address, and
+ * they hand their messages to the engine directly: such a packet read from
+ * the device (a container in the VM, any process on the host) is dropped.
+ */
+static bool tunnel_tun_forged(struct tunnel *t, const uint8_t *pkt, size_t len)
+{
+	struct tunnel_peer *tp = NULL;
+	struct prefix dst;
+
+	if (!ctlmsg_is_control(pkt, len, &dst))
+		return false;
+	if (!tunnel_is_own_addr(t, &dst)) {
+		tp = tunnel_ctl_peer(t, &dst);
+		if (!tp)
+			return false;
+	}
+	wg_count_drop(t->dev, tp ? tp->wg : NULL, WG_DROP_CTL_DEVICE);
+	return true;
+}
+
+static int tunnel_queue_ctl(struct tunnel *t, struct tunnel_peer *tp, const struct prefix *dst,
+			    const struct ctlmsg *m)
+{
+	struct tunnel_ctl_out *o;
+	int n;
+
+	if (!tunnel_own_addr(t, dst->family))
+		return -EADDRNOTAVAIL;
+	if (!tp->auth_ok)
+		return -ENOKEY;
+	if (t->n_out >= TUNNEL_CTL_OUTBOX)
+		return -ENOBUFS;
+	o = &t->outbox[t->n_out];
+	n = ctlmsg_seal(&tp->auth, m, o->msg, sizeof(o->msg));
+	if (n < 0)
+		return n;
+	t->n_out++;
+	o->dst = *dst;
+	o->len = (size_t)n;
+	if (!t->in_engine)
+		tunnel_schedule(t);
+	return 0;
+}
+
+int tunnel_send_ctl(struct tunnel *t, const struct prefix *dst, const struct ctlmsg *m)
+{
+	struct tunnel_peer *tp = tunnel_ctl_peer(t, dst);
+
+	return tp ? tunnel_queue_ctl(t, tp, dst, m) : -EHOSTUNREACH;
+}
+
+/*
+ * A control message for us: the peer's daemon's only if its tag verifies
+ * and it is fresh; anything else is counted and dropped without a word,
+ * except that a well-made message that is merely not fresh (a restart) is
+ * answered with a HELLO carrying our challenge, at most ten a second.
+ * Nothing else ever answers, so two daemons cannot keep each other busy.
+ */
+static void tunnel_ctl_in(struct tunnel *t, struct wg_peer *from, const struct prefix *src,
+			  const uint8_t *msg, size_t len)
+{
+	static const struct ctlmsg hello = { .type = CTLMSG_HELLO };
+	static struct ctlmsg m;		/* large: not on the stack */
+	struct tunnel_peer *tp = tunnel_peer_of(t, from);
+	uint64_t now;
+	int ret;
+
+	if (!tp || !tp->auth_ok) {
+		wg_count_drop(t->dev, from, WG_DROP_CTL_AUTH);
+		return;
+	}
+	ret = ctlmsg_open(&tp->auth, &m, msg, len);
+	switch (ret) {
+	case 0:
+		tp->ctl = *src;
+		t->on_ctl(t->hook_ctx, from, src, &m);
+		break;
+	case -ECONNRESET:
+	case -ESTALE:
+		wg_count_drop(t->dev, from, WG_DROP_CTL_STALE);
+		now = loop_now();
+		if ((ret == -ECONNRESET || m.type != CTLMSG_HELLO) && now >= tp->hello_at) {
+			tp->hello_at = now + WG_NSEC / 10;
+			tunnel_queue_ctl(t, tp, src, &hello);
+		}
+		break;
+	case -EALREADY:
+		wg_count_drop(t->dev, from, WG_DROP_CTL_REPLAY);
+		break;
+	default:
+		wg_count_drop(t->dev, from, WG_DROP_CTL_AUTH);
+		break;
+	}
+}
+
+/*
+ * Control messages to our own tunnel address are taken out here, before
+ * the device; everything else goes to the kernel. The engine already
+ * checked the inner source against the peer's allowed IPs, so `from` is
+ * the peer's side; the message's tag says whether its daemon wrote it.
  */
 static int tunnel_deliver(void *ctx, struct wg_peer *from, const uint8_t *pkt, size_t len)
 {
@@ -196,32 +312,12 @@ static int tunnel_deliver(void *ctx, struct wg_peer *from, const uint8_t *pkt, s
 	if (t->on_ctl) {
 		mlen = ctlmsg_unwrap(pkt, len, &src, &dst, &msg);
 		if (mlen >= 0 && tunnel_is_own_addr(t, &dst)) {
-			t->on_ctl(t->hook_ctx, from, &src, msg, (size_t)mlen);
+			tunnel_ctl_in(t, from, &src, msg, (size_t)mlen);
 			return 0;
 		}
 	}
 	n = t->io.ops->tun_write(&t->io, pkt, len);
 	return n < 0 ? (int)n : 0;
-}
-
-int tunnel_send_ctl(struct tunnel *t, const struct prefix *dst, const uint8_t *msg,
-		    size_t len)
-{
-	struct tunnel_ctl_out *o;
-
-	if (!tunnel_own_addr(t, dst->family))
-		return -EADDRNOTAVAIL;
-	if (len > sizeof(o->msg))
-		return -EMSGSIZE;
-	if (t->n_out >= TUNNEL_CTL_OUTBOX)
-		return -ENOBUFS;
-	o = &t->outbox[t->n_out++];
-	o->dst = *dst;
-	o->len = len;
-	memcpy(o->msg, msg, len);
-	if (!t->in_engine)
-		tunnel_schedule(t);
-	return 0;
 }
 
 static void tunnel_flush_ctl(struct tunnel *t, uint64_t now)
@@ -407,7 +503,7 @@ static void tunnel_on_timer(void *ctx, int fd, uint32_t events)
 static void tunnel_tun_batches(struct tunnel *t, uint64_t now)
 {
 	struct wg_packet *p;
-	int n;
+	int n, kept;
 
 	for (int i = 0; i < TUNNEL_BATCHES; i++) {
 		n = t->io.ops->tun_read_batch(&t->io, &p);
@@ -417,9 +513,15 @@ static void tunnel_tun_batches(struct tunnel *t, uint64_t now)
 			log_err("Failed to read from %s: %s", t->ifname, strerror(-n));
 			break;
 		}
-		for (int j = 0; j < n; j++)
+		kept = 0;
+		for (int j = 0; j < n; j++) {
+			if (tunnel_tun_forged(t, p[j].data, p[j].len))
+				continue;
 			captap_hook(t->tap, p[j].data, p[j].len);
-		wg_device_tx_batch(t->dev, p, (size_t)n, now);
+			p[kept++] = p[j];
+		}
+		if (kept)
+			wg_device_tx_batch(t->dev, p, (size_t)kept, now);
 	}
 	t->io.ops->udp_flush(&t->io);
 }
@@ -447,6 +549,8 @@ static void tunnel_on_tun(void *ctx, int fd, uint32_t events)
 			log_err("Failed to read from %s: %s", t->ifname, strerror((int)-n));
 			break;
 		}
+		if (tunnel_tun_forged(t, pkt, (size_t)n))
+			continue;
 		captap_hook(t->tap, pkt, (size_t)n);
 		wg_device_tx(t->dev, pkt, (size_t)n, now);
 	}
@@ -564,13 +668,44 @@ static void tunnel_routes(struct tunnel *t, const struct config *old, const stru
 	}
 }
 
-/* Abandon the lookups of peers that are going away (reload, stop). */
-static void tunnel_peers_forget_lookups(struct tunnel_peer *peers, size_t n)
+/*
+ * The control messages' keys, from our private key, the peer's public key
+ * and the preshared key; a peer kept over a reload keeps its challenges and
+ * counters (its daemon did not restart).
+ */
+static void tunnel_peer_auth(struct tunnel *t, struct tunnel_peer *tp,
+			     const struct tunnel_peer *old, const struct config_peer *cp)
+{
+	const uint8_t *psk = cp->has_preshared_key ? cp->preshared_key : NULL;
+	char name[KEY_B64_LEN + 1];
+	int ret;
+
+	if (old && old->auth_ok) {
+		tp->auth = old->auth;
+		tp->ctl = old->ctl;
+		tp->hello_at = old->hello_at;
+		ret = ctlmsg_auth_keys(&tp->auth, t->cfg.private_key, cp->public_key, psk);
+	} else {
+		ret = ctlmsg_auth_init(&tp->auth, t->cfg.private_key, cp->public_key, psk);
+	}
+	tp->auth_ok = ret == 0;
+	if (ret)
+		log_warn("No control message keys for peer %s: %s; its control messages "
+			 "are dropped", tunnel_key_name(cp->public_key, name), strerror(-ret));
+}
+
+/*
+ * Free a list of peers that is going away (reload, stop): abandon their
+ * name lookups and wipe their control message keys.
+ */
+static void tunnel_peers_free(struct tunnel_peer *peers, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		resolve_free(peers[i].lookup);
 		peers[i].lookup = NULL;
+		ctlmsg_auth_wipe(&peers[i].auth);
 	}
+	free(peers);
 }
 
 /* Make the engine's peers match c->peers; t->peers is rebuilt in c's order. */
@@ -598,7 +733,7 @@ static int tunnel_sync_peers(struct tunnel *t, const struct config *c)
 	}
 	for (size_t i = 0; i < c->n_peers; i++) {
 		const struct config_peer *cp = &c->peers[i];
-		struct tunnel_peer *tp = &np[i];
+		struct tunnel_peer *tp = &np[i], *old;
 		bool fresh = false;
 
 		tp->wg = wg_peer_find(t->dev, cp->public_key);
@@ -610,8 +745,7 @@ static int tunnel_sync_peers(struct tunnel *t, const struct config *c)
 				log_err("Failed to add peer %s: %s",
 					tunnel_key_name(cp->public_key, name),
 					strerror(errno));
-				tunnel_peers_forget_lookups(np, i);
-				free(np);
+				tunnel_peers_free(np, i);
 				return ret;
 			}
 			fresh = true;
@@ -627,13 +761,13 @@ static int tunnel_sync_peers(struct tunnel *t, const struct config *c)
 		wg_peer_set_keepalive(tp->wg, cp->persistent_keepalive);
 		snprintf(tp->host, sizeof(tp->host), "%s", cp->endpoint_host);
 		tp->port = cp->endpoint_port;
+		old = NULL;
+		for (size_t k = 0; k < t->n_peers && !fresh; k++)
+			if (t->peers[k].wg == tp->wg)
+				old = &t->peers[k];
+		tunnel_peer_auth(t, tp, old, cp);
 		if (tp->host[0]) {
 			/* A changed endpoint is looked up again; an unchanged one kept. */
-			struct tunnel_peer *old = NULL;
-
-			for (size_t k = 0; k < t->n_peers && !fresh; k++)
-				if (t->peers[k].wg == tp->wg)
-					old = &t->peers[k];
 			if (fresh || !old || strcmp(old->host, tp->host) || old->port != tp->port) {
 				tunnel_resolve(t, tp, now);
 			} else {
@@ -648,8 +782,7 @@ static int tunnel_sync_peers(struct tunnel *t, const struct config *c)
 		if (t->role == TUNNEL_GUEST && tp->host[0] && !tp->lookup)
 			wg_peer_connect(tp->wg, now);
 	}
-	tunnel_peers_forget_lookups(t->peers, t->n_peers);
-	free(t->peers);
+	tunnel_peers_free(t->peers, t->n_peers);
 	t->peers = np;
 	t->n_peers = c->n_peers;
 	return 0;
@@ -907,8 +1040,7 @@ void tunnel_stop(struct tunnel *t)
 	pool_free(t->pool);
 	t->pool = NULL;
 	platform_close(t->plat);
-	tunnel_peers_forget_lookups(t->peers, t->n_peers);
-	free(t->peers);
+	tunnel_peers_free(t->peers, t->n_peers);
 	config_free(&t->cfg);
 	crypto_wipe(t->buf, sizeof(t->buf));
 	t->dev = NULL;

@@ -263,6 +263,10 @@ static const char *const wg_drop_names[WG_DROP_MAX] = {
 	[WG_DROP_QUEUE_FULL] = "queue-full",
 	[WG_DROP_TIMEOUT] = "handshake-timeout",
 	[WG_DROP_LOOP] = "routing-loop",
+	[WG_DROP_CTL_DEVICE] = "control-from-device",
+	[WG_DROP_CTL_AUTH] = "control-auth",
+	[WG_DROP_CTL_STALE] = "control-stale",
+	[WG_DROP_CTL_REPLAY] = "control-replay",
 };
 
 const char *wg_drop_name(enum wg_drop d)
@@ -292,6 +296,16 @@ static void wg_dev_drop(struct wg_device *dev, enum wg_drop d)
 static void wg_peer_drop(struct wg_peer *peer, enum wg_drop d)
 {
 	peer->stats.drops[d]++;
+}
+
+void wg_count_drop(struct wg_device *dev, struct wg_peer *peer, enum wg_drop d)
+{
+	if ((unsigned int)d >= WG_DROP_MAX)
+		return;
+	if (peer)
+		wg_peer_drop(peer, d);
+	else
+		wg_dev_drop(dev, d);
 }
 
 static void wg_event(struct wg_peer *peer, enum wg_event ev)

@@ -1,4 +1,4 @@
-/* test_ctlmsg.c - control messages: round trips, every malformation, IP/UDP wrapping */
+/* test_ctlmsg.c - control messages: round trips, malformations, authentication, wrapping */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,7 +10,10 @@
 #include <sys/socket.h>
 #include <cmocka.h>
 
+#include "crypto.h"
 #include "ctlmsg.h"
+
+static const uint8_t K[CTLMSG_KEY_LEN] = "0123456789abcdef0123456789abcde";
 
 static struct prefix pf(const char *s)
 {
@@ -30,16 +33,24 @@ static void test_roundtrip(void **state)
 	memset(&m, 0, sizeof(m));
 	m.type = CTLMSG_ADVERTISE;
 	m.seq = 0xdeadbeef;
+	m.life = 0x3132333435363738ULL;
+	m.nonce = 0x0102030405060708ULL;
+	m.echo = 0x1112131415161718ULL;
+	m.ctr = 0x2122232425262728ULL;
 	m.prefixes[0] = pf("172.17.0.0/16");
 	m.prefixes[1] = pf("fd00:1::/64");
 	m.prefixes[2] = pf("0.0.0.0/0");
 	m.n = 3;
-	n = ctlmsg_encode(&m, buf, sizeof(buf));
-	assert_int_equal(n, CTLMSG_HDR_LEN + 6 + 18 + 6);
-	assert_memory_equal(buf, "GWY1\x01\x00\x00\x03\xde\xad\xbe\xef\x04\x10\xac\x11\x00\x00", 18);
-	assert_int_equal(ctlmsg_decode(&d, buf, (size_t)n), 0);
+	n = ctlmsg_encode(&m, K, buf, sizeof(buf));
+	assert_int_equal(n, CTLMSG_HDR_LEN + 6 + 18 + 6 + CTLMSG_TAG_LEN);
+	assert_memory_equal(buf, "GWY2\x01\x00\x00\x03\xde\xad\xbe\xef"
+			    "\x31\x32\x33\x34\x35\x36\x37\x38\x01\x02\x03\x04\x05\x06\x07\x08\x11\x12\x13\x14\x15\x16\x17\x18"
+			    "\x21\x22\x23\x24\x25\x26\x27\x28\x04\x10\xac\x11\x00\x00", 50);
+	assert_int_equal(ctlmsg_decode(&d, K, buf, (size_t)n), 0);
 	assert_int_equal(d.type, CTLMSG_ADVERTISE);
 	assert_int_equal(d.seq, 0xdeadbeef);
+	assert_true(d.life == m.life && d.nonce == m.nonce && d.echo == m.echo &&
+		    d.ctr == m.ctr);
 	assert_int_equal(d.n, 3);
 	for (int i = 0; i < 3; i++)
 		assert_true(prefix_equal(&d.prefixes[i], &m.prefixes[i]));
@@ -48,94 +59,470 @@ static void test_roundtrip(void **state)
 	m.status[0] = CTLMSG_ST_INSTALLED;
 	m.status[1] = CTLMSG_ST_CONFLICT;
 	m.status[2] = CTLMSG_ST_NOT_ALLOWED;
-	n = ctlmsg_encode(&m, buf, sizeof(buf));
-	assert_int_equal(n, CTLMSG_HDR_LEN + 7 + 19 + 7);
-	assert_int_equal(ctlmsg_decode(&d, buf, (size_t)n), 0);
+	n = ctlmsg_encode(&m, K, buf, sizeof(buf));
+	assert_int_equal(n, CTLMSG_HDR_LEN + 7 + 19 + 7 + CTLMSG_TAG_LEN);
+	assert_int_equal(ctlmsg_decode(&d, K, buf, (size_t)n), 0);
 	assert_int_equal(d.status[1], CTLMSG_ST_CONFLICT);
 	assert_int_equal(d.status[2], CTLMSG_ST_NOT_ALLOWED);
 
 	m.type = CTLMSG_SYNC;
 	m.n = 0;
-	n = ctlmsg_encode(&m, buf, sizeof(buf));
-	assert_int_equal(n, CTLMSG_HDR_LEN);
-	assert_int_equal(ctlmsg_decode(&d, buf, (size_t)n), 0);
+	n = ctlmsg_encode(&m, K, buf, sizeof(buf));
+	assert_int_equal(n, CTLMSG_HDR_LEN + CTLMSG_TAG_LEN);
+	assert_int_equal(ctlmsg_decode(&d, K, buf, (size_t)n), 0);
 	assert_int_equal(d.type, CTLMSG_SYNC);
+	m.type = CTLMSG_HELLO;
+	n = ctlmsg_encode(&m, K, buf, sizeof(buf));
+	assert_int_equal(ctlmsg_decode(&d, K, buf, (size_t)n), 0);
+	assert_int_equal(d.type, CTLMSG_HELLO);
 	/* A full message fits the documented maximum. */
 	m.type = CTLMSG_ACK;
 	m.n = CTLMSG_MAX_PREFIXES;
 	for (size_t i = 0; i < m.n; i++)
 		m.prefixes[i] = pf("fd00::/8");
-	assert_int_equal(ctlmsg_encode(&m, buf, sizeof(buf)), CTLMSG_HDR_LEN + CTLMSG_MAX_PREFIXES * 19);
+	assert_int_equal(ctlmsg_encode(&m, K, buf, sizeof(buf)),
+			 CTLMSG_HDR_LEN + CTLMSG_MAX_PREFIXES * 19 + CTLMSG_TAG_LEN);
 	/* Remapped entries carry the host's prefix too; too many do not fit. */
 	for (size_t i = 0; i < m.n; i++) {
 		m.status[i] = CTLMSG_ST_REMAPPED;
 		m.mapped[i] = pf("fe00::/8");
 	}
-	assert_int_equal(ctlmsg_encode(&m, buf, sizeof(buf)), -EMSGSIZE);
+	assert_int_equal(ctlmsg_encode(&m, K, buf, sizeof(buf)), -EMSGSIZE);
 	m.n = CTLMSG_MAX_PREFIXES + 1;
-	assert_int_equal(ctlmsg_encode(&m, buf, sizeof(buf)), -EMSGSIZE);
+	assert_int_equal(ctlmsg_encode(&m, K, buf, sizeof(buf)), -EMSGSIZE);
+	/* SYNC and HELLO carry no entries. */
+	m.n = 1;
+	m.type = CTLMSG_HELLO;
+	assert_int_equal(ctlmsg_encode(&m, K, buf, sizeof(buf)), -EMSGSIZE);
 }
 
 static void test_remapped_ack(void **state)
 {
 	static struct ctlmsg m, d;
 	uint8_t buf[CTLMSG_MAX_LEN];
+	const size_t e = CTLMSG_HDR_LEN + 7;	/* the mapped prefix of entry 0 */
 	int n;
 
 	(void)state;
 	memset(&m, 0, sizeof(m));
 	m.type = CTLMSG_ACK;
 	m.seq = 9;
+	m.life = 1;
+	m.nonce = 1;
 	m.n = 2;
 	m.prefixes[0] = pf("172.17.0.0/16");
 	m.status[0] = CTLMSG_ST_REMAPPED;
 	m.mapped[0] = pf("10.217.0.0/16");
 	m.prefixes[1] = pf("172.18.0.0/16");
 	m.status[1] = CTLMSG_ST_INSTALLED;
-	n = ctlmsg_encode(&m, buf, sizeof(buf));
-	assert_int_equal(n, CTLMSG_HDR_LEN + 7 + 6 + 7);
-	assert_int_equal(ctlmsg_decode(&d, buf, (size_t)n), 0);
+	n = ctlmsg_encode(&m, K, buf, sizeof(buf));
+	assert_int_equal(n, CTLMSG_HDR_LEN + 7 + 6 + 7 + CTLMSG_TAG_LEN);
+	assert_int_equal(ctlmsg_decode(&d, K, buf, (size_t)n), 0);
 	assert_int_equal(d.status[0], CTLMSG_ST_REMAPPED);
 	assert_true(prefix_equal(&d.mapped[0], &m.mapped[0]));
 	assert_int_equal(d.status[1], CTLMSG_ST_INSTALLED);
 	/* A mapped prefix of another length or family is malformed. */
-	buf[CTLMSG_HDR_LEN + 7 + 1] = 24;
-	assert_int_equal(ctlmsg_decode(&d, buf, (size_t)n), -EBADMSG);
-	buf[CTLMSG_HDR_LEN + 7 + 1] = 16;
-	buf[CTLMSG_HDR_LEN + 7] = 6;
-	assert_int_equal(ctlmsg_decode(&d, buf, (size_t)n), -EBADMSG);
-	/* Truncated inside the mapped prefix. */
-	assert_int_equal(ctlmsg_decode(&d, buf, (size_t)n - 10), -EBADMSG);
+	buf[e + 1] = 24;
+	assert_int_equal(ctlmsg_decode(&d, K, buf, (size_t)n), -EBADMSG);
+	buf[e + 1] = 16;
+	buf[e] = 6;
+	assert_int_equal(ctlmsg_decode(&d, K, buf, (size_t)n), -EBADMSG);
+	buf[e] = 4;
+	/* Truncated inside the mapped prefix (tag and all). */
+	assert_int_equal(ctlmsg_decode(&d, K, buf, e + 3 + CTLMSG_TAG_LEN), -EBADMSG);
+	/* Restored: well formed and intact again. */
+	assert_int_equal(ctlmsg_decode(&d, K, buf, (size_t)n), 0);
+}
+
+/* The guest translates only prefixes it advertises, whatever the ACK lists. */
+static void test_ack_remaps(void **state)
+{
+	static struct ctlmsg adv, ack;
+	struct prefix g[CTLMSG_MAX_PREFIXES], h[CTLMSG_MAX_PREFIXES];
+	size_t ignored = 99;
+
+	(void)state;
+	memset(&adv, 0, sizeof(adv));
+	adv.type = CTLMSG_ADVERTISE;
+	adv.n = 2;
+	adv.prefixes[0] = pf("172.17.0.0/16");
+	adv.prefixes[1] = pf("172.18.0.0/16");
+	memset(&ack, 0, sizeof(ack));
+	ack.type = CTLMSG_ACK;
+	ack.n = 5;
+	ack.prefixes[0] = pf("172.18.0.0/16");		/* ours: taken */
+	ack.status[0] = CTLMSG_ST_REMAPPED;
+	ack.mapped[0] = pf("10.218.0.0/16");
+	ack.prefixes[1] = pf("192.168.1.0/24");		/* not ours: a DNAT of the host's choosing */
+	ack.status[1] = CTLMSG_ST_REMAPPED;
+	ack.mapped[1] = pf("10.99.1.0/24");
+	ack.prefixes[2] = pf("172.17.0.0/16");		/* ours, installed as is */
+	ack.status[2] = CTLMSG_ST_INSTALLED;
+	ack.prefixes[3] = pf("172.18.0.0/24");		/* inside ours, but not ours */
+	ack.status[3] = CTLMSG_ST_REMAPPED;
+	ack.mapped[3] = pf("10.218.0.0/24");
+	ack.prefixes[4] = pf("172.18.0.0/16");		/* ours again: once is enough */
+	ack.status[4] = CTLMSG_ST_REMAPPED;
+	ack.mapped[4] = pf("10.99.0.0/16");
+	assert_int_equal(ctlmsg_ack_remaps(&ack, &adv, g, h, &ignored), 1);
+	assert_true(prefix_equal(&g[0], &adv.prefixes[1]));
+	assert_true(prefix_equal(&h[0], &ack.mapped[0]));
+	assert_int_equal(ignored, 3);
+	/* Nothing advertised: nothing translated. */
+	adv.n = 0;
+	assert_int_equal(ctlmsg_ack_remaps(&ack, &adv, g, h, &ignored), 0);
+	assert_int_equal(ignored, 4);
+}
+
+/* header (life and challenge 1) | body | a correct tag: only the malformation can fail */
+static size_t mk(uint8_t *out, const char *hdr8, const char *body, size_t blen)
+{
+	memcpy(out, hdr8, 8);
+	memset(out + 8, 0, CTLMSG_HDR_LEN - 8);
+	out[19] = 1;
+	out[27] = 1;
+	memcpy(out + CTLMSG_HDR_LEN, body, blen);
+	assert_int_equal(crypto_mac(out + CTLMSG_HDR_LEN + blen, K, sizeof(K), out,
+				    CTLMSG_HDR_LEN + blen), 0);
+	return CTLMSG_HDR_LEN + blen + CTLMSG_TAG_LEN;
 }
 
 static void test_malformed(void **state)
 {
 	static struct ctlmsg d;
-	static const struct { const char *bytes; size_t len; } bad[] = {
-		{ "", 0 },
-		{ "GWY1\x01\x00\x00\x00\x00\x00\x00", 11 },			/* short header */
-		{ "GWY2\x01\x00\x00\x00\x00\x00\x00\x00", 12 },			/* magic */
-		{ "GWY1\x04\x00\x00\x00\x00\x00\x00\x00", 12 },			/* type */
-		{ "GWY1\x00\x00\x00\x00\x00\x00\x00\x00", 12 },			/* type 0 */
-		{ "GWY1\x01\x01\x00\x00\x00\x00\x00\x00", 12 },			/* flags */
-		{ "GWY1\x01\x00\x00\x01\x00\x00\x00\x00", 12 },			/* missing entry */
-		{ "GWY1\x01\x00\x00\x01\x00\x00\x00\x00\x04\x08\x0a", 15 },	/* short address */
-		{ "GWY1\x01\x00\x00\x01\x00\x00\x00\x00\x05\x08\x0a\x00\x00\x00", 18 },	/* family */
-		{ "GWY1\x01\x00\x00\x01\x00\x00\x00\x00\x04\x21\x0a\x00\x00\x00", 18 },	/* /33 */
-		{ "GWY1\x01\x00\x00\x01\x00\x00\x00\x00\x04\x08\x0a\x01\x00\x00", 18 },	/* host bits */
-		{ "GWY1\x01\x00\x00\x01\x00\x00\x00\x00\x04\x08\x0a\x00\x00\x00\x00", 19 },	/* trailing */
-		{ "GWY1\x02\x00\x00\x01\x00\x00\x00\x00\x09\x04\x08\x0a\x00\x00\x00", 19 },	/* status */
-		{ "GWY1\x03\x00\x00\x01\x00\x00\x00\x00\x04\x08\x0a\x00\x00\x00", 18 },	/* sync + entry */
-		{ "GWY1\x01\x00\x00\x41\x00\x00\x00\x00", 12 },			/* 65 entries */
+	static const struct { const char *hdr, *body; size_t blen; } bad[] = {
+		{ "GWY1\x01\x00\x00\x00", "", 0 },				/* old magic */
+		{ "GWY2\x05\x00\x00\x00", "", 0 },				/* type */
+		{ "GWY2\x00\x00\x00\x00", "", 0 },				/* type 0 */
+		{ "GWY2\x01\x01\x00\x00", "", 0 },				/* flags */
+		{ "GWY2\x01\x00\x00\x01", "", 0 },				/* missing entry */
+		{ "GWY2\x01\x00\x00\x01", "\x04\x08\x0a", 3 },			/* short address */
+		{ "GWY2\x01\x00\x00\x01", "\x05\x08\x0a\x00\x00\x00", 6 },	/* family */
+		{ "GWY2\x01\x00\x00\x01", "\x04\x21\x0a\x00\x00\x00", 6 },	/* /33 */
+		{ "GWY2\x01\x00\x00\x01", "\x04\x08\x0a\x01\x00\x00", 6 },	/* host bits */
+		{ "GWY2\x01\x00\x00\x01", "\x04\x08\x0a\x00\x00\x00\x00", 7 },	/* trailing */
+		{ "GWY2\x02\x00\x00\x01", "\x09\x04\x08\x0a\x00\x00\x00", 7 },	/* status */
+		{ "GWY2\x03\x00\x00\x01", "\x04\x08\x0a\x00\x00\x00", 6 },	/* sync + entry */
+		{ "GWY2\x04\x00\x00\x01", "\x04\x08\x0a\x00\x00\x00", 6 },	/* hello + entry */
+		{ "GWY2\x01\x00\x00\x3d", "", 0 },				/* 61 entries */
 	};
+	uint8_t buf[CTLMSG_MAX_LEN + 64];
+	size_t n;
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		if (ctlmsg_decode(&d, (const uint8_t *)bad[i].bytes, bad[i].len) != -EBADMSG)
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		n = mk(buf, bad[i].hdr, bad[i].body, bad[i].blen);
+		if (ctlmsg_decode(&d, K, buf, n) != -EBADMSG)
 			fail_msg("malformed case %zu accepted", i);
-	/* ...while the same entry, well formed, passes. */
-	assert_int_equal(ctlmsg_decode(&d, (const uint8_t *)
-		"GWY1\x01\x00\x00\x01\x00\x00\x00\x00\x04\x08\x0a\x00\x00\x00", 18), 0);
+	}
+	/* ...while the same entry, well formed, passes... */
+	n = mk(buf, "GWY2\x01\x00\x00\x01", "\x04\x08\x0a\x00\x00\x00", 6);
+	assert_int_equal(ctlmsg_decode(&d, K, buf, n), 0);
+	/* ...but not with a life or challenge of 0, without its tag, or cut short. */
+	buf[19] = 0;
+	assert_int_equal(ctlmsg_decode(&d, K, buf, n), -EBADMSG);
+	buf[19] = 1;
+	buf[27] = 0;
+	assert_int_equal(ctlmsg_decode(&d, K, buf, n), -EBADMSG);
+	buf[27] = 1;
+	assert_int_equal(ctlmsg_decode(&d, K, buf, n - CTLMSG_TAG_LEN), -EBADMSG);
+	for (size_t len = 0; len < n; len++)
+		assert_int_not_equal(ctlmsg_decode(&d, K, buf, len), 0);
+	/* Oversized: more than a 1280-byte packet holds. */
+	memset(buf, 0, sizeof(buf));
+	n = mk(buf, "GWY2\x01\x00\x00\x00", "", 0);
+	assert_int_equal(ctlmsg_decode(&d, K, buf, CTLMSG_MAX_LEN + 1), -EBADMSG);
+}
+
+/* ---- authentication --------------------------------------------------------- */
+
+struct side {
+	uint8_t priv[CRYPTO_KEY_LEN], pub[CRYPTO_KEY_LEN];
+};
+
+static void side_new(struct side *s)
+{
+	assert_int_equal(crypto_x25519_genkey(s->priv), 0);
+	assert_int_equal(crypto_x25519_pubkey(s->pub, s->priv), 0);
+}
+
+static const uint8_t PSK[32] = "preshared key, 32 bytes long...";
+
+/* guest g and host h, with their auth states for each other */
+struct pair {
+	struct side gk, hk;
+	struct ctlmsg_auth g, h;
+};
+
+static void pair_new(struct pair *p, const uint8_t *psk)
+{
+	side_new(&p->gk);
+	side_new(&p->hk);
+	assert_int_equal(ctlmsg_auth_init(&p->g, p->gk.priv, p->hk.pub, psk), 0);
+	assert_int_equal(ctlmsg_auth_init(&p->h, p->hk.priv, p->gk.pub, psk), 0);
+}
+
+static struct ctlmsg *adv(uint32_t seq)
+{
+	static struct ctlmsg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = CTLMSG_ADVERTISE;
+	m.seq = seq;
+	m.n = 1;
+	m.prefixes[0] = pf("172.17.0.0/16");
+	return &m;
+}
+
+static const struct ctlmsg hello_msg = { .type = CTLMSG_HELLO };
+
+/* from seals m, to opens it: to's verdict */
+static int xfer(struct ctlmsg_auth *from, struct ctlmsg_auth *to, const struct ctlmsg *m,
+		uint8_t *buf, int *len)
+{
+	static struct ctlmsg d;
+	uint8_t own[CTLMSG_MAX_LEN];
+	int n;
+
+	if (!buf)
+		buf = own;
+	n = ctlmsg_seal(from, m, buf, CTLMSG_MAX_LEN);
+	assert_true(n > 0);
+	if (len)
+		*len = n;
+	return ctlmsg_open(to, &d, buf, (size_t)n);
+}
+
+/*
+ * The first exchange: each side meets a new life and answers with a HELLO;
+ * the second HELLO is the first message accepted, then everything is.
+ */
+static void pair_meet(struct pair *p)
+{
+	assert_int_equal(xfer(&p->g, &p->h, adv(1), NULL, NULL), -ECONNRESET);
+	assert_int_equal(xfer(&p->h, &p->g, &hello_msg, NULL, NULL), -ECONNRESET);
+	assert_int_equal(xfer(&p->g, &p->h, &hello_msg, NULL, NULL), 0);
+	assert_int_equal(xfer(&p->g, &p->h, adv(1), NULL, NULL), 0);
+	assert_int_equal(xfer(&p->h, &p->g, &hello_msg, NULL, NULL), 0);
+}
+
+static void test_auth_keys(void **state)
+{
+	static struct pair p, q;
+	struct ctlmsg_auth c;
+	struct side other;
+
+	(void)state;
+	pair_new(&p, NULL);
+	/* One key per direction, the same on both ends. */
+	assert_memory_equal(p.g.tx_key, p.h.rx_key, CTLMSG_KEY_LEN);
+	assert_memory_equal(p.g.rx_key, p.h.tx_key, CTLMSG_KEY_LEN);
+	assert_memory_not_equal(p.g.tx_key, p.g.rx_key, CTLMSG_KEY_LEN);
+	assert_true(p.g.nonce && p.h.nonce && p.g.nonce != p.h.nonce);
+	/* The preshared key goes into both. */
+	q = p;
+	assert_int_equal(ctlmsg_auth_keys(&q.g, q.gk.priv, q.hk.pub, PSK), 0);
+	assert_memory_not_equal(q.g.tx_key, p.g.tx_key, CTLMSG_KEY_LEN);
+	assert_memory_not_equal(q.g.rx_key, p.g.rx_key, CTLMSG_KEY_LEN);
+	/* A third key pair shares nothing with either. */
+	side_new(&other);
+	assert_int_equal(ctlmsg_auth_init(&c, other.priv, p.hk.pub, NULL), 0);
+	assert_memory_not_equal(c.tx_key, p.h.rx_key, CTLMSG_KEY_LEN);
+	/* A low-order public key (all zero) gives no keys. */
+	memset(other.pub, 0, sizeof(other.pub));
+	assert_int_not_equal(ctlmsg_auth_init(&c, p.gk.priv, other.pub, NULL), 0);
+	ctlmsg_auth_wipe(&c);
+	assert_true(!memcmp(c.tx_key, (uint8_t[CTLMSG_KEY_LEN]){ 0 }, CTLMSG_KEY_LEN));
+}
+
+static void test_auth_verify(void **state)
+{
+	static struct pair p;
+	static struct ctlmsg d;
+	uint8_t buf[CTLMSG_MAX_LEN];
+	int n;
+
+	(void)state;
+	pair_new(&p, PSK);
+	pair_meet(&p);
+	/* Both ways, in order. */
+	for (uint32_t i = 2; i < 10; i++) {
+		assert_int_equal(xfer(&p.g, &p.h, adv(i), NULL, NULL), 0);
+		assert_int_equal(xfer(&p.h, &p.g, &hello_msg, NULL, NULL), 0);
+	}
+	/* The decoded message is what was sent. */
+	n = ctlmsg_seal(&p.g, adv(77), buf, sizeof(buf));
+	assert_int_equal(ctlmsg_open(&p.h, &d, buf, (size_t)n), 0);
+	assert_int_equal(d.seq, 77);
+	assert_true(prefix_equal(&d.prefixes[0], &adv(0)->prefixes[0]));
+}
+
+static void test_auth_tamper(void **state)
+{
+	static struct pair p;
+	static struct ctlmsg d;
+	uint8_t buf[CTLMSG_MAX_LEN], orig[CTLMSG_MAX_LEN];
+	struct ctlmsg_auth saved;
+	int n;
+
+	(void)state;
+	pair_new(&p, NULL);
+	pair_meet(&p);
+	n = ctlmsg_seal(&p.g, adv(5), orig, sizeof(orig));
+	saved = p.h;
+	/* Any one bit flipped anywhere, header, entries or tag: never accepted. */
+	for (int i = 0; i < n; i++) {
+		for (int bit = 0; bit < 8; bit++) {
+			int ret;
+
+			memcpy(buf, orig, (size_t)n);
+			buf[i] ^= (uint8_t)(1 << bit);
+			ret = ctlmsg_open(&p.h, &d, buf, (size_t)n);
+			if (ret != -EPERM && ret != -EBADMSG)
+				fail_msg("byte %d bit %d: %d", i, bit, ret);
+		}
+	}
+	/* ...and the state did not move: the intact message still passes. */
+	assert_memory_equal(&saved, &p.h, sizeof(saved));
+	assert_int_equal(ctlmsg_open(&p.h, &d, orig, (size_t)n), 0);
+}
+
+static void test_auth_replay(void **state)
+{
+	static struct pair p;
+	static struct ctlmsg d;
+	uint8_t m1[CTLMSG_MAX_LEN], m2[CTLMSG_MAX_LEN];
+	int n1, n2;
+
+	(void)state;
+	pair_new(&p, NULL);
+	pair_meet(&p);
+	assert_int_equal(xfer(&p.g, &p.h, adv(2), m1, &n1), 0);
+	/* The same message again. */
+	assert_int_equal(ctlmsg_open(&p.h, &d, m1, (size_t)n1), -EALREADY);
+	/* An older one after a newer one (reordered or held back and replayed). */
+	n1 = ctlmsg_seal(&p.g, adv(3), m1, sizeof(m1));
+	n2 = ctlmsg_seal(&p.g, adv(4), m2, sizeof(m2));
+	assert_int_equal(ctlmsg_open(&p.h, &d, m2, (size_t)n2), 0);
+	assert_int_equal(ctlmsg_open(&p.h, &d, m1, (size_t)n1), -EALREADY);
+	assert_int_equal(ctlmsg_open(&p.h, &d, m2, (size_t)n2), -EALREADY);
+	/* The other way too: an ACK or SYNC replayed to the guest. */
+	assert_int_equal(xfer(&p.h, &p.g, &hello_msg, m1, &n1), 0);
+	assert_int_equal(ctlmsg_open(&p.g, &d, m1, (size_t)n1), -EALREADY);
+}
+
+static void test_auth_wrong_key(void **state)
+{
+	static struct pair p;
+	static struct ctlmsg d;
+	struct ctlmsg_auth forger;
+	struct side other;
+	uint8_t buf[CTLMSG_MAX_LEN];
+	int n;
+
+	(void)state;
+	pair_new(&p, PSK);
+	pair_meet(&p);
+	/* Someone with another key pair, who even knows the challenges. */
+	side_new(&other);
+	assert_int_equal(ctlmsg_auth_init(&forger, other.priv, p.hk.pub, PSK), 0);
+	forger.nonce = p.g.nonce;
+	forger.peer_nonce = p.h.nonce;
+	forger.tx_ctr = 1000;
+	n = ctlmsg_seal(&forger, adv(9), buf, sizeof(buf));
+	assert_int_equal(ctlmsg_open(&p.h, &d, buf, (size_t)n), -EPERM);
+	/* The right key pair without the preshared key. */
+	assert_int_equal(ctlmsg_auth_keys(&forger, p.gk.priv, p.hk.pub, NULL), 0);
+	n = ctlmsg_seal(&forger, adv(9), buf, sizeof(buf));
+	assert_int_equal(ctlmsg_open(&p.h, &d, buf, (size_t)n), -EPERM);
+	/* The guest's own key in the host's direction (a reflected message). */
+	n = ctlmsg_seal(&p.h, adv(9), buf, sizeof(buf));
+	assert_int_equal(ctlmsg_open(&p.h, &d, buf, (size_t)n), -EPERM);
+	/* With the right keys, the same thing passes. */
+	assert_int_equal(xfer(&p.g, &p.h, adv(9), NULL, NULL), 0);
+}
+
+static void test_auth_restart(void **state)
+{
+	static struct pair p;
+	static struct ctlmsg d;
+	uint8_t old[CTLMSG_MAX_LEN], old2[CTLMSG_MAX_LEN], oldh[CTLMSG_MAX_LEN];
+	int n, n2, nh;
+
+	(void)state;
+	pair_new(&p, NULL);
+	pair_meet(&p);
+	/* Messages of the guest's first life, one delivered, one held back. */
+	assert_int_equal(xfer(&p.g, &p.h, adv(50), old, &n), 0);
+	n2 = ctlmsg_seal(&p.g, adv(51), old2, sizeof(old2));
+	/* The guest restarts: new life and challenge, counter from 1. */
+	assert_int_equal(ctlmsg_auth_init(&p.g, p.gk.priv, p.hk.pub, NULL), 0);
+	assert_int_equal(xfer(&p.g, &p.h, adv(1), NULL, NULL), -ECONNRESET);
+	/* The host's HELLO is fresh to the new guest, whose next message passes. */
+	assert_int_equal(xfer(&p.h, &p.g, &hello_msg, NULL, NULL), -ECONNRESET);
+	assert_int_equal(xfer(&p.g, &p.h, &hello_msg, NULL, NULL), 0);
+	assert_int_equal(xfer(&p.g, &p.h, adv(2), NULL, NULL), 0);
+	/* The first life's messages never pass again, not even the held-back one. */
+	assert_int_equal(ctlmsg_open(&p.h, &d, old2, (size_t)n2), -ECONNRESET);
+	assert_int_equal(ctlmsg_open(&p.h, &d, old2, (size_t)n2), -ESTALE);
+	assert_int_equal(ctlmsg_open(&p.h, &d, old, (size_t)n), -ESTALE);
+	/* Such a replay costs the guest a round trip, never its say. */
+	assert_int_equal(xfer(&p.g, &p.h, adv(3), NULL, NULL), -ECONNRESET);
+	assert_int_equal(xfer(&p.h, &p.g, &hello_msg, NULL, NULL), 0);
+	assert_int_equal(xfer(&p.g, &p.h, adv(3), NULL, NULL), 0);
+
+	/* The host restarts; a message of its first life is kept back. */
+	nh = ctlmsg_seal(&p.h, &hello_msg, oldh, sizeof(oldh));
+	assert_int_equal(ctlmsg_auth_init(&p.h, p.hk.priv, p.gk.pub, NULL), 0);
+	assert_int_equal(xfer(&p.g, &p.h, adv(4), NULL, NULL), -ECONNRESET);
+	assert_int_equal(xfer(&p.h, &p.g, &hello_msg, NULL, NULL), -ECONNRESET);
+	assert_int_equal(xfer(&p.g, &p.h, &hello_msg, NULL, NULL), 0);
+	assert_int_equal(xfer(&p.g, &p.h, adv(4), NULL, NULL), 0);
+	assert_int_equal(xfer(&p.h, &p.g, &hello_msg, NULL, NULL), 0);
+	/* The host's first life, replayed to the guest: never accepted. */
+	assert_int_equal(ctlmsg_open(&p.g, &d, oldh, (size_t)nh), -ECONNRESET);
+	assert_int_equal(ctlmsg_open(&p.g, &d, oldh, (size_t)nh), -ESTALE);
+	assert_int_equal(xfer(&p.h, &p.g, &hello_msg, NULL, NULL), -ECONNRESET);
+	assert_int_equal(xfer(&p.g, &p.h, &hello_msg, NULL, NULL), 0);
+	assert_int_equal(xfer(&p.h, &p.g, &hello_msg, NULL, NULL), 0);
+	assert_int_equal(xfer(&p.g, &p.h, adv(5), NULL, NULL), 0);
+}
+
+static void test_is_control(void **state)
+{
+	uint8_t pkt[1280];
+	const uint8_t msg[] = "x";
+	struct prefix src = pf("10.33.0.2"), dst = pf("10.33.0.1"), got;
+	struct prefix s6 = pf("fd33::2"), d6 = pf("fd33::1");
+	int n;
+
+	(void)state;
+	n = ctlmsg_wrap(pkt, sizeof(pkt), &src, &dst, msg, sizeof(msg));
+	assert_true(ctlmsg_is_control(pkt, (size_t)n, &got));
+	assert_true(prefix_equal(&got, &dst));
+	/* The checksum and the lengths do not matter, the port does. */
+	pkt[26] ^= 0xff;
+	pkt[3] ^= 1;
+	assert_true(ctlmsg_is_control(pkt, (size_t)n, &got));
+	assert_true(ctlmsg_is_control(pkt, 24, &got));
+	assert_false(ctlmsg_is_control(pkt, 23, &got));
+	pkt[23] ^= 1;
+	assert_false(ctlmsg_is_control(pkt, (size_t)n, &got));
+	pkt[23] ^= 1;
+	/* A first fragment is caught; later fragments carry no port. */
+	pkt[6] = 0x20;
+	assert_true(ctlmsg_is_control(pkt, (size_t)n, &got));
+	pkt[7] = 1;
+	assert_false(ctlmsg_is_control(pkt, (size_t)n, &got));
+	pkt[6] = pkt[7] = 0;
+	pkt[9] = 6;
+	assert_false(ctlmsg_is_control(pkt, (size_t)n, &got));
+	n = ctlmsg_wrap(pkt, sizeof(pkt), &s6, &d6, msg, sizeof(msg));
+	assert_true(ctlmsg_is_control(pkt, (size_t)n, &got));
+	assert_true(prefix_equal(&got, &d6));
+	pkt[6] = 6;
+	assert_false(ctlmsg_is_control(pkt, (size_t)n, &got));
+	assert_false(ctlmsg_is_control(pkt, 0, &got));
 }
 
 /* Independent checksum: 32-bit accumulation over 16-bit words, folded at the end. */
@@ -210,9 +597,19 @@ int main(void)
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_remapped_ack),
 		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_ack_remaps),
+		cmocka_unit_test(test_auth_keys),
+		cmocka_unit_test(test_auth_verify),
+		cmocka_unit_test(test_auth_tamper),
+		cmocka_unit_test(test_auth_replay),
+		cmocka_unit_test(test_auth_wrong_key),
+		cmocka_unit_test(test_auth_restart),
+		cmocka_unit_test(test_is_control),
 		cmocka_unit_test(test_wrap_v4),
 		cmocka_unit_test(test_wrap_v6),
 	};
 
+	if (crypto_init() < 0)
+		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
