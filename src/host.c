@@ -32,8 +32,12 @@
 #include "log.h"
 #include "loop.h"
 
+/*
+ * A guest is known by its public key, never by the engine's peer object: a
+ * reload frees the peers it removes, and a new peer may reuse the memory.
+ */
 struct host_guest {
-	struct wg_peer *peer;
+	uint8_t pub[WG_KEY_LEN];
 	struct prefix accepted[CTLMSG_MAX_PREFIXES];
 	size_t n_accepted;
 	bool seen;
@@ -53,25 +57,42 @@ struct host {
 
 static struct host_guest *host_guest_of(struct host *h, struct wg_peer *peer, bool create)
 {
+	uint8_t pub[WG_KEY_LEN];
+
+	wg_peer_public_key(peer, pub);
 	for (size_t i = 0; i < h->n_guests; i++)
-		if (h->guests[i].peer == peer)
+		if (!memcmp(h->guests[i].pub, pub, WG_KEY_LEN))
 			return &h->guests[i];
 	if (!create || h->n_guests >= CONFIG_MAX_PEERS)
 		return NULL;
 	memset(&h->guests[h->n_guests], 0, sizeof(h->guests[0]));
-	h->guests[h->n_guests].peer = peer;
+	memcpy(h->guests[h->n_guests].pub, pub, WG_KEY_LEN);
 	return &h->guests[h->n_guests++];
 }
 
-static const struct config_peer *host_config_peer(const struct host *h, struct wg_peer *peer)
+/* The engine's peer for a guest now; NULL once a reload removed it. */
+static struct wg_peer *host_peer(const struct host *h, const struct host_guest *hg)
 {
-	uint8_t pub[WG_KEY_LEN];
+	return wg_peer_find(h->t->dev, hg->pub);
+}
 
-	wg_peer_public_key(peer, pub);
+static const struct config_peer *host_config_peer(const struct host *h,
+						  const struct host_guest *hg)
+{
 	for (size_t i = 0; i < h->t->cfg.n_peers; i++)
-		if (!memcmp(h->t->cfg.peers[i].public_key, pub, WG_KEY_LEN))
+		if (!memcmp(h->t->cfg.peers[i].public_key, hg->pub, WG_KEY_LEN))
 			return &h->t->cfg.peers[i];
 	return NULL;
+}
+
+/* Some configured peer lists p statically: the tunnel routes it itself. */
+static bool host_config_routes(const struct host *h, const struct prefix *p)
+{
+	for (size_t i = 0; i < h->t->cfg.n_peers; i++)
+		for (size_t j = 0; j < h->t->cfg.peers[i].allowed_ips.n; j++)
+			if (prefix_equal(&h->t->cfg.peers[i].allowed_ips.v[j], p))
+				return true;
+	return false;
 }
 
 static bool host_static(const struct config_peer *cp, const struct prefix *p)
@@ -141,18 +162,22 @@ static void host_withdraw(struct host *h, struct host_guest *hg, const struct co
 {
 	char buf[PREFIX_STRLEN];
 
+	struct wg_peer *peer = host_peer(h, hg);
+
 	if (host_static(cp, p))
 		return;		/* configured: stays routed */
-	wg_peer_disallow(hg->peer, p);
-	platform_route_del(h->t->plat, p);
+	if (peer)
+		wg_peer_disallow(peer, p);
+	if (!host_config_routes(h, p))
+		platform_route_del(h->t->plat, p);
 	log_info("Route to %s withdrawn", prefix_format(p, buf, sizeof(buf)));
 }
 
 static void host_on_advertise(struct host *h, struct wg_peer *peer, const struct prefix *src,
 			      const struct ctlmsg *m)
 {
-	const struct config_peer *cp = host_config_peer(h, peer);
 	struct host_guest *hg = host_guest_of(h, peer, true);
+	const struct config_peer *cp = hg ? host_config_peer(h, hg) : NULL;
 	struct prefix keep[CTLMSG_MAX_PREFIXES];
 	static struct ctlmsg ack;
 	uint8_t out[CTLMSG_MAX_LEN];
@@ -258,6 +283,36 @@ static void host_restore_routes(struct host *h, const struct host_guest *hg)
 }
 
 /*
+ * Forget the guests whose peer a reload removed: their routes go (unless the
+ * new configuration routes the prefix itself), and a peer added later under
+ * another key starts with nothing.
+ */
+static void host_prune(struct host *h)
+{
+	char buf[PREFIX_STRLEN];
+	size_t n = 0;
+
+	for (size_t i = 0; i < h->n_guests; i++) {
+		struct host_guest *hg = &h->guests[i];
+
+		if (host_peer(h, hg) && host_config_peer(h, hg)) {
+			if (n != i)
+				h->guests[n] = *hg;
+			n++;
+			continue;
+		}
+		for (size_t j = 0; j < hg->n_accepted; j++) {
+			if (host_config_routes(h, &hg->accepted[j]))
+				continue;
+			platform_route_del(h->t->plat, &hg->accepted[j]);
+			log_info("Route to %s withdrawn: its peer was removed",
+				 prefix_format(&hg->accepted[j], buf, sizeof(buf)));
+		}
+	}
+	h->n_guests = n;
+}
+
+/*
  * Once a second: withdraw the routes of guests silent for longer than
  * WithdrawAfter, and restore the others' routes if they went missing.
  */
@@ -268,9 +323,10 @@ static void host_on_tick(void *ctx, int fd, uint32_t events)
 
 	(void)fd;
 	(void)events;
+	host_prune(h);
 	for (size_t i = 0; i < h->n_guests; i++) {
 		struct host_guest *hg = &h->guests[i];
-		const struct wg_peer_stats *st = wg_peer_stats(hg->peer);
+		const struct wg_peer_stats *st = wg_peer_stats(host_peer(h, hg));
 		uint64_t last = st->last_rx_ns > hg->last_adv_ns ? st->last_rx_ns : hg->last_adv_ns;
 		const struct config_peer *cp;
 
@@ -280,7 +336,7 @@ static void host_on_tick(void *ctx, int fd, uint32_t events)
 			host_restore_routes(h, hg);
 			continue;
 		}
-		cp = host_config_peer(h, hg->peer);
+		cp = host_config_peer(h, hg);
 		log_notice("A guest has been silent for %u s: withdrawing its %zu route(s)",
 			   h->t->cfg.withdraw_after, hg->n_accepted);
 		for (size_t j = 0; j < hg->n_accepted; j++)
@@ -295,6 +351,17 @@ void host_reload(struct host *h)
 	uint8_t out[CTLMSG_HDR_LEN];
 	int n = ctlmsg_encode(&sync, out, sizeof(out));
 
+	host_prune(h);
+	/*
+	 * The reload reset every kept peer's allowed IPs to its configuration:
+	 * give back what it had accepted until its answer to SYNC is judged.
+	 */
+	for (size_t i = 0; i < h->n_guests; i++) {
+		struct wg_peer *peer = host_peer(h, &h->guests[i]);
+
+		for (size_t j = 0; j < h->guests[i].n_accepted; j++)
+			wg_peer_allow(peer, &h->guests[i].accepted[j]);
+	}
 	/* Remaps or allowed ranges may have changed: judge every set again. */
 	for (size_t i = 0; i < h->n_guests && n > 0; i++)
 		if (h->guests[i].seen)
@@ -322,10 +389,8 @@ void host_stop(struct host *h)
 	if (!h)
 		return;
 	for (size_t i = 0; i < h->n_guests; i++) {
-		const struct config_peer *cp = host_config_peer(h, h->guests[i].peer);
-
 		for (size_t j = 0; j < h->guests[i].n_accepted; j++)
-			if (!host_static(cp, &h->guests[i].accepted[j]))
+			if (!host_config_routes(h, &h->guests[i].accepted[j]))
 				platform_route_del(h->t->plat, &h->guests[i].accepted[j]);
 	}
 	if (h->t->hook_ctx == h) {
@@ -339,15 +404,18 @@ void host_status(const struct host *h, struct ctlsock_status *s)
 {
 	for (size_t i = 0; i < h->n_guests; i++) {
 		const struct host_guest *hg = &h->guests[i];
+		struct wg_peer *peer = host_peer(h, hg);
 
+		if (!peer)
+			continue;	/* removed by a reload; pruned at the next tick */
 		for (size_t j = 0; j < hg->n_accepted; j++) {
-			struct ctlsock_prefix p = { .p = hg->accepted[j], .peer = hg->peer,
+			struct ctlsock_prefix p = { .p = hg->accepted[j], .peer = peer,
 						    .state = CTLSOCK_P_INSTALLED };
 
 			ctlsock_status_add(s, &p);
 		}
 		for (size_t j = 0; j < hg->n_refused; j++) {
-			struct ctlsock_prefix p = { .p = hg->refused[j], .peer = hg->peer,
+			struct ctlsock_prefix p = { .p = hg->refused[j], .peer = peer,
 						    .state = CTLSOCK_P_REFUSED,
 						    .reason = ctlmsg_status_name(hg->refused_st[j]) };
 
