@@ -1,58 +1,71 @@
 /* host.c - the host agent's control plane: accept advertised prefixes, route them
  *
  * Theory of operation: each guest sends the whole set of its container
- * prefixes (ctlmsg ADVERTISE) through its authenticated session. For every
- * prefix the agent decides: accepted (inside the private ranges, or in that
- * guest's configured AllowedIPs) and not claimed by another guest, it joins
- * the guest's allowed IPs (so cryptokey routing stays exact) and gets a
- * route through the tunnel device; otherwise it is refused with a reason
- * the guest logs. Prefixes missing from a newer set are withdrawn: route
- * and allowed IP removed, unless the configuration lists them statically.
- * The answer (ACK) echoes the set with a status per prefix.
+ * prefixes (ctlmsg ADVERTISE) through its authenticated session. Each
+ * prefix is judged by the accept policy (accept.c) against one reading of
+ * the host's routes and addresses per message: inside the peer's
+ * AcceptPrefixes (the private ranges unless configured), and overlapping
+ * nothing the host reaches another way, nothing of the tunnel's own
+ * subnets and nothing another peer holds. An accepted prefix joins the
+ * guest's allowed IPs (so cryptokey routing stays exact) and gets a route
+ * through the tunnel device; otherwise it is refused with a reason the
+ * guest logs. Prefixes missing from a newer set are withdrawn: route and
+ * allowed IP removed, unless the configuration lists them statically. A
+ * guest only ever withdraws its own entries. The answer (ACK) echoes the
+ * set with a status per prefix.
  *
  * The configuration may remap a guest prefix (Remap = 172.17.0.0/16=
  * 10.217.0.0/16): the host then routes and allows the host-side prefix,
  * and the ACK tells the guest, which translates destinations 1:1. Two VMs
  * with the same container network are both reachable this way.
  *
- * A prefix that a more specific route of the host already covers (a LAN, a
- * VPN) is not installed: it is reported as shadowed, and left to the user
- * (who can remap it). A guest that goes silent keeps its routes for
- * WithdrawAfter seconds, so a VM restart does not make routes flap; after
- * that they are withdrawn until it advertises again.
+ * The host changes under us: a VPN connects, a LAN appears, someone
+ * deletes our route. The platform's route watch (rtnetlink, the routing
+ * socket) says when; every accepted prefix is then judged again. One that
+ * now collides is withdrawn and reported once, in the log and in status;
+ * our route that went missing is put back. Where no watch can be opened,
+ * the same check runs on the 1 s tick. A guest that goes silent keeps its
+ * routes for WithdrawAfter seconds, so a VM restart does not make routes
+ * flap; after that they are withdrawn until it advertises again.
+ *
+ * Guests are known by public key, never by the engine's peer object: a
+ * reload frees the peers it removes, and their routes go with them.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <net/if.h>
 
+#include "accept.h"
 #include "ctlmsg.h"
 #include "ctlsock.h"
 #include "host.h"
 #include "log.h"
 #include "loop.h"
 
-/*
- * A guest is known by its public key, never by the engine's peer object: a
- * reload frees the peers it removes, and a new peer may reuse the memory.
- */
 struct host_guest {
 	uint8_t pub[WG_KEY_LEN];
-	struct prefix accepted[CTLMSG_MAX_PREFIXES];
+	struct prefix accepted[CTLMSG_MAX_PREFIXES];	/* as routed on the host */
+	struct prefix advertised[CTLMSG_MAX_PREFIXES];	/* the same, as the guest said */
 	size_t n_accepted;
 	bool seen;
 	uint32_t seq;
 	uint64_t last_adv_ns;
 	struct prefix ctl;		/* where its control messages come from */
-	struct prefix refused[CTLMSG_MAX_PREFIXES];	/* for status: last advert's refusals */
-	uint8_t refused_st[CTLMSG_MAX_PREFIXES];
-	size_t n_refused;
+	struct accept_reported refused;	/* current refusals, each logged once */
 };
 
 struct host {
 	struct tunnel *t;
+	struct loop *loop;
 	struct host_guest guests[CONFIG_MAX_PEERS];
 	size_t n_guests;
+	struct accept_host view;	/* the host's routes and addresses, reused */
+	uint64_t view_reads;		/* how often the view was read */
+	int view_err;			/* last read's error, logged on change */
+	struct prefix *others;		/* claims of the peers not being judged */
+	size_t n_others, cap_others;
+	int watch_fd;			/* route and address changes; -1: poll */
 };
 
 static struct host_guest *host_guest_of(struct host *h, struct wg_peer *peer, bool create)
@@ -103,14 +116,6 @@ static bool host_static(const struct config_peer *cp, const struct prefix *p)
 	return false;
 }
 
-static bool host_in_static(const struct config_peer *cp, const struct prefix *p)
-{
-	for (size_t i = 0; cp && i < cp->allowed_ips.n; i++)
-		if (prefix_contains(&cp->allowed_ips.v[i], p))
-			return true;
-	return false;
-}
-
 /* The host-side prefix the configuration maps guest prefix p to, or NULL. */
 static const struct prefix *host_remap(const struct config_peer *cp, const struct prefix *p)
 {
@@ -128,46 +133,105 @@ static bool host_accepted(const struct host_guest *hg, const struct prefix *p)
 	return false;
 }
 
-static enum ctlmsg_status host_judge(struct host *h, const struct host_guest *hg,
-				     const struct config_peer *cp, const struct prefix *p)
+/*
+ * Read the host's routes and addresses: once per message or change, never
+ * per prefix. A failed read leaves the view empty and is reported; the
+ * caller then refuses what is new.
+ */
+static int host_view_read(struct host *h, const char *why)
 {
-	char buf[PREFIX_STRLEN], hit[PREFIX_STRLEN], dev[IF_NAMESIZE];
-	struct prefix found;
+	int ret = platform_host_view(h->t->plat, &h->view);
 
-	if (!prefix_is_private(p) && !host_in_static(cp, p))
-		return CTLMSG_ST_NOT_ALLOWED;
-	/* Ours already (a refresh): the route found would be our own. */
-	if (!host_accepted(hg, p) &&
-	    platform_route_conflict(h->t->plat, p, &found, dev, sizeof(dev)) > 0) {
-		log_warn("Guest prefix %s overlaps the host's route %s dev %s: not installed "
-			 "(remap it in the configuration to reach it)",
-			 prefix_format(p, buf, sizeof(buf)),
-			 prefix_format(&found, hit, sizeof(hit)), dev);
-		return CTLMSG_ST_SHADOWED;
+	h->view_reads++;
+	log_debug("Read the host's routes and addresses for %s (%llu reads so far): "
+		  "%zu routes, %zu addresses", why, (unsigned long long)h->view_reads,
+		  h->view.n_routes, h->view.n_addrs);
+	if (ret && ret != h->view_err)
+		log_err("Failed to read the host's routes and addresses: %s; new guest "
+			"prefixes are refused", strerror(-ret));
+	h->view_err = ret;
+	if (ret)
+		accept_host_clear(&h->view);
+	return ret;
+}
+
+static int host_others_add(struct host *h, const struct prefix *p)
+{
+	if (h->n_others == h->cap_others) {
+		size_t cap = h->cap_others ? h->cap_others * 2 : 64;
+		struct prefix *v = realloc(h->others, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		h->others = v;
+		h->cap_others = cap;
 	}
-	for (size_t i = 0; i < h->n_guests; i++) {
-		const struct host_guest *o = &h->guests[i];
+	h->others[h->n_others++] = *p;
+	return 0;
+}
 
-		if (o == hg)
+/* What every peer but hg's holds: configured AllowedIPs and accepted prefixes. */
+static int host_claims(struct host *h, const struct host_guest *hg, struct accept_claims *c)
+{
+	int ret = 0;
+
+	h->n_others = 0;
+	for (size_t i = 0; i < h->t->cfg.n_peers && !ret; i++) {
+		const struct config_peer *cp = &h->t->cfg.peers[i];
+
+		if (!memcmp(cp->public_key, hg->pub, WG_KEY_LEN))
 			continue;
-		for (size_t j = 0; j < o->n_accepted; j++)
-			if (prefix_overlaps(&o->accepted[j], p))
-				return CTLMSG_ST_CONFLICT;
+		for (size_t j = 0; j < cp->allowed_ips.n && !ret; j++)
+			ret = host_others_add(h, &cp->allowed_ips.v[j]);
 	}
-	return CTLMSG_ST_INSTALLED;
+	for (size_t i = 0; i < h->n_guests && !ret; i++)
+		for (size_t j = 0; &h->guests[i] != hg && j < h->guests[i].n_accepted && !ret; j++)
+			ret = host_others_add(h, &h->guests[i].accepted[j]);
+	*c = (struct accept_claims){ .own_ifindex = platform_ifindex(h->t->plat),
+				     .tunnel_addrs = &h->t->cfg.addresses,
+				     .others = h->others, .n_others = h->n_others };
+	return ret;
+}
+
+static enum ctlmsg_status host_judge(struct host *h, const struct host_guest *hg,
+				     const struct config_peer *cp, const struct prefix *adv,
+				     const struct prefix *route, struct accept_why *why)
+{
+	struct accept_claims c;
+
+	if (host_claims(h, hg, &c) || h->view_err) {
+		memset(why, 0, sizeof(*why));
+		why->what = ACCEPT_ROUTE;
+		return CTLMSG_ST_SHADOWED;	/* cannot tell: refuse */
+	}
+	return accept_judge(&h->view, &c, cp, adv, route, why);
+}
+
+/* Note a refusal for status; log it only if it is new. */
+static void host_refuse(struct host_guest *hg, const struct accept_reported *before,
+			const struct prefix *p, enum ctlmsg_status st,
+			const struct accept_why *why, const char *what)
+{
+	char buf[PREFIX_STRLEN], text[160];
+
+	if (!accept_reported_has(&hg->refused, p, (uint8_t)st))
+		accept_reported_add(&hg->refused, p, (uint8_t)st);
+	if (accept_reported_has(before, p, (uint8_t)st))
+		return;
+	log_warn("Guest prefix %s %s: %s (%s)", prefix_format(p, buf, sizeof(buf)), what,
+		 ctlmsg_status_name(st), accept_why_format(why, text, sizeof(text)));
 }
 
 static void host_withdraw(struct host *h, struct host_guest *hg, const struct config_peer *cp,
 			  const struct prefix *p)
 {
 	char buf[PREFIX_STRLEN];
-
 	struct wg_peer *peer = host_peer(h, hg);
 
 	if (host_static(cp, p))
 		return;		/* configured: stays routed */
 	if (peer)
-		wg_peer_disallow(peer, p);
+		wg_peer_disallow(peer, p);	/* only if it points to this guest */
 	if (!host_config_routes(h, p))
 		platform_route_del(h->t->plat, p);
 	log_info("Route to %s withdrawn", prefix_format(p, buf, sizeof(buf)));
@@ -178,26 +242,39 @@ static void host_on_advertise(struct host *h, struct wg_peer *peer, const struct
 {
 	struct host_guest *hg = host_guest_of(h, peer, true);
 	const struct config_peer *cp = hg ? host_config_peer(h, hg) : NULL;
-	struct prefix keep[CTLMSG_MAX_PREFIXES];
+	struct prefix keep[CTLMSG_MAX_PREFIXES], keep_adv[CTLMSG_MAX_PREFIXES];
+	static struct accept_reported before;
 	static struct ctlmsg ack;
 	uint8_t out[CTLMSG_MAX_LEN];
 	char buf[PREFIX_STRLEN];
 	size_t n_keep = 0;
+	bool need_view = h->watch_fd < 0;
 	int ret, n;
 
 	if (!hg)
 		return;
+	/* A refresh of accepted prefixes needs no reading: the watch keeps them true. */
+	for (size_t i = 0; i < m->n && !need_view; i++) {
+		const struct prefix *route = host_remap(cp, &m->prefixes[i]);
+
+		need_view = !host_accepted(hg, route ? route : &m->prefixes[i]);
+	}
+	log_debug("Advertisement %u from a guest: %zu prefixes", m->seq, m->n);
+	if (need_view)
+		host_view_read(h, "an advertisement");
 	ack.type = CTLMSG_ACK;
 	ack.seq = m->seq;
 	ack.n = m->n;
-	hg->n_refused = 0;
+	before = hg->refused;
+	hg->refused.n = 0;
 	for (size_t i = 0; i < m->n; i++) {
 		const struct prefix *p = &m->prefixes[i];
 		const struct prefix *route = host_remap(cp, p);
+		struct accept_why why;
 		enum ctlmsg_status st;
 
 		/* A remapped prefix is judged, allowed and routed as the host sees it. */
-		st = host_judge(h, hg, cp, route ? route : p);
+		st = host_judge(h, hg, cp, p, route ? route : p, &why);
 		ack.prefixes[i] = *p;
 		if (route && st == CTLMSG_ST_INSTALLED) {
 			st = CTLMSG_ST_REMAPPED;
@@ -208,12 +285,13 @@ static void host_on_advertise(struct host *h, struct wg_peer *peer, const struct
 		ack.status[i] = (uint8_t)st;
 		prefix_format(route, buf, sizeof(buf));
 		if (st != CTLMSG_ST_INSTALLED && st != CTLMSG_ST_REMAPPED) {
-			log_warn("Guest prefix %s refused: %s", buf, ctlmsg_status_name(st));
-			hg->refused[hg->n_refused] = *route;
-			hg->refused_st[hg->n_refused++] = (uint8_t)st;
+			host_refuse(hg, &before, route, st, &why, "refused");
 			continue;
 		}
+		keep_adv[n_keep] = *p;
 		keep[n_keep++] = *route;
+		if (host_accepted(hg, route))
+			continue;	/* a refresh: allowed and routed already */
 		ret = wg_peer_allow(peer, route);
 		if (ret)
 			log_err("Failed to allow %s: %s", buf, strerror(-ret));
@@ -235,6 +313,7 @@ static void host_on_advertise(struct host *h, struct wg_peer *peer, const struct
 			host_withdraw(h, hg, cp, &hg->accepted[i]);
 	}
 	memcpy(hg->accepted, keep, n_keep * sizeof(keep[0]));
+	memcpy(hg->advertised, keep_adv, n_keep * sizeof(keep_adv[0]));
 	hg->n_accepted = n_keep;
 	hg->seq = m->seq;
 	hg->seen = true;
@@ -258,28 +337,80 @@ static void host_on_ctl(void *ctx, struct wg_peer *from, const struct prefix *sr
 	host_on_advertise(h, from, src, &m);
 }
 
+/* Is our own route to p in the view? */
+static bool host_view_routes(const struct host *h, const struct prefix *p)
+{
+	int own = platform_ifindex(h->t->plat);
+
+	for (size_t i = 0; i < h->view.n_routes; i++)
+		if (h->view.routes[i].ifindex == own && prefix_equal(&h->view.routes[i].dst, p))
+			return true;
+	return false;
+}
+
 /*
- * Put back an accepted route that someone else deleted (a VPN client, a
- * network manager, a person with `ip route del`). Adding a route that is
- * there is a cheap -EEXIST; this runs once a second for a handful of
- * prefixes, and works the same with rtnetlink and a PF_ROUTE socket.
+ * The host's routes or addresses changed (or, without a watch, a second
+ * passed): judge every accepted prefix again. One that now collides with
+ * something (a VPN that connected, a LAN that appeared, a route someone
+ * added over ours) is withdrawn and reported once; we do not fight over
+ * it. Our route that someone deleted, with nothing else in its place, is
+ * put back.
  */
-static void host_restore_routes(struct host *h, const struct host_guest *hg)
+static void host_recheck(struct host *h, const char *cause)
 {
 	char buf[PREFIX_STRLEN];
 
-	for (size_t j = 0; j < hg->n_accepted; j++) {
-		int ret = platform_route_add(h->t->plat, &hg->accepted[j]);
+	if (host_view_read(h, cause))
+		return;		/* keep what is installed; the next change tries again */
+	for (size_t i = 0; i < h->n_guests; i++) {
+		struct host_guest *hg = &h->guests[i];
+		const struct config_peer *cp = host_config_peer(h, hg);
+		struct accept_reported before = hg->refused;
+		size_t n = 0;
 
-		if (ret == 0)
-			log_notice("Route to %s through %s was removed by someone else: restored",
-				   prefix_format(&hg->accepted[j], buf, sizeof(buf)),
-				   h->t->ifname);
-		else if (ret != -EEXIST)
-			log_debug("Route to %s cannot be restored yet: %s",
-				  prefix_format(&hg->accepted[j], buf, sizeof(buf)),
-				  strerror(-ret));
+		for (size_t j = 0; j < hg->n_accepted; j++) {
+			const struct prefix *route = &hg->accepted[j];
+			struct accept_why why;
+			enum ctlmsg_status st = host_judge(h, hg, cp, &hg->advertised[j], route,
+							   &why);
+			int ret;
+
+			if (st != CTLMSG_ST_INSTALLED) {
+				host_withdraw(h, hg, cp, route);
+				host_refuse(hg, &before, route, st, &why, "withdrawn");
+				continue;
+			}
+			if (!host_view_routes(h, route)) {
+				ret = platform_route_add(h->t->plat, route);
+				if (ret == 0)
+					log_notice("Route to %s through %s was removed by someone "
+						   "else: restored",
+						   prefix_format(route, buf, sizeof(buf)),
+						   h->t->ifname);
+				else if (ret != -EEXIST)
+					log_debug("Route to %s cannot be restored yet: %s",
+						  prefix_format(route, buf, sizeof(buf)),
+						  strerror(-ret));
+			}
+			hg->advertised[n] = hg->advertised[j];
+			hg->accepted[n++] = *route;
+		}
+		hg->n_accepted = n;
 	}
+}
+
+static void host_on_watch(void *ctx, int fd, uint32_t events)
+{
+	struct host *h = ctx;
+	int ret;
+
+	(void)fd;
+	(void)events;
+	ret = platform_watch_drain(h->t->plat);
+	if (ret < 0)
+		log_warn("Failed to read route changes: %s", strerror(-ret));
+	if (ret != 0)
+		host_recheck(h, "a route or address change");	/* errors may lose some */
 }
 
 /*
@@ -314,12 +445,13 @@ static void host_prune(struct host *h)
 
 /*
  * Once a second: withdraw the routes of guests silent for longer than
- * WithdrawAfter, and restore the others' routes if they went missing.
+ * WithdrawAfter; without a route watch, also judge the rest again.
  */
 static void host_on_tick(void *ctx, int fd, uint32_t events)
 {
 	struct host *h = ctx;
 	uint64_t now = loop_now(), limit = (uint64_t)h->t->cfg.withdraw_after * WG_NSEC;
+	bool any = false;
 
 	(void)fd;
 	(void)events;
@@ -333,7 +465,7 @@ static void host_on_tick(void *ctx, int fd, uint32_t events)
 		if (!hg->n_accepted)
 			continue;
 		if (now - last < limit) {
-			host_restore_routes(h, hg);
+			any = true;
 			continue;
 		}
 		cp = host_config_peer(h, hg);
@@ -343,6 +475,8 @@ static void host_on_tick(void *ctx, int fd, uint32_t events)
 			host_withdraw(h, hg, cp, &hg->accepted[j]);
 		hg->n_accepted = 0;
 	}
+	if (any && h->watch_fd < 0)
+		host_recheck(h, "the periodic check");
 }
 
 void host_reload(struct host *h)
@@ -353,16 +487,18 @@ void host_reload(struct host *h)
 
 	host_prune(h);
 	/*
-	 * The reload reset every kept peer's allowed IPs to its configuration:
-	 * give back what it had accepted until its answer to SYNC is judged.
+	 * The new configuration may claim what a guest holds (a peer's new
+	 * AllowedIPs, narrower AcceptPrefixes): judge again, then give back
+	 * what stays, since the reload reset every kept peer's allowed IPs.
 	 */
+	host_recheck(h, "a reload");
 	for (size_t i = 0; i < h->n_guests; i++) {
 		struct wg_peer *peer = host_peer(h, &h->guests[i]);
 
 		for (size_t j = 0; j < h->guests[i].n_accepted; j++)
 			wg_peer_allow(peer, &h->guests[i].accepted[j]);
 	}
-	/* Remaps or allowed ranges may have changed: judge every set again. */
+	/* Remaps may have changed too: ask every guest for its set again. */
 	for (size_t i = 0; i < h->n_guests && n > 0; i++)
 		if (h->guests[i].seen)
 			tunnel_send_ctl(h->t, &h->guests[i].ctl, out, (size_t)n);
@@ -371,14 +507,23 @@ void host_reload(struct host *h)
 struct host *host_start(struct tunnel *t, struct loop *loop)
 {
 	struct host *h = calloc(1, sizeof(*h));
+	int ret;
 
 	if (!h)
 		return NULL;
 	h->t = t;
+	h->loop = loop;
+	h->watch_fd = -1;
 	if (loop_add_periodic(loop, WG_NSEC, host_on_tick, h) < 0) {
 		free(h);
 		return NULL;
 	}
+	ret = platform_watch_open(t->plat);
+	if (ret >= 0 && loop_add_fd(loop, ret, LOOP_IN, host_on_watch, h) == 0)
+		h->watch_fd = ret;
+	else
+		log_warn("Failed to watch the host's routes: %s; checking them every second",
+			 strerror(ret < 0 ? -ret : EIO));
 	t->on_ctl = host_on_ctl;
 	t->hook_ctx = h;
 	return h;
@@ -388,6 +533,8 @@ void host_stop(struct host *h)
 {
 	if (!h)
 		return;
+	if (h->watch_fd >= 0)
+		loop_del_fd(h->loop, h->watch_fd);
 	for (size_t i = 0; i < h->n_guests; i++) {
 		for (size_t j = 0; j < h->guests[i].n_accepted; j++)
 			if (!host_config_routes(h, &h->guests[i].accepted[j]))
@@ -397,6 +544,8 @@ void host_stop(struct host *h)
 		h->t->on_ctl = NULL;
 		h->t->hook_ctx = NULL;
 	}
+	accept_host_free(&h->view);
+	free(h->others);
 	free(h);
 }
 
@@ -414,10 +563,10 @@ void host_status(const struct host *h, struct ctlsock_status *s)
 
 			ctlsock_status_add(s, &p);
 		}
-		for (size_t j = 0; j < hg->n_refused; j++) {
-			struct ctlsock_prefix p = { .p = hg->refused[j], .peer = peer,
+		for (size_t j = 0; j < hg->refused.n; j++) {
+			struct ctlsock_prefix p = { .p = hg->refused.p[j], .peer = peer,
 						    .state = CTLSOCK_P_REFUSED,
-						    .reason = ctlmsg_status_name(hg->refused_st[j]) };
+						    .reason = ctlmsg_status_name(hg->refused.status[j]) };
 
 			ctlsock_status_add(s, &p);
 		}

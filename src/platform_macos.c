@@ -11,7 +11,9 @@
  * message to every routing socket, ours included, with rtm_errno set; we
  * match ours by pid and sequence number. The table is read with the
  * NET_RT_DUMP sysctl, a stream of rt_msghdr each followed by its
- * sockaddrs, every one padded to 4 bytes.
+ * sockaddrs, every one padded to 4 bytes, and local addresses with
+ * getifaddrs(). A second routing socket, read by nobody but the change
+ * watch, tells the host agent when any of it changes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -47,6 +49,7 @@ struct platform {
 	int ifindex;
 	uint8_t link[PLATFORM_LINK_MAX];	/* the device's sockaddr_dl */
 	size_t link_len;
+	int watch_fd;			/* routing socket for changes, -1 = none */
 };
 
 static int platform_socket(int family)
@@ -67,6 +70,7 @@ struct platform *platform_open(void)
 
 	if (!p)
 		return NULL;
+	p->watch_fd = -1;
 	p->inet_fd = platform_socket(AF_INET);
 	if (p->inet_fd < 0) {
 		err = errno;
@@ -85,6 +89,8 @@ void platform_close(struct platform *p)
 	close(p->inet_fd);
 	if (p->inet6_fd >= 0)
 		close(p->inet6_fd);
+	if (p->watch_fd >= 0)
+		close(p->watch_fd);
 	free(p);
 }
 
@@ -467,12 +473,12 @@ static bool platform_rt_parse(const uint8_t *msg, size_t len, int family,
 	return true;
 }
 
-int platform_route_conflict(struct platform *p, const struct prefix *dst,
-			    struct prefix *found, char *dev, size_t devlen)
+/* The kernel's routing table of family, malloc'd into *out; 0 or -errno. */
+static int platform_rt_dump(int family, uint8_t **out, size_t *outlen)
 {
-	int mib[6] = { CTL_NET, PF_ROUTE, 0, dst->family, NET_RT_DUMP, 0 };
+	int mib[6] = { CTL_NET, PF_ROUTE, 0, family, NET_RT_DUMP, 0 };
 	uint8_t *buf = NULL;
-	size_t len = 0, off, msglen;
+	size_t len = 0;
 	int ret = 0;
 
 	for (int tries = 0; tries < 4 && !buf; tries++) {
@@ -492,7 +498,19 @@ int platform_route_conflict(struct platform *p, const struct prefix *dst,
 	}
 	if (!buf)
 		return ret;
-	ret = 0;
+	*out = buf;
+	*outlen = len;
+	return 0;
+}
+
+static int platform_view_routes(int family, struct accept_host *v)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0, off, msglen;
+	int ret = platform_rt_dump(family, &buf, &len);
+
+	if (ret)
+		return ret;
 	for (off = 0; off + sizeof(u_short) <= len; off += msglen) {
 		struct prefix rp;
 		unsigned int ifindex = 0;
@@ -502,22 +520,87 @@ int platform_route_conflict(struct platform *p, const struct prefix *dst,
 		msglen = ml;
 		if (msglen < sizeof(u_short) || msglen > len - off)
 			break;		/* a malformed dump ends here */
-		if (!platform_rt_parse(buf + off, msglen, dst->family, &rp, &ifindex))
+		if (!platform_rt_parse(buf + off, msglen, family, &rp, &ifindex))
 			continue;
-		if ((int)ifindex == p->ifindex || !prefix_contains(dst, &rp))
-			continue;
-		*found = rp;
-		if (dev && devlen) {
-			char name[IF_NAMESIZE];
-
-			if (ifindex && if_indextoname(ifindex, name))
-				snprintf(dev, devlen, "%s", name);
-			else
-				snprintf(dev, devlen, "ifindex %u", ifindex);
-		}
-		ret = 1;
-		break;
+		ret = accept_host_add_route(v, &rp, (int)ifindex, 0);
+		if (ret)
+			break;
 	}
 	free(buf);
 	return ret;
+}
+
+int platform_host_view(struct platform *p, struct accept_host *v)
+{
+	struct ifaddrs *ifa_list, *ifa;
+	int ret;
+
+	(void)p;
+	accept_host_clear(v);
+	ret = platform_view_routes(AF_INET, v);
+	if (!ret)
+		ret = platform_view_routes(AF_INET6, v);
+	if (ret)
+		return ret;
+	if (getifaddrs(&ifa_list) < 0)
+		return -errno;
+	for (ifa = ifa_list; ifa && !ret; ifa = ifa->ifa_next) {
+		if (!ifa->ifa_addr)
+			continue;
+		if (ifa->ifa_addr->sa_family == AF_INET)
+			ret = accept_host_add_addr(v, AF_INET,
+				&((const struct sockaddr_in *)(const void *)ifa->ifa_addr)->sin_addr);
+		else if (ifa->ifa_addr->sa_family == AF_INET6)
+			ret = accept_host_add_addr(v, AF_INET6,
+				&((const struct sockaddr_in6 *)(const void *)ifa->ifa_addr)->sin6_addr);
+	}
+	freeifaddrs(ifa_list);
+	return ret;
+}
+
+/*
+ * A routing socket hears every route and address change of the system
+ * (RTM_ADD, RTM_DELETE, RTM_NEWADDR, ...): what changed is not parsed, the
+ * view is read again. ENOBUFS means messages were lost, which is the same.
+ */
+int platform_watch_open(struct platform *p)
+{
+	int fd;
+
+	if (p->watch_fd >= 0)
+		return p->watch_fd;
+	fd = socket(PF_ROUTE, SOCK_RAW, 0);
+	if (fd < 0)
+		return -errno;
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	p->watch_fd = fd;
+	return fd;
+}
+
+int platform_watch_drain(struct platform *p)
+{
+	uint8_t buf[2048];
+	int changed = 0;
+
+	if (p->watch_fd < 0)
+		return -EBADF;
+	for (;;) {
+		ssize_t n = read(p->watch_fd, buf, sizeof(buf));
+
+		if (n > 0 || (n < 0 && errno == ENOBUFS)) {
+			changed = 1;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+			return -errno;
+		return changed;
+	}
 }
