@@ -42,6 +42,16 @@
 #include "host.h"
 #include "log.h"
 #include "loop.h"
+#include "ratelimit.h"
+
+/*
+ * Control messages a guest may send: its own pace is one on each change,
+ * one a second until acknowledged and one every 30 s, so a burst of Docker
+ * networks fits and a flood does not. What is dropped is sent again, since
+ * each message carries the whole set.
+ */
+#define HOST_CTL_RATE		4
+#define HOST_CTL_BURST		16
 
 struct host_guest {
 	uint8_t pub[WG_KEY_LEN];
@@ -53,6 +63,8 @@ struct host_guest {
 	uint64_t last_adv_ns;
 	struct prefix ctl;		/* where its control messages come from */
 	struct accept_reported refused;	/* current refusals, each logged once */
+	struct ratelimit limit;		/* its control messages */
+	uint64_t limited;		/* control messages dropped by it */
 };
 
 struct host {
@@ -80,6 +92,7 @@ static struct host_guest *host_guest_of(struct host *h, struct wg_peer *peer, bo
 		return NULL;
 	memset(&h->guests[h->n_guests], 0, sizeof(h->guests[0]));
 	memcpy(h->guests[h->n_guests].pub, pub, WG_KEY_LEN);
+	ratelimit_init(&h->guests[h->n_guests].limit, HOST_CTL_RATE, HOST_CTL_BURST, loop_now());
 	return &h->guests[h->n_guests++];
 }
 
@@ -328,8 +341,21 @@ static void host_on_ctl(void *ctx, struct wg_peer *from, const struct prefix *sr
 			const uint8_t *msg, size_t len)
 {
 	struct host *h = ctx;
+	struct host_guest *hg = host_guest_of(h, from, true);
 	static struct ctlmsg m;
+	bool was_limiting;
 
+	if (!hg)
+		return;
+	was_limiting = hg->limit.limiting;
+	if (!ratelimit_allow(&hg->limit, loop_now())) {
+		hg->limited++;
+		if (!was_limiting)
+			log_warn("A guest sends control messages faster than %d a second: "
+				 "dropping some (%llu so far)", HOST_CTL_RATE,
+				 (unsigned long long)hg->limited);
+		return;
+	}
 	if (ctlmsg_decode(&m, msg, len) || m.type != CTLMSG_ADVERTISE) {
 		log_debug("Malformed or unexpected control message dropped");
 		return;
