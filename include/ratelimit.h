@@ -11,6 +11,12 @@ struct ratelimit {
 	uint64_t credit_ns;
 	uint64_t last_ns;
 	bool limiting;		/* the last event was refused */
+	/*
+	 * Set by the first refusal, cleared once the bucket is full again (the
+	 * sender kept below the rate for a whole burst's time): one flood, one
+	 * episode, however often single events slip through in between.
+	 */
+	bool flooding;
 };
 
 /* rate events a second (at least 1), burst (at least 1) at once; starts full. */

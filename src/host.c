@@ -343,19 +343,21 @@ static void host_on_ctl(void *ctx, struct wg_peer *from, const struct prefix *sr
 	struct host *h = ctx;
 	struct host_guest *hg = host_guest_of(h, from, true);
 	static struct ctlmsg m;
-	bool was_limiting;
+	bool was_flooding;
 
 	if (!hg)
 		return;
-	was_limiting = hg->limit.limiting;
+	was_flooding = hg->limit.flooding;
 	if (!ratelimit_allow(&hg->limit, loop_now())) {
 		hg->limited++;
-		if (!was_limiting)
+		if (!was_flooding)
 			log_warn("A guest sends control messages faster than %d a second: "
-				 "dropping some (%llu so far)", HOST_CTL_RATE,
-				 (unsigned long long)hg->limited);
+				 "dropping some", HOST_CTL_RATE);
 		return;
 	}
+	if (was_flooding && !hg->limit.flooding)
+		log_notice("A guest's control messages are within the limit again "
+			   "(%llu dropped so far)", (unsigned long long)hg->limited);
 	if (ctlmsg_decode(&m, msg, len) || m.type != CTLMSG_ADVERTISE) {
 		log_debug("Malformed or unexpected control message dropped");
 		return;

@@ -15,6 +15,7 @@ void ratelimit_init(struct ratelimit *r, uint32_t rate, uint32_t burst, uint64_t
 	r->credit_ns = r->cap_ns;
 	r->last_ns = now_ns;
 	r->limiting = false;
+	r->flooding = false;
 }
 
 bool ratelimit_allow(struct ratelimit *r, uint64_t now_ns)
@@ -26,9 +27,13 @@ bool ratelimit_allow(struct ratelimit *r, uint64_t now_ns)
 								    : r->credit_ns + earned;
 	}
 	r->last_ns = now_ns > r->last_ns ? now_ns : r->last_ns;
+	if (r->credit_ns == r->cap_ns)
+		r->flooding = false;
 	r->limiting = r->credit_ns < r->cost_ns;
-	if (r->limiting)
+	if (r->limiting) {
+		r->flooding = true;
 		return false;
+	}
 	r->credit_ns -= r->cost_ns;
 	return true;
 }

@@ -125,5 +125,20 @@ lab_check "one route reading per advertisement" bash -c \
 	"a=\$(grep -c 'Advertisement .* from a guest' '$LAB_DIR/host.log');
 	 r=\$(grep -c 'routes and addresses for an advertisement' '$LAB_DIR/host.log');
 	 echo \"\$a adverts, \$r reads\"; [ \$r -ge 1 ] && [ \$r -le \$a ]"
+
+# A guest that floods: its networks flap 60 times as fast as they can; the
+# host limits it, says so once, and still ends where the guest ends.
+FLAP=$(lab_subnet4 10)
+ip -n "$(lab_ns vm)" link add name "${LAB_RUN}b80" type bridge
+ip -n "$(lab_ns vm)" link set "${LAB_RUN}b80" up
+for i in $(seq 60); do
+	ip -n "$(lab_ns vm)" addr add "${FLAP%.0/24}.1/24" dev "${LAB_RUN}b80"
+	ip -n "$(lab_ns vm)" addr del "${FLAP%.0/24}.1/24" dev "${LAB_RUN}b80"
+done
+ip -n "$(lab_ns vm)" addr add "${FLAP%.0/24}.1/24" dev "${LAB_RUN}b80"
+lab_check "the host limits a flooding guest" gw_wait_log "$LAB_DIR/host.log" "sends control messages faster than 4 a second" 10
+lab_check "...and says so once" bash -c \
+	"[ \$(grep -c 'sends control messages faster than' '$LAB_DIR/host.log') -eq 1 ]"
+lab_check "the guest's last set is routed in the end" gw_until 10 hroute "$FLAP"
 lab_check "all three daemons run" kill -0 "$HOST_PID" "$GUEST_PID" "$GUEST2_PID"
 lab_done

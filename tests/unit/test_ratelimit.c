@@ -69,6 +69,34 @@ static void test_clock_backwards(void **state)
 	assert_true(ratelimit_allow(&r, 11 * SEC));
 }
 
+/* A flood is one episode until the sender stays below the rate for a burst. */
+static void test_flood_episode(void **state)
+{
+	struct ratelimit r;
+	uint64_t t = 0;
+
+	(void)state;
+	ratelimit_init(&r, 4, 4, t);
+	assert_int_equal(allowed(&r, t, 4), 4);
+	assert_false(r.flooding);
+	assert_false(ratelimit_allow(&r, t));
+	assert_true(r.flooding);
+	/* events slip through every 250 ms: still the same flood */
+	for (int i = 1; i <= 20; i++) {
+		assert_true(ratelimit_allow(&r, t + (uint64_t)i * 250 * MS));
+		assert_true(r.flooding);
+		assert_false(ratelimit_allow(&r, t + (uint64_t)i * 250 * MS + 1));
+	}
+	t += 20 * 250 * MS + 1;
+	/* quiet for less than a burst's time (1 s): still flooding */
+	assert_true(ratelimit_allow(&r, t + 900 * MS));
+	assert_true(r.flooding);
+	/* quiet until the bucket is full again: over */
+	t += 900 * MS;
+	assert_true(ratelimit_allow(&r, t + SEC));
+	assert_false(r.flooding);
+}
+
 static void test_zero_parameters(void **state)
 {
 	struct ratelimit r;
@@ -86,6 +114,7 @@ int main(void)
 		cmocka_unit_test(test_burst_then_rate),
 		cmocka_unit_test(test_idle_refills_to_burst_only),
 		cmocka_unit_test(test_clock_backwards),
+		cmocka_unit_test(test_flood_episode),
 		cmocka_unit_test(test_zero_parameters),
 	};
 
