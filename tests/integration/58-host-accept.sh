@@ -27,6 +27,8 @@ ip -n "$H" addr add 192.0.2.2/24 dev lan0
 ip -n "$H" link set lan0 up
 ip -n "$H" route add 172.20.0.0/16 dev lan0 table 100
 ip -n "$H" route add 172.16.0.0/12 via 192.0.2.1
+V6=fd99:$LAB_OCTET
+ip -n "$H" -6 route add "$V6:0:1::/64" dev lan0 table 100
 
 # Guest A's peer has a wide static AllowedIPs (0.0.0.0/0), guest B the
 # tunnel address 10.200.X.3 and its container network.
@@ -34,8 +36,8 @@ sed -i "s|^AllowedIPs = $TG/32, $NET\$|AllowedIPs = $TG/32, $NET, 0.0.0.0/0|" "$
 gw_conf_peer "$LAB_DIR/host.conf" guest2 "$TG2/32, $GW_VM_NET"
 gw_guest_conf guest2 "$TG2/24" "gwg2$LAB_OCTET" "$GW_VM_HOST_IP:51820" "$TH/32"
 # Guest A advertises its bridges and, besides, what is not its own.
-printf 'Bridges = %sb*\nIncludePrefixes = 192.0.2.0/25, 192.0.2.1/32, 192.0.2.2/32, 172.20.0.0/16, 172.17.0.0/16, 0.0.0.0/1, 198.51.100.7/32, %s\n' \
-	"$LAB_RUN" "$GW_VM_NET" >>"$LAB_DIR/guest.conf"
+printf 'Bridges = %sb*\nIncludePrefixes = 192.0.2.0/25, 192.0.2.1/32, 192.0.2.2/32, 172.20.0.0/16, 172.17.0.0/16, 0.0.0.0/1, 198.51.100.7/32, %s, %s::/48\n' \
+	"$LAB_RUN" "$GW_VM_NET" "$V6" >>"$LAB_DIR/guest.conf"
 gw_pair_start
 gw_start_guest vm2 guest2 "$LAB_DIR/guest2.conf"
 GUEST2_PID=$GW_PID
@@ -55,6 +57,7 @@ done
 lab_check "a public /32 is refused despite AllowedIPs 0.0.0.0/0" refused 198.51.100.7/32 "not allowed"
 lab_check "0.0.0.0/1 is refused despite AllowedIPs 0.0.0.0/0" refused 0.0.0.0/1 "not allowed"
 lab_check "a VPN's network in policy table 100 is refused" refused 172.20.0.0/16 "shadowed by a host route"
+lab_check "an IPv6 network over a VPN's policy-table route is refused" refused "$V6::/48" "shadowed by a host route"
 lab_check "a network under a broader host route is refused" refused 172.17.0.0/16 "shadowed by a host route"
 lab_check_fail "...and neither is routed by us" bash -c \
 	"ip -n $H route show table all | grep -E '^172\.(20|17)\.0\.0/16 .*dev $HOST_IF'"
