@@ -12,8 +12,12 @@
  * table (policy tables such as a VPN's included) that is not through
  * gangway's device, or a local address, makes it SHADOWED; the tunnel's
  * own Address subnets and another peer's configured AllowedIPs or accepted
- * prefixes make it a CONFLICT. A route of length 0 is a default route and
- * does not count: every private prefix lies inside it.
+ * prefixes make it a CONFLICT. A default route does not count: every
+ * private prefix lies inside it. Nor do the two halves of one (0.0.0.0/1
+ * and 128.0.0.0/1, ::/1 and 8000::/1), which is how VPN clients such as
+ * OpenVPN's redirect-gateway def1 take all traffic without replacing the
+ * default route; counting them would refuse every guest while such a VPN
+ * is up.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -22,6 +26,9 @@
 #include <net/if.h>
 
 #include "accept.h"
+
+/* Routes this short are default routes or their halves: they do not count. */
+#define ACCEPT_DEFAULT_LEN	1
 
 int accept_host_add_route(struct accept_host *h, const struct prefix *dst, int ifindex,
 			  uint32_t table)
@@ -113,7 +120,7 @@ enum ctlmsg_status accept_judge(const struct accept_host *host, const struct acc
 	for (size_t i = 0; i < host->n_routes; i++) {
 		const struct accept_route *r = &host->routes[i];
 
-		if (r->dst.len == 0 || r->ifindex == c->own_ifindex ||
+		if (r->dst.len <= ACCEPT_DEFAULT_LEN || r->ifindex == c->own_ifindex ||
 		    !prefix_overlaps(&r->dst, route))
 			continue;
 		why->what = ACCEPT_ROUTE;

@@ -61,6 +61,10 @@ static int setup(void **state)
 	add_route(&host, "10.8.0.0/16", VPN, 254);
 	add_route(&host, "10.99.0.0/16", 0, 254);
 	add_route(&host, "::/0", LAN, 254);
+	add_route(&host, "0.0.0.0/1", VPN, 254);	/* redirect-gateway def1 */
+	add_route(&host, "128.0.0.0/1", VPN, 254);
+	add_route(&host, "::/1", VPN, 254);
+	add_route(&host, "64.0.0.0/2", VPN, 254);	/* not a half: counts */
 	add_route(&host, "fd42::/64", LAN, 254);
 	add_route(&host, "10.33.0.0/24", OWN, 254);
 	add_route(&host, "10.44.0.0/16", OWN, 254);
@@ -139,8 +143,22 @@ static void test_routes_any_table_either_direction(void **state)
 	expect(NULL, "10.99.3.0/24", CTLMSG_ST_SHADOWED, ACCEPT_ROUTE, "10.99.0.0/16");
 	expect(NULL, "fd42::/48", CTLMSG_ST_SHADOWED, ACCEPT_ROUTE, "fd42::/64");
 	expect(NULL, "fd43::/64", CTLMSG_ST_INSTALLED, ACCEPT_OK, NULL);
-	/* the default route alone never refuses; gangway's own routes never do */
+	/* the default route and its halves never refuse; gangway's own routes never do */
 	expect(NULL, "10.200.0.0/16", CTLMSG_ST_INSTALLED, ACCEPT_OK, NULL);
+	expect(NULL, "fd43::/64", CTLMSG_ST_INSTALLED, ACCEPT_OK, NULL);
+}
+
+/* Anything shorter than a half of the default route counts as any route. */
+static void test_wide_routes(void **state)
+{
+	static struct config_peer wide;
+	struct prefix v[] = { P("64.0.0.0/2") };
+
+	(void)state;
+	wide.accept_prefixes.v = v;
+	wide.accept_prefixes.n = 1;
+	wide.has_accept_prefixes = true;
+	expect(&wide, "100.64.0.0/10", CTLMSG_ST_SHADOWED, ACCEPT_ROUTE, "64.0.0.0/2");
 }
 
 static void test_local_addresses(void **state)
@@ -260,6 +278,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lan, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_routes_any_table_either_direction, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_wide_routes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_local_addresses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tunnel_and_other_peers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_accept_prefixes, setup, teardown),
