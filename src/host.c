@@ -365,6 +365,17 @@ static void host_on_ctl(void *ctx, struct wg_peer *from, const struct prefix *sr
 	host_on_advertise(h, from, src, &m);
 }
 
+/* Ask a guest for its whole set again (SYNC); its answer gets a fresh ACK. */
+static void host_sync(struct host *h, const struct host_guest *hg)
+{
+	static const struct ctlmsg sync = { .type = CTLMSG_SYNC };
+	uint8_t out[CTLMSG_HDR_LEN];
+	int n = ctlmsg_encode(&sync, out, sizeof(out));
+
+	if (hg->seen && n > 0)
+		tunnel_send_ctl(h->t, &hg->ctl, out, (size_t)n);
+}
+
 /* Is our own route to p in the view? */
 static bool host_view_routes(const struct host *h, const struct prefix *p)
 {
@@ -395,6 +406,7 @@ static void host_recheck(struct host *h, const char *cause)
 		const struct config_peer *cp = host_config_peer(h, hg);
 		struct accept_reported before = hg->refused;
 		size_t n = 0;
+		bool withdrawn = false;
 
 		for (size_t j = 0; j < hg->n_accepted; j++) {
 			const struct prefix *route = &hg->accepted[j];
@@ -406,6 +418,7 @@ static void host_recheck(struct host *h, const char *cause)
 			if (st != CTLMSG_ST_INSTALLED) {
 				host_withdraw(h, hg, cp, route);
 				host_refuse(hg, &before, route, st, &why, "withdrawn");
+				withdrawn = true;
 				continue;
 			}
 			if (!host_view_routes(h, route)) {
@@ -424,6 +437,8 @@ static void host_recheck(struct host *h, const char *cause)
 			hg->accepted[n++] = *route;
 		}
 		hg->n_accepted = n;
+		if (withdrawn)
+			host_sync(h, hg);	/* its ACK tells it why */
 	}
 }
 
@@ -509,10 +524,6 @@ static void host_on_tick(void *ctx, int fd, uint32_t events)
 
 void host_reload(struct host *h)
 {
-	static const struct ctlmsg sync = { .type = CTLMSG_SYNC };
-	uint8_t out[CTLMSG_HDR_LEN];
-	int n = ctlmsg_encode(&sync, out, sizeof(out));
-
 	host_prune(h);
 	/*
 	 * The new configuration may claim what a guest holds (a peer's new
@@ -527,9 +538,8 @@ void host_reload(struct host *h)
 			wg_peer_allow(peer, &h->guests[i].accepted[j]);
 	}
 	/* Remaps may have changed too: ask every guest for its set again. */
-	for (size_t i = 0; i < h->n_guests && n > 0; i++)
-		if (h->guests[i].seen)
-			tunnel_send_ctl(h->t, &h->guests[i].ctl, out, (size_t)n);
+	for (size_t i = 0; i < h->n_guests; i++)
+		host_sync(h, &h->guests[i]);
 }
 
 struct host *host_start(struct tunnel *t, struct loop *loop)

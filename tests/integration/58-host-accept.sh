@@ -102,6 +102,7 @@ lab_check "and another" gw_until 5 hroute "$LATE2"
 ip -n "$H" route add "${LATE%.0/24}.0/25" dev lan0 table 200
 lab_check "a VPN route over it withdraws it within 2 s" gw_until 2 not_routed_by_us "$LATE"
 lab_check "status reports it" refused "$LATE" "shadowed by a host route"
+lab_check "the guest hears why" gw_wait_log "$LAB_DIR/guest.log" "The host did not route $LATE: shadowed by a host route" 5
 ip -n "$H" route add "$LATE2" dev lan0 metric 5
 lab_check "a route of someone else for the same prefix withdraws ours" gw_until 2 not_routed_by_us "$LATE2"
 lab_check "...and that route is left alone" bash -c "ip -n $H route show $LATE2 | grep -q 'dev lan0'"
