@@ -54,6 +54,9 @@ struct config_peer {
 	char endpoint_host[CONFIG_HOST_LEN];	/* "" = none; a name or a literal */
 	uint16_t endpoint_port;
 	struct config_prefixes allowed_ips;
+	/* host: what the guest may advertise; unset = the private ranges */
+	struct config_prefixes accept_prefixes;
+	bool has_accept_prefixes;
 	unsigned int persistent_keepalive;	/* seconds, 0 = off */
 	struct config_remap *remaps;		/* host: Remap = GUEST=HOST, ... */
 	size_t n_remaps;

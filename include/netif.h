@@ -2,6 +2,7 @@
 #ifndef GANGWAY_NETIF_H
 #define GANGWAY_NETIF_H
 
+#include "accept.h"
 #include "prefix.h"
 
 struct netif;
@@ -21,11 +22,18 @@ int netif_route_add(struct netif *n, int ifindex, const struct prefix *p);
 int netif_route_del(struct netif *n, int ifindex, const struct prefix *p);
 
 /*
- * Find a route in the main table, not through exclude_ifindex, that lies
- * inside p or equals it (a LAN or VPN route that p would shadow). Returns 1
- * and fills found, 0 when there is none, or -errno.
+ * Read the host's routes (every table and family) and local addresses into
+ * v, which is emptied first: one dump of each. 0 or -errno (-E2BIG: more
+ * than the snapshot holds).
  */
-int netif_route_conflict(struct netif *n, const struct prefix *p, int exclude_ifindex,
-			 struct prefix *found, char *found_dev, size_t devlen);
+int netif_host_view(struct netif *n, struct accept_host *v);
+
+/*
+ * A non-blocking rtnetlink socket in the IPv4/IPv6 route and address groups
+ * (its descriptor, or -errno); netif_watch_drain() empties it and returns 1
+ * when anything arrived or was lost (ENOBUFS), 0 when nothing did, -errno.
+ */
+int netif_watch_open(void);
+int netif_watch_drain(int fd);
 
 #endif

@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 
+#include "accept.h"
 #include "pktio.h"
 #include "prefix.h"
 
@@ -43,12 +44,19 @@ int platform_up(struct platform *p, unsigned int mtu);
 int platform_route_add(struct platform *p, const struct prefix *dst);
 int platform_route_del(struct platform *p, const struct prefix *dst);
 /*
- * Find a route of the host's main table, not through our device, that lies
- * inside dst or equals it (a LAN or VPN route that dst would shadow).
- * Returns 1 and fills found and dev (the route's interface name, devlen
- * bytes; may be NULL), 0 when there is none, or -errno.
+ * Read what the host routes and which addresses it holds into v (emptied
+ * first): every route of every table with its interface, every local
+ * address. One read of the system's tables per call. 0 or -errno.
  */
-int platform_route_conflict(struct platform *p, const struct prefix *dst,
-			    struct prefix *found, char *dev, size_t devlen);
+int platform_host_view(struct platform *p, struct accept_host *v);
+/*
+ * Watch the host's routes and addresses (rtnetlink on Linux, the routing
+ * socket on macOS): returns a descriptor that turns readable when they
+ * change, closed by platform_close(); -errno where no watch is possible
+ * (the caller then polls). platform_watch_drain() reads what is pending:
+ * 1 when something changed or notifications were lost, 0 when nothing did.
+ */
+int platform_watch_open(struct platform *p);
+int platform_watch_drain(struct platform *p);
 
 #endif

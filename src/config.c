@@ -237,6 +237,29 @@ static int config_k_allowed_ips(struct config_parser *p, const char *k, char *v)
 	return config_parse_prefix_list(p, k, v, false, &config_cur_peer(p)->allowed_ips);
 }
 
+/*
+ * AcceptPrefixes = 10.0.0.0/8, fd00::/8 (or "none"): the host routes an
+ * advertised prefix only inside these. A /0 would hand the guest every
+ * destination, so it is an error, not a wide policy.
+ */
+static int config_k_accept_prefixes(struct config_parser *p, const char *k, char *v)
+{
+	struct config_peer *peer = config_cur_peer(p);
+	int ret;
+
+	peer->has_accept_prefixes = true;
+	if (!strcasecmp(v, "none"))
+		return 0;
+	ret = config_parse_prefix_list(p, k, v, false, &peer->accept_prefixes);
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < peer->accept_prefixes.n; i++)
+		if (peer->accept_prefixes.v[i].len == 0)
+			return config_error(p, "%s: a default route (/0) would let the guest route "
+					    "every destination", k);
+	return 0;
+}
+
 static int config_k_keepalive(struct config_parser *p, const char *k, char *v)
 {
 	unsigned long secs;
@@ -500,6 +523,7 @@ static const struct config_key config_keys[] = {
 	{ SECTION_PEER, "AllowedIPs", config_k_allowed_ips },
 	{ SECTION_PEER, "PersistentKeepalive", config_k_keepalive },
 	{ SECTION_PEER, "Remap", config_k_remap },
+	{ SECTION_PEER, "AcceptPrefixes", config_k_accept_prefixes },
 	{ SECTION_GANGWAY, "Interface", config_k_interface },
 	{ SECTION_GANGWAY, "LogLevel", config_k_log_level },
 	{ SECTION_GANGWAY, "StateDirectory", config_k_state_dir },
@@ -655,6 +679,7 @@ void config_free(struct config *c)
 {
 	for (size_t i = 0; i < c->n_peers; i++) {
 		free(c->peers[i].allowed_ips.v);
+		free(c->peers[i].accept_prefixes.v);
 		free(c->peers[i].remaps);
 		crypto_wipe(c->peers[i].preshared_key, KEY_LEN);
 	}

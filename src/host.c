@@ -1,97 +1,139 @@
 /* host.c - the host agent's control plane: accept advertised prefixes, route them
  *
  * Theory of operation: each guest sends the whole set of its container
- * prefixes (ctlmsg ADVERTISE) through its authenticated session. For every
- * prefix the agent decides: accepted (inside the private ranges, or in that
- * guest's configured AllowedIPs) and not claimed by another guest, it joins
- * the guest's allowed IPs (so cryptokey routing stays exact) and gets a
- * route through the tunnel device; otherwise it is refused with a reason
- * the guest logs. Prefixes missing from a newer set are withdrawn: route
- * and allowed IP removed, unless the configuration lists them statically.
- * The answer (ACK) echoes the set with a status per prefix.
+ * prefixes (ctlmsg ADVERTISE) through its authenticated session. Each
+ * prefix is judged by the accept policy (accept.c) against one reading of
+ * the host's routes and addresses per message: inside the peer's
+ * AcceptPrefixes (the private ranges unless configured), and overlapping
+ * nothing the host reaches another way, nothing of the tunnel's own
+ * subnets and nothing another peer holds. An accepted prefix joins the
+ * guest's allowed IPs (so cryptokey routing stays exact) and gets a route
+ * through the tunnel device; otherwise it is refused with a reason the
+ * guest logs. Prefixes missing from a newer set are withdrawn: route and
+ * allowed IP removed, unless the configuration lists them statically. A
+ * guest only ever withdraws its own entries. The answer (ACK) echoes the
+ * set with a status per prefix.
  *
  * The configuration may remap a guest prefix (Remap = 172.17.0.0/16=
  * 10.217.0.0/16): the host then routes and allows the host-side prefix,
  * and the ACK tells the guest, which translates destinations 1:1. Two VMs
  * with the same container network are both reachable this way.
  *
- * A prefix that a more specific route of the host already covers (a LAN, a
- * VPN) is not installed: it is reported as shadowed, and left to the user
- * (who can remap it). A guest that goes silent keeps its routes for
- * WithdrawAfter seconds, so a VM restart does not make routes flap; after
- * that they are withdrawn until it advertises again.
+ * The host changes under us: a VPN connects, a LAN appears, someone
+ * deletes our route. The platform's route watch (rtnetlink, the routing
+ * socket) says when; every accepted prefix is then judged again. One that
+ * now collides is withdrawn and reported once, in the log and in status;
+ * our route that went missing is put back. Where no watch can be opened,
+ * the same check runs on the 1 s tick. A guest that goes silent keeps its
+ * routes for WithdrawAfter seconds, so a VM restart does not make routes
+ * flap; after that they are withdrawn until it advertises again, which a
+ * SYNC asks for as soon as it is heard from. A host that slept (the tick
+ * comes late) does not count the time asleep as its guests' silence: their
+ * VMs slept too.
+ *
+ * Guests are known by public key, never by the engine's peer object: a
+ * reload frees the peers it removes, and their routes go with them.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <net/if.h>
 
+#include "accept.h"
 #include "ctlmsg.h"
 #include "ctlsock.h"
 #include "host.h"
 #include "log.h"
 #include "loop.h"
+#include "ratelimit.h"
 
-/* A tick this late (it should come every second) follows a sleep. */
-#define HOST_SLEPT_NS	(5 * WG_NSEC)
+/*
+ * Control messages a guest may send: its own pace is one on each change,
+ * one a second until acknowledged and one every 30 s, so a burst of Docker
+ * networks fits and a flood does not. What is dropped is sent again, since
+ * each message carries the whole set.
+ */
+#define HOST_CTL_RATE		4
+#define HOST_CTL_BURST		16
 
 struct host_guest {
-	struct wg_peer *peer;
-	struct prefix accepted[CTLMSG_MAX_PREFIXES];
+	uint8_t pub[WG_KEY_LEN];
+	struct prefix accepted[CTLMSG_MAX_PREFIXES];	/* as routed on the host */
+	struct prefix advertised[CTLMSG_MAX_PREFIXES];	/* the same, as the guest said */
 	size_t n_accepted;
 	bool seen;
 	uint32_t seq;
 	uint64_t last_adv_ns;
 	uint64_t withdrawn_ns;		/* when silence withdrew its routes, or 0 */
 	struct prefix ctl;		/* where its control messages come from */
-	struct prefix refused[CTLMSG_MAX_PREFIXES];	/* for status: last advert's refusals */
-	uint8_t refused_st[CTLMSG_MAX_PREFIXES];
-	size_t n_refused;
+	struct accept_reported refused;	/* current refusals, each logged once */
+	struct ratelimit limit;		/* its control messages */
+	uint64_t limited;		/* control messages dropped by it */
 };
+
+/* A tick this late (it should come every second) follows a sleep. */
+#define HOST_SLEPT_NS	(5 * WG_NSEC)
 
 struct host {
 	struct tunnel *t;
+	struct loop *loop;
 	uint64_t last_tick_ns;		/* when the once-a-second tick last ran */
 	bool warned_v6;			/* about IPv6 routes with no IPv6 Address */
 	struct host_guest guests[CONFIG_MAX_PEERS];
 	size_t n_guests;
+	struct accept_host view;	/* the host's routes and addresses, reused */
+	uint64_t view_reads;		/* how often the view was read */
+	int view_err;			/* last read's error, logged on change */
+	struct prefix *others;		/* claims of the peers not being judged */
+	size_t n_others, cap_others;
+	int watch_fd;			/* route and address changes; -1: poll */
 };
 
 static struct host_guest *host_guest_of(struct host *h, struct wg_peer *peer, bool create)
 {
+	uint8_t pub[WG_KEY_LEN];
+
+	wg_peer_public_key(peer, pub);
 	for (size_t i = 0; i < h->n_guests; i++)
-		if (h->guests[i].peer == peer)
+		if (!memcmp(h->guests[i].pub, pub, WG_KEY_LEN))
 			return &h->guests[i];
 	if (!create || h->n_guests >= CONFIG_MAX_PEERS)
 		return NULL;
 	memset(&h->guests[h->n_guests], 0, sizeof(h->guests[0]));
-	h->guests[h->n_guests].peer = peer;
+	memcpy(h->guests[h->n_guests].pub, pub, WG_KEY_LEN);
+	ratelimit_init(&h->guests[h->n_guests].limit, HOST_CTL_RATE, HOST_CTL_BURST, loop_now());
 	return &h->guests[h->n_guests++];
 }
 
-static const struct config_peer *host_config_peer(const struct host *h, struct wg_peer *peer)
+/* The engine's peer for a guest now; NULL once a reload removed it. */
+static struct wg_peer *host_peer(const struct host *h, const struct host_guest *hg)
 {
-	uint8_t pub[WG_KEY_LEN];
+	return wg_peer_find(h->t->dev, hg->pub);
+}
 
-	wg_peer_public_key(peer, pub);
+static const struct config_peer *host_config_peer(const struct host *h,
+						  const struct host_guest *hg)
+{
 	for (size_t i = 0; i < h->t->cfg.n_peers; i++)
-		if (!memcmp(h->t->cfg.peers[i].public_key, pub, WG_KEY_LEN))
+		if (!memcmp(h->t->cfg.peers[i].public_key, hg->pub, WG_KEY_LEN))
 			return &h->t->cfg.peers[i];
 	return NULL;
+}
+
+/* Some configured peer lists p statically: the tunnel routes it itself. */
+static bool host_config_routes(const struct host *h, const struct prefix *p)
+{
+	for (size_t i = 0; i < h->t->cfg.n_peers; i++)
+		for (size_t j = 0; j < h->t->cfg.peers[i].allowed_ips.n; j++)
+			if (prefix_equal(&h->t->cfg.peers[i].allowed_ips.v[j], p))
+				return true;
+	return false;
 }
 
 static bool host_static(const struct config_peer *cp, const struct prefix *p)
 {
 	for (size_t i = 0; cp && i < cp->allowed_ips.n; i++)
 		if (prefix_equal(&cp->allowed_ips.v[i], p))
-			return true;
-	return false;
-}
-
-static bool host_in_static(const struct config_peer *cp, const struct prefix *p)
-{
-	for (size_t i = 0; cp && i < cp->allowed_ips.n; i++)
-		if (prefix_contains(&cp->allowed_ips.v[i], p))
 			return true;
 	return false;
 }
@@ -113,33 +155,108 @@ static bool host_accepted(const struct host_guest *hg, const struct prefix *p)
 	return false;
 }
 
-static enum ctlmsg_status host_judge(struct host *h, const struct host_guest *hg,
-				     const struct config_peer *cp, const struct prefix *p)
+/*
+ * Read the host's routes and addresses: once per message or change, never
+ * per prefix. A failed read leaves the view empty and is reported; the
+ * caller then refuses what is new.
+ */
+static int host_view_read(struct host *h, const char *why)
 {
-	char buf[PREFIX_STRLEN], hit[PREFIX_STRLEN], dev[IF_NAMESIZE];
-	struct prefix found;
+	int ret = platform_host_view(h->t->plat, &h->view);
 
-	if (!prefix_is_private(p) && !host_in_static(cp, p))
-		return CTLMSG_ST_NOT_ALLOWED;
-	/* Ours already (a refresh): the route found would be our own. */
-	if (!host_accepted(hg, p) &&
-	    platform_route_conflict(h->t->plat, p, &found, dev, sizeof(dev)) > 0) {
-		log_warn("Guest prefix %s overlaps the host's route %s dev %s: not installed "
-			 "(remap it in the configuration to reach it)",
-			 prefix_format(p, buf, sizeof(buf)),
-			 prefix_format(&found, hit, sizeof(hit)), dev);
-		return CTLMSG_ST_SHADOWED;
+	h->view_reads++;
+	log_debug("Read the host's routes and addresses for %s (%llu reads so far): "
+		  "%zu routes, %zu addresses", why, (unsigned long long)h->view_reads,
+		  h->view.n_routes, h->view.n_addrs);
+	if (ret && ret != h->view_err)
+		log_err("Failed to read the host's routes and addresses: %s; new guest "
+			"prefixes are refused", strerror(-ret));
+	h->view_err = ret;
+	if (ret)
+		accept_host_clear(&h->view);
+	return ret;
+}
+
+static int host_others_add(struct host *h, const struct prefix *p)
+{
+	if (h->n_others == h->cap_others) {
+		size_t cap = h->cap_others ? h->cap_others * 2 : 64;
+		struct prefix *v = realloc(h->others, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		h->others = v;
+		h->cap_others = cap;
 	}
-	for (size_t i = 0; i < h->n_guests; i++) {
-		const struct host_guest *o = &h->guests[i];
+	h->others[h->n_others++] = *p;
+	return 0;
+}
 
-		if (o == hg)
+/* What every peer but hg's holds: configured AllowedIPs and accepted prefixes. */
+static int host_claims(struct host *h, const struct host_guest *hg, struct accept_claims *c)
+{
+	int ret = 0;
+
+	h->n_others = 0;
+	for (size_t i = 0; i < h->t->cfg.n_peers && !ret; i++) {
+		const struct config_peer *cp = &h->t->cfg.peers[i];
+
+		if (!memcmp(cp->public_key, hg->pub, WG_KEY_LEN))
 			continue;
-		for (size_t j = 0; j < o->n_accepted; j++)
-			if (prefix_overlaps(&o->accepted[j], p))
-				return CTLMSG_ST_CONFLICT;
+		for (size_t j = 0; j < cp->allowed_ips.n && !ret; j++)
+			ret = host_others_add(h, &cp->allowed_ips.v[j]);
 	}
-	return CTLMSG_ST_INSTALLED;
+	for (size_t i = 0; i < h->n_guests && !ret; i++)
+		for (size_t j = 0; &h->guests[i] != hg && j < h->guests[i].n_accepted && !ret; j++)
+			ret = host_others_add(h, &h->guests[i].accepted[j]);
+	*c = (struct accept_claims){ .own_ifindex = platform_ifindex(h->t->plat),
+				     .tunnel_addrs = &h->t->cfg.addresses,
+				     .others = h->others, .n_others = h->n_others };
+	return ret;
+}
+
+static enum ctlmsg_status host_judge(struct host *h, const struct host_guest *hg,
+				     const struct config_peer *cp, const struct prefix *adv,
+				     const struct prefix *route, struct accept_why *why)
+{
+	struct accept_claims c;
+
+	if (host_claims(h, hg, &c) || h->view_err) {
+		memset(why, 0, sizeof(*why));
+		why->what = ACCEPT_ROUTE;
+		return CTLMSG_ST_SHADOWED;	/* cannot tell: refuse */
+	}
+	return accept_judge(&h->view, &c, cp, adv, route, why);
+}
+
+/* Note a refusal for status; log it only if it is new. */
+static void host_refuse(struct host_guest *hg, const struct accept_reported *before,
+			const struct prefix *p, enum ctlmsg_status st,
+			const struct accept_why *why, const char *what)
+{
+	char buf[PREFIX_STRLEN], text[160];
+
+	if (!accept_reported_has(&hg->refused, p, (uint8_t)st))
+		accept_reported_add(&hg->refused, p, (uint8_t)st);
+	if (accept_reported_has(before, p, (uint8_t)st))
+		return;
+	log_warn("Guest prefix %s %s: %s (%s)", prefix_format(p, buf, sizeof(buf)), what,
+		 ctlmsg_status_name(st), accept_why_format(why, text, sizeof(text)));
+}
+
+static void host_withdraw(struct host *h, struct host_guest *hg, const struct config_peer *cp,
+			  const struct prefix *p)
+{
+	char buf[PREFIX_STRLEN];
+	struct wg_peer *peer = host_peer(h, hg);
+
+	if (host_static(cp, p))
+		return;		/* configured: stays routed */
+	if (peer)
+		wg_peer_disallow(peer, p);	/* only if it points to this guest */
+	if (!host_config_routes(h, p))
+		platform_route_del(h->t->plat, p);
+	log_info("Route to %s withdrawn", prefix_format(p, buf, sizeof(buf)));
 }
 
 /*
@@ -161,42 +278,43 @@ static void host_check_v6_source(struct host *h, const char *prefix)
 		 "with the guest's in this peer's AllowedIPs)", prefix, h->t->ifname);
 }
 
-static void host_withdraw(struct host *h, struct host_guest *hg, const struct config_peer *cp,
-			  const struct prefix *p)
-{
-	char buf[PREFIX_STRLEN];
-
-	if (host_static(cp, p))
-		return;		/* configured: stays routed */
-	wg_peer_disallow(hg->peer, p);
-	platform_route_del(h->t->plat, p);
-	log_info("Route to %s withdrawn", prefix_format(p, buf, sizeof(buf)));
-}
-
 static void host_on_advertise(struct host *h, struct wg_peer *peer, const struct prefix *src,
 			      const struct ctlmsg *m)
 {
-	const struct config_peer *cp = host_config_peer(h, peer);
 	struct host_guest *hg = host_guest_of(h, peer, true);
-	struct prefix keep[CTLMSG_MAX_PREFIXES];
+	const struct config_peer *cp = hg ? host_config_peer(h, hg) : NULL;
+	struct prefix keep[CTLMSG_MAX_PREFIXES], keep_adv[CTLMSG_MAX_PREFIXES];
+	static struct accept_reported before;
 	static struct ctlmsg ack;
 	char buf[PREFIX_STRLEN];
 	size_t n_keep = 0;
+	bool need_view = h->watch_fd < 0;
 	int ret;
 
 	if (!hg)
 		return;
+	/* A refresh of accepted prefixes needs no reading: the watch keeps them true. */
+	for (size_t i = 0; i < m->n && !need_view; i++) {
+		const struct prefix *route = host_remap(cp, &m->prefixes[i]);
+
+		need_view = !host_accepted(hg, route ? route : &m->prefixes[i]);
+	}
+	log_debug("Advertisement %u from a guest: %zu prefixes", m->seq, m->n);
+	if (need_view)
+		host_view_read(h, "an advertisement");
 	ack.type = CTLMSG_ACK;
 	ack.seq = m->seq;
 	ack.n = m->n;
-	hg->n_refused = 0;
+	before = hg->refused;
+	hg->refused.n = 0;
 	for (size_t i = 0; i < m->n; i++) {
 		const struct prefix *p = &m->prefixes[i];
 		const struct prefix *route = host_remap(cp, p);
+		struct accept_why why;
 		enum ctlmsg_status st;
 
 		/* A remapped prefix is judged, allowed and routed as the host sees it. */
-		st = host_judge(h, hg, cp, route ? route : p);
+		st = host_judge(h, hg, cp, p, route ? route : p, &why);
 		ack.prefixes[i] = *p;
 		if (route && st == CTLMSG_ST_INSTALLED) {
 			st = CTLMSG_ST_REMAPPED;
@@ -207,12 +325,13 @@ static void host_on_advertise(struct host *h, struct wg_peer *peer, const struct
 		ack.status[i] = (uint8_t)st;
 		prefix_format(route, buf, sizeof(buf));
 		if (st != CTLMSG_ST_INSTALLED && st != CTLMSG_ST_REMAPPED) {
-			log_warn("Guest prefix %s refused: %s", buf, ctlmsg_status_name(st));
-			hg->refused[hg->n_refused] = *route;
-			hg->refused_st[hg->n_refused++] = (uint8_t)st;
+			host_refuse(hg, &before, route, st, &why, "refused");
 			continue;
 		}
+		keep_adv[n_keep] = *p;
 		keep[n_keep++] = *route;
+		if (host_accepted(hg, route))
+			continue;	/* a refresh: allowed and routed already */
 		ret = wg_peer_allow(peer, route);
 		if (ret)
 			log_err("Failed to allow %s: %s", buf, strerror(-ret));
@@ -220,11 +339,11 @@ static void host_on_advertise(struct host *h, struct wg_peer *peer, const struct
 		if (ret == 0)
 			log_info("Route to %s through %s installed%s", buf, h->t->ifname,
 				 route != p ? " (remapped)" : "");
-		if (route->family == AF_INET6)
-			host_check_v6_source(h, buf);
 		else if (ret != -EEXIST)
 			log_err("Failed to add route %s dev %s: %s", buf, h->t->ifname,
 				strerror(-ret));
+		if (route->family == AF_INET6)
+			host_check_v6_source(h, buf);
 	}
 	/* What the guest no longer has goes. */
 	for (size_t i = 0; i < hg->n_accepted; i++) {
@@ -236,6 +355,7 @@ static void host_on_advertise(struct host *h, struct wg_peer *peer, const struct
 			host_withdraw(h, hg, cp, &hg->accepted[i]);
 	}
 	memcpy(hg->accepted, keep, n_keep * sizeof(keep[0]));
+	memcpy(hg->advertised, keep_adv, n_keep * sizeof(keep_adv[0]));
 	hg->n_accepted = n_keep;
 	hg->seq = m->seq;
 	hg->seen = true;
@@ -247,14 +367,29 @@ static void host_on_advertise(struct host *h, struct wg_peer *peer, const struct
 /*
  * The tunnel verified the message (tunnel_ctl_fn). A guest advertises, or
  * says HELLO after a restart on either side left its last advertisement
- * unheard: ask for it again.
+ * unheard: ask for it again. Each guest's messages are rate limited.
  */
 static void host_on_ctl(void *ctx, struct wg_peer *from, const struct prefix *src,
 			const struct ctlmsg *m)
 {
 	static const struct ctlmsg sync = { .type = CTLMSG_SYNC };
 	struct host *h = ctx;
+	struct host_guest *hg = host_guest_of(h, from, true);
+	bool was_flooding;
 
+	if (!hg)
+		return;
+	was_flooding = hg->limit.flooding;
+	if (!ratelimit_allow(&hg->limit, loop_now())) {
+		hg->limited++;
+		if (!was_flooding)
+			log_warn("A guest sends control messages faster than %d a second: "
+				 "dropping some", HOST_CTL_RATE);
+		return;
+	}
+	if (was_flooding && !hg->limit.flooding)
+		log_notice("A guest's control messages are within the limit again "
+			   "(%llu dropped so far)", (unsigned long long)hg->limited);
 	if (m->type == CTLMSG_HELLO)
 		tunnel_send_ctl(h->t, src, &sync);
 	else if (m->type == CTLMSG_ADVERTISE)
@@ -263,46 +398,134 @@ static void host_on_ctl(void *ctx, struct wg_peer *from, const struct prefix *sr
 		log_debug("Unexpected control message dropped");
 }
 
-/* Ask a guest for its whole set again (SYNC). */
+/* Ask a guest for its whole set again (SYNC); its answer gets a fresh ACK. */
 static void host_sync(struct host *h, const struct host_guest *hg)
 {
 	static const struct ctlmsg sync = { .type = CTLMSG_SYNC };
 
-	tunnel_send_ctl(h->t, &hg->ctl, &sync);
+	if (hg->seen)
+		tunnel_send_ctl(h->t, &hg->ctl, &sync);
+}
+
+/* Is our own route to p in the view? */
+static bool host_view_routes(const struct host *h, const struct prefix *p)
+{
+	int own = platform_ifindex(h->t->plat);
+
+	for (size_t i = 0; i < h->view.n_routes; i++)
+		if (h->view.routes[i].ifindex == own && prefix_equal(&h->view.routes[i].dst, p))
+			return true;
+	return false;
 }
 
 /*
- * Put back an accepted route that someone else deleted (a VPN client, a
- * network manager, a person with `ip route del`). Adding a route that is
- * there is a cheap -EEXIST; this runs once a second for a handful of
- * prefixes, and works the same with rtnetlink and a PF_ROUTE socket.
+ * The host's routes or addresses changed (or, without a watch, a second
+ * passed): judge every accepted prefix again. One that now collides with
+ * something (a VPN that connected, a LAN that appeared, a route someone
+ * added over ours) is withdrawn and reported once; we do not fight over
+ * it. Our route that someone deleted, with nothing else in its place, is
+ * put back.
  */
-static void host_restore_routes(struct host *h, const struct host_guest *hg)
+static void host_recheck(struct host *h, const char *cause)
 {
 	char buf[PREFIX_STRLEN];
 
-	for (size_t j = 0; j < hg->n_accepted; j++) {
-		int ret = platform_route_add(h->t->plat, &hg->accepted[j]);
+	if (host_view_read(h, cause))
+		return;		/* keep what is installed; the next change tries again */
+	for (size_t i = 0; i < h->n_guests; i++) {
+		struct host_guest *hg = &h->guests[i];
+		const struct config_peer *cp = host_config_peer(h, hg);
+		struct accept_reported before = hg->refused;
+		size_t n = 0;
+		bool withdrawn = false;
 
-		if (ret == 0)
-			log_notice("Route to %s through %s was removed by someone else: restored",
-				   prefix_format(&hg->accepted[j], buf, sizeof(buf)),
-				   h->t->ifname);
-		else if (ret != -EEXIST)
-			log_debug("Route to %s cannot be restored yet: %s",
-				  prefix_format(&hg->accepted[j], buf, sizeof(buf)),
-				  strerror(-ret));
+		for (size_t j = 0; j < hg->n_accepted; j++) {
+			const struct prefix *route = &hg->accepted[j];
+			struct accept_why why;
+			enum ctlmsg_status st = host_judge(h, hg, cp, &hg->advertised[j], route,
+							   &why);
+			int ret;
+
+			if (st != CTLMSG_ST_INSTALLED) {
+				host_withdraw(h, hg, cp, route);
+				host_refuse(hg, &before, route, st, &why, "withdrawn");
+				withdrawn = true;
+				continue;
+			}
+			if (!host_view_routes(h, route)) {
+				ret = platform_route_add(h->t->plat, route);
+				if (ret == 0)
+					log_notice("Route to %s through %s was removed by someone "
+						   "else: restored",
+						   prefix_format(route, buf, sizeof(buf)),
+						   h->t->ifname);
+				else if (ret != -EEXIST)
+					log_debug("Route to %s cannot be restored yet: %s",
+						  prefix_format(route, buf, sizeof(buf)),
+						  strerror(-ret));
+			}
+			hg->advertised[n] = hg->advertised[j];
+			hg->accepted[n++] = *route;
+		}
+		hg->n_accepted = n;
+		if (withdrawn)
+			host_sync(h, hg);	/* its ACK tells it why */
 	}
+}
+
+static void host_on_watch(void *ctx, int fd, uint32_t events)
+{
+	struct host *h = ctx;
+	int ret;
+
+	(void)fd;
+	(void)events;
+	ret = platform_watch_drain(h->t->plat);
+	if (ret < 0)
+		log_warn("Failed to read route changes: %s", strerror(-ret));
+	if (ret != 0)
+		host_recheck(h, "a route or address change");	/* errors may lose some */
+}
+
+/*
+ * Forget the guests whose peer a reload removed: their routes go (unless the
+ * new configuration routes the prefix itself), and a peer added later under
+ * another key starts with nothing.
+ */
+static void host_prune(struct host *h)
+{
+	char buf[PREFIX_STRLEN];
+	size_t n = 0;
+
+	for (size_t i = 0; i < h->n_guests; i++) {
+		struct host_guest *hg = &h->guests[i];
+
+		if (host_peer(h, hg) && host_config_peer(h, hg)) {
+			if (n != i)
+				h->guests[n] = *hg;
+			n++;
+			continue;
+		}
+		for (size_t j = 0; j < hg->n_accepted; j++) {
+			if (host_config_routes(h, &hg->accepted[j]))
+				continue;
+			platform_route_del(h->t->plat, &hg->accepted[j]);
+			log_info("Route to %s withdrawn: its peer was removed",
+				 prefix_format(&hg->accepted[j], buf, sizeof(buf)));
+		}
+	}
+	h->n_guests = n;
 }
 
 /*
  * Once a second: withdraw the routes of guests silent for longer than
- * WithdrawAfter, and restore the others' routes if they went missing.
+ * WithdrawAfter; without a route watch, also judge the rest again.
  */
 static void host_on_tick(void *ctx, int fd, uint32_t events)
 {
 	struct host *h = ctx;
 	uint64_t now = loop_now(), limit = (uint64_t)h->t->cfg.withdraw_after * WG_NSEC;
+	bool any = false;
 
 	(void)fd;
 	(void)events;
@@ -318,9 +541,10 @@ static void host_on_tick(void *ctx, int fd, uint32_t events)
 			h->guests[i].last_adv_ns = now;
 	}
 	h->last_tick_ns = now;
+	host_prune(h);
 	for (size_t i = 0; i < h->n_guests; i++) {
 		struct host_guest *hg = &h->guests[i];
-		const struct wg_peer_stats *st = wg_peer_stats(hg->peer);
+		const struct wg_peer_stats *st = wg_peer_stats(host_peer(h, hg));
 		uint64_t last = st->last_rx_ns > hg->last_adv_ns ? st->last_rx_ns : hg->last_adv_ns;
 		const struct config_peer *cp;
 
@@ -332,10 +556,10 @@ static void host_on_tick(void *ctx, int fd, uint32_t events)
 		if (!hg->n_accepted)
 			continue;
 		if (now - last < limit) {
-			host_restore_routes(h, hg);
+			any = true;
 			continue;
 		}
-		cp = host_config_peer(h, hg->peer);
+		cp = host_config_peer(h, hg);
 		log_notice("A guest has been silent for %u s: withdrawing its %zu route(s)",
 			   h->t->cfg.withdraw_after, hg->n_accepted);
 		for (size_t j = 0; j < hg->n_accepted; j++)
@@ -343,28 +567,51 @@ static void host_on_tick(void *ctx, int fd, uint32_t events)
 		hg->n_accepted = 0;
 		hg->withdrawn_ns = now;
 	}
+	if (any && h->watch_fd < 0)
+		host_recheck(h, "the periodic check");
 }
 
 void host_reload(struct host *h)
 {
-	/* Remaps or allowed ranges may have changed: judge every set again. */
+	host_prune(h);
+	/*
+	 * The new configuration may claim what a guest holds (a peer's new
+	 * AllowedIPs, narrower AcceptPrefixes): judge again, then give back
+	 * what stays, since the reload reset every kept peer's allowed IPs.
+	 */
+	host_recheck(h, "a reload");
+	for (size_t i = 0; i < h->n_guests; i++) {
+		struct wg_peer *peer = host_peer(h, &h->guests[i]);
+
+		for (size_t j = 0; j < h->guests[i].n_accepted; j++)
+			wg_peer_allow(peer, &h->guests[i].accepted[j]);
+	}
+	/* Remaps may have changed too: ask every guest for its set again. */
 	for (size_t i = 0; i < h->n_guests; i++)
-		if (h->guests[i].seen)
-			host_sync(h, &h->guests[i]);
+		host_sync(h, &h->guests[i]);
 }
 
 struct host *host_start(struct tunnel *t, struct loop *loop)
 {
 	struct host *h = calloc(1, sizeof(*h));
+	int ret;
 
 	if (!h)
 		return NULL;
 	h->t = t;
+	h->loop = loop;
 	h->last_tick_ns = loop_now();
+	h->watch_fd = -1;
 	if (loop_add_periodic(loop, WG_NSEC, host_on_tick, h) < 0) {
 		free(h);
 		return NULL;
 	}
+	ret = platform_watch_open(t->plat);
+	if (ret >= 0 && loop_add_fd(loop, ret, LOOP_IN, host_on_watch, h) == 0)
+		h->watch_fd = ret;
+	else
+		log_warn("Failed to watch the host's routes: %s; checking them every second",
+			 strerror(ret < 0 ? -ret : EIO));
 	t->on_ctl = host_on_ctl;
 	t->hook_ctx = h;
 	return h;
@@ -374,17 +621,19 @@ void host_stop(struct host *h)
 {
 	if (!h)
 		return;
+	if (h->watch_fd >= 0)
+		loop_del_fd(h->loop, h->watch_fd);
 	for (size_t i = 0; i < h->n_guests; i++) {
-		const struct config_peer *cp = host_config_peer(h, h->guests[i].peer);
-
 		for (size_t j = 0; j < h->guests[i].n_accepted; j++)
-			if (!host_static(cp, &h->guests[i].accepted[j]))
+			if (!host_config_routes(h, &h->guests[i].accepted[j]))
 				platform_route_del(h->t->plat, &h->guests[i].accepted[j]);
 	}
 	if (h->t->hook_ctx == h) {
 		h->t->on_ctl = NULL;
 		h->t->hook_ctx = NULL;
 	}
+	accept_host_free(&h->view);
+	free(h->others);
 	free(h);
 }
 
@@ -392,17 +641,20 @@ void host_status(const struct host *h, struct ctlsock_status *s)
 {
 	for (size_t i = 0; i < h->n_guests; i++) {
 		const struct host_guest *hg = &h->guests[i];
+		struct wg_peer *peer = host_peer(h, hg);
 
+		if (!peer)
+			continue;	/* removed by a reload; pruned at the next tick */
 		for (size_t j = 0; j < hg->n_accepted; j++) {
-			struct ctlsock_prefix p = { .p = hg->accepted[j], .peer = hg->peer,
+			struct ctlsock_prefix p = { .p = hg->accepted[j], .peer = peer,
 						    .state = CTLSOCK_P_INSTALLED };
 
 			ctlsock_status_add(s, &p);
 		}
-		for (size_t j = 0; j < hg->n_refused; j++) {
-			struct ctlsock_prefix p = { .p = hg->refused[j], .peer = hg->peer,
+		for (size_t j = 0; j < hg->refused.n; j++) {
+			struct ctlsock_prefix p = { .p = hg->refused.p[j], .peer = peer,
 						    .state = CTLSOCK_P_REFUSED,
-						    .reason = ctlmsg_status_name(hg->refused_st[j]) };
+						    .reason = ctlmsg_status_name(hg->refused.status[j]) };
 
 			ctlsock_status_add(s, &p);
 		}

@@ -1,9 +1,13 @@
 /* netif.c - link, address and route changes through libnl-route */
 #include <errno.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <net/if.h>
+#include <sys/socket.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
@@ -180,62 +184,122 @@ int netif_route_del(struct netif *n, int ifindex, const struct prefix *p)
 	return ret;
 }
 
-struct netif_conflict {
-	const struct prefix *p;
-	int exclude;
-	int found;
-	struct prefix hit;
-	int hit_ifindex;
+/* Copy a libnl address into p; false unless it is a whole IPv4/IPv6 one. */
+static bool netif_prefix_of(struct nl_addr *a, struct prefix *p)
+{
+	int family = a ? nl_addr_get_family(a) : 0;
+
+	if ((family != AF_INET && family != AF_INET6) ||
+	    nl_addr_get_len(a) != prefix_addr_len(family) ||
+	    nl_addr_get_prefixlen(a) > prefix_addr_len(family) * 8)
+		return false;
+	memset(p, 0, sizeof(*p));
+	p->family = family;
+	p->len = (uint8_t)nl_addr_get_prefixlen(a);
+	memcpy(p->addr.b, nl_addr_get_binary_addr(a), prefix_addr_len(family));
+	return true;
+}
+
+struct netif_view {
+	struct accept_host *v;
+	int err;
 };
 
-static void netif_conflict_one(struct nl_object *obj, void *arg)
+static void netif_view_route(struct nl_object *obj, void *arg)
 {
 	struct rtnl_route *r = (struct rtnl_route *)obj;
-	struct netif_conflict *c = arg;
-	struct nl_addr *dst = rtnl_route_get_dst(r);
+	struct netif_view *c = arg;
 	struct rtnl_nexthop *nh;
 	struct prefix rp;
-	int ifindex = 0;
+	int ifindex = 0, ret;
 
-	if (c->found || !dst || rtnl_route_get_table(r) != RT_TABLE_MAIN ||
-	    rtnl_route_get_type(r) != RTN_UNICAST || nl_addr_get_family(dst) != c->p->family)
+	if (c->err || !netif_prefix_of(rtnl_route_get_dst(r), &rp))
 		return;
-	if (nl_addr_get_len(dst) != prefix_addr_len(c->p->family))
-		return;
-	memset(&rp, 0, sizeof(rp));
-	rp.family = c->p->family;
-	rp.len = (uint8_t)nl_addr_get_prefixlen(dst);
-	memcpy(rp.addr.b, nl_addr_get_binary_addr(dst), prefix_addr_len(rp.family));
 	if (rtnl_route_get_nnexthops(r) > 0) {
 		nh = rtnl_route_nexthop_n(r, 0);
 		ifindex = nh ? rtnl_route_nh_get_ifindex(nh) : 0;
 	}
-	if (ifindex == c->exclude || !prefix_contains(c->p, &rp))
-		return;
-	c->found = 1;
-	c->hit = rp;
-	c->hit_ifindex = ifindex;
+	ret = accept_host_add_route(c->v, &rp, ifindex, rtnl_route_get_table(r));
+	if (ret)
+		c->err = ret;
 }
 
-int netif_route_conflict(struct netif *n, const struct prefix *p, int exclude_ifindex,
-			 struct prefix *found, char *found_dev, size_t devlen)
+static void netif_view_addr(struct nl_object *obj, void *arg)
 {
-	struct netif_conflict c = { .p = p, .exclude = exclude_ifindex };
+	struct rtnl_addr *a = (struct rtnl_addr *)obj;
+	struct netif_view *c = arg;
+	struct prefix ap;
+	int ret;
+
+	if (c->err || !netif_prefix_of(rtnl_addr_get_local(a), &ap))
+		return;
+	ret = accept_host_add_addr(c->v, ap.family, ap.addr.b);
+	if (ret)
+		c->err = ret;
+}
+
+int netif_host_view(struct netif *n, struct accept_host *v)
+{
+	struct netif_view c = { .v = v };
 	struct nl_cache *cache = NULL;
 	int ret;
 
-	ret = rtnl_route_alloc_cache(n->sk, p->family, 0, &cache);
+	accept_host_clear(v);
+	/* A dump without a table filter holds every table, policy ones included. */
+	ret = rtnl_route_alloc_cache(n->sk, AF_UNSPEC, 0, &cache);
 	if (ret < 0)
 		return netif_errno(ret);
-	nl_cache_foreach(cache, netif_conflict_one, &c);
+	nl_cache_foreach(cache, netif_view_route, &c);
 	nl_cache_free(cache);
-	if (!c.found)
-		return 0;
-	*found = c.hit;
-	if (found_dev && devlen) {
-		found_dev[0] = '\0';
-		if (c.hit_ifindex > 0 && !if_indextoname((unsigned int)c.hit_ifindex, found_dev))
-			snprintf(found_dev, devlen, "ifindex %d", c.hit_ifindex);
+	cache = NULL;
+	ret = rtnl_addr_alloc_cache(n->sk, &cache);
+	if (ret < 0)
+		return netif_errno(ret);
+	nl_cache_foreach(cache, netif_view_addr, &c);
+	nl_cache_free(cache);
+	return c.err;
+}
+
+int netif_watch_open(void)
+{
+	struct sockaddr_nl sa = {
+		.nl_family = AF_NETLINK,
+		.nl_groups = RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE | RTMGRP_IPV4_IFADDR |
+			     RTMGRP_IPV6_IFADDR,
+	};
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
+
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
 	}
-	return 1;
+	return fd;
+}
+
+int netif_watch_drain(int fd)
+{
+	uint8_t buf[8192] __attribute__((aligned(4)));
+	int changed = 0;
+
+	for (;;) {
+		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+		if (n > 0) {
+			changed = 1;	/* what changed does not matter: the view is read again */
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == ENOBUFS) {
+			changed = 1;	/* events were lost: read the whole view again */
+			continue;
+		}
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+			return -errno;
+		return changed;
+	}
 }

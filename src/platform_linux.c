@@ -1,6 +1,7 @@
 /* platform_linux.c - the tunnel's device and routes on Linux: TUN and rtnetlink */
 #include <errno.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "netif.h"
 #include "platform.h"
@@ -8,6 +9,7 @@
 struct platform {
 	struct netif *nl;
 	int ifindex;
+	int watch_fd;		/* route and address events, -1 = none */
 };
 
 struct platform *platform_open(void)
@@ -17,6 +19,7 @@ struct platform *platform_open(void)
 
 	if (!p)
 		return NULL;
+	p->watch_fd = -1;
 	p->nl = netif_open();
 	if (!p->nl) {
 		err = errno;
@@ -32,6 +35,8 @@ void platform_close(struct platform *p)
 	if (!p)
 		return;
 	netif_close(p->nl);
+	if (p->watch_fd >= 0)
+		close(p->watch_fd);
 	free(p);
 }
 
@@ -73,8 +78,19 @@ int platform_route_del(struct platform *p, const struct prefix *dst)
 	return netif_route_del(p->nl, p->ifindex, dst);
 }
 
-int platform_route_conflict(struct platform *p, const struct prefix *dst,
-			    struct prefix *found, char *dev, size_t devlen)
+int platform_host_view(struct platform *p, struct accept_host *v)
 {
-	return netif_route_conflict(p->nl, dst, p->ifindex, found, dev, devlen);
+	return netif_host_view(p->nl, v);
+}
+
+int platform_watch_open(struct platform *p)
+{
+	if (p->watch_fd < 0)
+		p->watch_fd = netif_watch_open();
+	return p->watch_fd;
+}
+
+int platform_watch_drain(struct platform *p)
+{
+	return p->watch_fd < 0 ? -EBADF : netif_watch_drain(p->watch_fd);
 }

@@ -10,7 +10,9 @@
  * link-level address, which makes it an interface route ("route add
  * -interface utunN"). write() returns the kernel's answer; nothing waits
  * for an echo. The table is read with the NET_RT_DUMP sysctl, a stream of
- * rt_msghdr each followed by its sockaddrs, every one padded to 4 bytes.
+ * rt_msghdr each followed by its sockaddrs, every one padded to 4 bytes,
+ * and local addresses with getifaddrs(). A second routing socket, read by
+ * nobody but the change watch, tells the host agent when any of it changes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -81,6 +83,7 @@ struct platform {
 	int ifindex;
 	uint8_t link[RTMSG_LINK_MAX];	/* the device's sockaddr_dl */
 	size_t link_len;
+	int watch_fd;			/* routing socket for changes, -1 = none */
 };
 
 static int platform_socket(int family)
@@ -101,6 +104,7 @@ struct platform *platform_open(void)
 
 	if (!p)
 		return NULL;
+	p->watch_fd = -1;
 	p->inet_fd = platform_socket(AF_INET);
 	if (p->inet_fd < 0) {
 		err = errno;
@@ -119,6 +123,8 @@ void platform_close(struct platform *p)
 	close(p->inet_fd);
 	if (p->inet6_fd >= 0)
 		close(p->inet6_fd);
+	if (p->watch_fd >= 0)
+		close(p->watch_fd);
 	free(p);
 }
 
@@ -351,13 +357,13 @@ int platform_route_del(struct platform *p, const struct prefix *dst)
 	return platform_route_msg(p, RTMSG_DELETE, dst);
 }
 
-int platform_route_conflict(struct platform *p, const struct prefix *dst,
-			    struct prefix *found, char *dev, size_t devlen)
+/* Every route of a family that someone configured, into the host's view. */
+static int platform_view_routes(int family, struct accept_host *v)
 {
 	const uint8_t *msg;
 	uint8_t *buf;
 	size_t len = 0, off = 0, msglen;
-	int ret = platform_rt_dump(dst->family, &buf, &len);
+	int ret = platform_rt_dump(family, &buf, &len);
 
 	if (ret)
 		return ret;
@@ -365,22 +371,87 @@ int platform_route_conflict(struct platform *p, const struct prefix *dst,
 		struct prefix rp;
 		unsigned int ifindex = 0;
 
-		if (!rtmsg_parse_route(msg, msglen, dst->family, &rp, &ifindex))
+		if (!rtmsg_parse_route(msg, msglen, family, &rp, &ifindex))
 			continue;
-		if ((int)ifindex == p->ifindex || !prefix_contains(dst, &rp))
-			continue;
-		*found = rp;
-		if (dev && devlen) {
-			char name[IF_NAMESIZE];
-
-			if (ifindex && if_indextoname(ifindex, name))
-				snprintf(dev, devlen, "%s", name);
-			else
-				snprintf(dev, devlen, "ifindex %u", ifindex);
-		}
-		ret = 1;
-		break;
+		ret = accept_host_add_route(v, &rp, (int)ifindex, 0);
+		if (ret)
+			break;
 	}
 	free(buf);
 	return ret;
+}
+
+int platform_host_view(struct platform *p, struct accept_host *v)
+{
+	struct ifaddrs *ifa_list, *ifa;
+	int ret;
+
+	(void)p;
+	accept_host_clear(v);
+	ret = platform_view_routes(AF_INET, v);
+	if (!ret)
+		ret = platform_view_routes(AF_INET6, v);
+	if (ret)
+		return ret;
+	if (getifaddrs(&ifa_list) < 0)
+		return -errno;
+	for (ifa = ifa_list; ifa && !ret; ifa = ifa->ifa_next) {
+		if (!ifa->ifa_addr)
+			continue;
+		if (ifa->ifa_addr->sa_family == AF_INET)
+			ret = accept_host_add_addr(v, AF_INET,
+				&((const struct sockaddr_in *)(const void *)ifa->ifa_addr)->sin_addr);
+		else if (ifa->ifa_addr->sa_family == AF_INET6)
+			ret = accept_host_add_addr(v, AF_INET6,
+				&((const struct sockaddr_in6 *)(const void *)ifa->ifa_addr)->sin6_addr);
+	}
+	freeifaddrs(ifa_list);
+	return ret;
+}
+
+/*
+ * A routing socket hears every route and address change of the system
+ * (RTM_ADD, RTM_DELETE, RTM_NEWADDR, ...): what changed is not parsed, the
+ * view is read again. ENOBUFS means messages were lost, which is the same.
+ */
+int platform_watch_open(struct platform *p)
+{
+	int fd;
+
+	if (p->watch_fd >= 0)
+		return p->watch_fd;
+	fd = socket(PF_ROUTE, SOCK_RAW, 0);
+	if (fd < 0)
+		return -errno;
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	p->watch_fd = fd;
+	return fd;
+}
+
+int platform_watch_drain(struct platform *p)
+{
+	uint8_t buf[2048];
+	int changed = 0;
+
+	if (p->watch_fd < 0)
+		return -EBADF;
+	for (;;) {
+		ssize_t n = read(p->watch_fd, buf, sizeof(buf));
+
+		if (n > 0 || (n < 0 && errno == ENOBUFS)) {
+			changed = 1;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+			return -errno;
+		return changed;
+	}
 }

@@ -139,6 +139,18 @@ static const struct bad_case bad_cases[] = {
 	{ "[Interface]\nPrivateKey = " K1 "\n[Peer]\nPublicKey = " K2 "\nEndpoint = a b:1\n", "t.conf:5: Endpoint" },
 	{ "[Interface]\nPrivateKey = " K1 "\n[Peer]\nPublicKey = " K2 "\nAllowedIPs = 10.0.0.0/33\n", "t.conf:5: AllowedIPs" },
 	{ "[Interface]\nPrivateKey = " K1 "\n[Peer]\nPublicKey = " K2 "\nPersistentKeepalive = 70000\n", "t.conf:5: PersistentKeepalive" },
+	{ "[Interface]\nPrivateKey = " K1 "\n[Peer]\nPublicKey = " K2 "\nAcceptPrefixes = 10.0.0.0/33\n",
+	  "t.conf:5: AcceptPrefixes: '10.0.0.0/33' is not an IP prefix" },
+	{ "[Interface]\nPrivateKey = " K1 "\n[Peer]\nPublicKey = " K2 "\nAcceptPrefixes = 10.0.0.0/8,\n",
+	  "t.conf:5: AcceptPrefixes: empty list element" },
+	{ "[Interface]\nPrivateKey = " K1 "\n[Peer]\nPublicKey = " K2 "\nAcceptPrefixes = 10.0.0.0/8, 0.0.0.0/0\n",
+	  "t.conf:5: AcceptPrefixes: a default route (/0) would let the guest route every destination" },
+	{ "[Interface]\nPrivateKey = " K1 "\n[Peer]\nPublicKey = " K2 "\nAcceptPrefixes = ::/0\n",
+	  "t.conf:5: AcceptPrefixes: a default route" },
+	{ "[Interface]\nPrivateKey = " K1 "\n[Peer]\nPublicKey = " K2 "\nAcceptPrefixes = none\nAcceptPrefixes = none\n",
+	  "t.conf:6: 'AcceptPrefixes' given twice" },
+	{ "[Interface]\nPrivateKey = " K1 "\nAcceptPrefixes = 10.0.0.0/8\n",
+	  "t.conf:3: 'AcceptPrefixes' does not belong in [Interface] (it goes in [Peer])" },
 	{ "[Interface]\nPrivateKey = " K1 "\n[Gangway]\nInterface = a/b\n", "t.conf:4: Interface" },
 	{ "[Interface]\nPrivateKey = " K1 "\n[Gangway]\nInterface = abcdefghijklmnop\n", "t.conf:4: Interface" },
 	{ "[Interface]\nPrivateKey = " K1 "\n[Gangway]\nLogLevel = loud\n", "t.conf:4: LogLevel" },
@@ -178,6 +190,30 @@ static void test_bad_lines(void **state)
 			fail_msg("case %zu: ret %d, error \"%s\", wanted \"%s\"", i, ret, err,
 				 bad_cases[i].expect);
 	}
+}
+
+/* AcceptPrefixes: unset means the private ranges, "none" means nothing. */
+static void test_accept_prefixes(void **state)
+{
+	char buf[PREFIX_STRLEN];
+
+	(void)state;
+	assert_int_equal(parse("[Interface]\nPrivateKey = " K1 "\n[Peer]\nPublicKey = " K2 "\n"
+			       "AllowedIPs = 0.0.0.0/0\n"), 0);
+	assert_false(cfg.peers[0].has_accept_prefixes);
+	assert_int_equal(cfg.peers[0].accept_prefixes.n, 0);
+	assert_int_equal(parse("[Interface]\nPrivateKey = " K1 "\n[Peer]\nPublicKey = " K2 "\n"
+			       "AcceptPrefixes = 10.217.0.0/16, fd17::/48\n"), 0);
+	assert_true(cfg.peers[0].has_accept_prefixes);
+	assert_int_equal(cfg.peers[0].accept_prefixes.n, 2);
+	assert_string_equal(prefix_format(&cfg.peers[0].accept_prefixes.v[0], buf, sizeof(buf)),
+			    "10.217.0.0/16");
+	assert_string_equal(prefix_format(&cfg.peers[0].accept_prefixes.v[1], buf, sizeof(buf)),
+			    "fd17::/48");
+	assert_int_equal(parse("[Interface]\nPrivateKey = " K1 "\n[Peer]\nPublicKey = " K2 "\n"
+			       "AcceptPrefixes = None\n"), 0);
+	assert_true(cfg.peers[0].has_accept_prefixes);
+	assert_int_equal(cfg.peers[0].accept_prefixes.n, 0);
 }
 
 /* ControlGroup: resolved to its gid when the file is read; root-only by default. */
@@ -272,6 +308,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_defaults, teardown),
 		cmocka_unit_test_teardown(test_bad_lines, teardown),
 		cmocka_unit_test_teardown(test_control_group, teardown),
+		cmocka_unit_test_teardown(test_accept_prefixes, teardown),
 		cmocka_unit_test_teardown(test_long_line_and_nul, teardown),
 		cmocka_unit_test(test_endpoint_split),
 		cmocka_unit_test_teardown(test_load_file, teardown),
