@@ -227,7 +227,7 @@ static int tunnel_queue_ctl(struct tunnel *t, struct tunnel_peer *tp, const stru
 	if (!tunnel_own_addr(t, dst->family))
 		return -EADDRNOTAVAIL;
 	if (!tp->auth_ok)
-		return -ENOKEY;
+		return -EPERM;	/* no keys for this peer: nothing to seal with */
 	if (t->n_out >= TUNNEL_CTL_OUTBOX)
 		return -ENOBUFS;
 	o = &t->outbox[t->n_out];
