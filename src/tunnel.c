@@ -197,10 +197,26 @@ static struct tunnel_peer *tunnel_ctl_peer(struct tunnel *t, const struct prefix
 	return NULL;
 }
 
+/* The peer whose configured AllowedIPs hold address a (its daemon may be there). */
+static struct tunnel_peer *tunnel_allowed_peer(struct tunnel *t, const struct prefix *a)
+{
+	for (size_t i = 0; i < t->n_peers && i < t->cfg.n_peers; i++) {
+		const struct config_prefixes *l = &t->cfg.peers[i].allowed_ips;
+
+		for (size_t j = 0; j < l->n; j++)
+			if (prefix_contains(&l->v[j], a))
+				return &t->peers[i];
+	}
+	return NULL;
+}
+
 /*
- * Only the daemons speak on the control port of a control address, and
- * they hand their messages to the engine directly: such a packet read from
- * the device (a container in the VM, any process on the host) is dropped.
+ * Only the daemons speak on the control port, and they hand their messages
+ * to the engine directly: a packet read from the device (a container in
+ * the VM, any process on the host) to that port of one of our addresses,
+ * or of any address a peer's daemon could hold (inside its configured
+ * AllowedIPs: the peer takes control messages on any address of its own),
+ * is dropped.
  */
 static bool tunnel_tun_forged(struct tunnel *t, const uint8_t *pkt, size_t len)
 {
@@ -211,6 +227,8 @@ static bool tunnel_tun_forged(struct tunnel *t, const uint8_t *pkt, size_t len)
 		return false;
 	if (!tunnel_is_own_addr(t, &dst)) {
 		tp = tunnel_ctl_peer(t, &dst);
+		if (!tp)
+			tp = tunnel_allowed_peer(t, &dst);
 		if (!tp)
 			return false;
 	}

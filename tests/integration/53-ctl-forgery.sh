@@ -31,9 +31,13 @@ gw_keypair host
 gw_keypair guest
 TH=10.200.$LAB_OCTET.1 TG=10.200.$LAB_OCTET.2
 HOST_IF=gwh$LAB_OCTET GUEST_IF=gwg$LAB_OCTET
-gw_host_conf host "$TH/24" "$HOST_IF"
+# The host has a second address, which the guest allows as a whole subnet:
+# its daemon takes control messages there too.
+TH2=10.199.$LAB_OCTET.1
+gw_host_conf host "$TH/24, $TH2/24" "$HOST_IF"
 gw_conf_peer "$LAB_DIR/host.conf" guest "$TG/32"
-gw_guest_conf guest "$TG/24" "$GUEST_IF" "$LAB_HOST_IP4:51820" "$TH/32"
+gw_guest_conf guest "$TG/24, ${TH2%.1}.2/24" "$GUEST_IF" "$LAB_HOST_IP4:51820" \
+	"$TH/32, ${TH2%.1}.0/24"
 echo "StateDirectory = $LAB_DIR/gstate" >>"$LAB_DIR/guest.conf"
 gw_start_host host host "$LAB_DIR/host.conf"
 HOST_PID=$GW_PID
@@ -110,6 +114,14 @@ lab_check_fail "the forged prefix is not routed on the host" hroute "$FORGED"
 lab_check "the host's routes did not change" diff <(echo "$ROUTES") <(hroutes)
 lab_check "the host still routes docker0's network" hroute "$DOCKER_LAB_BRIDGE4"
 echo "# guest drops: control-from-device $(gdrops control-from-device)"
+
+# ...and to the host's other address, inside a subnet of the guest's AllowedIPs.
+before=$(gdrops control-from-device)
+more() { local n; n=$(gdrops control-from-device) && echo "now $n" && ((n > before)); }
+nsenter --net="/proc/$CPID/ns/net" python3 "$LAB_DIR/forge.py" "$TH2" advertise "$FORGED"
+lab_check "forgeries to any address a peer's AllowedIPs hold are dropped at the device too" \
+	gw_until 5 more
+lab_check "...and none reached the host's control path" none hdrops control-auth
 
 # 2. An unprivileged host process forges SYNCs and ACKs to the guest.
 BITS=${DOCKER_LAB_BRIDGE4#*/}
