@@ -23,7 +23,7 @@ BUILD	?= build
 CC	?= cc
 PKG_CONFIG ?= pkg-config
 
-PKGS	:= libnl-3.0 libnl-route-3.0 libmnl libnftnl libpcap libcrypto
+PKGS	:= libnl-3.0 libnl-route-3.0 libmnl libnftnl libpcap libcrypto libseccomp
 TEST_PKGS := cmocka
 
 CFLAGS	?= -O2 -g
@@ -252,13 +252,17 @@ SBINDIR	?= $(PREFIX)/sbin
 MANDIR	?= $(PREFIX)/share/man
 DOCDIR	?= $(PREFIX)/share/doc/gangway
 UNITDIR	?= $(PREFIX)/lib/systemd/system
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 INSTALL	?= install
 MANS	:= docs/man/gangway.8 docs/man/gangwayd.8 docs/man/gangway.conf.5
 EXAMPLES := contrib/gangway.conf.example contrib/gangwayd.conf.example
 UNITS	:= systemd/gangwayd.service systemd/gangway.service
 
+# The tmpfiles.d entry creates the xtables lock gangwayd.service binds
+# writable (at boot; here too when installing into this very system).
 install: all
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(TMPFILESDIR) \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR)
 	$(INSTALL) -m 755 $(BUILD)/gangway $(DESTDIR)$(BINDIR)/gangway
 	$(INSTALL) -m 755 $(BUILD)/gangwayd $(DESTDIR)$(SBINDIR)/gangwayd
@@ -267,13 +271,17 @@ install: all
 			$$u >$(DESTDIR)$(UNITDIR)/$${u#systemd/} && \
 		chmod 644 $(DESTDIR)$(UNITDIR)/$${u#systemd/} || exit 1; \
 	done
+	$(INSTALL) -m 644 systemd/gangway.tmpfiles $(DESTDIR)$(TMPFILESDIR)/gangway.conf
+	if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
+		systemd-tmpfiles --create $(TMPFILESDIR)/gangway.conf || exit 1; \
+	fi
 	$(INSTALL) -m 644 docs/man/gangway.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	$(INSTALL) -m 644 docs/man/gangway.8 docs/man/gangwayd.8 $(DESTDIR)$(MANDIR)/man8/
 	$(INSTALL) -m 644 README.md $(EXAMPLES) $(DESTDIR)$(DOCDIR)/
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/gangway $(DESTDIR)$(SBINDIR)/gangwayd \
-		$(UNITS:systemd/%=$(DESTDIR)$(UNITDIR)/%) \
+		$(UNITS:systemd/%=$(DESTDIR)$(UNITDIR)/%) $(DESTDIR)$(TMPFILESDIR)/gangway.conf \
 		$(DESTDIR)$(MANDIR)/man5/gangway.conf.5 \
 		$(DESTDIR)$(MANDIR)/man8/gangway.8 $(DESTDIR)$(MANDIR)/man8/gangwayd.8 \
 		$(DESTDIR)$(DOCDIR)/README.md $(EXAMPLES:contrib/%=$(DESTDIR)$(DOCDIR)/%)
@@ -286,12 +294,12 @@ DEB_ARCH = $(shell dpkg --print-architecture)
 DEB	= $(BUILD)/gangway_$(VERSION)_$(DEB_ARCH).deb
 DEB_ROOT := $(BUILD)/deb-root
 DEB_DEPENDS := libnl-3-200, libnl-route-3-200, libmnl0, libnftnl11, libpcap0.8, \
-	libssl3, iptables, nftables
+	libssl3, libseccomp2, iptables, nftables
 
 deb: all
 	rm -rf $(DEB_ROOT)
 	$(MAKE) --no-print-directory install DESTDIR=$(abspath $(DEB_ROOT)) PREFIX=/usr \
-		UNITDIR=/lib/systemd/system
+		UNITDIR=/lib/systemd/system TMPFILESDIR=/usr/lib/tmpfiles.d
 	strip --strip-unneeded $(DEB_ROOT)/usr/bin/gangway $(DEB_ROOT)/usr/sbin/gangwayd
 	gzip -9n $(DEB_ROOT)/usr/share/man/man*/*
 	mkdir -p $(DEB_ROOT)/DEBIAN $(DEB_ROOT)/etc/gangway
@@ -309,6 +317,7 @@ deb: all
 	  echo " a tunnel speaking the WireGuard protocol routes the host to the"; \
 	  echo " containers' own addresses."; \
 	} >$(DEB_ROOT)/DEBIAN/control
+	$(INSTALL) -m 755 systemd/gangway.postinst $(DEB_ROOT)/DEBIAN/postinst
 	dpkg-deb --root-owner-group --build $(DEB_ROOT) $(DEB)
 
 clean:

@@ -52,6 +52,7 @@ want=(
 	./usr/share/man/man8/gangwayd.8.gz ./usr/share/man/man8/gangway.8.gz
 	./usr/share/man/man5/gangway.conf.5.gz
 	./usr/share/doc/gangway/gangwayd.conf.example ./usr/share/doc/gangway/gangway.conf.example
+	./usr/lib/tmpfiles.d/gangway.conf
 )
 dpkg-deb -c "$DEB" | awk '{print $NF}' >"$LAB_DIR/contents"
 for f in "${want[@]}"; do
@@ -72,6 +73,8 @@ lab_check "dpkg reports it installed" bash -c \
 for f in "${want[@]}"; do
 	lab_check "installed ${f#.}" test -f "$R/${f#./}"
 done
+lab_check "postinst created the xtables lock in that root (systemd-tmpfiles)" \
+	bash -c "[ \"\$(stat -c '%a %U' $R/run/xtables.lock)\" = '600 root' ]"
 lab_check "the installed gangwayd runs" bash -c "[ \"\$($R/usr/sbin/gangwayd --version)\" = 'gangwayd $VERSION' ]"
 lab_check "the installed gangway runs" bash -c "[ \"\$($R/usr/bin/gangway --version)\" = 'gangway $VERSION' ]"
 lab_check "the unit starts /usr/sbin/gangwayd" \
