@@ -258,8 +258,10 @@ MANS	:= docs/man/gangway.8 docs/man/gangwayd.8 docs/man/gangway.conf.5
 EXAMPLES := contrib/gangway.conf.example contrib/gangwayd.conf.example
 UNITS	:= systemd/gangwayd.service systemd/gangway.service
 
-# The tmpfiles.d entry creates the xtables lock gangwayd.service binds
-# writable (at boot; here too when installing into this very system).
+# Installing into this very system (no DESTDIR) also creates the gangway
+# system user the daemons run as after start, and the xtables lock the
+# tmpfiles.d entry creates at boot. make uninstall leaves the user: files it
+# owned may remain (userdel gangway removes it).
 install: all
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(UNITDIR) \
 		$(DESTDIR)$(TMPFILESDIR) \
@@ -272,6 +274,10 @@ install: all
 		chmod 644 $(DESTDIR)$(UNITDIR)/$${u#systemd/} || exit 1; \
 	done
 	$(INSTALL) -m 644 systemd/gangway.tmpfiles $(DESTDIR)$(TMPFILESDIR)/gangway.conf
+	if [ -z "$(DESTDIR)" ] && ! getent passwd gangway >/dev/null; then \
+		useradd --system --user-group --no-create-home --home-dir /nonexistent \
+			--shell /usr/sbin/nologin --comment "gangway daemons" gangway || exit 1; \
+	fi
 	if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
 		systemd-tmpfiles --create $(TMPFILESDIR)/gangway.conf || exit 1; \
 	fi
@@ -293,7 +299,7 @@ uninstall:
 DEB_ARCH = $(shell dpkg --print-architecture)
 DEB	= $(BUILD)/gangway_$(VERSION)_$(DEB_ARCH).deb
 DEB_ROOT := $(BUILD)/deb-root
-DEB_DEPENDS := libnl-3-200, libnl-route-3-200, libmnl0, libnftnl11, libpcap0.8, \
+DEB_DEPENDS := passwd, libnl-3-200, libnl-route-3-200, libmnl0, libnftnl11, libpcap0.8, \
 	libssl3, libseccomp2, iptables, nftables
 
 deb: all

@@ -93,11 +93,15 @@ struct config {
 	/* members of this group may use the control socket too ("" = root only) */
 	char control_group[CONFIG_GROUP_LEN];
 	uint32_t control_gid;			/* its gid, resolved by the parser */
+	/* the user the daemon runs as after start ("root": stays uid 0;
+	 * "": the host agent "gangway", the guest "root", see service.c) */
+	char user[CONFIG_GROUP_LEN];
 };
 
 #define CONFIG_DEFAULT_IFNAME	"gangway0"
 #define CONFIG_DEFAULT_MTU	1420
 #define CONFIG_DEFAULT_STATE_DIR "/run/gangway"
+#define CONFIG_DEFAULT_USER	"gangway"	/* the host agent's default User */
 #define CONFIG_DEFAULT_WITHDRAW_AFTER 600
 
 /*

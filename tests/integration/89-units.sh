@@ -11,7 +11,13 @@
 #     unit-sandbox.sh: a stock /run, ProtectSystem=strict, ReadWritePaths=,
 #     the capability bounding set, no_new_privs, the SystemCallFilter=), with
 #     Docker's rules in iptables-legacy (the lock from the tmpfiles.d entry)
-#     and in iptables-nft (no lock anywhere): both start and route.
+#     and in iptables-nft (no lock anywhere): both start and route, as an
+#     unprivileged user (User=, a user made for the test, standing in for
+#     the package's "gangway") with only their capabilities, no_new_privs
+#     and their own seccomp filter; the iptables programs they run as that
+#     user write their rules;
+#   - ControlGroup under that exact system call filter: the socket is made
+#     0660 with the group, its directory searchable by the group.
 set -euo pipefail
 . "$(dirname "$0")/../lib/lab.sh"
 . "$(dirname "$0")/../lib/gw.sh"
@@ -71,15 +77,26 @@ done
 lab_check "gangwayd.service: ordered after docker.service when both start" \
 	grep -Eq '^After=.*docker\.service' "$UNITS/gangwayd.service"
 lab_check "the tmpfiles.d entry creates the xtables lock, 0600 root" \
-	bash -c "[ \"\$(stat -c '%a %U' $STOCK/run/xtables.lock)\" = '600 root' ]"
+	bash -c "[ \"\$(stat -c '%a %u %g' $STOCK/run/xtables.lock)\" = '600 0 0' ]"
 
 # -------------------------------------------------------------- sandboxed runs
+# The daemons' user, and a control group, made for this run.
+RUNAS=u${LAB_RUN#gw} CTLGRP=c${LAB_RUN#gw}
+useradd --system --user-group --no-create-home --home-dir /nonexistent \
+	--shell /usr/sbin/nologin "$RUNAS"
+lab_on_cleanup userdel "$RUNAS"
+groupadd --system "$CTLGRP"
+lab_on_cleanup groupdel "$CTLGRP"
+RUNAS_UID=$(id -u "$RUNAS")
+
 lab_up
 gw_pair_up
 # The host agent's files go to its RuntimeDirectory, as under the unit.
 sed -i '/^StateDirectory/d' "$LAB_DIR/host.conf"
 # The lab's bridges stand for Docker's: the firewall opens them.
-echo "Bridges = ${LAB_RUN}b*" >>"$LAB_DIR/guest.conf"
+printf 'Bridges = %s\nControlGroup = %s\n' "${LAB_RUN}b*" "$CTLGRP" >>"$LAB_DIR/guest.conf"
+# The host's [Gangway] section comes before its [Peer]: the key goes there.
+sed -i "s/^\[Gangway\]\$/[Gangway]\nUser = $RUNAS/" "$LAB_DIR/host.conf"
 
 ipt_flavour()	# legacy|nft: give the vm a DOCKER-USER chain of that flavour only
 {
@@ -103,6 +120,22 @@ status_of()	# PID IFNAME: gangway status through the daemon's own /run
 	"$GW_GANGWAY" status -s "/proc/$1/root/run/gangway/$2.sock"
 }
 field() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
+NET_ADMIN=$((1 << 12)) NET_RAW=$((1 << 13))
+confined()	# PID UID CAPMASK AMBIENT: that uid, only CAPMASK, no_new_privs, seccomp
+{
+	local k v ok=0
+	grep -q "^Uid:[[:space:]]*$2[[:space:]]*$2[[:space:]]*$2[[:space:]]*$2\$" "/proc/$1/status" ||
+		{ grep '^Uid:' "/proc/$1/status"; ok=1; }
+	for k in CapEff CapPrm CapBnd; do
+		v=$(field "$1" "$k")
+		((16#$v == $3)) || { echo "$k is $v, want $(printf '%016x' "$3")"; ok=1; }
+	done
+	v=$(field "$1" CapAmb)
+	((16#$v == $4)) || { echo "CapAmb is $v, want $(printf '%016x' "$4")"; ok=1; }
+	[[ $(field "$1" NoNewPrivs) == 1 ]] || { echo "NoNewPrivs $(field "$1" NoNewPrivs)"; ok=1; }
+	[[ $(field "$1" Seccomp) == 2 ]] || { echo "Seccomp $(field "$1" Seccomp)"; ok=1; }
+	return $ok
+}
 
 run_flavour()	# legacy|nft TMPFILES-ARGS...
 {
@@ -127,8 +160,23 @@ run_flavour()	# legacy|nft TMPFILES-ARGS...
 		"$LAB_DIR/guest-$fl.log"
 	lab_check "$fl: the host reaches the container through the tunnel" \
 		gw_until 10 lab_exec host ping -c 1 -W 1 "$CIP"
-	lab_check "$fl: guest: Seccomp 2, NoNewPrivs 1" \
-		bash -c "[ \"$(field "$gp" Seccomp) $(field "$gp" NoNewPrivs)\" = '2 1' ]"
+	if [[ $fl == nft ]]; then
+		lab_check "$fl: guest: user $RUNAS, only CAP_NET_ADMIN CAP_NET_RAW (ambient too), NoNewPrivs 1, Seccomp 2" \
+			confined "$gp" "$RUNAS_UID" $((NET_ADMIN | NET_RAW)) $((NET_ADMIN | NET_RAW))
+		guser=$RUNAS
+	else
+		lab_check "$fl: guest: root by default, only CAP_NET_ADMIN CAP_NET_RAW, NoNewPrivs 1, Seccomp 2" \
+			confined "$gp" 0 $((NET_ADMIN | NET_RAW)) 0
+		guser=root
+	fi
+	lab_check "$fl: host: user $RUNAS, only CAP_NET_ADMIN (ambient too), NoNewPrivs 1, Seccomp 2" \
+		confined "$hp" "$RUNAS_UID" $NET_ADMIN $NET_ADMIN
+	lab_check "$fl: ControlGroup under the unit's filter: the socket 0660, group $CTLGRP" \
+		bash -c "[ \"\$(stat -c '%a %G' /proc/$gp/root/run/gangway/$GUEST_IF.sock)\" = '660 $CTLGRP' ]"
+	lab_check "$fl: ...its directory the user's, searchable by the group (0710)" \
+		bash -c "[ \"\$(stat -c '%a %U %G' /proc/$gp/root/run/gangway)\" = '710 $guser $CTLGRP' ]"
+	lab_check_fail "$fl: ...no error about the control socket" \
+		grep -q "Failed to open the control socket" "$LAB_DIR/guest-$fl.log"
 	lab_check "$fl: gangway status answers from the guest's runtime directory" \
 		status_of "$gp" "$GUEST_IF"
 	lab_check "$fl: gangway status answers from the host's runtime directory" \
@@ -136,6 +184,8 @@ run_flavour()	# legacy|nft TMPFILES-ARGS...
 	lab_kill "$gp"
 	lab_kill "$hp"
 	lab_check_fail "$fl: the guest stopped cleanly" grep -q "Failed\|error" "$LAB_DIR/guest-$fl.log"
+	lab_check "$fl: ...removing its rules (as $guser, by iptables-$fl)" \
+		bash -c "! ip netns exec $LAB_VM_NS iptables-$fl -w -S DOCKER-USER 2>/dev/null | grep -q gangway:"
 }
 
 # iptables-legacy: the lock is the one boot's tmpfiles.d created.
@@ -144,7 +194,10 @@ if [[ -f $TMPFILES ]]; then
 else
 	run_flavour legacy
 fi
-# iptables-nft: nothing creates the lock, and nothing needs it.
+# iptables-nft: nothing creates the lock, and nothing needs it; the guest as
+# an unprivileged user too (its default is root: iptables-legacy lists its
+# tables from a file only root may read).
+printf 'User = %s\n' "$RUNAS" >>"$LAB_DIR/guest.conf"
 run_flavour nft
 lab_check "the nft run had no /run/xtables.lock (a stock /run)" \
 	bash -c "! grep -q xtables.lock $LAB_DIR/guest-nft.log"
