@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/stat.h>
 
 #ifdef __linux__
 #include "guest.h"		/* gangwayd runs only in the (Linux) VM */
@@ -23,6 +22,7 @@
 #include "loop.h"
 #include "notify.h"
 #include "sandbox.h"
+#include "statedir.h"
 #include "service.h"
 
 struct service {
@@ -105,6 +105,7 @@ static const char *service_user(struct service *s, struct sandbox_user *u)
 	const struct config *c = &s->tunnel.cfg;
 	const char *name = c->user[0] ? c->user :
 			   s->o->role == TUNNEL_GUEST ? "root" : CONFIG_DEFAULT_USER;
+	char err[CONFIG_ERR_LEN];
 	int ret = sandbox_user(name, u);
 
 	if (ret == -ENOENT) {
@@ -118,8 +119,11 @@ static const char *service_user(struct service *s, struct sandbox_user *u)
 	}
 	if (!u->valid)
 		return name;
-	if ((mkdir(c->state_dir, 0700) < 0 && errno != EEXIST) ||
-	    chown(c->state_dir, u->uid, (gid_t)-1) < 0) {
+	/* Never take over a directory someone else controls (statedir.c). */
+	if (statedir_prepare(c, err, sizeof(err))) {
+		log_warn("%s; running as root", err);
+		u->valid = false;
+	} else if (chown(c->state_dir, u->uid, (gid_t)-1) < 0) {
 		log_warn("Cannot give %s to user '%s': %m; running as root", c->state_dir, name);
 		u->valid = false;
 	}

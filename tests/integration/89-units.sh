@@ -17,7 +17,8 @@
 #     and their own seccomp filter; the iptables programs they run as that
 #     user write their rules;
 #   - ControlGroup under that exact system call filter: the socket is made
-#     0660 with the group, its directory searchable by the group.
+#     0660 with the group, its directory searchable by the group, and a
+#     member's `gangway status -i IFNAME` answers without the configuration.
 set -euo pipefail
 . "$(dirname "$0")/../lib/lab.sh"
 . "$(dirname "$0")/../lib/gw.sh"
@@ -88,6 +89,7 @@ lab_on_cleanup userdel "$RUNAS"
 groupadd --system "$CTLGRP"
 lab_on_cleanup groupdel "$CTLGRP"
 RUNAS_UID=$(id -u "$RUNAS")
+CTLGID=$(getent group "$CTLGRP" | cut -d: -f3)
 
 lab_up
 gw_pair_up
@@ -177,6 +179,14 @@ run_flavour()	# legacy|nft TMPFILES-ARGS...
 		bash -c "[ \"\$(stat -c '%a %U %G' /proc/$gp/root/run/gangway)\" = '710 $guser $CTLGRP' ]"
 	lab_check_fail "$fl: ...no error about the control socket" \
 		grep -q "Failed to open the control socket" "$LAB_DIR/guest-$fl.log"
+	# A member of ControlGroup (not the owner, not root) cannot read the
+	# 0600 configuration; -i finds the socket without it.
+	lab_check "$fl: a ControlGroup member's gangway status -i IFNAME answers" \
+		nsenter -m -t "$gp" -- setpriv --reuid=65534 --regid="$CTLGID" --clear-groups \
+		"$GW_GANGWAY" status -i "$GUEST_IF"
+	lab_check_fail "$fl: ...where reading the configuration is refused to it" \
+		nsenter -m -t "$gp" -- setpriv --reuid=65534 --regid="$CTLGID" --clear-groups \
+		"$GW_GANGWAY" status -c "$LAB_DIR/guest.conf"
 	lab_check "$fl: gangway status answers from the guest's runtime directory" \
 		status_of "$gp" "$GUEST_IF"
 	lab_check "$fl: gangway status answers from the host's runtime directory" \
