@@ -11,12 +11,14 @@
  *     CAP_SETPCAP; a service manager or container runtime that took it
  *     usually took the rest too, and with no_new_privs an exec never gains
  *     more than our permitted set anyway);
- *  2. where the configured User exists (default "gangway"), that user and
- *     its group, the kept capabilities carried across setresuid() by
+ *  2. where the configured User exists (the host agent's default is
+ *     "gangway", the guest's root: see service.c), that user and its
+ *     group, the kept capabilities carried across setresuid() by
  *     PR_SET_KEEPCAPS and made inheritable and ambient: the iptables
- *     programs we execute are not root, so only ambient capabilities reach
- *     them. Without the user, or without CAP_SETUID (a container started
- *     with only the two capabilities), we stay uid 0 and say so once;
+ *     programs we execute are not root, so only ambient capabilities
+ *     reach them. Without the user, or without CAP_SETUID (a container
+ *     started with only the two capabilities), we stay uid 0 and say so
+ *     once;
  *  3. the permitted and effective sets cut to what we keep;
  *  4. a seccomp allowlist (sandbox_seccomp), built from what both daemons
  *     and the firewall programs they run were seen to call (strace -f over
