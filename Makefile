@@ -23,7 +23,7 @@ BUILD	?= build
 CC	?= cc
 PKG_CONFIG ?= pkg-config
 
-PKGS	:= libnl-3.0 libnl-route-3.0 libmnl libnftnl libpcap libcrypto
+PKGS	:= libnl-3.0 libnl-route-3.0 libmnl libnftnl libpcap libcrypto libseccomp
 TEST_PKGS := cmocka
 
 CFLAGS	?= -O2 -g
@@ -301,13 +301,19 @@ SBINDIR	?= $(PREFIX)/sbin
 MANDIR	?= $(PREFIX)/share/man
 DOCDIR	?= $(PREFIX)/share/doc/gangway
 UNITDIR	?= $(PREFIX)/lib/systemd/system
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 INSTALL	?= install
 MANS	:= docs/man/gangway.8 docs/man/gangwayd.8 docs/man/gangway.conf.5
 EXAMPLES := contrib/gangway.conf.example contrib/gangwayd.conf.example
 UNITS	:= systemd/gangwayd.service systemd/gangway.service
 
+# Installing into this very system (no DESTDIR) also creates the gangway
+# system user the daemons run as after start, and the xtables lock the
+# tmpfiles.d entry creates at boot. make uninstall leaves the user: files it
+# owned may remain (userdel gangway removes it).
 install: all
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(TMPFILESDIR) \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR)
 	$(INSTALL) -m 755 $(BUILD)/gangway $(DESTDIR)$(BINDIR)/gangway
 	$(INSTALL) -m 755 $(BUILD)/gangwayd $(DESTDIR)$(SBINDIR)/gangwayd
@@ -316,13 +322,21 @@ install: all
 			$$u >$(DESTDIR)$(UNITDIR)/$${u#systemd/} && \
 		chmod 644 $(DESTDIR)$(UNITDIR)/$${u#systemd/} || exit 1; \
 	done
+	$(INSTALL) -m 644 systemd/gangway.tmpfiles $(DESTDIR)$(TMPFILESDIR)/gangway.conf
+	if [ -z "$(DESTDIR)" ] && ! getent passwd gangway >/dev/null; then \
+		useradd --system --user-group --no-create-home --home-dir /nonexistent \
+			--shell /usr/sbin/nologin --comment "gangway daemons" gangway || exit 1; \
+	fi
+	if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
+		systemd-tmpfiles --create $(TMPFILESDIR)/gangway.conf || exit 1; \
+	fi
 	$(INSTALL) -m 644 docs/man/gangway.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	$(INSTALL) -m 644 docs/man/gangway.8 docs/man/gangwayd.8 $(DESTDIR)$(MANDIR)/man8/
 	$(INSTALL) -m 644 README.md $(EXAMPLES) $(DESTDIR)$(DOCDIR)/
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/gangway $(DESTDIR)$(SBINDIR)/gangwayd \
-		$(UNITS:systemd/%=$(DESTDIR)$(UNITDIR)/%) \
+		$(UNITS:systemd/%=$(DESTDIR)$(UNITDIR)/%) $(DESTDIR)$(TMPFILESDIR)/gangway.conf \
 		$(DESTDIR)$(MANDIR)/man5/gangway.conf.5 \
 		$(DESTDIR)$(MANDIR)/man8/gangway.8 $(DESTDIR)$(MANDIR)/man8/gangwayd.8 \
 		$(DESTDIR)$(DOCDIR)/README.md $(EXAMPLES:contrib/%=$(DESTDIR)$(DOCDIR)/%)
@@ -334,13 +348,13 @@ uninstall:
 DEB_ARCH = $(shell dpkg --print-architecture)
 DEB	= $(BUILD)/gangway_$(VERSION)_$(DEB_ARCH).deb
 DEB_ROOT := $(BUILD)/deb-root
-DEB_DEPENDS := libnl-3-200, libnl-route-3-200, libmnl0, libnftnl11, libpcap0.8, \
-	libssl3, iptables, nftables
+DEB_DEPENDS := passwd, libnl-3-200, libnl-route-3-200, libmnl0, libnftnl11, libpcap0.8, \
+	libssl3, libseccomp2, iptables, nftables
 
 deb: all
 	rm -rf $(DEB_ROOT)
 	$(MAKE) --no-print-directory install DESTDIR=$(abspath $(DEB_ROOT)) PREFIX=/usr \
-		UNITDIR=/lib/systemd/system
+		UNITDIR=/lib/systemd/system TMPFILESDIR=/usr/lib/tmpfiles.d
 	strip --strip-unneeded $(DEB_ROOT)/usr/bin/gangway $(DEB_ROOT)/usr/sbin/gangwayd
 	gzip -9n $(DEB_ROOT)/usr/share/man/man*/*
 	mkdir -p $(DEB_ROOT)/DEBIAN $(DEB_ROOT)/etc/gangway
@@ -358,6 +372,7 @@ deb: all
 	  echo " a tunnel speaking the WireGuard protocol routes the host to the"; \
 	  echo " containers' own addresses."; \
 	} >$(DEB_ROOT)/DEBIAN/control
+	$(INSTALL) -m 755 systemd/gangway.postinst $(DEB_ROOT)/DEBIAN/postinst
 	dpkg-deb --root-owner-group --build $(DEB_ROOT) $(DEB)
 
 clean:

@@ -96,6 +96,9 @@ struct config {
 	/* members of this group may use the control socket too ("" = root only) */
 	char control_group[CONFIG_GROUP_LEN];
 	uint32_t control_gid;			/* its gid, resolved by the parser */
+	/* the user the daemon runs as after start ("root": stays uid 0;
+	 * "": the host agent "gangway", the guest "root", see service.c) */
+	char user[CONFIG_GROUP_LEN];
 };
 
 #define CONFIG_DEFAULT_IFNAME	"gangway0"
@@ -112,6 +115,7 @@ struct config {
 #define CONFIG_RESTART_KEYS	"PrivateKey, ListenPort, MTU, Interface, PacketIO and CryptoWorkers"
 #define CONFIG_HOST_PATH	CONFIG_DIR "/gangway.conf"
 #define CONFIG_GUEST_PATH	CONFIG_DIR "/gangwayd.conf"
+#define CONFIG_DEFAULT_USER	"gangway"	/* the host agent's default User */
 #define CONFIG_DEFAULT_WITHDRAW_AFTER 600
 
 /*

@@ -131,7 +131,12 @@ void ctlsock_set_reload(struct ctlsock *c, ctlsock_reload_fn fn, void *ctx);
  * -EPROTO with the daemon's "error ..." line in *body.
  */
 int ctlsock_request(const char *path, const char *request, char **body);
-/* The socket path for --socket PATH or the configuration file (NULL: default). */
+/*
+ * The socket path for --socket PATH or the configuration file (NULL: the
+ * default file, or where that cannot be read, the default socket).
+ */
 int ctlsock_client_path(const char *sock, const char *config, char *buf, size_t size);
+/* <default StateDirectory>/IFNAME.sock (NULL: the default interface). */
+int ctlsock_default_path(const char *ifname, char *buf, size_t size);
 
 #endif

@@ -10,25 +10,30 @@
 #include "ctlsock.h"
 
 static const char cmd_status_usage[] =
-	"Usage: gangway status [-j | --prometheus] [-c FILE | --socket PATH]\n\n"
+	"Usage: gangway status [-j | --prometheus] [-c FILE | -i IFNAME | --socket PATH]\n\n"
 	"Show the tunnel's peers, traffic, drops and container prefixes, as told by\n"
 	"the running daemon on its control socket (<StateDirectory>/<Interface>.sock).\n\n"
 	"  -j, --json          JSON (schema in docs/debugging.md)\n"
 	"  -p, --prometheus    Prometheus text exposition format\n"
 	"  -c, --config FILE   the daemon's configuration (default\n"
-	"                      /etc/gangway/gangway.conf, else gangwayd.conf)\n"
+	"                      /etc/gangway/gangway.conf, else gangwayd.conf;\n"
+	"                      where neither can be read, /run/gangway/gangway0.sock)\n"
+	"  -i, --interface IFNAME  the socket of that interface under /run/gangway\n"
+	"                      (no configuration read: for ControlGroup members)\n"
 	"  -s, --socket PATH   the control socket itself\n"
 	"  -h, --help          this help\n";
 
 static const char cmd_reload_usage[] =
-	"Usage: gangway reload [-c FILE | --socket PATH]\n\n"
+	"Usage: gangway reload [-c FILE | -i IFNAME | --socket PATH]\n\n"
 	"Have the running daemon re-read its configuration, as SIGHUP does. A file\n"
 	"that does not parse, or changes what only a restart can\n"
 	"(" CONFIG_RESTART_KEYS "),\n"
 	"is refused with the reason; the daemon keeps running with the\n"
 	"configuration it has. Exit status 0 when reloaded.\n\n"
 	"  -c, --config FILE   the daemon's configuration (default\n"
-	"                      /etc/gangway/gangway.conf, else gangwayd.conf)\n"
+	"                      /etc/gangway/gangway.conf, else gangwayd.conf;\n"
+	"                      where neither can be read, /run/gangway/gangway0.sock)\n"
+	"  -i, --interface IFNAME  the socket of that interface under /run/gangway\n"
 	"  -s, --socket PATH   the control socket itself\n"
 	"  -h, --help          this help\n";
 
@@ -68,16 +73,18 @@ static int cmd_status_main(int argc, char **argv, bool reload)
 		{ "prometheus", no_argument, NULL, 'p' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "socket", required_argument, NULL, 's' },
+		{ "interface", required_argument, NULL, 'i' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *usage = reload ? cmd_reload_usage : cmd_status_usage;
 	const char *prog = reload ? "reload" : "status";
 	const char *req = prog, *config = NULL, *sock = NULL;
+	char ifsock[128];
 	int ch;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, reload ? "c:s:h" : "jpc:s:h", longopts,
+	while ((ch = getopt_long(argc, argv, reload ? "c:i:s:h" : "jpc:i:s:h", longopts,
 				 NULL)) != -1) {
 		switch (ch) {
 		case 'j':
@@ -91,6 +98,15 @@ static int cmd_status_main(int argc, char **argv, bool reload)
 			break;
 		case 's':
 			sock = optarg;
+			break;
+		case 'i':
+			if (!*optarg || strchr(optarg, '/') ||
+			    ctlsock_default_path(optarg, ifsock, sizeof(ifsock))) {
+				fprintf(stderr, "gangway %s: '%s' is not an interface name\n",
+					prog, optarg);
+				return 2;
+			}
+			sock = ifsock;
 			break;
 		case 'h':
 			fputs(usage, stdout);

@@ -512,6 +512,21 @@ static int config_k_control_group(struct config_parser *p, const char *k, char *
 	return 0;
 }
 
+/* Resolved at start, not here: a missing user is a notice, not an error. */
+static int config_k_user(struct config_parser *p, const char *k, char *v)
+{
+	size_t len = strlen(v);
+
+	if (len >= CONFIG_GROUP_LEN)
+		return config_error(p, "%s: longer than %d characters", k, CONFIG_GROUP_LEN - 1);
+	for (size_t i = 0; i < len; i++)
+		if (!isalnum((unsigned char)v[i]) && !strchr("-_.", v[i]) &&
+		    !(v[i] == '$' && i == len - 1))
+			return config_error(p, "%s: '%s' is not a user name", k, v);
+	snprintf(p->c->user, sizeof(p->c->user), "%s", v);
+	return 0;
+}
+
 static const struct config_key config_keys[] = {
 	{ SECTION_INTERFACE, "PrivateKey", config_k_private_key },
 	{ SECTION_INTERFACE, "Address", config_k_address },
@@ -536,6 +551,7 @@ static const struct config_key config_keys[] = {
 	{ SECTION_GANGWAY, "FwMark", config_k_fwmark },
 	{ SECTION_GANGWAY, "WithdrawAfter", config_k_withdraw_after },
 	{ SECTION_GANGWAY, "ControlGroup", config_k_control_group },
+	{ SECTION_GANGWAY, "User", config_k_user },
 	{ SECTION_GANGWAY, "PacketIO", config_k_packet_io },
 	{ SECTION_GANGWAY, "CryptoWorkers", config_k_crypto_workers },
 };

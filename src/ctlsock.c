@@ -35,6 +35,7 @@
 #include "key.h"
 #include "log.h"
 #include "pool.h"
+#include "statedir.h"
 
 #define CTLSOCK_TIMEOUT		(2 * WG_NSEC)
 
@@ -854,6 +855,7 @@ struct ctlsock *ctlsock_start(struct tunnel *t, struct loop *loop, ctlsock_statu
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct ctlsock *c = calloc(1, sizeof(*c));
+	char err_text[CONFIG_ERR_LEN];
 	mode_t old;
 	int ret, err;
 
@@ -869,8 +871,9 @@ struct ctlsock *ctlsock_start(struct tunnel *t, struct loop *loop, ctlsock_statu
 	ret = ctlsock_path(&t->cfg, c->path, sizeof(c->path));
 	if (ret)
 		goto fail;
-	if (mkdir(t->cfg.state_dir, 0700) < 0 && errno != EEXIST) {
-		ret = -errno;
+	ret = statedir_prepare(&t->cfg, err_text, sizeof(err_text));
+	if (ret) {
+		log_err("%s", err_text);
 		goto fail;
 	}
 	memcpy(sun.sun_path, c->path, strlen(c->path) + 1);
@@ -1009,6 +1012,17 @@ out:
 	return ret;
 }
 
+int ctlsock_default_path(const char *ifname, char *buf, size_t size)
+{
+	int n = snprintf(buf, size, "%s/%s.sock", CONFIG_DEFAULT_STATE_DIR,
+			 ifname ? ifname : CONFIG_DEFAULT_IFNAME);
+
+	if (n < 0 || (size_t)n >= size ||
+	    (size_t)n >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		return -ENAMETOOLONG;
+	return 0;
+}
+
 int ctlsock_client_path(const char *sock, const char *config, char *buf, size_t size)
 {
 	char err[CONFIG_ERR_LEN];
@@ -1021,8 +1035,15 @@ int ctlsock_client_path(const char *sock, const char *config, char *buf, size_t 
 		return 0;
 	}
 	/* Default: the host agent's file, else the guest daemon's (in the VM). */
-	if (!config)
+	if (!config) {
 		config = config_default_path();
+		/*
+		 * A ControlGroup member cannot read root's 0600 file, and a
+		 * system may have none (a container): the default socket.
+		 */
+		if (access(config, R_OK) < 0)
+			return ctlsock_default_path(NULL, buf, size);
+	}
 	ret = config_load(&c, config, err, sizeof(err));
 	if (ret) {
 		snprintf(buf, size, "%s", err);

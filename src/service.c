@@ -23,6 +23,7 @@
 #include "loop.h"
 #include "notify.h"
 #include "sandbox.h"
+#include "statedir.h"
 #include "service.h"
 
 #define SERVICE_WAIT_CONFIG_S	2	/* how often --wait-config looks */
@@ -94,6 +95,45 @@ static void service_on_watchdog(void *ctx, int fd, uint32_t events)
 }
 
 /*
+ * Where the configured user exists, make the state directory its own (it
+ * writes remembered endpoints there and removes its socket on stop) and
+ * return it in *u; else say once why we stay root. The guest's default is
+ * root: iptables-legacy lists its tables from /proc/net/ip_tables_names,
+ * which only root may read, so an unprivileged guest cannot keep Docker's
+ * legacy rules; User = gangway suits a guest whose Docker uses iptables-nft
+ * or nftables.
+ */
+static const char *service_user(struct service *s, struct sandbox_user *u)
+{
+	const struct config *c = &s->tunnel.cfg;
+	const char *name = c->user[0] ? c->user :
+			   s->o->role == TUNNEL_GUEST ? "root" : CONFIG_DEFAULT_USER;
+	char err[CONFIG_ERR_LEN];
+	int ret = sandbox_user(name, u);
+
+	if (ret == -ENOENT) {
+		log_notice("No user '%s': running as root (create it to run unprivileged)",
+			   name);
+		return name;
+	}
+	if (ret) {
+		log_warn("Cannot look up user '%s': %s; running as root", name, strerror(-ret));
+		return name;
+	}
+	if (!u->valid)
+		return name;
+	/* Never take over a directory someone else controls (statedir.c). */
+	if (statedir_prepare(c, err, sizeof(err))) {
+		log_warn("%s; running as root", err);
+		u->valid = false;
+	} else if (chown(c->state_dir, u->uid, (gid_t)-1) < 0) {
+		log_warn("Cannot give %s to user '%s': %m; running as root", c->state_dir, name);
+		u->valid = false;
+	}
+	return name;
+}
+
+/*
  * After start: shed the privileges only start needed (sandbox.c), then tell
  * the service manager the device and rules are in place, and keep its
  * watchdog fed from the event loop, so a wedged loop gets us restarted.
@@ -102,13 +142,34 @@ static int service_ready(struct service *s)
 {
 	uint32_t keep = SANDBOX_NET_ADMIN;
 	uint64_t wd = notify_watchdog_ns();
+	struct sandbox_user u;
+	const char *user;
 	int ret;
 
 	if (s->o->role == TUNNEL_GUEST)
 		keep |= SANDBOX_NET_RAW;	/* iptables programs it runs */
-	ret = sandbox_enter(keep);
+	user = service_user(s, &u);
+	ret = sandbox_enter(keep, &u);
+	if (ret == -EPERM && u.valid) {
+		log_warn("Cannot switch to user '%s' (no CAP_SETUID or CAP_SETGID); "
+			 "running as root", user);
+		u.valid = false;
+		ret = sandbox_enter(keep, &u);
+	}
 	if (ret) {
 		log_err("Failed to drop privileges: %s", strerror(-ret));
+		return ret;
+	}
+	if (u.valid) {
+		log_info("Running as user '%s'", user);
+		if (access(s->o->config_path, R_OK) < 0)
+			log_notice("%s is not readable by user '%s': a reload will fail "
+				   "(restart instead, or give the file that user's group, "
+				   "mode 0640)", s->o->config_path, user);
+	}
+	ret = sandbox_seccomp();
+	if (ret) {
+		log_err("Failed to install the system call filter: %s", strerror(-ret));
 		return ret;
 	}
 	if (wd) {

@@ -24,6 +24,7 @@
 #include "log.h"
 #include "pool.h"
 #include "resolve.h"
+#include "statedir.h"
 #include "tunnel.h"
 
 #define TUNNEL_BURST		64		/* packets per wake-up and source */
@@ -409,21 +410,22 @@ static void tunnel_state_path(const struct tunnel *t, char *buf, size_t size)
 
 static void tunnel_state_save(struct tunnel *t)
 {
-	char path[320], tmp[336], key[KEY_B64_LEN + 1], ep[80];
+	char path[320], tmp[336], key[KEY_B64_LEN + 1], ep[80], err[CONFIG_ERR_LEN];
 	struct wg_endpoint e;
 	FILE *f;
 	int fd;
 
 	tunnel_state_path(t, path, sizeof(path));
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if (mkdir(t->cfg.state_dir, 0700) < 0 && errno != EEXIST) {
-		log_debug("Cannot create %s: %m", t->cfg.state_dir);
+	if (statedir_prepare(&t->cfg, err, sizeof(err))) {
+		log_debug("%s", err);
 		return;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/* A new file, never through a symlink, then renamed over the old. */
+	fd = statedir_create(tmp);
 	f = fd >= 0 ? fdopen(fd, "w") : NULL;
 	if (!f) {
-		log_debug("Cannot write %s: %m", tmp);
+		log_debug("Cannot write %s: %s", tmp, strerror(fd < 0 ? -fd : errno));
 		if (fd >= 0)
 			close(fd);
 		return;
@@ -440,16 +442,25 @@ static void tunnel_state_save(struct tunnel *t)
 
 static void tunnel_state_load(struct tunnel *t)
 {
-	char path[320], line[256], keytxt[64], host[80], *colon;
+	char path[320], line[256], keytxt[64], host[80], *colon, err[CONFIG_ERR_LEN];
 	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM,
 				  .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV };
 	uint8_t key[WG_KEY_LEN];
 	FILE *f;
+	int fd;
 
 	tunnel_state_path(t, path, sizeof(path));
-	f = fopen(path, "re");
-	if (!f)
+	if (statedir_prepare(&t->cfg, err, sizeof(err))) {
+		log_err("%s; not reading remembered endpoints", err);
 		return;
+	}
+	fd = statedir_open(path);
+	f = fd >= 0 ? fdopen(fd, "r") : NULL;
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
 	while (fgets(line, sizeof(line), f)) {
 		struct addrinfo *res = NULL;
 		struct wg_endpoint ep;

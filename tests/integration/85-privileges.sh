@@ -33,6 +33,9 @@ while True:
 notify_listen "$LAB_DIR/host.sock" "$LAB_DIR/host-notify.log" "$HOST_IF" host
 notify_listen "$LAB_DIR/guest.sock" "$LAB_DIR/guest-notify.log" "$GUEST_IF" vm
 
+# A User that does not exist: said once, and the agent runs as root.
+NOUSER=nosuch-$LAB_RUN
+sed -i "s/^\[Gangway\]\$/[Gangway]\nUser = $NOUSER/" "$LAB_DIR/host.conf"
 GW_ENV="NOTIFY_SOCKET=$LAB_DIR/host.sock WATCHDOG_USEC=1000000" gw_start_host host host "$LAB_DIR/host.conf"
 HOST_PID=$GW_PID
 # WATCHDOG_PID names another process: the watchdog is not ours to feed.
@@ -64,6 +67,13 @@ lab_check "the host agent runs" kill -0 "$HOST_PID"
 lab_check "the guest daemon runs" kill -0 "$GUEST_PID"
 lab_check "host agent: only CAP_NET_ADMIN in CapEff/CapPrm/CapBnd" caps_are "$HOST_PID" $NET_ADMIN
 lab_check "guest daemon: only CAP_NET_ADMIN, CAP_NET_RAW" caps_are "$GUEST_PID" $((NET_ADMIN | NET_RAW))
+lab_check "host agent: no user $NOUSER, said once, running as root" \
+	bash -c "[ \$(grep -c \"No user '$NOUSER': running as root\" $LAB_DIR/host.log) = 1 ] &&
+		grep -q '^Uid:[[:space:]]*0[[:space:]]' /proc/$HOST_PID/status"
+lab_check "host agent: Seccomp 2 (its own filter)" \
+	bash -c "[ \$(awk '\$1 == \"Seccomp:\" {print \$2}' /proc/$HOST_PID/status) = 2 ]"
+lab_check "guest daemon: Seccomp 2 (its own filter)" \
+	bash -c "[ \$(awk '\$1 == \"Seccomp:\" {print \$2}' /proc/$GUEST_PID/status) = 2 ]"
 lab_check "host agent: NoNewPrivs 1" bash -c "[ \$(awk '\$1 == \"NoNewPrivs:\" {print \$2}' /proc/$HOST_PID/status) = 1 ]"
 lab_check "guest daemon: NoNewPrivs 1" bash -c "[ \$(awk '\$1 == \"NoNewPrivs:\" {print \$2}' /proc/$GUEST_PID/status) = 1 ]"
 lab_check "the tunnel carries traffic: host pings the guest" lab_exec host ping -c 2 -i 0.2 -W 2 "$TG"

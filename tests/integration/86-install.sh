@@ -50,6 +50,8 @@ for u in gangwayd gangway; do
 		exposure_ok "$LAB_DIR/units/$u.service"
 done
 
+lab_check "the tmpfiles.d entry is installed" test -f "$P/lib/tmpfiles.d/gangway.conf"
+
 man_clean()	# FILE: renders, and not one warning on stderr
 {
 	local err

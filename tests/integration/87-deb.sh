@@ -52,6 +52,7 @@ want=(
 	./usr/share/man/man8/gangwayd.8.gz ./usr/share/man/man8/gangway.8.gz
 	./usr/share/man/man5/gangway.conf.5.gz
 	./usr/share/doc/gangway/gangwayd.conf.example ./usr/share/doc/gangway/gangway.conf.example
+	./usr/lib/tmpfiles.d/gangway.conf
 )
 dpkg-deb -c "$DEB" | awk '{print $NF}' >"$LAB_DIR/contents"
 for f in "${want[@]}"; do
@@ -63,6 +64,13 @@ lab_check_fail "no build paths leak in" grep -q "$LAB_REPO\|deb-root" "$LAB_DIR/
 # A scratch root with an empty dpkg database.
 mkdir -p "$R/var/lib/dpkg/info" "$R/var/lib/dpkg/updates" "$R/var/lib/dpkg/triggers"
 : >"$R/var/lib/dpkg/status"
+# ...and the account files of a system with root alone, for useradd --prefix.
+mkdir -p "$R/etc"
+echo 'root:x:0:0:root:/root:/bin/sh' >"$R/etc/passwd"
+echo 'root:x:0:' >"$R/etc/group"
+echo 'root:*:19000:0:99999:7:::' >"$R/etc/shadow"
+echo 'root:*::' >"$R/etc/gshadow"
+chmod 640 "$R/etc/shadow" "$R/etc/gshadow"
 : >"$R/var/lib/dpkg/available"
 dpkgr() { dpkg --root="$R" --log=/dev/null --force-script-chrootless "$@"; }
 lab_check "dpkg --root installs it (dependencies aside)" \
@@ -72,6 +80,11 @@ lab_check "dpkg reports it installed" bash -c \
 for f in "${want[@]}"; do
 	lab_check "installed ${f#.}" test -f "$R/${f#./}"
 done
+lab_check "postinst created the gangway system user (uid < 1000, no login)" \
+	bash -c "awk -F: '\$1 == \"gangway\" && \$3 > 0 && \$3 < 1000 && \$7 ~ /nologin/ {ok=1} END {exit !ok}' $R/etc/passwd"
+lab_check "...with its own group" grep -q '^gangway:' "$R/etc/group"
+lab_check "postinst created the xtables lock in that root, 0600 root" \
+	bash -c "[ \"\$(stat -c '%a %u %g' $R/run/xtables.lock)\" = '600 0 0' ]"
 lab_check "the installed gangwayd runs" bash -c "[ \"\$($R/usr/sbin/gangwayd --version)\" = 'gangwayd $VERSION' ]"
 lab_check "the installed gangway runs" bash -c "[ \"\$($R/usr/bin/gangway --version)\" = 'gangway $VERSION' ]"
 lab_check "the unit starts /usr/sbin/gangwayd" \
@@ -86,4 +99,5 @@ lab_check "the compressed gangwayd(8) renders without warnings" \
 	man_clean "$R/usr/share/man/man8/gangwayd.8.gz"
 lab_check "dpkg -r removes it" dpkgr --force-not-root -r gangway
 lab_check "...with its files" bash -c "[ -z \"\$(find $R/usr $R/lib -type f 2>/dev/null)\" ]"
+lab_check "...leaving the gangway user (files it owned may remain)" grep -q '^gangway:' "$R/etc/passwd"
 lab_done
