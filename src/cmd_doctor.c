@@ -357,20 +357,24 @@ static int doctor_route_get(int family, const void *addr, char *dev, size_t devl
 }
 #endif
 
-/* The installed guest prefix holding ip (host), read from the JSON status. */
-static bool doctor_installed_for(struct doctor *d, const struct prefix *ip, char *out,
-				 size_t size)
+/*
+ * The guest prefix in state ("installed", "refused") holding ip (host), read
+ * from the JSON status; a refused one's reason into reason (may be NULL).
+ */
+static bool doctor_prefix_for(struct doctor *d, const struct prefix *ip, const char *state,
+			      char *out, size_t size, char *reason, size_t rsize)
 {
-	static const char installed[] = "\", \"state\": \"installed\"";
+	char want[64];
 	char *json = NULL;
 	bool found = false;
 
+	snprintf(want, sizeof(want), "\", \"state\": \"%s\"", state);
 	if (ctlsock_request(d->sock, "status json", &json))
 		goto out;
 	for (const char *p = json; (p = strstr(p, "\"prefix\": \"")); ) {
 		struct prefix pf;
 		char text[PREFIX_STRLEN];
-		const char *q;
+		const char *q, *r, *e;
 
 		p += strlen("\"prefix\": \"");
 		q = strchr(p, '"');
@@ -378,13 +382,26 @@ static bool doctor_installed_for(struct doctor *d, const struct prefix *ip, char
 			break;
 		memcpy(text, p, (size_t)(q - p));
 		text[q - p] = '\0';
-		if (prefix_parse(&pf, text, false) == 0 &&
-		    prefix_contains_addr(&pf, ip->family, ip->addr.b) &&
-		    !strncmp(q, installed, strlen(installed))) {
-			snprintf(out, size, "%s", text);
-			found = true;
-			break;
+		if (prefix_parse(&pf, text, false) != 0 ||
+		    !prefix_contains_addr(&pf, ip->family, ip->addr.b) ||
+		    strncmp(q, want, strlen(want)))
+			continue;
+		snprintf(out, size, "%s", text);
+		if (reason && rsize) {
+			reason[0] = '\0';
+			r = strstr(q, "\"reason\": \"");
+			e = strchr(q, '}');
+			if (r && (!e || r < e)) {
+				r += strlen("\"reason\": \"");
+				e = strchr(r, '"');
+				if (e && (size_t)(e - r) < rsize) {
+					memcpy(reason, r, (size_t)(e - r));
+					reason[e - r] = '\0';
+				}
+			}
 		}
+		found = true;
+		break;
 	}
 out:
 	free(json);
@@ -393,8 +410,8 @@ out:
 
 static bool doctor_check_route(struct doctor *d, const struct prefix *ip, const char *ipstr)
 {
-	char dev[IF_NAMESIZE] = "", pfx[PREFIX_STRLEN], fix[400];
-	bool have = doctor_installed_for(d, ip, pfx, sizeof(pfx));
+	char dev[IF_NAMESIZE] = "", pfx[PREFIX_STRLEN], fix[400], why[64];
+	bool have = doctor_prefix_for(d, ip, "installed", pfx, sizeof(pfx), NULL, 0);
 	int ret = doctor_route_get(ip->family, ip->addr.b, dev, sizeof(dev));
 
 	if (ret == -EOPNOTSUPP) {
@@ -407,6 +424,13 @@ static bool doctor_check_route(struct doctor *d, const struct prefix *ip, const 
 				 "agent, which installs it again", pfx, d->tun);
 			doctor_fail(d, fix, "This machine has no route to %s, though the guest's "
 				    "prefix %s is accepted: the route was removed.", ipstr, pfx);
+		} else if (!d->guest &&
+			   doctor_prefix_for(d, ip, "refused", pfx, sizeof(pfx), why, sizeof(why))) {
+			doctor_fail(d, "'gangway status' and the host agent's log name what holds "
+				    "it: remove or narrow that route, or remap the guest's network "
+				    "(Remap = GUEST=HOST in the host's [Peer])",
+				    "This machine has no route to %s: the guest's prefix %s is "
+				    "refused (%s).", ipstr, pfx, why[0] ? why : "no reason given");
 		} else {
 			doctor_fail(d, "make sure the container's network is on a bridge gangwayd "
 				    "watches (Bridges =) and is advertised ('gangway status' in the "

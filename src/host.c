@@ -468,8 +468,12 @@ static void host_recheck(struct host *h, const char *cause)
 			hg->accepted[n++] = *route;
 		}
 		hg->n_accepted = n;
-		if (withdrawn)
-			host_sync(h, hg);	/* its ACK tells it why */
+		/*
+		 * Its ACK tells it why; a prefix refused before may be free now
+		 * (the route that held it went away): its answer is judged anew.
+		 */
+		if (withdrawn || hg->refused.n)
+			host_sync(h, hg);
 	}
 }
 

@@ -70,13 +70,16 @@ lab_check "...and probed the container" has "^ok    $CIP answers a ping"
 lab_check "healthy lab: guest doctor says healthy" healthy gdoc "$CIP"
 lab_check "doctor without an IP checks the tunnel only" healthy hdoc
 
-# Fault: the host's route to the container network gone. The host agent puts
-# a deleted route back within a second, so the test replaces it with an
-# unreachable one, which the agent's exclusive add does not displace.
+# Fault: another route of the host takes the container network (here an
+# unreachable one). The agent puts back a route of its own that was only
+# deleted, but does not fight one that took its place: it withdraws the
+# prefix as shadowed, and the doctor names the refusal.
 ip -n "$(lab_ns host)" route replace unreachable "$NET"
-lab_check "no route on the host: named" names hdoc "no route to $CIP.*route was removed" "$CIP"
-ip -n "$(lab_ns host)" route replace "$NET" dev "$HOST_IF" proto static
-lab_check "route restored: healthy again" healthy hdoc "$CIP"
+lab_check "a host route takes the network: named" \
+	names hdoc "no route to $CIP: the guest's prefix $NET is refused (shadowed" "$CIP"
+ip -n "$(lab_ns host)" route del unreachable "$NET"
+lab_check "that route gone: the prefix is routed again within 5 s, healthy" \
+	gw_until 5 healthy hdoc "$CIP"
 
 # Fault: a more specific route of the host takes the container elsewhere.
 ip -n "$(lab_ns host)" route add "$CIP/32" via "$LAB_VM_IP4"
