@@ -11,8 +11,9 @@
  *     CAP_SETPCAP; a service manager or container runtime that took it
  *     usually took the rest too, and with no_new_privs an exec never gains
  *     more than our permitted set anyway);
- *  2. where the configured User exists (the host agent's default is
- *     "gangway", the guest's root: see service.c), that user and its
+ *  2. where the configured User exists (the default is "gangway"; the
+ *     guest's is root where iptables-legacy may hold Docker's rules: see
+ *     service.c), that user and its
  *     group, the kept capabilities carried across setresuid() by
  *     PR_SET_KEEPCAPS and made inheritable and ambient: the iptables
  *     programs we execute are not root, so only ambient capabilities

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include <sys/stat.h>
 
 #ifdef __linux__
+#include "firewall.h"
 #include "guest.h"		/* gangwayd runs only in the (Linux) VM */
 #endif
 #include "ctlsock.h"
@@ -94,22 +96,63 @@ static void service_on_watchdog(void *ctx, int fd, uint32_t events)
 	notify_send("WATCHDOG=1");
 }
 
+#ifdef __linux__
+/*
+ * The guest's user when none is configured: iptables-legacy lists its
+ * tables from /proc/net/ip_tables_names, which only root may read, so a
+ * guest that may meet Docker's rules there stays root: Firewall =
+ * iptables-legacy, Docker's chain already in a legacy table, or a system
+ * whose iptables command is the legacy one (Docker runs that command).
+ * Anywhere else (iptables-nft, Debian's default; nftables; no firewall) it
+ * runs as the unprivileged user.
+ */
+static const char *service_guest_user(const struct config *c)
+{
+	char path[PATH_MAX];
+	uint64_t fp;
+	bool has;
+
+	switch (c->firewall) {
+	case CONFIG_FW_IPTABLES_LEGACY:
+		return "root";
+	case CONFIG_FW_NFTABLES:
+	case CONFIG_FW_OFF:
+		return CONFIG_DEFAULT_USER;
+	case CONFIG_FW_AUTO:
+		/* Only tables that exist: reading one would create it. */
+		if ((firewall_ipt_legacy_tables(AF_INET) & 1) &&
+		    firewall_ipt_legacy_probe(AF_INET, "filter", "DOCKER-USER", &fp, &has) == 0 &&
+		    has)
+			return "root";
+		break;
+	case CONFIG_FW_IPTABLES_NFT:
+		return CONFIG_DEFAULT_USER;
+	}
+	if (realpath("/usr/sbin/iptables", path) && strstr(path, "legacy"))
+		return "root";
+	return CONFIG_DEFAULT_USER;
+}
+#endif
+
 /*
  * Where the configured user exists, make the state directory its own (it
  * writes remembered endpoints there and removes its socket on stop) and
- * return it in *u; else say once why we stay root. The guest's default is
- * root: iptables-legacy lists its tables from /proc/net/ip_tables_names,
- * which only root may read, so an unprivileged guest cannot keep Docker's
- * legacy rules; User = gangway suits a guest whose Docker uses iptables-nft
- * or nftables.
+ * return it in *u; else say once why we stay root. Without User =, the host
+ * agent runs as gangway, and so does the guest unless iptables-legacy may
+ * be in play (service_guest_user).
  */
 static const char *service_user(struct service *s, struct sandbox_user *u)
 {
 	const struct config *c = &s->tunnel.cfg;
-	const char *name = c->user[0] ? c->user :
-			   s->o->role == TUNNEL_GUEST ? "root" : CONFIG_DEFAULT_USER;
+	const char *name = c->user[0] ? c->user : CONFIG_DEFAULT_USER;
 	char err[CONFIG_ERR_LEN];
-	int ret = sandbox_user(name, u);
+	int ret;
+
+#ifdef __linux__
+	if (!c->user[0] && s->o->role == TUNNEL_GUEST)
+		name = service_guest_user(c);
+#endif
+	ret = sandbox_user(name, u);
 
 	if (ret == -ENOENT) {
 		log_notice("No user '%s': running as root (create it to run unprivileged)",

@@ -163,9 +163,9 @@ run_flavour()	# legacy|nft TMPFILES-ARGS...
 	lab_check "$fl: the host reaches the container through the tunnel" \
 		gw_until 10 lab_exec host ping -c 1 -W 1 "$CIP"
 	if [[ $fl == nft ]]; then
-		lab_check "$fl: guest: user $RUNAS, only CAP_NET_ADMIN CAP_NET_RAW (ambient too), NoNewPrivs 1, Seccomp 2" \
-			confined "$gp" "$RUNAS_UID" $((NET_ADMIN | NET_RAW)) $((NET_ADMIN | NET_RAW))
-		guser=$RUNAS
+		lab_check "$fl: guest: user $GUEST_USER by default, only CAP_NET_ADMIN CAP_NET_RAW (ambient too), NoNewPrivs 1, Seccomp 2" \
+			confined "$gp" "$GUEST_UID" $((NET_ADMIN | NET_RAW)) $((NET_ADMIN | NET_RAW))
+		guser=$GUEST_USER
 	else
 		lab_check "$fl: guest: root by default, only CAP_NET_ADMIN CAP_NET_RAW, NoNewPrivs 1, Seccomp 2" \
 			confined "$gp" 0 $((NET_ADMIN | NET_RAW)) 0
@@ -204,10 +204,16 @@ if [[ -f $TMPFILES ]]; then
 else
 	run_flavour legacy
 fi
-# iptables-nft: nothing creates the lock, and nothing needs it; the guest as
-# an unprivileged user too (its default is root: iptables-legacy lists its
-# tables from a file only root may read).
-printf 'User = %s\n' "$RUNAS" >>"$LAB_DIR/guest.conf"
+# iptables-nft: nothing creates the lock, and nothing needs it. With no
+# User = the guest runs as the gangway user the package creates (it stays
+# root only where iptables-legacy may be in play, as in the run above:
+# that lists its tables from a file only root may read).
+if ! id gangway >/dev/null 2>&1; then
+	useradd --system --user-group --no-create-home --home-dir /nonexistent \
+		--shell /usr/sbin/nologin gangway
+	lab_on_cleanup userdel gangway
+fi
+GUEST_USER=gangway GUEST_UID=$(id -u gangway)
 run_flavour nft
 lab_check "the nft run had no /run/xtables.lock (a stock /run)" \
 	bash -c "! grep -q xtables.lock $LAB_DIR/guest-nft.log"
