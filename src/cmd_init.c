@@ -195,7 +195,9 @@ fail:
 /*
  * Docker Desktop's VM has no systemd: gangwayd runs there as a container
  * (contrib/Dockerfile) with the host's network, TUN and only the two
- * capabilities it keeps; docker -v wants an absolute path.
+ * capabilities it keeps, plus CAP_DAC_READ_SEARCH to read its 0600 file,
+ * which Docker Desktop's file sharing shows with the Mac user's uid; it
+ * sheds that one once started. docker -v wants an absolute path.
  */
 static void cmd_init_print_docker(const char *dir)
 {
@@ -205,8 +207,8 @@ static void cmd_init_print_docker(const char *dir)
 	       "  docker build -t gangwayd -f contrib/Dockerfile .\n"
 	       "then run gangwayd in the VM as a container:\n"
 	       "  docker run -d --name gangwayd --restart unless-stopped --net host \\\n"
-	       "    --cap-drop ALL --cap-add NET_ADMIN --cap-add NET_RAW --device /dev/net/tun \\\n"
-	       "    --security-opt no-new-privileges --read-only --tmpfs /run \\\n"
+	       "    --cap-drop ALL --cap-add NET_ADMIN --cap-add NET_RAW --cap-add DAC_READ_SEARCH \\\n"
+	       "    --device /dev/net/tun --security-opt no-new-privileges --read-only --tmpfs /run \\\n"
 	       "    -v %s/gangwayd.conf:/etc/gangway/gangwayd.conf:ro gangwayd\n",
 	       abs ? abs : dir);
 	free(abs);

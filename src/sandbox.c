@@ -148,8 +148,9 @@ int sandbox_enter(uint32_t keep, const struct sandbox_user *user)
 		}
 	}
 	if (left)
-		log_warn("%u capabilit%s left in the bounding set (no CAP_SETPCAP), "
-			 "ignoring", left, left == 1 ? "y" : "ies");
+		log_info("%u capabilit%s stay in the bounding set (no CAP_SETPCAP); with "
+			 "no_new_privs nothing we run can gain them", left,
+			 left == 1 ? "y" : "ies");
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
 		return -errno;
 	if (as_user) {

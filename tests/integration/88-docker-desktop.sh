@@ -5,8 +5,10 @@
 # Docker's default seccomp profile), on a real engine in the vm namespace.
 # The lab has no registry, so the "gangwayd" image is this system's /usr
 # (Debian, with iptables) mounted read-only plus the built gangwayd: the
-# same programs contrib/Dockerfile installs. The host reaches a container;
-# inside, gangwayd holds only the two capabilities, with no_new_privs.
+# same programs contrib/Dockerfile installs. Its configuration is 0600 and
+# owned by uid 501, as Docker Desktop's file sharing shows a Mac user's
+# file. The host reaches a container; inside, gangwayd holds only the two
+# capabilities, with no_new_privs.
 set -euo pipefail
 . "$(dirname "$0")/../lib/lab.sh"
 . "$(dirname "$0")/../lib/docker.sh"
@@ -29,6 +31,7 @@ printf '\n[Gangway]\nInterface = %s\n' "$GUEST_IF" >>"$LAB_DIR/gangwayd.conf"
 RUN=$(sed -n '/^ *docker run /,/[^\\]$/p' "$LAB_DIR/init.out" | sed 's/\\$//' | tr -s ' \n' '  ')
 echo "# $RUN"
 for want in "--net host" "--cap-drop ALL" "--cap-add NET_ADMIN" "--cap-add NET_RAW" \
+	"--cap-add DAC_READ_SEARCH" \
 	"--device /dev/net/tun" "--security-opt no-new-privileges" "--read-only" \
 	"-v $LAB_DIR/gangwayd.conf:/etc/gangway/gangwayd.conf:ro"; do
 	lab_check "the line has $want" grep -qF -- "$want" <<<"$RUN"
@@ -42,6 +45,9 @@ for d in bin sbin lib lib64; do ln -s "usr/$d" "$root/$d"; done
 tar -C "$root" -c . | docker_lab import \
 	--change 'ENTRYPOINT ["/gangwayd", "-v"]' \
 	--change 'CMD ["-c", "/etc/gangway/gangwayd.conf"]' - gangwayd >/dev/null
+# As Docker Desktop's file sharing shows it: the Mac user's uid, mode 0600.
+chown 501:20 "$LAB_DIR/gangwayd.conf"
+chmod 600 "$LAB_DIR/gangwayd.conf"
 read -ra ARGS <<<"${RUN#*docker run }"
 lab_check "the printed docker run starts gangwayd" docker_lab run \
 	-v /usr:/usr:ro -v /etc/ld.so.cache:/etc/ld.so.cache:ro -v "$GW_GANGWAYD:/gangwayd:ro" \
@@ -59,10 +65,14 @@ lab_check "...and its unpublished port" lab_body_is "hello from web0" host "http
 
 PID=$(docker_lab inspect -f '{{.State.Pid}}' gangwayd)
 status_is() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$PID/status" | { read -r v; ((16#$v == $3)) || { echo "$2 $v"; return 1; }; }; }
-for k in CapEff CapPrm CapBnd; do
+for k in CapEff CapPrm; do
 	lab_check "gangwayd in the container: $k is CAP_NET_ADMIN + CAP_NET_RAW" \
 		status_is "$PID" "$k" $(((1 << 12) | (1 << 13)))
 done
+# Without CAP_SETPCAP the bounding set keeps what Docker gave; with
+# no_new_privs nothing can gain it back.
+lab_check "...CapBnd no more than Docker gave it (with DAC_READ_SEARCH)" \
+	status_is "$PID" CapBnd $(((1 << 12) | (1 << 13) | (1 << 2)))
 lab_check "...NoNewPrivs 1" bash -c "grep -qx 'NoNewPrivs:[[:space:]]*1' /proc/$PID/status"
 lab_check "...Seccomp filter on (Docker's profile)" bash -c "grep -qx 'Seccomp:[[:space:]]*2' /proc/$PID/status"
 failures() { dlog | grep -Ei 'fail|cannot|warning'; }
