@@ -19,7 +19,8 @@
 #   vm_init             image (built if missing), namespace "host", share;
 #                       QEMU, the namespace and the share go with lab cleanup
 #   vm_boot             start QEMU and wait (VM_BOOT_TIMEOUT, 240 s) for the
-#                       agent to announce the boot; sets VM_PID, VM_BOOT_SECS
+#                       agent to announce the boot; sets VM_PID,
+#                       VM_BOOT_SECS and VM_T0 ($SECONDS at QEMU's start)
 #   vm_run [-t SECS] SCRIPT
 #                       run SCRIPT (bash) in the guest as root, print its
 #                       output, return its exit status (SECS: 120)
@@ -75,6 +76,7 @@ vm_init()
 	lab_ns_add host
 	VM_NS=$(lab_ns host)
 	VM_CONF=$LAB_DIR/conf
+	mkdir -p "$VM_CONF"
 	"$VM_GANGWAY" init -d "$VM_CONF" -e 10.0.2.2 >"$LAB_DIR/init.log" 2>&1 ||
 		{ cat "$LAB_DIR/init.log" >&2; return 1; }
 	cp "$VM_CONF/gangwayd.conf" "$VM_SHARE/gangwayd.conf"
@@ -106,12 +108,13 @@ vm_boot()
 		-nodefaults -display none -no-user-config \
 		-serial "file:$LAB_DIR/console.log" \
 		-kernel "$(_vm_kernel)" -initrd "$VM_IMAGE/initrd.img" \
-		-append "root=/dev/vda rw console=ttyS0 quiet apparmor=0 panic=-1 systemd.show_status=0" \
+		-append "root=/dev/vda rw console=ttyS0 quiet apparmor=0 panic=-1 systemd.show_status=1" \
 		-drive "file=$VM_IMAGE/root.img,format=raw,if=virtio,snapshot=on,cache=unsafe" \
 		-netdev user,id=n0 -device virtio-net-pci,netdev=n0 \
 		-virtfs "local,path=$VM_SHARE,mount_tag=lab,security_model=none" \
 		-qmp "unix:$VM_QMP,server=on,wait=off" -no-shutdown >/dev/null
 	VM_PID=$LAB_BG_PID
+	VM_T0=$t0
 	for ((i = 0; i < VM_BOOT_TIMEOUT * 5; i++)); do
 		(($(ls "$VM_SHARE/boots" | wc -l) > n)) && break
 		_lab_alive "$VM_PID" || { lab_err "qemu exited"; tail -n 20 "$LAB_DIR/qemu.log" >&2; return 1; }
