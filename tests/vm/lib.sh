@@ -27,7 +27,9 @@
 #   vm_reboot           `systemctl reboot` in the guest (QEMU resets and keeps
 #                       the disk's changes), without waiting
 #   vm_poweroff         `systemctl poweroff` in the guest; QEMU stays, stopped
-#                       (-no-shutdown), until vm_qmp system_reset boots it
+#                       (-no-shutdown), until vm_power_on
+#   vm_power_on         boot a powered-off VM again (QMP system_reset, which
+#                       leaves it in "prelaunch", then cont)
 #   vm_wait_reboot SECS wait for a boot other than the last one seen
 #   vm_qmp CMD          one QMP command (stop, cont, quit, system_reset, ...),
 #                       print the reply
@@ -177,6 +179,11 @@ vm_reboot()
 vm_poweroff()
 {
 	vm_run -t 30 'setsid sh -c "sleep 0.5; systemctl poweroff" </dev/null >/dev/null 2>&1 &'
+}
+
+vm_power_on()
+{
+	vm_qmp system_reset && vm_qmp cont
 }
 
 vm_qmp()
