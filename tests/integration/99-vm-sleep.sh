@@ -59,6 +59,8 @@ lab_check "the host reaches c1 ($C1) and c2 ($C2)" both_back 30
 
 # ---------------------------------------------------------------- sleep
 lab_log "sleep: VM stopped and host agent frozen for ${SLEEP_SECS}s"
+handshakes() { grep -c 'Handshake with peer .* completed' "$LAB_DIR/host.log" || true; }
+HS=$(handshakes)
 lab_check "QMP stop" vm_qmp stop
 kill -STOP "$VM_HOST_PID"
 t0=$SECONDS
@@ -70,6 +72,8 @@ kill -CONT "$VM_HOST_PID"
 lab_check "QMP cont" vm_qmp cont
 lab_check "after sleep: both containers reachable again within 10 s" both_back 10
 back "after sleep"
+new_handshake() { (($(handshakes) > HS)) || { echo "no handshake after the sleep"; return 1; }; }
+lab_check "after sleep: a new handshake (the old session is past Reject-After-Time on the host)" new_handshake
 lab_check "after sleep: the host agent runs" _lab_alive "$VM_HOST_PID"
 
 # ---------------------------------------------------------------- Resource Saver
