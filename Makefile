@@ -16,6 +16,9 @@
 #   make install      binaries, systemd units, man pages, examples (PREFIX, DESTDIR)
 #   make uninstall    remove what make install installed
 #   make deb          build/gangway_<version>_<arch>.deb (dpkg-deb)
+#   make vm-image     the VM lab's Debian 12 guest (tests/vm/image.sh), cached
+#                     in /var/cache/gangway-vm (VM_CACHE) (root)
+#   make vm-demo      gangway on a real Docker VM under QEMU (root)
 #   make WERROR=1     warnings are errors (CI)
 
 VERSION	:= 0.1.0
@@ -90,7 +93,7 @@ TEST_TOOLS := $(TEST_HELPERS:tests/tools/%.c=$(BUILD)/tests/%)
 PROGS	:= $(filter-out $(PLATFORM_SKIP:src/%.c=$(BUILD)/%),$(BUILD)/gangwayd $(BUILD)/gangway)
 
 .PHONY: all check unit integration deps demo asan tsan analyze fuzz bench bench-crypto soak \
-	clean tests test-tools macos-check install uninstall deb FORCE
+	clean tests test-tools macos-check install uninstall deb vm-image vm-demo FORCE
 all: $(PROGS)
 
 $(BUILD)/obj/%.o: src/%.c $(wildcard include/*.h) | $(BUILD)/obj
@@ -374,6 +377,14 @@ deb: all
 	} >$(DEB_ROOT)/DEBIAN/control
 	$(INSTALL) -m 755 systemd/gangway.postinst $(DEB_ROOT)/DEBIAN/postinst
 	dpkg-deb --root-owner-group --build $(DEB_ROOT) $(DEB)
+
+# The VM lab (docs/testing.md): the guest image is cached outside the tree,
+# under VM_CACHE, so `make clean` keeps it; the first VM test builds it too.
+vm-image:
+	tests/vm/image.sh >/dev/null
+
+vm-demo: deb vm-image
+	BUILD=$(BUILD) tests/vm/demo.sh
 
 clean:
 	rm -rf build build-asan build-tsan build-fuzz

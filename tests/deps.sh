@@ -8,7 +8,8 @@ libnl-3-dev libnl-route-3-dev libmnl-dev libnftnl-dev libpcap-dev libssl-dev
 libcmocka-dev libsodium-dev libseccomp-dev
 iproute2 iptables nftables iputils-ping procps psmisc kmod util-linux
 wireguard-go wireguard-tools iperf3 tcpdump netcat-openbsd python3 python3-cryptography
-docker.io busybox-static valgrind jq file conntrack"
+docker.io busybox-static valgrind jq file conntrack
+qemu-system-x86 qemu-utils debootstrap xz-utils"
 
 # make macos-check fetches a cross compiler from the npm registry: npm
 # comes from Debian only where no Node.js installation provides it.
