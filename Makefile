@@ -23,7 +23,8 @@ BUILD	?= build
 CC	?= cc
 PKG_CONFIG ?= pkg-config
 
-PKGS	:= libnl-3.0 libnl-route-3.0 libmnl libnftnl libpcap libcrypto
+PKGS	:= libnl-3.0 libnl-route-3.0 libmnl libnftnl libpcap libcrypto \
+	   libcurl json-c ldns libsystemd
 TEST_PKGS := cmocka
 
 CFLAGS	?= -O2 -g
@@ -286,7 +287,7 @@ DEB_ARCH = $(shell dpkg --print-architecture)
 DEB	= $(BUILD)/gangway_$(VERSION)_$(DEB_ARCH).deb
 DEB_ROOT := $(BUILD)/deb-root
 DEB_DEPENDS := libnl-3-200, libnl-route-3-200, libmnl0, libnftnl11, libpcap0.8, \
-	libssl3, iptables, nftables
+	libssl3, libcurl4, libjson-c5, libldns3, libsystemd0, iptables, nftables
 
 deb: all
 	rm -rf $(DEB_ROOT)

@@ -18,6 +18,7 @@
 #define CONFIG_HOST_LEN		256
 #define CONFIG_ERR_LEN		512
 #define CONFIG_GROUP_LEN	33		/* a group name, NUL included */
+#define CONFIG_DOMAIN_LEN	128		/* Domain =, NUL included */
 
 struct config_prefixes {
 	struct prefix *v;
@@ -93,12 +94,19 @@ struct config {
 	/* members of this group may use the control socket too ("" = root only) */
 	char control_group[CONFIG_GROUP_LEN];
 	uint32_t control_gid;			/* its gid, resolved by the parser */
+	/* container names (names.h): served by the guest, resolved by the host */
+	bool names;				/* default on */
+	char docker_socket[108];		/* the engine's API socket */
+	char domain[CONFIG_DOMAIN_LEN];		/* lower case, no trailing dot */
 };
 
 #define CONFIG_DEFAULT_IFNAME	"gangway0"
 #define CONFIG_DEFAULT_MTU	1420
 #define CONFIG_DEFAULT_STATE_DIR "/run/gangway"
 #define CONFIG_DEFAULT_WITHDRAW_AFTER 600
+#define CONFIG_DEFAULT_DOCKER_SOCKET "/var/run/docker.sock"
+/* .internal is reserved by ICANN for private use (2024): see docs/names.md */
+#define CONFIG_DEFAULT_DOMAIN	"gangway.internal"
 
 /*
  * Parse text (len bytes; name is used in messages). On error returns
