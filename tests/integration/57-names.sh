@@ -132,6 +132,20 @@ lab_check "gangway status shows the names served" bash -c \
 lab_check "gangway names lists web.$D -> $IPW" bash -c \
 	"'$GW_GANGWAY' names --socket '$LAB_DIR/gstate/$GUEST_IF.sock' | grep -q '^web\.$D  *$IPW\$'"
 
+doctor_addr() {
+	ip netns exec "$(lab_ns host)" "$GW_GANGWAY" doctor -c "$LAB_DIR/host.conf" "web.$D" |
+		sed -n "s/^ok   web\.$D resolves to //p"
+}
+DA=$(doctor_addr)
+echo "# gangway doctor web.$D: resolves to '$DA'"
+lab_check "gangway doctor NAME resolves the name first (to one of web's addresses)" \
+	bash -c "[[ -n '$DA' ]] && { ip netns exec $(lab_ns host) drill -Q @$TG web.$D A; ip netns exec $(lab_ns host) drill -Q @$TG web.$D AAAA; } | grep -qxF '$DA'"
+lab_check "gangway doctor says when a name does not resolve" bash -c \
+	"ip netns exec $(lab_ns host) '$GW_GANGWAY' doctor -c '$LAB_DIR/host.conf' nosuch.$D | grep -q 'FAIL nosuch\.$D does not resolve'"
+# No systemd-resolved in the lab: gangway up says what to configure instead.
+lab_check "without systemd-resolved, gangway up says what to add" \
+	grep -q "resolvectl dns $HOST_IF $TG; resolvectl domain $HOST_IF ~$D" "$LAB_DIR/host.log"
+
 # The engine restarts: names come back (the containers restart with it).
 docker_lab_restart
 lab_retry 20 docker_lab inspect -f '{{.State.Running}}' web | grep -q true || true
