@@ -7,6 +7,7 @@
 /* Capabilities a caller may keep (Linux's CAP_NET_ADMIN, CAP_NET_RAW). */
 #define SANDBOX_NET_ADMIN	(1u << 0)
 #define SANDBOX_NET_RAW		(1u << 1)
+#define SANDBOX_NET_BIND_SERVICE (1u << 2)	/* gangwayd with names: DNS on port 53 */
 
 /*
  * Set no_new_privs and reduce the capability sets (effective, permitted,

@@ -313,11 +313,18 @@ struct guest *guest_start(struct tunnel *t, struct loop *loop)
 		    loop_add_fd(loop, firewall_event_fd(g->fw), EPOLLIN, guest_on_fw_event, g) < 0)
 			goto fail;
 	}
+	/* Names are a convenience: without them, routing goes on. */
 	if (c->names) {
 		ret = guest_start_names(g, c);
 		if (ret) {
-			log_err("Failed to start serving container names: %s", strerror(-ret));
-			goto fail;
+			log_err("Failed to start serving container names: %s; routing goes on "
+				"without them", strerror(-ret));
+			docker_api_free(g->docker);
+			dns_stop(g->dns);
+			names_free(g->names);
+			g->docker = NULL;
+			g->dns = NULL;
+			g->names = NULL;
 		}
 	}
 	t->on_ctl = guest_on_ctl;

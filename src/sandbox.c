@@ -69,6 +69,8 @@ int sandbox_enter(uint32_t keep)
 		want |= 1ULL << CAP_NET_ADMIN;
 	if (keep & SANDBOX_NET_RAW)
 		want |= 1ULL << CAP_NET_RAW;
+	if (keep & SANDBOX_NET_BIND_SERVICE)
+		want |= 1ULL << CAP_NET_BIND_SERVICE;
 
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return -errno;

@@ -104,6 +104,9 @@ static int service_ready(struct service *s)
 
 	if (s->o->role == TUNNEL_GUEST)
 		keep |= SANDBOX_NET_RAW;	/* iptables programs it runs */
+	/* Container names: the DNS server may bind port 53 again. */
+	if (s->o->role == TUNNEL_GUEST && s->tunnel.cfg.names)
+		keep |= SANDBOX_NET_BIND_SERVICE;
 	ret = sandbox_enter(keep);
 	if (ret) {
 		log_err("Failed to drop privileges: %s", strerror(-ret));
