@@ -9,6 +9,7 @@
 #   make analyze      cppcheck and clang-tidy over src/
 #   make fuzz         libFuzzer harnesses, in build-fuzz/
 #   make bench        plain routing, gangway and wireguard-go through one lab (root)
+#   make bench-dns    container-name DNS queries through the tunnel (root)
 #   make bench-crypto seal/open micro-benchmark of the crypto libraries, and
 #                     the engine's batches with 0-3 crypto worker threads
 #   make soak         traffic with periodic faults for DURATION s; RSS/fd table (root)
@@ -79,7 +80,7 @@ TEST_TOOLS := $(TEST_HELPERS:tests/tools/%.c=$(BUILD)/tests/%)
 
 PROGS	:= $(filter-out $(PLATFORM_SKIP:src/%.c=$(BUILD)/%),$(BUILD)/gangwayd $(BUILD)/gangway)
 
-.PHONY: all check unit integration deps demo asan tsan analyze fuzz bench bench-crypto soak \
+.PHONY: all check unit integration deps demo asan tsan analyze fuzz bench bench-dns bench-crypto soak \
 	clean tests test-tools macos-check install uninstall deb
 all: $(PROGS)
 
@@ -181,6 +182,14 @@ soak: all tests
 bench-crypto: $(BUILD)/tests/bench_crypto $(BUILD)/tests/bench_batch
 	$(BUILD)/tests/bench_crypto
 	$(BUILD)/tests/bench_batch
+
+# DNS answers for container names: through the tunnel, in the VM, and a
+# local ldnsd on loopback, in one lab (root). COUNT queries each.
+bench-dns: all $(BUILD)/tests/bench_dns
+	BUILD=$(BUILD) tests/bench/bench-dns.sh $(COUNT)
+
+$(BUILD)/tests/bench_dns: tests/bench/bench_dns.c | $(BUILD)/tests
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBS)
 
 $(BUILD)/tests/bench_batch: tests/bench/bench_batch.c $(LIBGW) | $(BUILD)/tests
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBGW) $(LIBS)

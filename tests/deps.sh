@@ -9,7 +9,7 @@ libcmocka-dev libsodium-dev
 libcurl4-openssl-dev libjson-c-dev libldns-dev libsystemd-dev ldnsutils
 iproute2 iptables nftables iputils-ping procps psmisc kmod util-linux
 wireguard-go wireguard-tools iperf3 tcpdump netcat-openbsd python3 python3-cryptography
-docker.io busybox-static valgrind jq file conntrack"
+docker.io busybox-static valgrind jq file conntrack curl"
 
 # make macos-check fetches a cross compiler from the npm registry: npm
 # comes from Debian only where no Node.js installation provides it.
