@@ -72,6 +72,9 @@ int names_lookup(struct names *n, const char *name, int family, struct prefix *o
 /* The fully qualified name of the container with this address; 0 or -ENOENT. */
 int names_reverse(struct names *n, const struct prefix *addr, char *buf, size_t size);
 
+/* Changes with every change that could change an answer (a cache's key). */
+uint64_t names_generation(const struct names *n);
+
 /* Names served (distinct) and containers held. */
 size_t names_count(struct names *n);
 size_t names_containers(const struct names *n);

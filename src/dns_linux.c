@@ -16,9 +16,15 @@
  * would make us wait to write, is dropped.
  *
  * Memory per query: ldns's packet objects are heap objects, so parsing a
- * query and building its answer allocates (ldns_wire2pkt, the records);
- * each is freed before the next query. The wire buffers (ldns_buffer for
- * the reply and for the name as text) are allocated once and reused.
+ * query allocates (ldns_wire2pkt: about ten small blocks, freed before the
+ * next query). Building an answer allocates more (records, and the name
+ * compression of ldns_pkt2buffer_wire), so answers are built once and
+ * kept: a cache of DNS_CACHE replies as ldns wrote them, keyed by the
+ * question exactly as asked (case included, for resolvers that check it),
+ * the reply's size limit and the table's generation, so any change to the
+ * table makes every cached answer stale. A hit copies the bytes and sets
+ * the query's id and RD bit in them (ldns's wire macros). The wire
+ * buffers (the reply, the name as text) are allocated once and reused.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -37,6 +43,20 @@
 
 #define DNS_BATCH	32
 #define DNS_UDP_BUF	1500
+#define DNS_CACHE	256		/* answers kept, direct-mapped */
+#define DNS_KEY_LEN	(4 * NAMES_NAME_LEN + 2)	/* a name as ldns prints it */
+
+struct dns_cached {
+	uint64_t generation;		/* of the table; 0: empty */
+	uint16_t type, cls;
+	uint16_t limit;			/* the reply's size limit */
+	bool edns;
+	uint8_t rcode;
+	bool truncated;
+	char key[DNS_KEY_LEN];		/* the question's name, as asked */
+	uint16_t len;
+	uint8_t wire[DNS_UDP_MAX];
+};
 
 struct dns_answerer {
 	struct names *names;
@@ -46,6 +66,7 @@ struct dns_answerer {
 	ldns_buffer *wire;		/* the reply, reused */
 	ldns_buffer *text;		/* the question's name as text, reused */
 	struct dns_stats stats;
+	struct dns_cached cache[DNS_CACHE];
 };
 
 struct dns_answerer *dns_answerer_new(struct names *n)
@@ -91,18 +112,25 @@ const struct dns_stats *dns_answerer_stats(const struct dns_answerer *a)
 	return &a->stats;
 }
 
-/* The name as lower-case text without the trailing dot, in a->text; NULL if odd. */
-static const char *dns_name_text(struct dns_answerer *a, const ldns_rdf *name)
+/* The name as ldns prints it (case kept), in a->text; NULL if odd. */
+static char *dns_name_raw(struct dns_answerer *a, const ldns_rdf *name)
 {
-	char *s;
-	size_t len;
-
 	ldns_buffer_clear(a->text);
 	if (ldns_rdf2buffer_str_dname(a->text, name) != LDNS_STATUS_OK ||
 	    !ldns_buffer_reserve(a->text, 1))
 		return NULL;
 	ldns_buffer_write_u8(a->text, 0);
-	s = (char *)ldns_buffer_begin(a->text);
+	return (char *)ldns_buffer_begin(a->text);
+}
+
+/* The name as lower-case text without the trailing dot, in a->text; NULL if odd. */
+static const char *dns_name_text(struct dns_answerer *a, const ldns_rdf *name)
+{
+	char *s = dns_name_raw(a, name);
+	size_t len;
+
+	if (!s)
+		return NULL;
 	len = strlen(s);
 	if (len && s[len - 1] == '.')
 		s[--len] = '\0';
@@ -291,43 +319,83 @@ static void dns_clear_section(ldns_pkt *r, ldns_pkt_section sec)
 		ldns_pkt_set_nscount(r, 0);
 }
 
+static uint32_t dns_cache_hash(const char *key, uint16_t type, size_t limit)
+{
+	uint32_t h = 2166136261u ^ type ^ ((uint32_t)limit << 16);
+
+	for (; *key; key++)
+		h = (h ^ (uint8_t)*key) * 16777619u;
+	return h;
+}
+
+/*
+ * The cache entry for this question: a hit when *hit, else the slot to
+ * fill. NULL when the question is not cacheable (a name too long to key).
+ */
+static struct dns_cached *dns_cache_find(struct dns_answerer *a, const ldns_pkt *query,
+					 size_t limit, bool *hit)
+{
+	const ldns_rr *qrr = ldns_rr_list_rr(ldns_pkt_question(query), 0);
+	uint16_t type = (uint16_t)ldns_rr_get_type(qrr), cls = (uint16_t)ldns_rr_get_class(qrr);
+	bool edns = ldns_pkt_edns(query);
+	const char *key = ldns_rr_owner(qrr) ? dns_name_raw(a, ldns_rr_owner(qrr)) : NULL;
+	struct dns_cached *e;
+
+	*hit = false;
+	if (!key || strlen(key) >= DNS_KEY_LEN || limit > DNS_UDP_MAX)
+		return NULL;
+	e = &a->cache[dns_cache_hash(key, type, limit) % DNS_CACHE];
+	*hit = e->generation == names_generation(a->names) && e->type == type &&
+	       e->cls == cls && e->limit == limit && e->edns == edns && !strcmp(e->key, key);
+	if (!*hit) {
+		e->generation = 0;
+		e->type = type;
+		e->cls = cls;
+		e->limit = (uint16_t)limit;
+		e->edns = edns;
+		memcpy(e->key, key, strlen(key) + 1);
+	}
+	return e;
+}
+
+/* A cached answer counts as the first one did. */
+static void dns_count(struct dns_answerer *a, uint8_t rcode, bool truncated)
+{
+	a->stats.queries++;
+	a->stats.nxdomain += rcode == LDNS_RCODE_NXDOMAIN;
+	a->stats.refused += rcode == LDNS_RCODE_REFUSED;
+	a->stats.truncated += truncated;
+}
+
 int dns_answer(struct dns_answerer *a, const uint8_t *q, size_t qlen, uint8_t *out, size_t size,
 	       size_t max_udp)
 {
-	ldns_pkt *query = NULL, *r;
+	ldns_pkt *query = NULL, *r = NULL;
+	struct dns_cached *e = NULL;
 	size_t limit = size, len;
+	uint8_t rcode = LDNS_RCODE_NOERROR;
+	bool hit, truncated = false;
 	int ret = -1;
 
 	if (qlen < LDNS_HEADER_SIZE || LDNS_QR_WIRE(q)) {
 		a->stats.malformed++;
 		return -1;
 	}
-	r = ldns_pkt_new();
-	if (!r)
-		return -1;
-	ldns_pkt_set_id(r, LDNS_ID_WIRE(q));
-	ldns_pkt_set_qr(r, true);
-	ldns_pkt_set_rd(r, LDNS_RD_WIRE(q));
-	ldns_pkt_set_opcode(r, (ldns_pkt_opcode)LDNS_OPCODE_WIRE(q));
 	if (ldns_wire2pkt(&query, q, qlen) != LDNS_STATUS_OK) {
 		a->stats.malformed++;
-		ldns_pkt_set_rcode(r, LDNS_RCODE_FORMERR);
+		rcode = LDNS_RCODE_FORMERR;
 	} else if (ldns_pkt_get_opcode(query) != LDNS_PACKET_QUERY) {
-		ldns_pkt_set_rcode(r, LDNS_RCODE_NOTIMPL);
+		rcode = LDNS_RCODE_NOTIMPL;
 	} else if (ldns_pkt_qdcount(query) != 1 ||
 		   ldns_rr_list_rr_count(ldns_pkt_question(query)) != 1) {
 		a->stats.malformed++;
-		ldns_pkt_set_rcode(r, LDNS_RCODE_FORMERR);
-	} else {
-		a->stats.queries++;
-		dns_answer_question(a, query, r);
+		rcode = LDNS_RCODE_FORMERR;
 	}
 	if (max_udp) {
 		limit = DNS_UDP_DEFAULT;
 		if (query && ldns_pkt_edns(query)) {
 			size_t want = ldns_pkt_edns_udp_size(query);
 
-			ldns_pkt_set_edns_udp_size(r, DNS_UDP_MAX);
 			limit = want < DNS_UDP_DEFAULT ? DNS_UDP_DEFAULT :
 				want > DNS_UDP_MAX ? DNS_UDP_MAX : want;
 		}
@@ -336,12 +404,42 @@ int dns_answer(struct dns_answerer *a, const uint8_t *q, size_t qlen, uint8_t *o
 	}
 	if (limit > size)
 		limit = size;
+	/* An answer built before for the same question and table: its bytes. */
+	if (rcode == LDNS_RCODE_NOERROR) {
+		e = dns_cache_find(a, query, limit, &hit);
+		if (e && hit && e->len <= size) {
+			memcpy(out, e->wire, e->len);
+			ldns_write_uint16(out, LDNS_ID_WIRE(q));
+			if (LDNS_RD_WIRE(q))
+				LDNS_RD_SET(out);
+			else
+				LDNS_RD_CLR(out);
+			dns_count(a, e->rcode, e->truncated);
+			ret = e->len;
+			goto out;
+		}
+	}
+	r = ldns_pkt_new();
+	if (!r)
+		goto out;
+	ldns_pkt_set_id(r, LDNS_ID_WIRE(q));
+	ldns_pkt_set_qr(r, true);
+	ldns_pkt_set_rd(r, LDNS_RD_WIRE(q));
+	ldns_pkt_set_opcode(r, (ldns_pkt_opcode)LDNS_OPCODE_WIRE(q));
+	ldns_pkt_set_rcode(r, rcode);
+	if (max_udp && query && ldns_pkt_edns(query))
+		ldns_pkt_set_edns_udp_size(r, DNS_UDP_MAX);
+	if (rcode == LDNS_RCODE_NOERROR) {
+		a->stats.queries++;
+		dns_answer_question(a, query, r);	/* counts NXDOMAIN, REFUSED */
+	}
 	ldns_buffer_clear(a->wire);
 	if (ldns_pkt2buffer_wire(a->wire, r) != LDNS_STATUS_OK)
 		goto out;
 	if (ldns_buffer_position(a->wire) > limit) {
 		/* Too big for UDP: the header and question, TC set; TCP has the rest. */
 		a->stats.truncated++;
+		truncated = true;
 		dns_clear_section(r, LDNS_SECTION_ANSWER);
 		dns_clear_section(r, LDNS_SECTION_AUTHORITY);
 		ldns_pkt_set_tc(r, true);
@@ -352,6 +450,13 @@ int dns_answer(struct dns_answerer *a, const uint8_t *q, size_t qlen, uint8_t *o
 	}
 	len = ldns_buffer_position(a->wire);
 	memcpy(out, ldns_buffer_begin(a->wire), len);
+	if (e && len <= sizeof(e->wire)) {
+		memcpy(e->wire, out, len);
+		e->len = (uint16_t)len;
+		e->rcode = (uint8_t)ldns_pkt_get_rcode(r);
+		e->truncated = truncated;
+		e->generation = names_generation(a->names);
+	}
 	ret = (int)len;
 out:
 	ldns_pkt_free(query);

@@ -48,6 +48,7 @@ struct names {
 	struct prefix *preferred;
 	size_t n_preferred;
 	bool stale;
+	uint64_t generation;
 	size_t n_names;		/* distinct, counted by the last rebuild */
 	struct names_index by_name, by_addr;
 };
@@ -85,6 +86,7 @@ struct names *names_new(const char *domain)
 				      domain[i] - 'A' + 'a' : domain[i]);
 	n->domain_len = len;
 	n->stale = true;
+	n->generation++;
 	return n;
 }
 
@@ -208,6 +210,7 @@ int names_put(struct names *n, const struct names_container *c)
 		names_add_fq(n, s, s->c.extra[i]);
 	}
 	n->stale = true;
+	n->generation++;
 	return 0;
 }
 
@@ -217,6 +220,7 @@ static void names_drop(struct names *n, size_t at)
 	n->slots[at] = n->slots[--n->n];
 	n->slots[n->n] = NULL;
 	n->stale = true;
+	n->generation++;
 }
 
 int names_remove(struct names *n, const char *id)
@@ -261,6 +265,7 @@ int names_set_preferred(struct names *n, const struct prefix *p, size_t count)
 	free(n->preferred);
 	n->preferred = v;
 	n->n_preferred = count;
+	n->generation++;
 	return 0;
 }
 
@@ -396,6 +401,11 @@ int names_reverse(struct names *n, const struct prefix *addr, char *buf, size_t 
 		return 0;
 	}
 	return -ENOENT;
+}
+
+uint64_t names_generation(const struct names *n)
+{
+	return n->generation;
 }
 
 size_t names_count(struct names *n)

@@ -45,7 +45,7 @@ gw_until 20 bash -c "[[ \$(ip netns exec $(lab_ns host) drill -Q @$TG web.gangwa
 
 printf '$ORIGIN gangway.internal.\n$TTL 5\n@ IN SOA ns hostmaster 1 3600 600 86400 5\nweb IN A %s\n' \
 	"$IPW" >"$LAB_DIR/zone"
-lab_bg host "$LAB_DIR/ldnsd.log" ldnsd 127.0.0.1 5353 gangway.internal "$LAB_DIR/zone"
+lab_bg host "$LAB_DIR/ldnsd.log" ldnsd 127.0.0.1 5353 gangway.internal "$LAB_DIR/zone" >/dev/null
 gw_until 5 bash -c "ip netns exec $(lab_ns host) drill -Q -p 5353 @127.0.0.1 web.gangway.internal | grep -q ."
 
 run() {	# label ns addr port window
