@@ -89,6 +89,7 @@ struct ctlsock_status {
 	struct names *names;		/* guest: container names; NULL when off */
 	const char *names_engine;	/* guest: the engine client's state */
 	uint64_t dns_queries;		/* guest: questions the DNS server answered */
+	const char *resolver;		/* host: how the names' domain is resolved */
 };
 
 /* Append one prefix; -ENOSPC when full. */

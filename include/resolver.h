@@ -18,6 +18,8 @@ struct resolver;
  */
 struct resolver *resolver_start(const struct config *c, const char *ifname,
 				const struct prefix *dns, size_t n);
+/* One line for gangway status: "*.<domain> -> <address> (<how>)". */
+const char *resolver_describe(const struct resolver *r);
 /* Undo what resolver_start did; NULL is fine. */
 void resolver_stop(struct resolver *r);
 
@@ -27,5 +29,9 @@ void resolver_stop(struct resolver *r);
  * guest's tunnel addresses. At most max; returns how many.
  */
 size_t resolver_guest_dns(const struct config *c, struct prefix *out, size_t max);
+
+/* For the platforms' resolver_describe: "*.<domain> -> <dns[0]> (how)". */
+void resolver_set_desc(char *buf, size_t size, const struct config *c, const struct prefix *dns,
+		       const char *how);
 
 #endif

@@ -259,6 +259,8 @@ static void ctlsock_render_text(struct ctlsock_buf *b, const struct tunnel *t,
 			       "%llu DNS queries\n", names_count(s->names), names_domain(s->names),
 			       names_containers(s->names), s->names_engine ? s->names_engine : "?",
 			       (unsigned long long)s->dns_queries);
+	if (s->resolver)
+		ctlsock_printf(b, "  names: %s\n", s->resolver);
 	ctlsock_printf(b, "  packet I/O: %s\n", pktio_desc(&t->io));
 	if (t->pool) {
 		ctlsock_printf(b, "  crypto threads: %u, packets sealed or opened by each:",
@@ -378,6 +380,8 @@ static void ctlsock_render_json(struct ctlsock_buf *b, const struct tunnel *t,
 			       (unsigned long long)s->dns_queries);
 	else
 		ctlsock_printf(b, "\"names\": null, ");
+	if (s->resolver)
+		ctlsock_printf(b, "\"resolver\": \"%s\", ", s->resolver);
 	ctlsock_printf(b, "\"device_drops\": ");
 	ctlsock_json_drops(b, wg_device_stats(t->dev)->drops, &t->tap_stats.overflow);
 	ctlsock_printf(b, ", \"capture\": {\"clients\": %u, \"packets\": %llu}",

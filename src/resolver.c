@@ -1,4 +1,6 @@
 /* resolver.c - where the host finds the guest's DNS server (both platforms) */
+#include <stdio.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include "resolver.h"
@@ -15,4 +17,16 @@ size_t resolver_guest_dns(const struct config *c, struct prefix *out, size_t max
 				out[n++] = l->v[j];
 	}
 	return n;
+}
+
+void resolver_set_desc(char *buf, size_t size, const struct config *c, const struct prefix *dns,
+		       const char *how)
+{
+	char a[PREFIX_STRLEN], *slash;
+
+	prefix_format(&dns[0], a, sizeof(a));
+	slash = strchr(a, '/');
+	if (slash)
+		*slash = '\0';
+	snprintf(buf, size, "*.%s -> %s (%s)", c->domain, a, how);
 }

@@ -25,6 +25,7 @@
 struct resolver {
 	sd_bus *bus;
 	int ifindex;
+	char desc[CONFIG_DOMAIN_LEN + PREFIX_STRLEN + 64];
 };
 
 static int resolver_set_dns(struct resolver *r, const struct prefix *dns, size_t n,
@@ -122,6 +123,7 @@ struct resolver *resolver_start(const struct config *c, const char *ifname,
 	sd_bus_error_free(&err);
 	log_info("Container names: systemd-resolved sends *.%s to the guest on %s", c->domain,
 		 ifname);
+	resolver_set_desc(r->desc, sizeof(r->desc), c, dns, "systemd-resolved");
 	return r;
 revert:
 	sd_bus_error_free(&err);
@@ -132,6 +134,11 @@ fail:
 	sd_bus_flush_close_unref(r->bus);
 	free(r);
 	return NULL;
+}
+
+const char *resolver_describe(const struct resolver *r)
+{
+	return r->desc;
 }
 
 void resolver_stop(struct resolver *r)

@@ -20,6 +20,7 @@
 
 struct resolver {
 	char path[sizeof(RESOLVER_DIR) + CONFIG_DOMAIN_LEN + 1];
+	char desc[CONFIG_DOMAIN_LEN + PREFIX_STRLEN + 64];
 };
 
 struct resolver *resolver_start(const struct config *c, const char *ifname,
@@ -70,12 +71,18 @@ struct resolver *resolver_start(const struct config *c, const char *ifname,
 	if (fclose(f) != 0)
 		goto fail;
 	log_info("Container names: %s sends *.%s to the guest", r->path, c->domain);
+	resolver_set_desc(r->desc, sizeof(r->desc), c, dns, "/etc/resolver");
 	return r;
 fail:
 	log_warn("Container names: cannot write %s: %m; add it by hand, with a line "
 		 "'nameserver <the guest's tunnel address>'", r->path);
 	free(r);
 	return NULL;
+}
+
+const char *resolver_describe(const struct resolver *r)
+{
+	return r->desc;
 }
 
 void resolver_stop(struct resolver *r)

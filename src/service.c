@@ -45,6 +45,8 @@ static void service_status(void *ctx, struct ctlsock_status *st)
 #endif
 	if (s->host)
 		host_status(s->host, st);
+	if (s->resolver)
+		st->resolver = resolver_describe(s->resolver);
 }
 
 /*
