@@ -9,6 +9,7 @@
 #   make analyze      cppcheck and clang-tidy over src/
 #   make fuzz         libFuzzer harnesses, in build-fuzz/
 #   make bench        plain routing, gangway and wireguard-go through one lab (root)
+#   make bench-dns    container-name DNS queries through the tunnel (root)
 #   make bench-crypto seal/open micro-benchmark of the crypto libraries, and
 #                     the engine's batches with 0-3 crypto worker threads
 #   make soak         traffic with periodic faults for DURATION s; RSS/fd table (root)
@@ -26,7 +27,8 @@ BUILD	?= build
 CC	?= cc
 PKG_CONFIG ?= pkg-config
 
-PKGS	:= libnl-3.0 libnl-route-3.0 libmnl libnftnl libpcap libcrypto libseccomp
+PKGS	:= libnl-3.0 libnl-route-3.0 libmnl libnftnl libpcap libcrypto libseccomp \
+	   libcurl json-c ldns libsystemd
 TEST_PKGS := cmocka
 
 CFLAGS	?= -O2 -g
@@ -92,7 +94,7 @@ TEST_TOOLS := $(TEST_HELPERS:tests/tools/%.c=$(BUILD)/tests/%)
 
 PROGS	:= $(filter-out $(PLATFORM_SKIP:src/%.c=$(BUILD)/%),$(BUILD)/gangwayd $(BUILD)/gangway)
 
-.PHONY: all check unit integration deps demo asan tsan analyze fuzz bench bench-crypto soak \
+.PHONY: all check unit integration deps demo asan tsan analyze fuzz bench bench-dns bench-crypto soak \
 	clean tests test-tools macos-check install uninstall deb vm-image vm-demo FORCE
 all: $(PROGS)
 
@@ -214,6 +216,14 @@ soak: all tests
 bench-crypto: $(BUILD)/tests/bench_crypto $(BUILD)/tests/bench_batch
 	$(BUILD)/tests/bench_crypto
 	$(BUILD)/tests/bench_batch
+
+# DNS answers for container names: through the tunnel, in the VM, and a
+# local ldnsd on loopback, in one lab (root). COUNT queries each.
+bench-dns: all $(BUILD)/tests/bench_dns
+	BUILD=$(BUILD) tests/bench/bench-dns.sh $(COUNT)
+
+$(BUILD)/tests/bench_dns: tests/bench/bench_dns.c | $(BUILD)/tests
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBS)
 
 $(BUILD)/tests/bench_batch: tests/bench/bench_batch.c $(LIBGW) | $(BUILD)/tests
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBGW) $(LIBS)
@@ -352,7 +362,7 @@ DEB_ARCH = $(shell dpkg --print-architecture)
 DEB	= $(BUILD)/gangway_$(VERSION)_$(DEB_ARCH).deb
 DEB_ROOT := $(BUILD)/deb-root
 DEB_DEPENDS := passwd, libnl-3-200, libnl-route-3-200, libmnl0, libnftnl11, libpcap0.8, \
-	libssl3, libseccomp2, iptables, nftables
+	libssl3, libseccomp2, libcurl4, libjson-c5, libldns3, libsystemd0, iptables, nftables
 
 deb: all
 	rm -rf $(DEB_ROOT)

@@ -13,5 +13,6 @@ int cmd_status(int argc, char **argv);
 int cmd_reload(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 int cmd_capture(int argc, char **argv);
+int cmd_names(int argc, char **argv);
 
 #endif

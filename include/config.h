@@ -18,6 +18,7 @@
 #define CONFIG_HOST_LEN		256
 #define CONFIG_ERR_LEN		512
 #define CONFIG_GROUP_LEN	33		/* a group name, NUL included */
+#define CONFIG_DOMAIN_LEN	128		/* Domain =, NUL included */
 
 struct config_prefixes {
 	struct prefix *v;
@@ -99,6 +100,10 @@ struct config {
 	/* the user the daemon runs as after start ("root": stays uid 0;
 	 * "": the host agent "gangway", the guest "root", see service.c) */
 	char user[CONFIG_GROUP_LEN];
+	/* container names (names.h): served by the guest, resolved by the host */
+	bool names;				/* default on */
+	char docker_socket[108];		/* the engine's API socket */
+	char domain[CONFIG_DOMAIN_LEN];		/* lower case, no trailing dot */
 };
 
 #define CONFIG_DEFAULT_IFNAME	"gangway0"
@@ -117,6 +122,9 @@ struct config {
 #define CONFIG_GUEST_PATH	CONFIG_DIR "/gangwayd.conf"
 #define CONFIG_DEFAULT_USER	"gangway"	/* the host agent's default User */
 #define CONFIG_DEFAULT_WITHDRAW_AFTER 600
+#define CONFIG_DEFAULT_DOCKER_SOCKET "/var/run/docker.sock"
+/* .internal is reserved by ICANN for private use (2024): see docs/names.md */
+#define CONFIG_DEFAULT_DOMAIN	"gangway.internal"
 
 /*
  * Parse text (len bytes; name is used in messages). On error returns

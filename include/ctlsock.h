@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "loop.h"
+#include "names.h"
 #include "prefix.h"
 #include "tunnel.h"
 
@@ -34,6 +35,7 @@ enum ctlsock_req {
 	CTLSOCK_REQ_PING,		/* "ping": "ok" and nothing else */
 	CTLSOCK_REQ_RELOAD,		/* "reload": as SIGHUP; "ok" or "error <why>" */
 	CTLSOCK_REQ_CAPTURE,		/* "capture ...": "ok", then pcap until the client closes */
+	CTLSOCK_REQ_NAMES,		/* "names": one "name address" line each (guest) */
 };
 
 /*
@@ -84,6 +86,10 @@ struct ctlsock_status {
 	bool acked;			/* guest: the host acknowledged it */
 	struct ctlsock_prefix v[CTLSOCK_MAX_PREFIXES];
 	size_t n;
+	struct names *names;		/* guest: container names; NULL when off */
+	const char *names_engine;	/* guest: the engine client's state */
+	uint64_t dns_queries;		/* guest: questions the DNS server answered */
+	const char *resolver;		/* host: how the names' domain is resolved */
 };
 
 /* Append one prefix; -ENOSPC when full. */

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define LOOP_MAX_FDS	32
+#define LOOP_MAX_FDS	64
 
 /*
  * Readiness bits for loop_add_fd and the callbacks: epoll's values, so the

@@ -9,12 +9,15 @@
 /* Capabilities a caller may keep (Linux's CAP_NET_ADMIN, CAP_NET_RAW). */
 #define SANDBOX_NET_ADMIN	(1u << 0)
 #define SANDBOX_NET_RAW		(1u << 1)
+#define SANDBOX_NET_BIND_SERVICE (1u << 2)	/* gangwayd with names: DNS on port 53 */
 
 /* The unprivileged user to become; valid false: stay who we are. */
 struct sandbox_user {
 	bool valid;
 	uid_t uid;
 	gid_t gid;
+	bool has_extra;			/* one supplementary group beside its own */
+	gid_t extra_gid;
 };
 
 /*
@@ -26,8 +29,8 @@ int sandbox_user(const char *name, struct sandbox_user *u);
 /*
  * Set no_new_privs and reduce the capability sets (effective, permitted,
  * inheritable, ambient and, where allowed, bounding) to KEEP, a mask of
- * SANDBOX_*. With a valid USER, first become that user (groups: its own
- * only), keeping KEEP across the change, and make KEEP inheritable and
+ * SANDBOX_*. With a valid USER, first become that user (groups: its own,
+ * and extra_gid where has_extra), keeping KEEP across the change, and make KEEP inheritable and
  * ambient so the programs we run (iptables) hold them too. -EPERM from
  * the change of user (no CAP_SETUID: a container started without it)
  * is returned before anything else changed, so the caller may go on as

@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <netdb.h>
 #include <net/if.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -41,13 +42,14 @@
 #define DOCTOR_SESSION_MAX	180	/* Reject-After-Time: older means no session */
 
 static const char cmd_doctor_usage[] =
-	"Usage: gangway doctor [-c FILE | --socket PATH] [IP]\n\n"
+	"Usage: gangway doctor [-c FILE | --socket PATH] [IP | NAME]\n\n"
 	"Check every link between this machine and a container, in order, and say\n"
 	"which one is broken and how to fix it: configuration, keys, the running\n"
 	"daemon, the handshake, the route to IP (and any route shadowing it), and\n"
 	"in the VM (-c /etc/gangway/gangwayd.conf) the firewall, forwarding,\n"
 	"rp_filter and MTU. Given an IP (IPv4 or IPv6), a ping probe then tests\n"
-	"the way.\n"
+	"the way. A NAME (such as web.gangway.internal) is first resolved through\n"
+	"this machine's resolver, then its first address is diagnosed.\n"
 	"Exit status 0 when healthy, 1 when not.\n\n"
 	"  -c, --config FILE   configuration (default /etc/gangway/gangway.conf,\n"
 	"                      else gangwayd.conf)\n"
@@ -1179,6 +1181,33 @@ static void doctor_check_mtu(struct doctor *d)
 		    out_mtu);
 }
 
+/*
+ * A container's name instead of an IP: resolved as every program here
+ * would (getaddrinfo), so a failure points at the resolver setup that
+ * gangway up made (or logged), not at the tunnel. 0, or -1 said.
+ */
+static int doctor_resolve(const char *name, char *buf, size_t size)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
+	int ret = getaddrinfo(name, NULL, &hints, &res);
+
+	if (ret || !res) {
+		printf("FAIL %s does not resolve: %s\n"
+		       "     Is gangway up running with Names on, and gangwayd serving the\n"
+		       "     domain? Its log says how this host sends the domain to the guest\n"
+		       "     ('gangway names' in the VM lists what is served).\n",
+		       name, ret ? gai_strerror(ret) : "no address");
+		return -1;
+	}
+	ret = getnameinfo(res->ai_addr, res->ai_addrlen, buf, (socklen_t)size, NULL, 0,
+			  NI_NUMERICHOST);
+	freeaddrinfo(res);
+	if (ret)
+		return -1;
+	printf("ok   %s resolves to %s\n", name, buf);
+	return 0;
+}
+
 int cmd_doctor(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -1189,6 +1218,7 @@ int cmd_doctor(int argc, char **argv)
 	};
 	static struct doctor d;
 	const char *sock = NULL, *ipstr = NULL;
+	char resolved[INET6_ADDRSTRLEN + 8];
 	struct prefix ip;
 	int ch;
 
@@ -1211,6 +1241,13 @@ int cmd_doctor(int argc, char **argv)
 	}
 	if (optind < argc)
 		ipstr = argv[optind++];
+	/* Not an address but a name: what it resolves to is the IP to check. */
+	if (ipstr && optind == argc && prefix_parse(&ip, ipstr, true) && strchr(ipstr, '.') &&
+	    !strchr(ipstr, '/')) {
+		if (doctor_resolve(ipstr, resolved, sizeof(resolved)))
+			return 1;
+		ipstr = resolved;
+	}
 	if (optind != argc || (ipstr && (prefix_parse(&ip, ipstr, true) ||
 					 ip.len != prefix_addr_len(ip.family) * 8))) {
 		fprintf(stderr, "gangway doctor: '%s' is not an IP address\n%s",

@@ -26,6 +26,8 @@ static const char cmd_init_usage[] =
 	"  -e, --endpoint HOST    how the VM reaches the host (default host.docker.internal)\n"
 	"  -p, --port PORT        the host's UDP port (default 51820)\n"
 	"  -n, --network PREFIX   tunnel addresses: host .1, guest .2 (default 10.33.0.0/24)\n"
+	"  -N, --no-names         no container names (Names = off): gangwayd then\n"
+	"                         needs no access to the Docker engine's socket\n"
 	"  -f, --force            overwrite existing files\n";
 
 /*
@@ -199,7 +201,7 @@ fail:
  * which Docker Desktop's file sharing shows with the Mac user's uid; it
  * sheds that one once started. docker -v wants an absolute path.
  */
-static void cmd_init_print_docker(const char *dir)
+static void cmd_init_print_docker(const char *dir, bool names)
 {
 	char *abs = realpath(dir, NULL);
 
@@ -209,8 +211,16 @@ static void cmd_init_print_docker(const char *dir)
 	       "  docker run -d --name gangwayd --restart unless-stopped --net host \\\n"
 	       "    --cap-drop ALL --cap-add NET_ADMIN --cap-add NET_RAW --cap-add DAC_READ_SEARCH \\\n"
 	       "    --device /dev/net/tun --security-opt no-new-privileges --read-only --tmpfs /run \\\n"
-	       "    -v %s/gangwayd.conf:/etc/gangway/gangwayd.conf:ro gangwayd\n",
-	       abs ? abs : dir);
+	       "    -v %s/gangwayd.conf:/etc/gangway/gangwayd.conf:ro%s gangwayd\n",
+	       abs ? abs : dir,
+	       names ? " \\\n    --cap-add NET_BIND_SERVICE "
+		       "-v /var/run/docker.sock:/var/run/docker.sock:ro" : "");
+	if (names)
+		printf("The engine's socket is for container names (<name>.%s), served on\n"
+		       "DNS port 53 (NET_BIND_SERVICE): whoever holds the socket controls the\n"
+		       "engine, which is root on the VM, whatever :ro says. gangwayd only reads\n"
+		       "the container list and events; 'gangway init --no-names' leaves both out.\n",
+		       CONFIG_DEFAULT_DOMAIN);
 	free(abs);
 }
 
@@ -222,6 +232,7 @@ int cmd_init(int argc, char **argv)
 		{ "port", required_argument, NULL, 'p' },
 		{ "network", required_argument, NULL, 'n' },
 		{ "force", no_argument, NULL, 'f' },
+		{ "no-names", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -231,12 +242,12 @@ int cmd_init(int argc, char **argv)
 	char haddr[PREFIX_STRLEN], gaddr[PREFIX_STRLEN], host_text[2048], guest_text[2048];
 	struct prefix np, ha, ga;
 	unsigned long port = 51820;
-	bool force = false;
+	bool force = false, names = true;
 	char *end;
 	int ch, dfd, ret = 1;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "d:e:p:n:fh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "d:e:p:n:fNh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'd': dir = optarg; break;
 		case 'e': endpoint = optarg; break;
@@ -250,6 +261,7 @@ int cmd_init(int argc, char **argv)
 			break;
 		case 'n': net = optarg; break;
 		case 'f': force = true; break;
+		case 'N': names = false; break;
 		case 'h': fputs(cmd_init_usage, stdout); return 0;
 		default: fputs(cmd_init_usage, stderr); return 2;
 		}
@@ -299,6 +311,9 @@ int cmd_init(int argc, char **argv)
 		 "[Interface]\nPrivateKey = %s\nAddress = %s/%u\nListenPort = %lu\n\n"
 		 "# the VM's gangwayd\n[Peer]\nPublicKey = %s\nAllowedIPs = %s/%u\n",
 		 hk, haddr, np.len, port, gp, gaddr, (unsigned int)ha.len);
+	if (!names)
+		strncat(host_text, "\n[Gangway]\nNames = off\n",
+			sizeof(host_text) - strlen(host_text) - 1);
 	snprintf(guest_text, sizeof(guest_text),
 		 "# gangway guest daemon, inside the VM: gangwayd -c gangwayd.conf\n"
 		 "[Interface]\nPrivateKey = %s\nAddress = %s/%u\n\n"
@@ -306,6 +321,9 @@ int cmd_init(int argc, char **argv)
 		 "Endpoint = %s%s%s:%lu\nAllowedIPs = %s/%u\nPersistentKeepalive = 25\n",
 		 gk, gaddr, np.len, hp, strchr(endpoint, ':') ? "[" : "", endpoint,
 		 strchr(endpoint, ':') ? "]" : "", port, haddr, (unsigned int)ha.len);
+	if (!names)
+		strncat(guest_text, "\n[Gangway]\nNames = off\n",
+			sizeof(guest_text) - strlen(guest_text) - 1);
 	dfd = cmd_init_open_dir(dir);
 	if (dfd >= 0 &&
 	    (force || (!cmd_init_check_absent(dfd, dir, "gangway.conf") &&
@@ -316,7 +334,7 @@ int cmd_init(int argc, char **argv)
 		       "In the VM:    gangwayd -c gangwayd.conf   (copy %s/gangwayd.conf there)\n"
 		       "Docker Desktop: the VM reaches the host as %s; UDP port %lu must be\n"
 		       "open on the host for it.\n", dir, dir, endpoint, port);
-		cmd_init_print_docker(dir);
+		cmd_init_print_docker(dir, names);
 		ret = 0;
 	}
 	if (dfd >= 0)

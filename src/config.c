@@ -527,6 +527,57 @@ static int config_k_user(struct config_parser *p, const char *k, char *v)
 	return 0;
 }
 
+static int config_k_names(struct config_parser *p, const char *k, char *v)
+{
+	if (config_parse_bool(v, &p->c->names))
+		return config_error(p, "%s: '%s' is not on or off", k, v);
+	return 0;
+}
+
+static int config_k_docker_socket(struct config_parser *p, const char *k, char *v)
+{
+	if (v[0] != '/')
+		return config_error(p, "%s: '%s' is not an absolute path", k, v);
+	if (strlen(v) >= sizeof(p->c->docker_socket))
+		return config_error(p, "%s: longer than %zu characters", k,
+				    sizeof(p->c->docker_socket) - 1);
+	snprintf(p->c->docker_socket, sizeof(p->c->docker_socket), "%s", v);
+	return 0;
+}
+
+/*
+ * A DNS domain of letters, digits and '-' labels (1-63 each), kept in lower
+ * case without a trailing dot; at least two labels, so a whole top-level
+ * domain is never taken over by mistake.
+ */
+static int config_k_domain(struct config_parser *p, const char *k, char *v)
+{
+	size_t len = strlen(v), label = 0, dots = 0;
+
+	if (len && v[len - 1] == '.')
+		v[--len] = '\0';
+	if (len == 0 || len >= sizeof(p->c->domain))
+		return config_error(p, "%s: must be 1-%zu characters", k, sizeof(p->c->domain) - 1);
+	for (size_t i = 0; i <= len; i++) {
+		if (v[i] == '.' || v[i] == '\0') {
+			if (label == 0 || label > 63 || v[i - 1] == '-' || v[i - label] == '-')
+				return config_error(p, "%s: '%s' is not a domain name", k, v);
+			dots += v[i] == '.';
+			label = 0;
+			continue;
+		}
+		if (!isalnum((unsigned char)v[i]) && v[i] != '-')
+			return config_error(p, "%s: '%s' is not a domain name", k, v);
+		v[i] = (char)tolower((unsigned char)v[i]);
+		label++;
+	}
+	if (dots == 0)
+		return config_error(p, "%s: '%s' is a top-level domain; use a name under one "
+				    "(such as gangway.internal)", k, v);
+	snprintf(p->c->domain, sizeof(p->c->domain), "%s", v);
+	return 0;
+}
+
 static const struct config_key config_keys[] = {
 	{ SECTION_INTERFACE, "PrivateKey", config_k_private_key },
 	{ SECTION_INTERFACE, "Address", config_k_address },
@@ -554,6 +605,9 @@ static const struct config_key config_keys[] = {
 	{ SECTION_GANGWAY, "User", config_k_user },
 	{ SECTION_GANGWAY, "PacketIO", config_k_packet_io },
 	{ SECTION_GANGWAY, "CryptoWorkers", config_k_crypto_workers },
+	{ SECTION_GANGWAY, "Names", config_k_names },
+	{ SECTION_GANGWAY, "DockerSocket", config_k_docker_socket },
+	{ SECTION_GANGWAY, "Domain", config_k_domain },
 };
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 _Static_assert(CONFIG_NKEYS <= 32, "the duplicate mask is 32 bits");
@@ -682,6 +736,9 @@ void config_init(struct config *c)
 	c->snat = true;
 	c->withdraw_after = CONFIG_DEFAULT_WITHDRAW_AFTER;
 	c->crypto_workers = -1;
+	c->names = true;
+	snprintf(c->docker_socket, sizeof(c->docker_socket), "%s", CONFIG_DEFAULT_DOCKER_SOCKET);
+	snprintf(c->domain, sizeof(c->domain), "%s", CONFIG_DEFAULT_DOMAIN);
 	c->bridges.n = 2;
 	snprintf(c->bridges.v[0], IF_NAMESIZE, "docker0");
 	snprintf(c->bridges.v[1], IF_NAMESIZE, "br-*");

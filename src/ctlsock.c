@@ -118,6 +118,7 @@ int ctlsock_parse(const char *buf, size_t len, enum ctlsock_req *req)
 		{ "prometheus", CTLSOCK_REQ_PROMETHEUS },
 		{ "ping", CTLSOCK_REQ_PING },
 		{ "reload", CTLSOCK_REQ_RELOAD },
+		{ "names", CTLSOCK_REQ_NAMES },
 	};
 
 	if (len > CTLSOCK_MAX_REQ - 1)
@@ -254,6 +255,13 @@ static void ctlsock_render_text(struct ctlsock_buf *b, const struct tunnel *t,
 		       t->cfg.listen_port);
 	if (s->firewall)
 		ctlsock_printf(b, "  firewall: %s\n", s->firewall);
+	if (s->names)
+		ctlsock_printf(b, "  names: %zu served under %s (%zu containers), engine %s, "
+			       "%llu DNS queries\n", names_count(s->names), names_domain(s->names),
+			       names_containers(s->names), s->names_engine ? s->names_engine : "?",
+			       (unsigned long long)s->dns_queries);
+	if (s->resolver)
+		ctlsock_printf(b, "  names: %s\n", s->resolver);
 	ctlsock_printf(b, "  packet I/O: %s\n", pktio_desc(&t->io));
 	if (t->pool) {
 		ctlsock_printf(b, "  crypto threads: %u, packets sealed or opened by each:",
@@ -365,6 +373,16 @@ static void ctlsock_render_json(struct ctlsock_buf *b, const struct tunnel *t,
 		ctlsock_printf(b, "\"firewall\": \"%s\", ", s->firewall);
 	else
 		ctlsock_printf(b, "\"firewall\": null, ");
+	if (s->names)
+		ctlsock_printf(b, "\"names\": {\"served\": %zu, \"containers\": %zu, "
+			       "\"domain\": \"%s\", \"engine\": \"%s\", \"dns_queries\": %llu}, ",
+			       names_count(s->names), names_containers(s->names),
+			       names_domain(s->names), s->names_engine ? s->names_engine : "",
+			       (unsigned long long)s->dns_queries);
+	else
+		ctlsock_printf(b, "\"names\": null, ");
+	if (s->resolver)
+		ctlsock_printf(b, "\"resolver\": \"%s\", ", s->resolver);
 	ctlsock_printf(b, "\"device_drops\": ");
 	ctlsock_json_drops(b, wg_device_stats(t->dev)->drops, &t->tap_stats.overflow);
 	ctlsock_printf(b, ", \"capture\": {\"clients\": %u, \"packets\": %llu}",
@@ -451,6 +469,13 @@ static void ctlsock_render_prom(struct ctlsock_buf *b, const struct tunnel *t,
 		       "gangway_info{interface=\"%s\",role=\"%s\",firewall=\"%s\"} 1\n", ifn,
 		       t->role == TUNNEL_GUEST ? "guest" : "host",
 		       s->firewall ? s->firewall : "");
+	if (s->names)
+		ctlsock_printf(b, "# HELP gangway_names Container names served\n"
+			       "# TYPE gangway_names gauge\ngangway_names{interface=\"%s\"} %zu\n"
+			       "# HELP gangway_dns_queries_total DNS questions answered\n"
+			       "# TYPE gangway_dns_queries_total counter\n"
+			       "gangway_dns_queries_total{interface=\"%s\"} %llu\n", ifn,
+			       names_count(s->names), ifn, (unsigned long long)s->dns_queries);
 	for (size_t k = 0; k < sizeof(m) / sizeof(m[0]); k++) {
 		ctlsock_printf(b, "# HELP %s %s\n# TYPE %s %s\n", m[k].name, m[k].help,
 			       m[k].name, m[k].type);
@@ -512,6 +537,21 @@ static void ctlsock_render_prom(struct ctlsock_buf *b, const struct tunnel *t,
 			       ctlsock_pstate_name(st), counts[st]);
 }
 
+static void ctlsock_render_name(void *ctx, const char *name, const struct prefix *addr)
+{
+	char buf[PREFIX_STRLEN], *slash;
+
+	if (!addr) {
+		ctlsock_printf(ctx, "%s -\n", name);
+		return;
+	}
+	prefix_format(addr, buf, sizeof(buf));
+	slash = strchr(buf, '/');
+	if (slash)
+		*slash = '\0';
+	ctlsock_printf(ctx, "%s %s\n", name, buf);
+}
+
 void ctlsock_render(struct ctlsock_buf *b, enum ctlsock_req req, const struct tunnel *t,
 		    const struct ctlsock_status *s, uint64_t now)
 {
@@ -524,6 +564,10 @@ void ctlsock_render(struct ctlsock_buf *b, enum ctlsock_req req, const struct tu
 		break;
 	case CTLSOCK_REQ_PROMETHEUS:
 		ctlsock_render_prom(b, t, s, now);
+		break;
+	case CTLSOCK_REQ_NAMES:
+		if (s->names)
+			names_foreach(s->names, ctlsock_render_name, b);
 		break;
 	case CTLSOCK_REQ_PING:
 	case CTLSOCK_REQ_RELOAD:

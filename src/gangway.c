@@ -18,6 +18,7 @@ static const struct {
 	{ "config", cmd_config, "in the VM: print a wg-quick file for a stock WireGuard host" },
 #endif
 	{ "status", cmd_status, "show a running daemon's peers, traffic, drops and prefixes" },
+	{ "names", cmd_names, "list the container names a running gangwayd serves" },
 	{ "reload", cmd_reload, "have a running daemon re-read its configuration" },
 	{ "doctor", cmd_doctor, "check each link to a container and say which one is broken" },
 	{ "capture", cmd_capture, "capture the tunnel's packets (pcap or one line each)" },

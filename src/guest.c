@@ -19,10 +19,13 @@
 #include "ctlmsg.h"
 #include "ctlsock.h"
 #include "discover.h"
+#include "dns.h"
+#include "docker_api.h"
 #include "firewall.h"
 #include "guest.h"
 #include "log.h"
 #include "loop.h"
+#include "names.h"
 
 #define GUEST_TICK		(500ULL * 1000000ULL)
 #define GUEST_RESEND		(1 * WG_NSEC)
@@ -43,6 +46,9 @@ struct guest {
 	bool resync;			/* discovery failed: dump again on the tick */
 	struct firewall_remap remap[CTLMSG_MAX_PREFIXES];	/* the host's remaps */
 	size_t n_remap;
+	struct names *names;		/* container names; NULL when Names = off */
+	struct docker_api *docker;
+	struct dns_server *dns;
 };
 
 /*
@@ -97,6 +103,9 @@ static void guest_on_view(void *ctx, const struct discover_view *view)
 			log_err("Failed to open the firewall for the containers: %s",
 				strerror(-ret));
 	}
+	/* Names answer with the addresses the host reaches first. */
+	if (g->names && names_set_preferred(g->names, view->prefixes, n))
+		log_warn("Failed to order names' addresses: out of memory");
 	memcpy(g->adv.prefixes, view->prefixes, n * sizeof(view->prefixes[0]));
 	g->adv.n = n;
 	g->adv.seq++;
@@ -223,6 +232,44 @@ static int guest_collect_sources(struct guest *g, const struct config *c)
 	return 0;
 }
 
+/*
+ * Container names: the table, the engine client filling it, and the DNS
+ * server on the guest's own tunnel addresses (one per family), where the
+ * host's resolver asks. Without an engine the names wait for one; without
+ * a tunnel address there is nowhere to serve, which is said once.
+ */
+static int guest_start_names(struct guest *g, const struct config *c)
+{
+	struct prefix addrs[2];
+	size_t n = 0;
+	bool v4 = false, v6 = false;
+
+	for (size_t i = 0; i < c->addresses.n && n < 2; i++) {
+		const struct prefix *a = &c->addresses.v[i];
+
+		if ((a->family == AF_INET && v4) || (a->family == AF_INET6 && v6))
+			continue;
+		v4 |= a->family == AF_INET;
+		v6 |= a->family == AF_INET6;
+		addrs[n] = *a;
+		addrs[n++].len = (uint8_t)(prefix_addr_len(a->family) * 8);
+	}
+	if (!n) {
+		log_warn("No Address in [Interface]: container names are not served");
+		return 0;
+	}
+	g->names = names_new(c->domain);
+	if (!g->names)
+		return -errno;
+	g->dns = dns_start(g->loop, g->names, addrs, n, DNS_PORT);
+	if (!g->dns)
+		return -errno;
+	g->docker = docker_api_new(g->loop, c->docker_socket, g->names);
+	if (!g->docker)
+		return -errno;
+	return 0;
+}
+
 struct guest *guest_start(struct tunnel *t, struct loop *loop)
 {
 	const struct config *c = &t->cfg;
@@ -266,6 +313,20 @@ struct guest *guest_start(struct tunnel *t, struct loop *loop)
 		    loop_add_fd(loop, firewall_event_fd(g->fw), EPOLLIN, guest_on_fw_event, g) < 0)
 			goto fail;
 	}
+	/* Names are a convenience: without them, routing goes on. */
+	if (c->names) {
+		ret = guest_start_names(g, c);
+		if (ret) {
+			log_err("Failed to start serving container names: %s; routing goes on "
+				"without them", strerror(-ret));
+			docker_api_free(g->docker);
+			dns_stop(g->dns);
+			names_free(g->names);
+			g->docker = NULL;
+			g->dns = NULL;
+			g->names = NULL;
+		}
+	}
 	t->on_ctl = guest_on_ctl;
 	t->on_event = guest_on_event;
 	t->hook_ctx = g;
@@ -308,6 +369,9 @@ void guest_stop(struct guest *g)
 		firewall_remove(g->fw);
 		firewall_free(g->fw);
 	}
+	docker_api_free(g->docker);
+	dns_stop(g->dns);
+	names_free(g->names);
 	free(g->sources);
 	free(g);
 }
@@ -319,6 +383,11 @@ void guest_status(const struct guest *g, struct ctlsock_status *s)
 	s->host_ctl = g->host_ctl;
 	s->generation = g->adv.seq;
 	s->acked = g->acked;
+	s->names = g->names;
+	if (g->docker)
+		s->names_engine = docker_api_state_name(docker_api_state(g->docker));
+	if (g->dns)
+		s->dns_queries = dns_stats(g->dns)->queries;
 	for (size_t i = 0; i < g->adv.n; i++) {
 		struct ctlsock_prefix p = { .p = g->adv.prefixes[i],
 					    .state = CTLSOCK_P_ADVERTISED };

@@ -80,7 +80,7 @@ int sandbox_user(const char *name, struct sandbox_user *u)
 {
 	struct passwd *pw;
 
-	u->valid = false;
+	memset(u, 0, sizeof(*u));
 	if (!strcmp(name, "root"))
 		return 0;
 	errno = 0;
@@ -98,9 +98,13 @@ int sandbox_user(const char *name, struct sandbox_user *u)
 /* Become USER, the permitted set kept across the change (effective is cleared). */
 static int sandbox_setuid(const struct sandbox_user *user)
 {
+	gid_t groups[2] = { user->gid, user->extra_gid };
+
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
 		return -errno;
-	if (setgroups(1, &user->gid) < 0 || setresgid(user->gid, user->gid, user->gid) < 0 ||
+
+	if (setgroups(user->has_extra ? 2 : 1, groups) < 0 ||
+	    setresgid(user->gid, user->gid, user->gid) < 0 ||
 	    setresuid(user->uid, user->uid, user->uid) < 0) {
 		int err = -errno;
 
@@ -123,6 +127,8 @@ int sandbox_enter(uint32_t keep, const struct sandbox_user *user)
 		want |= 1ULL << CAP_NET_ADMIN;
 	if (keep & SANDBOX_NET_RAW)
 		want |= 1ULL << CAP_NET_RAW;
+	if (keep & SANDBOX_NET_BIND_SERVICE)
+		want |= 1ULL << CAP_NET_BIND_SERVICE;
 
 	ret = sandbox_capget(&eff, &prm, &inh);
 	if (ret)

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@
 #include "log.h"
 #include "loop.h"
 #include "notify.h"
+#include "resolver.h"
 #include "sandbox.h"
 #include "statedir.h"
 #include "service.h"
@@ -37,6 +39,7 @@ struct service {
 	struct guest *guest;		/* gangwayd: networks, firewall, adverts */
 	struct host *host;		/* gangway up: routes from adverts */
 	struct ctlsock *ctl;		/* status for `gangway status` */
+	struct resolver *resolver;	/* gangway up: the names' domain to the guest */
 };
 
 /* The control socket asks the control plane in use for its state. */
@@ -50,6 +53,8 @@ static void service_status(void *ctx, struct ctlsock_status *st)
 #endif
 	if (s->host)
 		host_status(s->host, st);
+	if (s->resolver)
+		st->resolver = resolver_describe(s->resolver);
 }
 
 /*
@@ -134,6 +139,34 @@ static const char *service_guest_user(const struct config *c)
 }
 #endif
 
+#ifdef __linux__
+/*
+ * Container names need the engine's socket, which its group may use (root
+ * and "docker", as Docker installs it): the unprivileged guest keeps that
+ * group. The socket's own group where it exists, else the group named
+ * docker (the engine may start after us). That group is root's equal in
+ * the VM, as the docs say of the socket; Names = off leaves it out.
+ */
+static void service_docker_group(const struct config *c, struct sandbox_user *u)
+{
+	struct stat st;
+	struct group *gr;
+
+	if (stat(c->docker_socket, &st) == 0 && S_ISSOCK(st.st_mode)) {
+		if (st.st_gid == 0 || !(st.st_mode & S_IWGRP))
+			return;
+		u->extra_gid = st.st_gid;
+	} else if ((gr = getgrnam("docker"))) {
+		u->extra_gid = gr->gr_gid;
+	} else {
+		return;
+	}
+	u->has_extra = true;
+	log_info("Keeping group %u for the Docker engine's socket (container names)",
+		 (unsigned int)u->extra_gid);
+}
+#endif
+
 /*
  * Where the configured user exists, make the state directory its own (it
  * writes remembered endpoints there and removes its socket on stop) and
@@ -165,6 +198,10 @@ static const char *service_user(struct service *s, struct sandbox_user *u)
 	}
 	if (!u->valid)
 		return name;
+#ifdef __linux__
+	if (s->o->role == TUNNEL_GUEST && c->names)
+		service_docker_group(c, u);
+#endif
 	/* Never take over a directory someone else controls (statedir.c). */
 	if (statedir_prepare(c, err, sizeof(err))) {
 		log_warn("%s; running as root", err);
@@ -191,6 +228,9 @@ static int service_ready(struct service *s)
 
 	if (s->o->role == TUNNEL_GUEST)
 		keep |= SANDBOX_NET_RAW;	/* iptables programs it runs */
+	/* Container names: the DNS server may bind port 53 again. */
+	if (s->o->role == TUNNEL_GUEST && s->tunnel.cfg.names)
+		keep |= SANDBOX_NET_BIND_SERVICE;
 	user = service_user(s, &u);
 	ret = sandbox_enter(keep, &u);
 	if (ret == -EPERM && u.valid) {
@@ -315,6 +355,12 @@ int service_main(const struct service_opts *o)
 		s.host = host_start(&s.tunnel, s.loop);
 	if (!s.guest && !s.host)
 		goto out;
+	if (s.host && s.tunnel.cfg.names) {
+		struct prefix dns[2];
+		size_t n = resolver_guest_dns(&s.tunnel.cfg, dns, 2);
+
+		s.resolver = resolver_start(&s.tunnel.cfg, s.tunnel.ifname, dns, n);
+	}
 	/* Without it the tunnel still works: a warning (logged), not a failure. */
 	s.ctl = ctlsock_start(&s.tunnel, s.loop, service_status, &s);
 	ctlsock_set_reload(s.ctl, service_on_reload, &s);
@@ -328,6 +374,7 @@ int service_main(const struct service_opts *o)
 		status = 0;
 	notify_send("STOPPING=1");
 out:
+	resolver_stop(s.resolver);
 	ctlsock_stop(s.ctl);
 #ifdef __linux__
 	guest_stop(s.guest);

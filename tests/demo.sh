@@ -127,6 +127,7 @@ demo_tunnel()
 	gw_conf_peer "$LAB_DIR/host.conf" guest "$TG/32"
 	gw_guest_conf guest "$TG/24" "gangway$LAB_OCTET" "$LAB_HOST_IP4:51820" "$TH/32"
 	echo "StateDirectory = $LAB_DIR/gstate" >>"$LAB_DIR/guest.conf"
+	[ -z "${DOCKER_LAB_SOCK:-}" ] || echo "DockerSocket = $DOCKER_LAB_SOCK" >>"$LAB_DIR/guest.conf"
 	[ -z "${DEMO_BRIDGES:-}" ] || echo "Bridges = $DEMO_BRIDGES" >>"$LAB_DIR/guest.conf"
 	tell "On the Mac:  gangway up -c host.conf   (listens on UDP 51820)"
 	gw_start_host host host "$LAB_DIR/host.conf"
@@ -157,6 +158,8 @@ demo_tunnel()
 		bad "Could not ping $CIP2"; ok=0
 	fi
 
+	[ -z "${DOCKER_LAB_SOCK:-}" ] || demo_names "$TG" || ok=0
+
 	say "What gangway says about it"
 	show host "$GW_GANGWAY" status -c "$LAB_DIR/host.conf" || { bad "gangway status failed"; ok=0; }
 
@@ -166,10 +169,33 @@ demo_tunnel()
 	((ok)) || broken "some requests from the Mac failed"
 }
 
+# By name: the Mac's resolver sends gangway.internal to the guest's DNS
+# server (what gangway up has systemd-resolved or /etc/resolver do; the
+# lab's namespace gets it as its resolv.conf, which ip netns exec mounts).
+demo_names()
+{
+	local tg=$1 ns_etc=/etc/netns/$LAB_HOST_NS
+
+	say "From the Mac, by container name"
+	mkdir -p "$ns_etc"
+	lab_on_cleanup rm -rf "$ns_etc"
+	printf 'nameserver %s\n' "$tg" >"$ns_etc/resolv.conf"
+	tell "gangwayd follows the Docker engine and answers *.gangway.internal on $tg."
+	if gw_until 10 bash -c "ip netns exec $LAB_HOST_NS getent hosts web.gangway.internal >/dev/null" &&
+	   show host curl -s -m 3 http://web.gangway.internal/ &&
+	   show host curl -s -m 3 http://api.gangway.internal:8080/; then
+		good "Fetched http://web.gangway.internal/ and http://api.gangway.internal:8080/ by name."
+	else
+		bad "Could not fetch the containers by name"
+		return 1
+	fi
+	show vm "$GW_GANGWAY" names --socket "$LAB_DIR/gstate/gangway$LAB_OCTET.sock" || true
+}
+
 demo_end()
 {
 	say "Done"
-	good "The Mac reached both containers by their own IP addresses."
+	good "The Mac reached both containers by their own IP addresses${DOCKER_LAB_SOCK:+ and by name}."
 	tell "Leaving: gangway, dockerd, the containers and the namespaces are removed."
 }
 

@@ -25,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    (cap.filter[0] && (strlen(cap.filter) + 15 > size ||
 				       !memmem(data, size, cap.filter, strlen(cap.filter)))))
 			__builtin_trap();
-	} else if (ret == 0 && (size > 16 || req > CTLSOCK_REQ_CAPTURE)) {
+	} else if (ret == 0 && (size > 16 || req > CTLSOCK_REQ_NAMES)) {
 		__builtin_trap();
 	}
 	if (ret != 0 && ctlsock_parse_capture((const char *)data, size, &cap) == 0)

@@ -61,12 +61,14 @@ caps_are()	# PID HEXMASK
 	done
 	return $ok
 }
-NET_ADMIN=$((1 << 12)) NET_RAW=$((1 << 13))
+NET_ADMIN=$((1 << 12)) NET_RAW=$((1 << 13)) NET_BIND_SERVICE=$((1 << 10))
 
 lab_check "the host agent runs" kill -0 "$HOST_PID"
 lab_check "the guest daemon runs" kill -0 "$GUEST_PID"
 lab_check "host agent: only CAP_NET_ADMIN in CapEff/CapPrm/CapBnd" caps_are "$HOST_PID" $NET_ADMIN
-lab_check "guest daemon: only CAP_NET_ADMIN, CAP_NET_RAW" caps_are "$GUEST_PID" $((NET_ADMIN | NET_RAW))
+# Names are on by default: the DNS server on port 53 keeps CAP_NET_BIND_SERVICE.
+lab_check "guest daemon: only CAP_NET_ADMIN, CAP_NET_RAW, CAP_NET_BIND_SERVICE" \
+	caps_are "$GUEST_PID" $((NET_ADMIN | NET_RAW | NET_BIND_SERVICE))
 lab_check "host agent: no user $NOUSER, said once, running as root" \
 	bash -c "[ \$(grep -c \"No user '$NOUSER': running as root\" $LAB_DIR/host.log) = 1 ] &&
 		grep -q '^Uid:[[:space:]]*0[[:space:]]' /proc/$HOST_PID/status"

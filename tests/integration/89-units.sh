@@ -122,7 +122,9 @@ status_of()	# PID IFNAME: gangway status through the daemon's own /run
 	"$GW_GANGWAY" status -s "/proc/$1/root/run/gangway/$2.sock"
 }
 field() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
-NET_ADMIN=$((1 << 12)) NET_RAW=$((1 << 13))
+NET_ADMIN=$((1 << 12)) NET_RAW=$((1 << 13)) NET_BIND_SERVICE=$((1 << 10))
+# The guest serves container names (on by default) on DNS port 53.
+GUEST_CAPS=$((NET_ADMIN | NET_RAW | NET_BIND_SERVICE))
 confined()	# PID UID CAPMASK AMBIENT: that uid, only CAPMASK, no_new_privs, seccomp
 {
 	local k v ok=0
@@ -163,12 +165,12 @@ run_flavour()	# legacy|nft TMPFILES-ARGS...
 	lab_check "$fl: the host reaches the container through the tunnel" \
 		gw_until 10 lab_exec host ping -c 1 -W 1 "$CIP"
 	if [[ $fl == nft ]]; then
-		lab_check "$fl: guest: user $GUEST_USER by default, only CAP_NET_ADMIN CAP_NET_RAW (ambient too), NoNewPrivs 1, Seccomp 2" \
-			confined "$gp" "$GUEST_UID" $((NET_ADMIN | NET_RAW)) $((NET_ADMIN | NET_RAW))
+		lab_check "$fl: guest: user $GUEST_USER by default, only CAP_NET_ADMIN CAP_NET_RAW CAP_NET_BIND_SERVICE (ambient too), NoNewPrivs 1, Seccomp 2" \
+			confined "$gp" "$GUEST_UID" $GUEST_CAPS $GUEST_CAPS
 		guser=$GUEST_USER
 	else
-		lab_check "$fl: guest: root by default, only CAP_NET_ADMIN CAP_NET_RAW, NoNewPrivs 1, Seccomp 2" \
-			confined "$gp" 0 $((NET_ADMIN | NET_RAW)) 0
+		lab_check "$fl: guest: root by default, only CAP_NET_ADMIN CAP_NET_RAW CAP_NET_BIND_SERVICE, NoNewPrivs 1, Seccomp 2" \
+			confined "$gp" 0 $GUEST_CAPS 0
 		guser=root
 	fi
 	lab_check "$fl: host: user $RUNAS, only CAP_NET_ADMIN (ambient too), NoNewPrivs 1, Seccomp 2" \

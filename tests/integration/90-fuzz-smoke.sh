@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every libFuzzer harness, built by `make fuzz`, runs for a short while from
-# its seed corpus (tests/fuzz/seeds/<name>) and must find nothing: seven
+# its seed corpus (tests/fuzz/seeds/<name>) and must find nothing: eight
 # harnesses at FUZZ_SECONDS (15) each. A longer run is tests/fuzz/long.sh,
 # documented in docs/testing.md.
 set -euo pipefail

@@ -27,12 +27,13 @@ set -euo pipefail
 
 # What the README and docs/debugging.md say about gangwayd under its unit;
 # when they change, change these.
-WANT_USER=root                          # the daemon's user
-WANT_CAPS="CAP_NET_ADMIN CAP_NET_RAW"   # its effective capabilities, exactly
+WANT_USER=gangway                       # the daemon's user (the .deb creates it; iptables-nft)
+# its effective capabilities, exactly: container names are on, DNS on port 53
+WANT_CAPS="CAP_NET_ADMIN CAP_NET_RAW CAP_NET_BIND_SERVICE"
 WANT_NNP=1                              # NoNewPrivileges
 WANT_SECCOMP=2                          # a SystemCallFilter (seccomp filter mode)
 WANT_SOCK="600 root root"               # /run/gangway/gangway0.sock: mode owner group
-WANT_EXPOSURE=$(grep -o 'rates gangwayd.service [0-9.]*' README.md | awk '{print $3}')
+WANT_EXPOSURE=$(grep -o 'rates both units [0-9.]*[0-9]' README.md | awk '{print $4}')
 
 T_START=$SECONDS
 lab_init

@@ -241,6 +241,41 @@ static void test_control_group(void **state)
 	assert_string_equal(cfg.control_group, "");
 }
 
+/* Names, DockerSocket, Domain: defaults, values, and what is refused. */
+static void test_names_keys(void **state)
+{
+	static const struct { const char *line, *expect; } bad[] = {
+		{ "Names = maybe", "is not on or off" },
+		{ "DockerSocket = run/docker.sock", "is not an absolute path" },
+		{ "Domain = internal", "top-level domain" },
+		{ "Domain = a..b", "is not a domain name" },
+		{ "Domain = -a.internal", "is not a domain name" },
+		{ "Domain = a-.internal", "is not a domain name" },
+		{ "Domain = web_1.internal", "is not a domain name" },
+		{ "Domain = a.b c", "is not a domain name" },
+	};
+	char text[512];
+
+	(void)state;
+	assert_int_equal(parse("[Interface]\nPrivateKey = " K1 "\n"), 0);
+	assert_true(cfg.names);
+	assert_string_equal(cfg.docker_socket, "/var/run/docker.sock");
+	assert_string_equal(cfg.domain, "gangway.internal");
+	assert_int_equal(parse("[Interface]\nPrivateKey = " K1 "\n[Gangway]\nNames = off\n"
+			       "DockerSocket = /run/user/1000/docker.sock\n"
+			       "Domain = Docker.Example.Internal.\n"), 0);
+	assert_false(cfg.names);
+	assert_string_equal(cfg.docker_socket, "/run/user/1000/docker.sock");
+	assert_string_equal(cfg.domain, "docker.example.internal");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "[Interface]\nPrivateKey = %s\n[Gangway]\n%s\n", K1,
+			 bad[i].line);
+		if (parse(text) != -EINVAL || !strstr(err, bad[i].expect))
+			fail_msg("'%s': error \"%s\", wanted \"%s\"", bad[i].line, err,
+				 bad[i].expect);
+	}
+}
+
 static void test_long_line_and_nul(void **state)
 {
 	char *text = malloc(CONFIG_MAX_LINE + 64);
@@ -309,6 +344,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_bad_lines, teardown),
 		cmocka_unit_test_teardown(test_control_group, teardown),
 		cmocka_unit_test_teardown(test_accept_prefixes, teardown),
+		cmocka_unit_test_teardown(test_names_keys, teardown),
 		cmocka_unit_test_teardown(test_long_line_and_nul, teardown),
 		cmocka_unit_test(test_endpoint_split),
 		cmocka_unit_test_teardown(test_load_file, teardown),

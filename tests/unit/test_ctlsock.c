@@ -32,6 +32,9 @@ static void test_parse_ok(void **state)
 	assert_int_equal(r, CTLSOCK_REQ_PING);
 	assert_int_equal(parse("reload", &r), 0);
 	assert_int_equal(r, CTLSOCK_REQ_RELOAD);
+	assert_int_equal(parse("names", &r), 0);
+	assert_int_equal(r, CTLSOCK_REQ_NAMES);
+	assert_int_equal(parse("names json", &r), -EINVAL);
 	/* Only the request's own bytes count: a longer buffer is cut by len. */
 	assert_int_equal(ctlsock_parse("status json", 6, &r), 0);
 	assert_int_equal(r, CTLSOCK_REQ_STATUS);

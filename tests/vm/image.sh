@@ -32,7 +32,8 @@ OUT=$VM_CACHE/img-$HASH
 # The guest's packages. The second line is gangway's .deb's Depends
 # (Makefile, DEB_DEPENDS): kept in the image so it installs with no network.
 PKGS="systemd-sysv udev kmod linux-image-amd64 initramfs-tools zstd iproute2 iptables nftables docker.io
-libnl-3-200 libnl-route-3-200 libmnl0 libnftnl11 libpcap0.8 libssl3
+passwd libnl-3-200 libnl-route-3-200 libmnl0 libnftnl11 libpcap0.8 libssl3 libseccomp2
+libcurl4 libjson-c5 libldns3 libsystemd0
 busybox-static wireguard-tools procps"
 
 if [[ ${1:-} == --dir ]]; then

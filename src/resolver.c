@@ -1,0 +1,32 @@
+/* resolver.c - where the host finds the guest's DNS server (both platforms) */
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "resolver.h"
+
+size_t resolver_guest_dns(const struct config *c, struct prefix *out, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->n_peers && n == 0; i++) {
+		const struct config_prefixes *l = &c->peers[i].allowed_ips;
+
+		for (size_t j = 0; j < l->n && n < max; j++)
+			if (l->v[j].len == prefix_addr_len(l->v[j].family) * 8)
+				out[n++] = l->v[j];
+	}
+	return n;
+}
+
+void resolver_set_desc(char *buf, size_t size, const struct config *c, const struct prefix *dns,
+		       const char *how)
+{
+	char a[PREFIX_STRLEN], *slash;
+
+	prefix_format(&dns[0], a, sizeof(a));
+	slash = strchr(a, '/');
+	if (slash)
+		*slash = '\0';
+	snprintf(buf, size, "*.%s -> %s (%s)", c->domain, a, how);
+}
