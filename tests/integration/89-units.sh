@@ -168,6 +168,10 @@ run_flavour()	# legacy|nft TMPFILES-ARGS...
 		lab_check "$fl: guest: user $GUEST_USER by default, only CAP_NET_ADMIN CAP_NET_RAW CAP_NET_BIND_SERVICE (ambient too), NoNewPrivs 1, Seccomp 2" \
 			confined "$gp" "$GUEST_UID" $GUEST_CAPS $GUEST_CAPS
 		guser=$GUEST_USER
+		# Names are on: the group of the engine's socket (docker) stays, so
+		# the unprivileged guest still reads the engine's containers.
+		lab_check "$fl: guest: ...in the docker group too, for container names" \
+			bash -c "grep '^Groups:' /proc/$gp/status | grep -qw \$(getent group docker | cut -d: -f3)"
 	else
 		lab_check "$fl: guest: root by default, only CAP_NET_ADMIN CAP_NET_RAW CAP_NET_BIND_SERVICE, NoNewPrivs 1, Seccomp 2" \
 			confined "$gp" 0 $GUEST_CAPS 0
