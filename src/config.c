@@ -342,15 +342,21 @@ static int config_k_log_level(struct config_parser *p, const char *k, char *v)
 			    k, v);
 }
 
-static int config_k_state_dir(struct config_parser *p, const char *k, char *v)
+/* An absolute path that fits out (size bytes). */
+static int config_path(struct config_parser *p, const char *k, const char *v, char *out,
+		       size_t size)
 {
 	if (v[0] != '/')
 		return config_error(p, "%s: '%s' is not an absolute path", k, v);
-	if (strlen(v) >= sizeof(p->c->state_dir))
-		return config_error(p, "%s: longer than %zu characters", k,
-				    sizeof(p->c->state_dir) - 1);
-	snprintf(p->c->state_dir, sizeof(p->c->state_dir), "%s", v);
+	if (strlen(v) >= size)
+		return config_error(p, "%s: longer than %zu characters", k, size - 1);
+	snprintf(out, size, "%s", v);
 	return 0;
+}
+
+static int config_k_state_dir(struct config_parser *p, const char *k, char *v)
+{
+	return config_path(p, k, v, p->c->state_dir, sizeof(p->c->state_dir));
 }
 
 static int config_parse_bool(const char *v, bool *out)
@@ -491,9 +497,10 @@ static int config_k_crypto_workers(struct config_parser *p, const char *k, char 
 }
 
 /* A group that exists now: a typo would otherwise lock its members out silently. */
-static int config_k_control_group(struct config_parser *p, const char *k, char *v)
+/* A user or group name as useradd takes it (what names a "user" or "group"). */
+static int config_account_name(struct config_parser *p, const char *k, const char *v,
+			       const char *what)
 {
-	struct group *gr;
 	size_t len = strlen(v);
 
 	if (len >= CONFIG_GROUP_LEN)
@@ -501,7 +508,16 @@ static int config_k_control_group(struct config_parser *p, const char *k, char *
 	for (size_t i = 0; i < len; i++)
 		if (!isalnum((unsigned char)v[i]) && !strchr("-_.", v[i]) &&
 		    !(v[i] == '$' && i == len - 1))
-			return config_error(p, "%s: '%s' is not a group name", k, v);
+			return config_error(p, "%s: '%s' is not a %s name", k, v, what);
+	return 0;
+}
+
+static int config_k_control_group(struct config_parser *p, const char *k, char *v)
+{
+	struct group *gr;
+
+	if (config_account_name(p, k, v, "group"))
+		return -EINVAL;
 	errno = 0;
 	gr = getgrnam(v);
 	if (!gr)
@@ -515,14 +531,8 @@ static int config_k_control_group(struct config_parser *p, const char *k, char *
 /* Resolved at start, not here: a missing user is a notice, not an error. */
 static int config_k_user(struct config_parser *p, const char *k, char *v)
 {
-	size_t len = strlen(v);
-
-	if (len >= CONFIG_GROUP_LEN)
-		return config_error(p, "%s: longer than %d characters", k, CONFIG_GROUP_LEN - 1);
-	for (size_t i = 0; i < len; i++)
-		if (!isalnum((unsigned char)v[i]) && !strchr("-_.", v[i]) &&
-		    !(v[i] == '$' && i == len - 1))
-			return config_error(p, "%s: '%s' is not a user name", k, v);
+	if (config_account_name(p, k, v, "user"))
+		return -EINVAL;
 	snprintf(p->c->user, sizeof(p->c->user), "%s", v);
 	return 0;
 }
@@ -536,13 +546,7 @@ static int config_k_names(struct config_parser *p, const char *k, char *v)
 
 static int config_k_docker_socket(struct config_parser *p, const char *k, char *v)
 {
-	if (v[0] != '/')
-		return config_error(p, "%s: '%s' is not an absolute path", k, v);
-	if (strlen(v) >= sizeof(p->c->docker_socket))
-		return config_error(p, "%s: longer than %zu characters", k,
-				    sizeof(p->c->docker_socket) - 1);
-	snprintf(p->c->docker_socket, sizeof(p->c->docker_socket), "%s", v);
-	return 0;
+	return config_path(p, k, v, p->c->docker_socket, sizeof(p->c->docker_socket));
 }
 
 /*

@@ -89,13 +89,12 @@ want_capmask()
 	done
 	printf '%016x\n' "$m"
 }
-is() { [[ $2 == "$3" ]] || { echo "$1 is '$2', want '$3'"; return 1; }; }
-lab_check "uid is $WANT_USER's" is Uid "$(field Uid)" "$(field WantUid)"
-lab_check "effective capabilities are exactly $WANT_CAPS" is CapEff "$(field CapEff)" "$(want_capmask)"
-lab_check "permitted capabilities are no more" is CapPrm "$(field CapPrm)" "$(want_capmask)"
-lab_check "NoNewPrivs is $WANT_NNP" is NoNewPrivs "$(field NoNewPrivs)" "$WANT_NNP"
-lab_check "Seccomp is $WANT_SECCOMP" is Seccomp "$(field Seccomp)" "$WANT_SECCOMP"
-lab_check "control socket is $WANT_SOCK" is Sock "$(sed -n 's/^Sock: //p' <<<"$STATUS")" "$WANT_SOCK"
+lab_check "uid is $WANT_USER's" vm_is Uid "$(field Uid)" "$(field WantUid)"
+lab_check "effective capabilities are exactly $WANT_CAPS" vm_is CapEff "$(field CapEff)" "$(want_capmask)"
+lab_check "permitted capabilities are no more" vm_is CapPrm "$(field CapPrm)" "$(want_capmask)"
+lab_check "NoNewPrivs is $WANT_NNP" vm_is NoNewPrivs "$(field NoNewPrivs)" "$WANT_NNP"
+lab_check "Seccomp is $WANT_SECCOMP" vm_is Seccomp "$(field Seccomp)" "$WANT_SECCOMP"
+lab_check "control socket is $WANT_SOCK" vm_is Sock "$(sed -n 's/^Sock: //p' <<<"$STATUS")" "$WANT_SOCK"
 
 SEC=$(vm_run 'systemd-analyze security gangwayd --no-pager' || true)
 lab_log "systemd-analyze security gangwayd:"
@@ -103,7 +102,7 @@ printf '%s\n' "$SEC" | grep -E '^(✗|→)' | sed 's/^/#   /' || true
 EXPOSURE=$(grep -o 'Overall exposure level for gangwayd.service: [0-9.]*' <<<"$SEC" | awk '{print $NF}')
 lab_log "exposure $EXPOSURE (README: $WANT_EXPOSURE)"
 lab_check "systemd-analyze security rates gangwayd as the README says" \
-	is exposure "${EXPOSURE:-none}" "${WANT_EXPOSURE:-no number in README}"
+	vm_is exposure "${EXPOSURE:-none}" "${WANT_EXPOSURE:-no number in README}"
 
 # The sandbox leaves netlink, nftables and the TUN device working.
 lab_check "under the unit: gangway0 is a TUN device" vm_run 'ip -d link show gangway0 | grep -qw tun'
@@ -112,30 +111,20 @@ lab_check "under the unit: gangway's iptables-nft rules in DOCKER-USER" \
 	vm_run 'iptables-nft -S DOCKER-USER | grep -- "gangway:gangway0"'
 
 # ---------------------------------------------------------------- reaching containers
-run_httpd()	# NAME [DOCKER-RUN-OPTS...]: prints the container's address
-{
-	local name=$1
-	shift
-	vm_run "docker run -d --init --name $name --restart=always $* lab:busybox \
-		sh -c 'echo hello from $name >/www/index.html && exec httpd -f -p 80 -h /www' >/dev/null &&
-	docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' $name"
-}
-body_is() { local got; got=$(vm_http "http://$2/" "${3:-3}") || true; is body "$got" "$1"; }
-until_ok() { local secs=$1; shift; lab_retry "$secs" "$@" >/dev/null 2>&1 || "$@"; }
 
-C1=$(run_httpd c1 | awk '{print $1}')
+C1=$(vm_httpd c1 | awk '{print $1}')
 vm_run 'docker network create --subnet 172.18.0.0/16 net1 >/dev/null'
-C2=$(run_httpd c2 --network net1 | awk '{print $1}')
+C2=$(vm_httpd c2 --network net1 | awk '{print $1}')
 lab_log "c1 on docker0 at $C1, c2 on net1 at $C2"
-lab_check "the host reaches c1 on docker0 by its IP" until_ok 30 body_is "hello from c1" "$C1"
-lab_check "the host reaches c2 on a user network by its IP" until_ok 10 body_is "hello from c2" "$C2"
+lab_check "the host reaches c1 on docker0 by its IP" vm_until 30 vm_body_is "hello from c1" "$C1"
+lab_check "the host reaches c2 on a user network by its IP" vm_until 10 vm_body_is "hello from c2" "$C2"
 
 vm_run 'docker network create --subnet 172.19.0.0/16 net2 >/dev/null'
-C3=$(run_httpd c3 --network net2 | awk '{print $1}')
+C3=$(vm_httpd c3 --network net2 | awk '{print $1}')
 t0=$(date +%s%N)
 ok=0
 for ((i = 0; i < 30; i++)); do
-	body_is "hello from c3" "$C3" 1 >/dev/null 2>&1 && { ok=1; break; }
+	vm_body_is "hello from c3" "$C3" 1 >/dev/null 2>&1 && { ok=1; break; }
 	(($(date +%s%N) - t0 > 3000000000)) && break
 	sleep 0.1
 done
@@ -166,12 +155,12 @@ lab_check "kernel WireGuard: the guest pings the host through gangway up" \
 lab_check "kernel WireGuard: handshake seen by wg(8)" \
 	vm_run 'ip netns exec wgt wg show wg0 latest-handshakes | awk "\$2 > 0 {ok=1} END {exit !ok}"'
 lab_check "kernel WireGuard: the host pings the guest's wg0" \
-	until_ok 10 lab_exec host busybox ping -c 1 -W 1 10.33.0.3
+	vm_until 10 lab_exec host busybox ping -c 1 -W 1 10.33.0.3
 lab_check "kernel WireGuard: the host fetches from the guest's wg0" \
-	until_ok 5 body_is "hello from kernel wg" 10.33.0.3:8080
+	vm_until 5 vm_body_is "hello from kernel wg" 10.33.0.3:8080
 lab_check "kernel WireGuard: the guest fetches from the host" \
 	vm_run 'ip netns exec wgt timeout 5 busybox wget -q -O - http://10.33.0.1:8081/ | grep -x "hello from the host"'
-lab_check "gangwayd's tunnel is undisturbed: the host reaches c1" body_is "hello from c1" "$C1"
+lab_check "gangwayd's tunnel is undisturbed: the host reaches c1" vm_body_is "hello from c1" "$C1"
 
 # ---------------------------------------------------------------- the doctor
 gdoc() { vm_run "gangway doctor -c /etc/gangway/gangwayd.conf $1"; }
@@ -196,7 +185,7 @@ lab_check "...and its fix" has "Fix: delete that rule ('iptables-nft -D FORWARD 
 lab_check "...the host's doctor: into the tunnel, nothing came back" names hdoc \
 	"went into the tunnel .* but nothing came back" "$C2"
 vm_run 'iptables -D FORWARD -d 172.18.0.0/16 -j DROP'
-lab_check "the DROP removed: the host reaches c2 again" until_ok 5 body_is "hello from c2" "$C2"
+lab_check "the DROP removed: the host reaches c2 again" vm_until 5 vm_body_is "hello from c2" "$C2"
 
 # ---------------------------------------------------------------- iptables-legacy
 # As a system whose iptables is iptables-legacy from the start: Docker and
@@ -221,11 +210,11 @@ lab_check "iptables-legacy: gangway's rules in the legacy DOCKER-USER chain" \
 	vm_run 'for i in $(seq 100); do iptables-legacy -S DOCKER-USER 2>/dev/null | grep -q gangway:gangway0 && exit 0; sleep 0.2; done
 		iptables-legacy -S; journalctl -u gangwayd --no-pager | tail -n 20; exit 1'
 lab_check "iptables-legacy: gangwayd is still active" vm_run 'systemctl is-active gangwayd'
-C4=$(run_httpd c4 | awk '{print $1}')
+C4=$(vm_httpd c4 | awk '{print $1}')
 lab_check "iptables-legacy: the host reaches a new container on docker0 ($C4)" \
-	until_ok 30 body_is "hello from c4" "$C4"
+	vm_until 30 vm_body_is "hello from c4" "$C4"
 lab_check "iptables-legacy: c2 (restart policy) is back and reachable" \
-	until_ok 30 body_is "hello from c2" "$C2"
+	vm_until 30 vm_body_is "hello from c2" "$C2"
 
 vm_shutdown
 lab_log "the test took $((SECONDS - T_START))s, the first boot ${VM_BOOT_SECS}s"

@@ -25,25 +25,14 @@ vm_boot
 lab_check "dockerd answers in the guest" vm_wait_docker
 lab_check "gangwayd installed and started as the README says" vm_install_deb
 
-is() { [[ $2 == "$3" ]] || { echo "$1 is '$2', want '$3'"; return 1; }; }
-body_is() { local got; got=$(vm_http "http://$2/" "${3:-3}") || true; is body "$got" "$1"; }
-until_ok() { local secs=$1; shift; lab_retry "$secs" "$@" >/dev/null 2>&1 || "$@"; }
-run_httpd()	# NAME [DOCKER-RUN-OPTS...]: prints the container's address
-{
-	local name=$1
-	shift
-	vm_run "docker run -d --init --name $name --restart=always $* lab:busybox \
-		sh -c 'echo hello from $name >/www/index.html && exec httpd -f -p 80 -h /www' >/dev/null &&
-	docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' $name"
-}
 # Seconds (with ms) until both containers answer, or fail after SECS.
 both_back()
 {
 	local secs=$1 t0 ms
 	t0=$(date +%s%N)
 	while :; do
-		body_is "hello from c1" "$C1" 1 >/dev/null 2>&1 &&
-			body_is "hello from c2" "$C2" 1 >/dev/null 2>&1 && break
+		vm_body_is "hello from c1" "$C1" 1 >/dev/null 2>&1 &&
+			vm_body_is "hello from c2" "$C2" 1 >/dev/null 2>&1 && break
 		(($(date +%s%N) - t0 > secs * 1000000000)) && { echo "not back within ${secs}s"; return 1; }
 		sleep 0.1
 	done
@@ -52,9 +41,9 @@ both_back()
 }
 back() { lab_log "$1: $(cat "$LAB_DIR/back" 2>/dev/null || echo 'not back')"; rm -f "$LAB_DIR/back"; }
 
-C1=$(run_httpd c1 | awk '{print $1}')
+C1=$(vm_httpd c1 | awk '{print $1}')
 vm_run 'docker network create --subnet 172.18.0.0/16 net1 >/dev/null'
-C2=$(run_httpd c2 --network net1 | awk '{print $1}')
+C2=$(vm_httpd c2 --network net1 | awk '{print $1}')
 lab_check "the host reaches c1 ($C1) and c2 ($C2)" both_back 30
 
 # ---------------------------------------------------------------- sleep

@@ -45,6 +45,9 @@ if [[ -s $OUT/stamp ]]; then
 	exit 0
 fi
 [[ $(id -u) == 0 ]] || { echo "vm-image: needs root" >&2; exit 1; }
+# Standard output is the image's folder alone: what the tools print of the
+# build (mkfs "Creating regular file ...") goes to standard error.
+exec 3>&1 1>&2
 for t in debootstrap mkfs.ext4 xz; do
 	command -v "$t" >/dev/null ||
 		{ echo "vm-image: $t missing (tests/deps.sh installs it)" >&2; exit 1; }
@@ -174,4 +177,4 @@ rm -rf "$ROOT" "$TMP/debootstrap.log"
 } >"$TMP/stamp"
 mv -T "$TMP" "$OUT" 2>/dev/null || [[ -s $OUT/stamp ]]
 echo "vm-image: $OUT ($((SECONDS - t0)) s)" >&2
-echo "$OUT"
+echo "$OUT" >&3

@@ -258,3 +258,21 @@ vm_http()
 {
 	lab_exec host timeout "${2:-3}" busybox wget -q -O - "$1"
 }
+
+# vm_is WHAT GOT WANT: equal, or say what differs.
+vm_is() { [[ $2 == "$3" ]] || { echo "$1 is '$2', want '$3'"; return 1; }; }
+# vm_body_is WANT ADDR [SECS]: the host fetches http://ADDR/ and gets WANT.
+vm_body_is() { local got; got=$(vm_http "http://$2/" "${3:-3}") || true; vm_is body "$got" "$1"; }
+# vm_until SECS CMD...: retry quietly, then once more showing its output.
+vm_until() { local secs=$1; shift; lab_retry "$secs" "$@" >/dev/null 2>&1 || "$@"; }
+
+# vm_httpd NAME [DOCKER-RUN-OPTS...]: an HTTP container that restarts with
+# the engine, saying "hello from NAME"; prints its addresses.
+vm_httpd()
+{
+	local name=$1
+	shift
+	vm_run "docker run -d --init --name $name --restart=always $* lab:busybox \
+		sh -c 'echo hello from $name >/www/index.html && exec httpd -f -p 80 -h /www' >/dev/null &&
+	docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' $name"
+}
