@@ -118,6 +118,9 @@ C2=$(vm_httpd c2 --network net1 | awk '{print $1}')
 lab_log "c1 on docker0 at $C1, c2 on net1 at $C2"
 lab_check "the host reaches c1 on docker0 by its IP" vm_until 30 vm_body_is "hello from c1" "$C1"
 lab_check "the host reaches c2 on a user network by its IP" vm_until 10 vm_body_is "hello from c2" "$C2"
+# The unprivileged daemon still reads the engine (the docker group kept).
+lab_check "gangwayd, as $WANT_USER, names both containers (the engine's socket)" \
+	vm_until 10 vm_run 'gangway status -j | grep -Eq "\"containers\": [2-9]"'
 
 vm_run 'docker network create --subnet 172.19.0.0/16 net2 >/dev/null'
 C3=$(vm_httpd c3 --network net2 | awk '{print $1}')
