@@ -11,6 +11,15 @@
 #define SANDBOX_NET_RAW		(1u << 1)
 #define SANDBOX_NET_BIND_SERVICE (1u << 2)	/* gangwayd with names: DNS on port 53 */
 
+/* ASan builds: the allowlist adds what LeakSanitizer needs at exit (ptrace). */
+#if defined(__SANITIZE_ADDRESS__)
+#define SANDBOX_LSAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SANDBOX_LSAN 1
+#endif
+#endif
+
 /* The unprivileged user to become; valid false: stay who we are. */
 struct sandbox_user {
 	bool valid;

@@ -220,13 +220,6 @@ static const char *const sandbox_calls[] = {
 	"clock_nanosleep", "alarm", "setitimer", "getitimer",
 	/* running the firewall programs */
 	"execve", "wait4", "waitid",
-#if defined(__SANITIZE_ADDRESS__)
-#define SANDBOX_LSAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SANDBOX_LSAN 1
-#endif
-#endif
 #ifdef SANDBOX_LSAN
 	/* ASan builds only: LeakSanitizer stops our threads with ptrace at exit. */
 	"ptrace", "process_vm_readv", "getdents",
