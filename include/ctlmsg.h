@@ -121,8 +121,6 @@ int ctlmsg_seal(struct ctlmsg_auth *a, const struct ctlmsg *m, uint8_t *buf, siz
  * one) or -EALREADY (a replay). Only 0 leaves m's entries usable.
  */
 int ctlmsg_open(struct ctlmsg_auth *a, struct ctlmsg *m, const uint8_t *buf, size_t len);
-/* The freshness rule alone, on a message whose tag verified. */
-int ctlmsg_auth_check(struct ctlmsg_auth *a, const struct ctlmsg *m);
 
 /*
  * Wrap a payload in IPv4/UDP or IPv6/UDP from src to dst (same family) with

@@ -294,7 +294,8 @@ int ctlmsg_seal(struct ctlmsg_auth *a, const struct ctlmsg *m, uint8_t *buf, siz
 	return ctlmsg_encode(&c, a->tx_key, buf, size);
 }
 
-int ctlmsg_auth_check(struct ctlmsg_auth *a, const struct ctlmsg *m)
+/* The freshness rule alone, on a message whose tag verified (ctlmsg_open). */
+static int ctlmsg_auth_check(struct ctlmsg_auth *a, const struct ctlmsg *m)
 {
 	if (m->life != a->peer_life) {
 		/*
