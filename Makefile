@@ -49,15 +49,12 @@ ALL_LDFLAGS = $(LDHARDEN) $(LDFLAGS) $(EXTRA_LDFLAGS)
 LIBS	= $(shell $(PKG_CONFIG) --libs $(PKGS)) $(MACOS_LIBS) $(EXTRA_LIBS)
 
 # Each platform has its own event loop, packet I/O and device/route layer
-# (platform.h). macOS-only files are compiled on Linux by `make
-# macos-check`, never into the Linux programs. Linux-only files are the
-# guest daemon's side (Docker discovery, firewall), rtnetlink, epoll, the
-# TUN and fast-path packet I/O: a new one is named *_linux.c or listed
-# here, or `make macos-check` will compile it for macOS.
-MACOS_ONLY := $(wildcard src/*_macos.c src/loop_kqueue.c)
-LINUX_ONLY := $(wildcard src/*_linux.c) src/gangwayd.c src/loop.c src/pktio.c \
-	      src/netif.c src/discover.c src/firewall.c src/firewall_ipt.c \
-	      src/firewall_nft.c src/guest.c src/cmd_config.c
+# (platform.h). A file's name says its platform: *_macos.c is compiled on
+# Linux only by `make macos-check`, never into the Linux programs;
+# *_linux.c (rtnetlink, epoll, TUN, Docker, the firewall, the guest's
+# side) and gangwayd.c, the guest daemon's main, never into the Mac's.
+MACOS_ONLY := $(wildcard src/*_macos.c)
+LINUX_ONLY := $(wildcard src/*_linux.c) src/gangwayd.c
 # UNAME_S may be given: `make macos-check` runs this Darwin branch on Linux.
 UNAME_S	?= $(shell uname -s)
 ifeq ($(UNAME_S),Darwin)

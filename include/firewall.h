@@ -62,8 +62,8 @@ enum firewall_mech firewall_mechanism(const struct firewall *fw);
 const char *firewall_mech_name(enum firewall_mech m);
 
 /*
- * Internals below: shared by src/firewall.c, src/firewall_ipt.c,
- * src/firewall_nft.c and tests/unit/test_firewall.c. Not for other modules.
+ * Internals below: shared by src/firewall_linux.c, src/firewall_ipt_linux.c,
+ * src/firewall_nft_linux.c and tests/unit/test_firewall.c. Not for other modules.
  */
 
 #define FIREWALL_TABLE		"gangway"	/* our nftables table (inet) */
@@ -99,7 +99,7 @@ int firewall_buf_printf(struct firewall_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void firewall_buf_free(struct firewall_buf *b);
 
-/* ---- firewall_ipt.c: Docker's iptables (either flavour) ---- */
+/* ---- firewall_ipt_linux.c: Docker's iptables (either flavour) ---- */
 
 enum firewall_ipt_chain {
 	FIREWALL_IPT_USER,	/* filter DOCKER-USER */
@@ -195,7 +195,7 @@ int firewall_ipt_legacy_tables(int family);
 int firewall_ipt_legacy_probe(int family, const char *table, const char *chain,
 			      uint64_t *fp, bool *has_chain);
 
-/* ---- firewall_nft.c: our nftables table and Docker 29's tables ---- */
+/* ---- firewall_nft_linux.c: our nftables table and Docker 29's tables ---- */
 
 struct firewall_nft;
 

@@ -4,9 +4,9 @@
  * implementation (batches, offloads, several queues) can replace the plain
  * one without touching the protocol engine or the event loop.
  *
- * Two kinds of implementation: the plain ones (pktio.c on Linux,
+ * Two kinds of implementation: the plain ones (pktio_linux.c on Linux,
  * pktio_macos.c) move one packet per system call through the four single
- * calls; Linux's fast one (pktio_linux.c) also fills in the batch calls,
+ * calls; Linux's fast one (pktio_fast_linux.c) also fills in the batch calls,
  * which the runtime then uses instead: whole batches of packets from the
  * device (TUN superpackets already cut into IP packets) and from the
  * socket (UDP GRO messages already cut into datagrams), and sends and
@@ -115,7 +115,7 @@ int pktio_tun_open(struct pktio *io, char *name, size_t namelen);
 int pktio_udp_open(struct pktio *io, uint16_t port);
 void pktio_close(struct pktio *io);
 
-/* Each system's part of pktio_udp_open (pktio.c, pktio_macos.c): */
+/* Each system's part of pktio_udp_open (pktio_linux.c, pktio_macos.c): */
 /* a non-blocking, close-on-exec UDP socket with large buffers; fd or -errno */
 int pktio_udp_socket(int family);
 /* after the bind: offloads the implementation can use */
@@ -132,7 +132,7 @@ ssize_t pktio_udp_recv(struct pktio *io, uint8_t *buf, size_t size, struct wg_en
 int pktio_udp_send(struct pktio *io, const struct wg_endpoint *to, const uint8_t *buf,
 		   size_t len);
 
-/* ---- Linux only: the fast implementation (pktio_linux.c) ---------------- */
+/* ---- Linux only: the fast implementation (pktio_fast_linux.c) ---------------- */
 /* UDP socket options older libc headers lack (linux/udp.h values). */
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT	103

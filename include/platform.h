@@ -1,7 +1,7 @@
 /* platform.h - what the tunnel asks of the OS: its device, addresses and routes
  *
  * One implementation per system, each in its own file: platform_linux.c
- * (a TUN device, rtnetlink through netif.c) and platform_macos.c (a utun
+ * (a TUN device, rtnetlink through netif_linux.c) and platform_macos.c (a utun
  * device, interface ioctls, a PF_ROUTE socket). Everything above this
  * interface is portable C. A platform handle serves one tunnel device:
  * platform_tun_open() binds it to the device it creates, and the calls

@@ -50,7 +50,7 @@ struct tunnel_ctl_out {
 
 struct tunnel {
 	enum tunnel_role role;
-	tunnel_ctl_fn on_ctl;		/* set by the control plane (guest.c, host.c) */
+	tunnel_ctl_fn on_ctl;		/* set by the control plane (guest_linux.c, host.c) */
 	tunnel_event_fn on_event;
 	void *hook_ctx;
 	struct config cfg;

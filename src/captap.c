@@ -35,7 +35,7 @@
 #include <sys/uio.h>
 #include <pcap/pcap.h>
 
-/* loop.c passes event masks to epoll unchanged; loop.h names no "writable". */
+/* loop_epoll_linux.c passes event masks to epoll unchanged; loop.h names no "writable". */
 #define CAPTAP_LOOP_OUT		0x004u
 _Static_assert(CAPTAP_LOOP_OUT == EPOLLOUT, "CAPTAP_LOOP_OUT must be EPOLLOUT");
 

@@ -1,6 +1,6 @@
 /* pktio_macos.c - packet I/O on macOS: a utun device and a UDP socket
  *
- * The macOS side of pktio.h (pktio.c is Linux's). A utun device is a
+ * The macOS side of pktio.h (pktio_linux.c is Linux's). A utun device is a
  * kernel control socket: connecting a PF_SYSTEM socket to utun's control
  * creates the interface, closing it destroys the interface with its
  * addresses and routes. Each packet read or written carries a 4-byte

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Integration: discovery of Docker networks through rtnetlink (discover.c)
+# Integration: discovery of Docker networks through rtnetlink (discover_linux.c)
 #
 # In the vm namespace, bridges named as Docker names them (docker0,
 # br-<id>) with IPv4 and IPv6 addresses, a bridge whose name does not match

@@ -37,7 +37,7 @@ rm -rf "$M/aarch64" "$M/x86_64" "$M/aarch64-native" "$M/x86_64-native"
 lab_check "make macos-check succeeds" make --no-print-directory BUILD="$B" macos-check
 
 for arch in aarch64 x86_64; do
-	for o in loop_kqueue platform_macos pktio_macos tunnel host service log config \
+	for o in loop_kqueue_macos platform_macos pktio_macos tunnel host service log config \
 		 crypto noise wg gangway cmd_up cmd_keys; do
 		lab_check "$arch: $o.o is a Mach-O ${MACHO[$arch]} object" \
 			macho_is "$M/$arch/$o.o" "$arch" object

@@ -1,6 +1,6 @@
-/* loop_kqueue.c - the event loop on macOS: one kqueue for descriptors, timers, signals
+/* loop_kqueue_macos.c - the event loop on macOS: one kqueue for descriptors, timers, signals
  *
- * The same interface as loop.c (Linux: epoll, timerfd, signalfd), built on
+ * The same interface as loop_epoll_linux.c (Linux: epoll, timerfd, signalfd), built on
  * kqueue filters: EVFILT_READ for descriptors, EVFILT_TIMER for the one
  * deadline timer and the periodic ones, EVFILT_SIGNAL for SIGINT, SIGTERM
  * and SIGHUP.

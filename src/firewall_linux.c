@@ -1,4 +1,4 @@
-/* firewall.c - let routed tunnel traffic past Docker's firewall, and back */
+/* firewall_linux.c - let routed tunnel traffic past Docker's firewall, and back */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -19,13 +19,13 @@
  * opening. What an opening needs depends on the engine:
  *
  *   all engines      our table inet gangway: SNAT to the bridge's gateway,
- *                    TCP MSS clamp (firewall_nft.c)
+ *                    TCP MSS clamp (firewall_nft_linux.c)
  *   iptables (20.10 - 28.x, and 29 with its default backend), in the
  *                    flavour dockerd used: accepts at the top of DOCKER-USER
- *                    and raw PREROUTING (firewall_ipt.c)
+ *                    and raw PREROUTING (firewall_ipt_linux.c)
  *   Docker 29 nftables backend: the bridge-accept-fwmark set at priority
  *                    -301 in our table, plus accepts at the top of Docker's
- *                    raw-PREROUTING chains (firewall_nft.c)
+ *                    raw-PREROUTING chains (firewall_nft_linux.c)
  *
  * Docker rewrites its rules whenever it likes (start, restart, network
  * create). firewall_check runs on a timer and on nftables events; it first

@@ -1,4 +1,4 @@
-/* firewall_ipt.c - our rules in Docker's iptables (nft or legacy flavour) */
+/* firewall_ipt_linux.c - our rules in Docker's iptables (nft or legacy flavour) */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>

@@ -1,4 +1,4 @@
-/* netif.c - link, address and route changes through libnl-route */
+/* netif_linux.c - link, address and route changes through libnl-route */
 #include <errno.h>
 #include <unistd.h>
 #include <stdio.h>

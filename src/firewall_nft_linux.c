@@ -1,4 +1,4 @@
-/* firewall_nft.c - our nftables table, and our accepts in Docker 29's tables */
+/* firewall_nft_linux.c - our nftables table, and our accepts in Docker 29's tables */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

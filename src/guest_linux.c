@@ -1,8 +1,8 @@
-/* guest.c - gangwayd's control plane: watch Docker's networks, open the way, advertise
+/* guest_linux.c - gangwayd's control plane: watch Docker's networks, open the way, advertise
  *
- * Theory of operation: discovery (discover.c) keeps a view of the Docker
+ * Theory of operation: discovery (discover_linux.c) keeps a view of the Docker
  * bridges and their prefixes, current within milliseconds of a change. Each
- * new view goes to the firewall (firewall.c), which lets tunnel traffic from
+ * new view goes to the firewall (firewall_linux.c), which lets tunnel traffic from
  * the host's addresses reach those bridges, and to the host as an ADVERTISE
  * control message carrying the whole set (state, not deltas, so a lost or
  * repeated message is harmless). The message is resent every second until

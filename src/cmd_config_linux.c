@@ -1,4 +1,4 @@
-/* cmd_config.c - gangway config: a wg-quick file for a stock WireGuard host end
+/* cmd_config_linux.c - gangway config: a wg-quick file for a stock WireGuard host end
  *
  * Run inside the VM. Without gangway's host agent, a plain WireGuard host
  * learns nothing from the guest, so its AllowedIPs must list the container

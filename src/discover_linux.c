@@ -1,4 +1,4 @@
-/* discover.c - find and watch the bridges that carry Docker networks (rtnetlink) */
+/* discover_linux.c - find and watch the bridges that carry Docker networks (rtnetlink) */
 
 /*
  * Theory of operation

@@ -1,4 +1,4 @@
-/* loop.c - one epoll loop: file descriptors, a boottime timerfd, a signalfd */
+/* loop_epoll_linux.c - one epoll loop: file descriptors, a boottime timerfd, a signalfd */
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
