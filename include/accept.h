@@ -60,6 +60,9 @@ enum accept_what {
 	ACCEPT_LOCAL,		/* holds a local address of the host */
 	ACCEPT_TUNNEL,		/* overlaps the tunnel's own Address subnets */
 	ACCEPT_PEER,		/* overlaps another peer's AllowedIPs or accepted prefix */
+	ACCEPT_NOT_OWN,		/* a DNS address outside the peer's configured AllowedIPs */
+	ACCEPT_NOT_UNICAST,	/* a DNS address no server can have (loopback, multicast...) */
+	ACCEPT_DOMAIN,		/* a domain other than the host's Domain */
 };
 
 /* Why a prefix was refused: the rule, and the route/address/claim it hit. */
@@ -82,6 +85,22 @@ struct accept_why {
 enum ctlmsg_status accept_judge(const struct accept_host *host, const struct accept_claims *c,
 				const struct config_peer *cp, const struct prefix *adv,
 				const struct prefix *route, struct accept_why *why);
+
+/*
+ * May the host's resolver send the names' domain to addr, which the guest
+ * cp announced as its DNS server? Only the guest's own tunnel address
+ * qualifies: a unicast address inside the peer's configured AllowedIPs
+ * (never a prefix it merely advertised) that is none of the host's local
+ * addresses, that no host route outside our device covers (the default
+ * route excepted: a LAN, a VPN, the host's own networks) and that no other
+ * peer claims. So a guest can point the host's resolver at itself and
+ * nowhere else. Returns ACCEPT_OK or the rule it broke, and fills why.
+ */
+enum accept_what accept_dns(const struct accept_host *host, const struct accept_claims *c,
+			    const struct config_peer *cp, const struct prefix *addr,
+			    struct accept_why *why);
+/* Is the domain a guest announced the host's own (its Domain, lower case)? */
+bool accept_dns_domain(const char *own, const char *announced);
 
 /* One line of text for why (a log message's tail); returns buf. */
 const char *accept_why_format(const struct accept_why *why, char *buf, size_t size);

@@ -26,12 +26,16 @@
 #define CTLMSG_MAX_PREFIXES	60
 /* largest payload: what fits one inner packet of 1280 bytes */
 #define CTLMSG_MAX_LEN		1232
+/* NAMES: the DNS server's addresses (one per family) and its domain's length */
+#define CTLMSG_MAX_DNS		2
+#define CTLMSG_DOMAIN_MAX	127
 
 enum ctlmsg_type {
 	CTLMSG_ADVERTISE = 1,	/* guest -> host: the full set of its prefixes */
 	CTLMSG_ACK = 2,		/* host -> guest: what became of each prefix */
 	CTLMSG_SYNC = 3,	/* host -> guest: send your full set again */
 	CTLMSG_HELLO = 4,	/* either way: "here is my challenge", nothing else */
+	CTLMSG_NAMES = 5,	/* guest -> host: its DNS server and domain, or "names off" */
 };
 
 /* What the host did with an advertised prefix. */
@@ -52,9 +56,11 @@ struct ctlmsg {
 	uint64_t echo;			/* the receiver's challenge as the sender knows it */
 	uint64_t ctr;			/* the sender's counter, strictly increasing */
 	size_t n;
+	/* NAMES: the DNS server's addresses (full length, n <= CTLMSG_MAX_DNS); none: off */
 	struct prefix prefixes[CTLMSG_MAX_PREFIXES];
 	uint8_t status[CTLMSG_MAX_PREFIXES];	/* ACK only */
 	struct prefix mapped[CTLMSG_MAX_PREFIXES];	/* ACK, REMAPPED: the host's prefix */
+	char domain[CTLMSG_DOMAIN_MAX + 1];	/* NAMES: lower case; "" when names are off */
 };
 
 /* Serialise m into buf with its tag under key; returns the length or -EMSGSIZE. */

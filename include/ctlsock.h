@@ -77,6 +77,17 @@ struct ctlsock_prefix {
 
 #define CTLSOCK_MAX_PREFIXES	1024
 
+/* host: a guest's DNS server as the host believes it (hostdns.c) */
+struct ctlsock_dns {
+	struct wg_peer *peer;
+	const char *source;		/* "announced", "AllowedIPs" (said nothing yet), "off" */
+	struct prefix addrs[CTLMSG_MAX_DNS];	/* the addresses believed */
+	size_t n;
+	const char *domain;
+	bool in_use;			/* the host's resolver sends the domain there */
+	const char *refused;		/* why its last claim was refused, in part or whole; or NULL */
+};
+
 /* The control plane's state, filled by guest_status() / host_status(). */
 struct ctlsock_status {
 	const char *firewall;		/* guest: mechanism name; NULL on the host */
@@ -90,6 +101,8 @@ struct ctlsock_status {
 	const char *names_engine;	/* guest: the engine client's state */
 	uint64_t dns_queries;		/* guest: questions the DNS server answered */
 	const char *resolver;		/* host: how the names' domain is resolved */
+	struct ctlsock_dns dns[CONFIG_MAX_PEERS];	/* host: each guest's DNS server */
+	size_t n_dns;
 };
 
 /* Append one prefix; -ENOSPC when full. */

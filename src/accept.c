@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <net/if.h>
+#include <sys/socket.h>
 
 #include "accept.h"
 
@@ -157,6 +158,66 @@ enum ctlmsg_status accept_judge(const struct accept_host *host, const struct acc
 	return CTLMSG_ST_INSTALLED;
 }
 
+/* Addresses no DNS server of a guest has: unspecified, loopback, multicast, link-local. */
+static bool accept_unicast(const struct prefix *a)
+{
+	const uint8_t *b = a->addr.b;
+	static const uint8_t zero[16];
+
+	if (a->family == AF_INET)
+		return b[0] != 0 && b[0] != 127 && b[0] < 224 && !(b[0] == 169 && b[1] == 254);
+	if (a->family != AF_INET6)
+		return false;
+	if (!memcmp(b, zero, 15) && (b[15] == 0 || b[15] == 1))
+		return false;		/* :: and ::1 */
+	return b[0] != 0xff && !(b[0] == 0xfe && (b[1] & 0xc0) == 0x80);
+}
+
+enum accept_what accept_dns(const struct accept_host *host, const struct accept_claims *c,
+			    const struct config_peer *cp, const struct prefix *addr,
+			    struct accept_why *why)
+{
+	bool own = false;
+
+	memset(why, 0, sizeof(*why));
+	why->hit = *addr;
+	if (addr->len != prefix_addr_len(addr->family) * 8 || !accept_unicast(addr))
+		return why->what = ACCEPT_NOT_UNICAST;
+	for (size_t i = 0; cp && i < cp->allowed_ips.n && !own; i++)
+		own = prefix_contains(&cp->allowed_ips.v[i], addr);
+	if (!own)
+		return why->what = ACCEPT_NOT_OWN;
+	for (size_t i = 0; i < host->n_addrs; i++) {
+		if (!prefix_equal(&host->addrs[i], addr))
+			continue;
+		why->hit = host->addrs[i];
+		return why->what = ACCEPT_LOCAL;
+	}
+	for (size_t i = 0; i < host->n_routes; i++) {
+		const struct accept_route *r = &host->routes[i];
+
+		if (r->dst.len <= ACCEPT_DEFAULT_LEN || r->ifindex == c->own_ifindex ||
+		    !prefix_contains(&r->dst, addr))
+			continue;
+		why->hit = r->dst;
+		why->ifindex = r->ifindex;
+		why->table = r->table;
+		return why->what = ACCEPT_ROUTE;
+	}
+	for (size_t i = 0; i < c->n_others; i++) {
+		if (!prefix_contains(&c->others[i], addr))
+			continue;
+		why->hit = c->others[i];
+		return why->what = ACCEPT_PEER;
+	}
+	return why->what = ACCEPT_OK;
+}
+
+bool accept_dns_domain(const char *own, const char *announced)
+{
+	return strcmp(own, announced) == 0;
+}
+
 const char *accept_why_format(const struct accept_why *why, char *buf, size_t size)
 {
 	char hit[PREFIX_STRLEN], dev[IF_NAMESIZE];
@@ -186,6 +247,15 @@ const char *accept_why_format(const struct accept_why *why, char *buf, size_t si
 		break;
 	case ACCEPT_PEER:
 		snprintf(buf, size, "overlaps %s, which another peer holds", hit);
+		break;
+	case ACCEPT_NOT_OWN:
+		snprintf(buf, size, "%s is outside the peer's AllowedIPs", hit);
+		break;
+	case ACCEPT_NOT_UNICAST:
+		snprintf(buf, size, "%s is not a unicast address", hit);
+		break;
+	case ACCEPT_DOMAIN:
+		snprintf(buf, size, "not the host's domain");
 		break;
 	}
 	return buf;

@@ -8,6 +8,9 @@
  *                        [ | family u8 | length u8 | address ] }
  *              the bracketed host-side prefix follows status 4 (remapped) only
  *   SYNC, HELLO: count = 0, nothing follows
+ *   NAMES:     count (0..2) x { family u8 (4|6) | length u8 (32|128) | address } |
+ *              domain-length u8 | domain (lower-case letters, digits, '-', '.')
+ *              count 0 and an empty domain: names are off
  *   tag      16 bytes: keyed BLAKE2s of everything before it
  * A message is exactly as long as its entries say; addresses carry no host
  * bits. Anything else is malformed and dropped whole. The freshness rule
@@ -26,6 +29,8 @@
 _Static_assert(CTLMSG_MAX_LEN + 48 <= 1280, "a control message must fit a 1280-byte packet");
 _Static_assert(CTLMSG_HDR_LEN + CTLMSG_MAX_PREFIXES * 19 + CTLMSG_TAG_LEN <= CTLMSG_MAX_LEN,
 	       "a full ADVERTISE, and an ACK without remaps, must fit");
+_Static_assert(CTLMSG_HDR_LEN + CTLMSG_MAX_DNS * 18 + 1 + CTLMSG_DOMAIN_MAX + CTLMSG_TAG_LEN <=
+	       CTLMSG_MAX_LEN, "a full NAMES must fit");
 _Static_assert(CTLMSG_TAG_LEN == CRYPTO_MAC_LEN && CTLMSG_KEY_LEN == CRYPTO_KEY_LEN,
 	       "the tag is crypto_mac's");
 
@@ -86,6 +91,69 @@ static int ctlmsg_get_prefix(const uint8_t *buf, size_t *off, size_t len, struct
 	return 0;
 }
 
+/*
+ * A domain as config.c keeps it: labels of lower-case letters, digits and
+ * '-' (1-63 bytes, no '-' at either end), at least two, no trailing dot.
+ * The one spelling each domain has keeps a decoded message's encoding
+ * identical to what arrived.
+ */
+static bool ctlmsg_domain_ok(const uint8_t *d, size_t len)
+{
+	size_t label = 0, dots = 0;
+
+	if (len == 0 || len > CTLMSG_DOMAIN_MAX)
+		return false;
+	for (size_t i = 0; i <= len; i++) {
+		if (i == len || d[i] == '.') {
+			if (label == 0 || label > 63 || d[i - 1] == '-' || d[i - label] == '-')
+				return false;
+			dots += i < len;
+			label = 0;
+			continue;
+		}
+		if (!((d[i] >= 'a' && d[i] <= 'z') || (d[i] >= '0' && d[i] <= '9') || d[i] == '-'))
+			return false;
+		label++;
+	}
+	return dots > 0;
+}
+
+/* NAMES after its addresses: the domain, its length first. */
+static int ctlmsg_put_domain(uint8_t *buf, size_t *off, size_t size, const struct ctlmsg *m)
+{
+	size_t len = strnlen(m->domain, sizeof(m->domain));
+
+	if ((len == 0) != (m->n == 0) || *off + 1 + len > size ||
+	    (len && !ctlmsg_domain_ok((const uint8_t *)m->domain, len)))
+		return -EMSGSIZE;
+	buf[(*off)++] = (uint8_t)len;
+	memcpy(buf + *off, m->domain, len);
+	*off += len;
+	return 0;
+}
+
+static int ctlmsg_get_domain(const uint8_t *buf, size_t *off, size_t len, struct ctlmsg *m)
+{
+	size_t dlen;
+
+	memset(m->domain, 0, sizeof(m->domain));
+	if (*off >= len)
+		return -EBADMSG;
+	dlen = buf[(*off)++];
+	if (dlen > len - *off || (dlen == 0) != (m->n == 0) ||
+	    (dlen && !ctlmsg_domain_ok(buf + *off, dlen)))
+		return -EBADMSG;
+	memcpy(m->domain, buf + *off, dlen);
+	*off += dlen;
+	return 0;
+}
+
+/* A NAMES entry is one address: its length is the family's whole. */
+static bool ctlmsg_is_addr(const struct prefix *p)
+{
+	return p->len == prefix_addr_len(p->family) * 8;
+}
+
 static const char *const ctlmsg_status_names[CTLMSG_ST_MAX] = {
 	[CTLMSG_ST_INSTALLED] = "installed",
 	[CTLMSG_ST_NOT_ALLOWED] = "not allowed",
@@ -105,7 +173,8 @@ int ctlmsg_encode(const struct ctlmsg *m, const uint8_t key[CTLMSG_KEY_LEN], uin
 	size_t off = CTLMSG_HDR_LEN;
 
 	if (m->n > CTLMSG_MAX_PREFIXES || size < CTLMSG_HDR_LEN ||
-	    ((m->type == CTLMSG_SYNC || m->type == CTLMSG_HELLO) && m->n))
+	    ((m->type == CTLMSG_SYNC || m->type == CTLMSG_HELLO) && m->n) ||
+	    (m->type == CTLMSG_NAMES && m->n > CTLMSG_MAX_DNS))
 		return -EMSGSIZE;
 	memcpy(buf, CTLMSG_MAGIC, 4);
 	buf[4] = (uint8_t)m->type;
@@ -126,12 +195,16 @@ int ctlmsg_encode(const struct ctlmsg *m, const uint8_t key[CTLMSG_KEY_LEN], uin
 				return -EMSGSIZE;
 			buf[off++] = m->status[i];
 		}
+		if (m->type == CTLMSG_NAMES && !ctlmsg_is_addr(&m->prefixes[i]))
+			return -EMSGSIZE;
 		if (ctlmsg_put_prefix(buf, &off, size, &m->prefixes[i]))
 			return -EMSGSIZE;
 		if (m->type == CTLMSG_ACK && m->status[i] == CTLMSG_ST_REMAPPED &&
 		    ctlmsg_put_prefix(buf, &off, size, &m->mapped[i]))
 			return -EMSGSIZE;
 	}
+	if (m->type == CTLMSG_NAMES && ctlmsg_put_domain(buf, &off, size, m))
+		return -EMSGSIZE;
 	if (off + CTLMSG_TAG_LEN > CTLMSG_MAX_LEN || off + CTLMSG_TAG_LEN > size)
 		return -EMSGSIZE;
 	if (crypto_mac(buf + off, key, CTLMSG_KEY_LEN, buf, off))
@@ -148,7 +221,7 @@ int ctlmsg_decode(struct ctlmsg *m, const uint8_t key[CTLMSG_KEY_LEN], const uin
 	if (len < CTLMSG_HDR_LEN + CTLMSG_TAG_LEN || len > CTLMSG_MAX_LEN ||
 	    memcmp(buf, CTLMSG_MAGIC, 4) || buf[5] != 0)
 		return -EBADMSG;
-	if (buf[4] < CTLMSG_ADVERTISE || buf[4] > CTLMSG_HELLO)
+	if (buf[4] < CTLMSG_ADVERTISE || buf[4] > CTLMSG_NAMES)
 		return -EBADMSG;
 	len -= CTLMSG_TAG_LEN;		/* from here on: the part the tag covers */
 	m->type = (enum ctlmsg_type)buf[4];
@@ -160,7 +233,8 @@ int ctlmsg_decode(struct ctlmsg *m, const uint8_t key[CTLMSG_KEY_LEN], const uin
 	m->echo = ctlmsg_get64(buf + 28);
 	m->ctr = ctlmsg_get64(buf + 36);
 	if (n > CTLMSG_MAX_PREFIXES || !m->life || !m->nonce ||
-	    ((m->type == CTLMSG_SYNC || m->type == CTLMSG_HELLO) && n))
+	    ((m->type == CTLMSG_SYNC || m->type == CTLMSG_HELLO) && n) ||
+	    (m->type == CTLMSG_NAMES && n > CTLMSG_MAX_DNS))
 		return -EBADMSG;
 	m->n = n;
 	for (size_t i = 0; i < n; i++) {
@@ -170,7 +244,8 @@ int ctlmsg_decode(struct ctlmsg *m, const uint8_t key[CTLMSG_KEY_LEN], const uin
 				return -EBADMSG;
 			m->status[i] = buf[off++];
 		}
-		if (ctlmsg_get_prefix(buf, &off, len, &m->prefixes[i]))
+		if (ctlmsg_get_prefix(buf, &off, len, &m->prefixes[i]) ||
+		    (m->type == CTLMSG_NAMES && !ctlmsg_is_addr(&m->prefixes[i])))
 			return -EBADMSG;
 		memset(&m->mapped[i], 0, sizeof(m->mapped[i]));
 		if (m->status[i] == CTLMSG_ST_REMAPPED &&
@@ -178,6 +253,12 @@ int ctlmsg_decode(struct ctlmsg *m, const uint8_t key[CTLMSG_KEY_LEN], const uin
 		     m->mapped[i].family != m->prefixes[i].family ||
 		     m->mapped[i].len != m->prefixes[i].len))
 			return -EBADMSG;
+	}
+	if (m->type == CTLMSG_NAMES) {
+		if (ctlmsg_get_domain(buf, &off, len, m))
+			return -EBADMSG;
+	} else {
+		m->domain[0] = '\0';
 	}
 	if (off != len)
 		return -EBADMSG;

@@ -239,6 +239,50 @@ static double ctlsock_age(uint64_t ns, uint64_t now)
 	return ns > now ? 0 : (double)(now - ns) / 1e9;
 }
 
+/* The host's view of a peer's DNS server, or NULL. */
+static const struct ctlsock_dns *ctlsock_dns_of(const struct ctlsock_status *s,
+						const struct wg_peer *peer)
+{
+	for (size_t i = 0; i < s->n_dns; i++)
+		if (s->dns[i].peer == peer)
+			return &s->dns[i];
+	return NULL;
+}
+
+/* An address without its "/32". */
+static const char *ctlsock_fmt_addr(const struct prefix *a, char *buf, size_t size)
+{
+	char *slash;
+
+	prefix_format(a, buf, size);
+	slash = strchr(buf, '/');
+	if (slash)
+		*slash = '\0';
+	return buf;
+}
+
+static void ctlsock_text_dns(struct ctlsock_buf *b, const struct ctlsock_dns *d)
+{
+	char ab[PREFIX_STRLEN];
+
+	if (!strcmp(d->source, "off")) {
+		ctlsock_printf(b, "  dns: off (the guest serves no names)\n");
+	} else if (!d->n) {
+		ctlsock_printf(b, "  dns: none for %s (%s)\n", d->domain, d->source);
+	} else {
+		ctlsock_printf(b, "  dns:");
+		for (size_t i = 0; i < d->n; i++)
+			ctlsock_printf(b, "%s %s", i ? "," : "",
+				       ctlsock_fmt_addr(&d->addrs[i], ab, sizeof(ab)));
+		ctlsock_printf(b, " for %s (%s%s)\n", d->domain,
+			       !strcmp(d->source, "announced") ? "announced by the guest" :
+			       "from AllowedIPs: the guest said nothing yet",
+			       d->in_use ? ", in use" : "");
+	}
+	if (d->refused)
+		ctlsock_printf(b, "  dns refused: %s\n", d->refused);
+}
+
 static void ctlsock_render_text(struct ctlsock_buf *b, const struct tunnel *t,
 				const struct ctlsock_status *s, uint64_t now)
 {
@@ -313,6 +357,8 @@ static void ctlsock_render_text(struct ctlsock_buf *b, const struct tunnel *t,
 				ctlsock_printf(b, " (%s)", p->reason);
 			ctlsock_printf(b, "\n");
 		}
+		if (ctlsock_dns_of(s, peer))
+			ctlsock_text_dns(b, ctlsock_dns_of(s, peer));
 	}
 	if (t->role != TUNNEL_GUEST)
 		return;
@@ -354,7 +400,46 @@ static void ctlsock_json_prefix(struct ctlsock_buf *b, const struct ctlsock_pref
 	ctlsock_printf(b, "}");
 }
 
-/* Every string we print is base64, an address or a fixed name: no escaping needed. */
+/* A string that may hold anything printable (a refusal's reason names interfaces). */
+static void ctlsock_json_str(struct ctlsock_buf *b, const char *str)
+{
+	ctlsock_printf(b, "\"");
+	for (const char *c = str; *c; c++) {
+		if (*c == '"' || *c == '\\')
+			ctlsock_printf(b, "\\%c", *c);
+		else if ((unsigned char)*c < 0x20)
+			ctlsock_printf(b, "\\u%04x", (unsigned int)(unsigned char)*c);
+		else
+			ctlsock_printf(b, "%c", *c);
+	}
+	ctlsock_printf(b, "\"");
+}
+
+static void ctlsock_json_dns(struct ctlsock_buf *b, const struct ctlsock_dns *d)
+{
+	char ab[PREFIX_STRLEN];
+
+	if (!d) {
+		ctlsock_printf(b, ", \"dns\": null");
+		return;
+	}
+	ctlsock_printf(b, ", \"dns\": {\"source\": \"%s\", \"addresses\": [", d->source);
+	for (size_t i = 0; i < d->n; i++)
+		ctlsock_printf(b, "%s\"%s\"", i ? ", " : "",
+			       ctlsock_fmt_addr(&d->addrs[i], ab, sizeof(ab)));
+	ctlsock_printf(b, "], \"domain\": \"%s\", \"in_use\": %s, \"refused\": ", d->domain,
+		       d->in_use ? "true" : "false");
+	if (d->refused)
+		ctlsock_json_str(b, d->refused);
+	else
+		ctlsock_printf(b, "null");
+	ctlsock_printf(b, "}");
+}
+
+/*
+ * Every other string we print is base64, an address or a fixed name: no
+ * escaping needed.
+ */
 static void ctlsock_render_json(struct ctlsock_buf *b, const struct tunnel *t,
 				const struct ctlsock_status *s, uint64_t now)
 {
@@ -425,7 +510,10 @@ static void ctlsock_render_json(struct ctlsock_buf *b, const struct tunnel *t,
 			ctlsock_json_prefix(b, &s->v[i]);
 			pfirst = false;
 		}
-		ctlsock_printf(b, "]}");
+		ctlsock_printf(b, "]");
+		if (t->role == TUNNEL_HOST)
+			ctlsock_json_dns(b, ctlsock_dns_of(s, peer));
+		ctlsock_printf(b, "}");
 	}
 	ctlsock_printf(b, "]");
 	if (t->role == TUNNEL_GUEST) {

@@ -8,10 +8,13 @@
  * repeated message is harmless). The message is resent every second until
  * the host acknowledges that generation, then refreshed every 30 s and
  * after every new handshake, so a restarted host agent learns everything
- * again without being asked. A 500 ms tick re-checks the firewall, which
+ * again without being asked. A NAMES message goes with each: where the DNS
+ * server for container names listens and its domain, or that names are
+ * off; the host believes it as far as its policy allows (hostdns.c). A 500 ms tick re-checks the firewall, which
  * Docker may rewrite at any time.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -49,6 +52,7 @@ struct guest {
 	struct names *names;		/* container names; NULL when Names = off */
 	struct docker_api *docker;
 	struct dns_server *dns;
+	struct ctlmsg dns_msg;		/* NAMES: where dns serves, or names off */
 };
 
 /*
@@ -80,6 +84,13 @@ static void guest_send_adv(struct guest *g, uint64_t now)
 	ret = tunnel_send_ctl(g->t, &g->host_ctl, &g->adv);
 	if (ret)
 		log_debug("Advertisement not sent: %s", strerror(-ret));
+	/*
+	 * Where our names are served goes along, as state: the host takes a
+	 * repeat as one, and a lost one is sent again with the next.
+	 */
+	ret = tunnel_send_ctl(g->t, &g->host_ctl, &g->dns_msg);
+	if (ret)
+		log_debug("DNS server's announcement not sent: %s", strerror(-ret));
 }
 
 static void guest_on_view(void *ctx, const struct discover_view *view)
@@ -264,6 +275,9 @@ static int guest_start_names(struct guest *g, const struct config *c)
 	g->dns = dns_start(g->loop, g->names, addrs, n, DNS_PORT);
 	if (!g->dns)
 		return -errno;
+	memcpy(g->dns_msg.prefixes, addrs, n * sizeof(addrs[0]));
+	g->dns_msg.n = n;
+	snprintf(g->dns_msg.domain, sizeof(g->dns_msg.domain), "%s", c->domain);
 	g->docker = docker_api_new(g->loop, c->docker_socket, g->names);
 	if (!g->docker)
 		return -errno;
@@ -283,6 +297,7 @@ struct guest *guest_start(struct tunnel *t, struct loop *loop)
 	g->t = t;
 	g->loop = loop;
 	g->adv.type = CTLMSG_ADVERTISE;
+	g->dns_msg.type = CTLMSG_NAMES;		/* names off until they are served */
 	g->have_host_ctl = guest_find_host_ctl(c, &g->host_ctl);
 	if (g->have_host_ctl)
 		log_info("Advertising container networks to the host agent at %s",
@@ -325,6 +340,8 @@ struct guest *guest_start(struct tunnel *t, struct loop *loop)
 			g->docker = NULL;
 			g->dns = NULL;
 			g->names = NULL;
+			g->dns_msg.n = 0;
+			g->dns_msg.domain[0] = '\0';
 		}
 	}
 	t->on_ctl = guest_on_ctl;

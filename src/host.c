@@ -43,6 +43,7 @@
 #include "ctlmsg.h"
 #include "ctlsock.h"
 #include "host.h"
+#include "hostdns.h"
 #include "log.h"
 #include "loop.h"
 #include "ratelimit.h"
@@ -87,6 +88,7 @@ struct host {
 	struct prefix *others;		/* claims of the peers not being judged */
 	size_t n_others, cap_others;
 	int watch_fd;			/* route and address changes; -1: poll */
+	struct hostdns *dns;		/* the guests' DNS servers; NULL: Names = off */
 };
 
 static struct host_guest *host_guest_of(struct host *h, struct wg_peer *peer, bool create)
@@ -364,6 +366,26 @@ static void host_on_advertise(struct host *h, struct wg_peer *peer, const struct
 	tunnel_send_ctl(h->t, src, &ack);
 }
 
+/* Judge what a guest said of its DNS server (hostdns.c) against the host now. */
+static void host_judge_dns(struct host *h, const struct host_guest *hg)
+{
+	struct accept_claims c;
+	bool known = !host_claims(h, hg, &c) && !h->view_err;
+
+	hostdns_judge(h->dns, hg->pub, host_config_peer(h, hg), known ? &h->view : NULL, &c);
+}
+
+/* NAMES: a repeat needs no judging, unless no watch keeps the view true. */
+static void host_on_names(struct host *h, const struct host_guest *hg, const struct ctlmsg *m)
+{
+	if (!h->dns)
+		return;
+	if (!hostdns_heard(h->dns, hg->pub, m) && h->watch_fd >= 0)
+		return;
+	host_view_read(h, "a DNS server's announcement");
+	host_judge_dns(h, hg);
+}
+
 /*
  * The tunnel verified the message (tunnel_ctl_fn). A guest advertises, or
  * says HELLO after a restart on either side left its last advertisement
@@ -394,6 +416,8 @@ static void host_on_ctl(void *ctx, struct wg_peer *from, const struct prefix *sr
 		tunnel_send_ctl(h->t, src, &sync);
 	else if (m->type == CTLMSG_ADVERTISE)
 		host_on_advertise(h, from, src, m);
+	else if (m->type == CTLMSG_NAMES)
+		host_on_names(h, hg, m);
 	else
 		log_debug("Unexpected control message dropped");
 }
@@ -468,6 +492,8 @@ static void host_recheck(struct host *h, const char *cause)
 			hg->accepted[n++] = *route;
 		}
 		hg->n_accepted = n;
+		if (h->dns)
+			host_judge_dns(h, hg);
 		/*
 		 * Its ACK tells it why; a prefix refused before may be free now
 		 * (the route that held it went away): its answer is judged anew.
@@ -510,6 +536,7 @@ static void host_prune(struct host *h)
 			n++;
 			continue;
 		}
+		hostdns_forget(h->dns, hg->pub);
 		for (size_t j = 0; j < hg->n_accepted; j++) {
 			if (host_config_routes(h, &hg->accepted[j]))
 				continue;
@@ -593,6 +620,7 @@ void host_reload(struct host *h)
 	/* Remaps may have changed too: ask every guest for its set again. */
 	for (size_t i = 0; i < h->n_guests; i++)
 		host_sync(h, &h->guests[i]);
+	hostdns_refresh(h->dns);	/* the peers, and their AllowedIPs, may differ */
 }
 
 struct host *host_start(struct tunnel *t, struct loop *loop)
@@ -616,6 +644,9 @@ struct host *host_start(struct tunnel *t, struct loop *loop)
 	else
 		log_warn("Failed to watch the host's routes: %s; checking them every second",
 			 strerror(ret < 0 ? -ret : EIO));
+	/* Container names: the host's resolver follows the guests' DNS servers. */
+	if (t->cfg.names)
+		h->dns = hostdns_start(t);
 	t->on_ctl = host_on_ctl;
 	t->hook_ctx = h;
 	return h;
@@ -636,6 +667,7 @@ void host_stop(struct host *h)
 		h->t->on_ctl = NULL;
 		h->t->hook_ctx = NULL;
 	}
+	hostdns_stop(h->dns);
 	accept_host_free(&h->view);
 	free(h->others);
 	free(h);
@@ -643,6 +675,7 @@ void host_stop(struct host *h)
 
 void host_status(const struct host *h, struct ctlsock_status *s)
 {
+	hostdns_status(h->dns, s);
 	for (size_t i = 0; i < h->n_guests; i++) {
 		const struct host_guest *hg = &h->guests[i];
 		struct wg_peer *peer = host_peer(h, hg);

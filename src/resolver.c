@@ -1,25 +1,22 @@
-/* resolver.c - where the host finds the guest's DNS server (both platforms) */
+/* resolver.c - where the host finds a guest's DNS server by configuration (both platforms) */
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "resolver.h"
 
-size_t resolver_guest_dns(const struct config *c, struct prefix *out, size_t max)
+size_t resolver_peer_dns(const struct config_peer *cp, struct prefix *out, size_t max)
 {
+	const struct config_prefixes *l = &cp->allowed_ips;
 	size_t n = 0;
 
-	for (size_t i = 0; i < c->n_peers && n == 0; i++) {
-		const struct config_prefixes *l = &c->peers[i].allowed_ips;
-
-		for (size_t j = 0; j < l->n && n < max; j++)
-			if (l->v[j].len == prefix_addr_len(l->v[j].family) * 8)
-				out[n++] = l->v[j];
-	}
+	for (size_t j = 0; j < l->n && n < max; j++)
+		if (l->v[j].len == prefix_addr_len(l->v[j].family) * 8)
+			out[n++] = l->v[j];
 	return n;
 }
 
-void resolver_set_desc(char *buf, size_t size, const struct config *c, const struct prefix *dns,
+void resolver_set_desc(char *buf, size_t size, const char *domain, const struct prefix *dns,
 		       const char *how)
 {
 	char a[PREFIX_STRLEN], *slash;
@@ -28,5 +25,5 @@ void resolver_set_desc(char *buf, size_t size, const struct config *c, const str
 	slash = strchr(a, '/');
 	if (slash)
 		*slash = '\0';
-	snprintf(buf, size, "*.%s -> %s (%s)", c->domain, a, how);
+	snprintf(buf, size, "*.%s -> %s (%s)", domain, a, how);
 }

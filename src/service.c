@@ -25,7 +25,6 @@
 #include "log.h"
 #include "loop.h"
 #include "notify.h"
-#include "resolver.h"
 #include "sandbox.h"
 #include "statedir.h"
 #include "service.h"
@@ -39,7 +38,6 @@ struct service {
 	struct guest *guest;		/* gangwayd: networks, firewall, adverts */
 	struct host *host;		/* gangway up: routes from adverts */
 	struct ctlsock *ctl;		/* status for `gangway status` */
-	struct resolver *resolver;	/* gangway up: the names' domain to the guest */
 };
 
 /* The control socket asks the control plane in use for its state. */
@@ -53,8 +51,6 @@ static void service_status(void *ctx, struct ctlsock_status *st)
 #endif
 	if (s->host)
 		host_status(s->host, st);
-	if (s->resolver)
-		st->resolver = resolver_describe(s->resolver);
 }
 
 /*
@@ -355,12 +351,6 @@ int service_main(const struct service_opts *o)
 		s.host = host_start(&s.tunnel, s.loop);
 	if (!s.guest && !s.host)
 		goto out;
-	if (s.host && s.tunnel.cfg.names) {
-		struct prefix dns[2];
-		size_t n = resolver_guest_dns(&s.tunnel.cfg, dns, 2);
-
-		s.resolver = resolver_start(&s.tunnel.cfg, s.tunnel.ifname, dns, n);
-	}
 	/* Without it the tunnel still works: a warning (logged), not a failure. */
 	s.ctl = ctlsock_start(&s.tunnel, s.loop, service_status, &s);
 	ctlsock_set_reload(s.ctl, service_on_reload, &s);
@@ -374,7 +364,6 @@ int service_main(const struct service_opts *o)
 		status = 0;
 	notify_send("STOPPING=1");
 out:
-	resolver_stop(s.resolver);
 	ctlsock_stop(s.ctl);
 #ifdef __linux__
 	guest_stop(s.guest);
