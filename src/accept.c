@@ -204,8 +204,9 @@ enum accept_what accept_dns(const struct accept_host *host, const struct accept_
 		why->table = r->table;
 		return why->what = ACCEPT_ROUTE;
 	}
+	/* As for prefixes, a peer's AllowedIPs of 0.0.0.0/0 is no claim on each address. */
 	for (size_t i = 0; i < c->n_others; i++) {
-		if (!prefix_contains(&c->others[i], addr))
+		if (c->others[i].len == 0 || !prefix_contains(&c->others[i], addr))
 			continue;
 		why->hit = c->others[i];
 		return why->what = ACCEPT_PEER;

@@ -233,6 +233,101 @@ static void test_accept_prefixes(void **state)
 			 CTLMSG_ST_SHADOWED);
 }
 
+static void dns(const struct config_peer *cp, const char *addr, enum accept_what what,
+		const char *hit)
+{
+	struct accept_why why;
+	struct prefix a;
+	char buf[PREFIX_STRLEN];
+	enum accept_what got;
+
+	assert_int_equal(prefix_parse_addr(&a, addr), 0);
+	got = accept_dns(&host, &claims, cp, &a, &why);
+	if (got != what || why.what != what)
+		fail_msg("DNS at %s: %d (why %d), wanted %d", addr, got, why.what, what);
+	if (hit && strcmp(prefix_format(&why.hit, buf, sizeof(buf)), hit))
+		fail_msg("DNS at %s: hit %s, wanted %s", addr, buf, hit);
+}
+
+/*
+ * A guest's DNS server: its own tunnel address, by the peer's configured
+ * AllowedIPs, and nothing the host has or reaches another way. The peer
+ * here is configured loosely (its tunnel subnet, the LAN, a VPN's range
+ * and everything else), so that the other rules are what refuse.
+ */
+static void test_dns_address(void **state)
+{
+	static struct config_peer cp, tight;
+	struct prefix allowed[] = { P("10.33.0.0/24"), P("192.0.2.0/24"), P("10.8.0.0/16"),
+				    P("10.44.0.0/16"), P("0.0.0.0/0"), P("fd00:33::/64") };
+	struct prefix own[] = { P("10.33.0.2/32"), P("10.44.0.0/16") };
+	struct accept_why why;
+	struct prefix a;
+	char buf[128];
+
+	(void)state;
+	cp.allowed_ips.v = allowed;
+	cp.allowed_ips.n = 6;
+	claims.n_others = 4;
+	dns(&cp, "10.33.0.2", ACCEPT_OK, NULL);
+	dns(&cp, "fd00:33::2", ACCEPT_OK, NULL);
+	dns(&cp, "203.0.113.9", ACCEPT_OK, NULL);	/* under the default route: no other way */
+	/* the LAN's router, the host itself, a VPN's network, a blackhole */
+	dns(&cp, "192.0.2.1", ACCEPT_ROUTE, "192.0.2.0/24");
+	dns(&cp, "192.0.2.2", ACCEPT_LOCAL, "192.0.2.2/32");
+	dns(&cp, "10.8.0.53", ACCEPT_ROUTE, "10.8.0.0/16");
+	dns(&cp, "172.20.0.1", ACCEPT_ROUTE, "172.16.0.0/12");
+	dns(&cp, "10.99.0.1", ACCEPT_ROUTE, "10.99.0.0/16");
+	/* the host's own tunnel address, and one without a route */
+	dns(&cp, "10.33.0.1", ACCEPT_LOCAL, "10.33.0.1/32");
+	dns(&cp, "10.50.0.9", ACCEPT_LOCAL, "10.50.0.9/32");
+	/* another guest's tunnel address and network, inside this one's AllowedIPs */
+	dns(&cp, "10.33.0.3", ACCEPT_PEER, "10.33.0.3/32");
+	dns(&cp, "10.44.1.1", ACCEPT_PEER, "10.44.0.0/16");
+	/* no server has these */
+	dns(&cp, "127.0.0.1", ACCEPT_NOT_UNICAST, "127.0.0.1/32");
+	dns(&cp, "0.0.0.0", ACCEPT_NOT_UNICAST, NULL);
+	dns(&cp, "224.0.0.251", ACCEPT_NOT_UNICAST, NULL);
+	dns(&cp, "255.255.255.255", ACCEPT_NOT_UNICAST, NULL);
+	dns(&cp, "169.254.1.1", ACCEPT_NOT_UNICAST, NULL);
+	dns(&cp, "::1", ACCEPT_NOT_UNICAST, NULL);
+	dns(&cp, "::", ACCEPT_NOT_UNICAST, NULL);
+	dns(&cp, "ff02::fb", ACCEPT_NOT_UNICAST, NULL);
+	dns(&cp, "fe80::1", ACCEPT_NOT_UNICAST, NULL);
+	/* Only the configured AllowedIPs count: not a prefix, not nothing. */
+	tight.allowed_ips.v = own;
+	tight.allowed_ips.n = 1;
+	dns(&tight, "10.33.0.2", ACCEPT_OK, NULL);
+	dns(&tight, "10.33.0.4", ACCEPT_NOT_OWN, "10.33.0.4/32");
+	dns(&tight, "fd00:33::2", ACCEPT_NOT_OWN, NULL);
+	dns(&tight, "192.0.2.1", ACCEPT_NOT_OWN, NULL);
+	dns(NULL, "10.33.0.2", ACCEPT_NOT_OWN, NULL);
+	/* an address, never a prefix */
+	a = P("10.33.0.0/24");
+	cp.allowed_ips.n = 1;
+	assert_int_equal(accept_dns(&host, &claims, &cp, &a, &why), ACCEPT_NOT_UNICAST);
+	assert_int_equal(prefix_parse_addr(&a, "192.0.2.1"), 0);
+	cp.allowed_ips = (struct config_prefixes){ .v = allowed, .n = 6 };
+	accept_dns(&host, &claims, &cp, &a, &why);
+	accept_why_format(&why, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "overlaps the host's route 192.0.2.0/24 dev "));
+	accept_dns(&host, &claims, &tight, &a, &why);
+	assert_string_equal(accept_why_format(&why, buf, sizeof(buf)),
+			    "192.0.2.1/32 is outside the peer's AllowedIPs");
+}
+
+static void test_dns_domain(void **state)
+{
+	(void)state;
+	assert_true(accept_dns_domain("gangway.internal", "gangway.internal"));
+	assert_false(accept_dns_domain("gangway.internal", "example.com"));
+	assert_false(accept_dns_domain("gangway.internal", "internal"));
+	assert_false(accept_dns_domain("gangway.internal", "x.gangway.internal"));
+	assert_false(accept_dns_domain("gangway.internal", "gangway.internal.evil"));
+	assert_false(accept_dns_domain("gangway.internal", ""));
+	assert_true(accept_dns_domain("corp.example", "corp.example"));
+}
+
 static void test_snapshot_limits(void **state)
 {
 	struct accept_host h = { 0 };
@@ -282,6 +377,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_local_addresses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tunnel_and_other_peers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_accept_prefixes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dns_address, setup, teardown),
+		cmocka_unit_test(test_dns_domain),
 		cmocka_unit_test(test_snapshot_limits),
 		cmocka_unit_test(test_reported_once),
 	};

@@ -192,7 +192,7 @@ static void test_malformed(void **state)
 	static struct ctlmsg d;
 	static const struct { const char *hdr, *body; size_t blen; } bad[] = {
 		{ "GWY1\x01\x00\x00\x00", "", 0 },				/* old magic */
-		{ "GWY2\x05\x00\x00\x00", "", 0 },				/* type */
+		{ "GWY2\x06\x00\x00\x00", "", 0 },				/* type */
 		{ "GWY2\x00\x00\x00\x00", "", 0 },				/* type 0 */
 		{ "GWY2\x01\x01\x00\x00", "", 0 },				/* flags */
 		{ "GWY2\x01\x00\x00\x01", "", 0 },				/* missing entry */
@@ -304,6 +304,108 @@ static void pair_meet(struct pair *p)
 	assert_int_equal(xfer(&p->g, &p->h, &hello_msg, NULL, NULL), 0);
 	assert_int_equal(xfer(&p->g, &p->h, adv(1), NULL, NULL), 0);
 	assert_int_equal(xfer(&p->h, &p->g, &hello_msg, NULL, NULL), 0);
+}
+
+/* NAMES: the guest's DNS server (one address per family) and domain, or names off. */
+static void test_names(void **state)
+{
+	static struct ctlmsg m, d;
+	uint8_t buf[CTLMSG_MAX_LEN];
+	int n;
+
+	(void)state;
+	memset(&m, 0, sizeof(m));
+	m.type = CTLMSG_NAMES;
+	m.life = m.nonce = 1;
+	m.prefixes[0] = pf("10.33.0.2/32");
+	m.prefixes[1] = pf("fd00:33::2/128");
+	m.n = 2;
+	strcpy(m.domain, "gangway.internal");
+	n = ctlmsg_encode(&m, K, buf, sizeof(buf));
+	assert_int_equal(n, CTLMSG_HDR_LEN + 6 + 18 + 1 + 16 + CTLMSG_TAG_LEN);
+	assert_memory_equal(buf + 4, "\x05\x00\x00\x02", 4);
+	assert_memory_equal(buf + CTLMSG_HDR_LEN, "\x04\x20\x0a\x21\x00\x02\x06\x80", 8);
+	assert_memory_equal(buf + CTLMSG_HDR_LEN + 24, "\x10gangway.internal", 17);
+	assert_int_equal(ctlmsg_decode(&d, K, buf, (size_t)n), 0);
+	assert_int_equal(d.type, CTLMSG_NAMES);
+	assert_int_equal(d.n, 2);
+	assert_true(prefix_equal(&d.prefixes[0], &m.prefixes[0]));
+	assert_true(prefix_equal(&d.prefixes[1], &m.prefixes[1]));
+	assert_string_equal(d.domain, "gangway.internal");
+	/* Names off: no address, no domain; a header and one byte. */
+	m.n = 0;
+	m.domain[0] = '\0';
+	n = ctlmsg_encode(&m, K, buf, sizeof(buf));
+	assert_int_equal(n, CTLMSG_HDR_LEN + 1 + CTLMSG_TAG_LEN);
+	assert_int_equal(buf[CTLMSG_HDR_LEN], 0);
+	strcpy(d.domain, "stale.example");
+	assert_int_equal(ctlmsg_decode(&d, K, buf, (size_t)n), 0);
+	assert_int_equal(d.n, 0);
+	assert_string_equal(d.domain, "");
+	/* The longest domain fits. */
+	m.n = 2;
+	memset(m.domain, 'a', CTLMSG_DOMAIN_MAX);
+	for (size_t i = 63; i < CTLMSG_DOMAIN_MAX; i += 64)
+		m.domain[i] = '.';
+	m.domain[CTLMSG_DOMAIN_MAX] = '\0';
+	n = ctlmsg_encode(&m, K, buf, sizeof(buf));
+	assert_true(n > 0);
+	assert_int_equal(ctlmsg_decode(&d, K, buf, (size_t)n), 0);
+	assert_string_equal(d.domain, m.domain);
+	/* What cannot be said: three addresses, a prefix, a domain not in its one spelling. */
+	strcpy(m.domain, "gangway.internal");
+	m.n = 3;
+	m.prefixes[2] = pf("10.33.0.3/32");
+	assert_int_equal(ctlmsg_encode(&m, K, buf, sizeof(buf)), -EMSGSIZE);
+	m.n = 1;
+	m.prefixes[0] = pf("10.33.0.0/24");
+	assert_int_equal(ctlmsg_encode(&m, K, buf, sizeof(buf)), -EMSGSIZE);
+	m.prefixes[0] = pf("10.33.0.2/32");
+	strcpy(m.domain, "Gangway.internal");
+	assert_int_equal(ctlmsg_encode(&m, K, buf, sizeof(buf)), -EMSGSIZE);
+	m.domain[0] = '\0';		/* an address without a domain */
+	assert_int_equal(ctlmsg_encode(&m, K, buf, sizeof(buf)), -EMSGSIZE);
+	m.n = 0;			/* a domain without an address */
+	strcpy(m.domain, "gangway.internal");
+	assert_int_equal(ctlmsg_encode(&m, K, buf, sizeof(buf)), -EMSGSIZE);
+}
+
+static void test_names_malformed(void **state)
+{
+	static struct ctlmsg d;
+#define A4 "\x04\x20\x0a\x21\x00\x02"
+	static const struct { const char *hdr, *body; size_t blen; } bad[] = {
+		{ "GWY2\x05\x00\x00\x00", "", 0 },				/* no domain length */
+		{ "GWY2\x05\x00\x00\x01", A4 "\x00", 7 },			/* address, no domain */
+		{ "GWY2\x05\x00\x00\x00", "\x03" "a.b", 4 },			/* domain, no address */
+		{ "GWY2\x05\x00\x00\x01", "\x04\x18\x0a\x21\x00\x00\x03" "a.b", 10 },	/* a /24 */
+		{ "GWY2\x05\x00\x00\x03", A4 A4 A4 "\x03" "a.b", 22 },		/* three */
+		{ "GWY2\x05\x00\x00\x01", A4 "\x03" "A.b", 10 },		/* upper case */
+		{ "GWY2\x05\x00\x00\x01", A4 "\x04" "a.b.", 11 },		/* trailing dot */
+		{ "GWY2\x05\x00\x00\x01", A4 "\x04" "a..b", 11 },		/* empty label */
+		{ "GWY2\x05\x00\x00\x01", A4 "\x03" "abc", 10 },		/* one label */
+		{ "GWY2\x05\x00\x00\x01", A4 "\x04-a.b", 11 },		/* leading '-' */
+		{ "GWY2\x05\x00\x00\x01", A4 "\x03" "a\x00" "b", 10 },		/* NUL */
+		{ "GWY2\x05\x00\x00\x01", A4 "\x03" "a_b", 10 },		/* '_' */
+		{ "GWY2\x05\x00\x00\x01", A4 "\x04" "a.b", 10 },		/* cut short */
+		{ "GWY2\x05\x00\x00\x01", A4 "\x03" "a.bc", 11 },		/* trailing */
+		{ "GWY2\x05\x00\x00\x01", A4 "\x80" "a.b", 10 },		/* 128 bytes */
+	};
+#undef A4
+	uint8_t buf[CTLMSG_MAX_LEN + 64];
+	size_t n;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		n = mk(buf, bad[i].hdr, bad[i].body, bad[i].blen);
+		if (ctlmsg_decode(&d, K, buf, n) != -EBADMSG)
+			fail_msg("malformed NAMES case %zu accepted", i);
+	}
+	n = mk(buf, "GWY2\x05\x00\x00\x01", "\x04\x20\x0a\x21\x00\x02\x03" "a.b", 10);
+	assert_int_equal(ctlmsg_decode(&d, K, buf, n), 0);
+	assert_string_equal(d.domain, "a.b");
+	n = mk(buf, "GWY2\x05\x00\x00\x00", "\x00", 1);
+	assert_int_equal(ctlmsg_decode(&d, K, buf, n), 0);
 }
 
 static void test_auth_keys(void **state)
@@ -598,6 +700,8 @@ int main(void)
 		cmocka_unit_test(test_remapped_ack),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_ack_remaps),
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_names_malformed),
 		cmocka_unit_test(test_auth_keys),
 		cmocka_unit_test(test_auth_verify),
 		cmocka_unit_test(test_auth_tamper),
