@@ -2,6 +2,7 @@
 #ifndef GANGWAY_DNS_H
 #define GANGWAY_DNS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,6 +40,26 @@ void dns_answerer_free(struct dns_answerer *a);
 int dns_answer(struct dns_answerer *a, const uint8_t *q, size_t qlen, uint8_t *out, size_t size,
 	       size_t max_udp);
 const struct dns_stats *dns_answerer_stats(const struct dns_answerer *a);
+
+/* A query's question as read without ldns (dns_question_read). */
+struct dns_question {
+	const uint8_t *name;		/* the name's wire form, inside the query */
+	size_t name_len;		/* its final 0 included */
+	uint16_t type, cls;
+	bool edns;			/* an OPT record came along... */
+	uint16_t udp_size;		/* ...offering this much (not 0) */
+};
+
+/*
+ * Read the question of a query in its common shape, with a bounded
+ * reader and no allocation: a QUERY with one question whose name is not
+ * compressed, no answer or authority records, at most one additional
+ * record, an OPT with the root as its owner and a UDP size, and nothing
+ * after. ldns reads every such message without error and to the same
+ * fields (fuzz_dns checks it). Returns true for that shape; anything
+ * else (false) is for ldns_wire2pkt to judge.
+ */
+bool dns_question_read(const uint8_t *q, size_t len, struct dns_question *out);
 
 struct dns_server;
 

@@ -15,15 +15,20 @@
  * a client that sends more than DNS_MAX_QUERY bytes in one message, or
  * would make us wait to write, is dropped.
  *
- * Memory per query: ldns's packet objects are heap objects, so parsing a
- * query allocates (ldns_wire2pkt: about ten small blocks, freed before the
- * next query). Building an answer allocates more (records, and the name
- * compression of ldns_pkt2buffer_wire), so answers are built once and
- * kept: a cache of DNS_CACHE replies as ldns wrote them, keyed by the
- * question exactly as asked (case included, for resolvers that check it),
- * the reply's size limit and the table's generation, so any change to the
- * table makes every cached answer stale. A hit copies the bytes and sets
- * the query's id and RD bit in them (ldns's wire macros). The wire
+ * Memory per query: none, for a question asked before. ldns's packet
+ * objects are heap objects (parsing a query with ldns_wire2pkt allocates
+ * about ten small blocks; building an answer, its records and the name
+ * compression of ldns_pkt2buffer_wire, many more), so answers are built
+ * once and kept: a cache of DNS_CACHE replies as ldns wrote them, keyed by
+ * the question's name exactly as asked (its wire form, case included, for
+ * resolvers that check it), type, class, EDNS and the reply's size limit,
+ * and the table's generation, so any change to the table makes every
+ * cached answer stale. The cache is looked up before ldns sees the query:
+ * a query of the common shape (dns_question_read: one question, a name
+ * without compression, at most an OPT record) has its question read by a
+ * bounded reader of our own, and a hit copies the bytes and sets the
+ * query's id and RD bit in them (ldns's wire macros). Only a miss, or a
+ * query of another shape, is parsed by ldns and answered by it. The wire
  * buffers (the reply, the name as text) are allocated once and reused.
  */
 #include <errno.h>
@@ -44,16 +49,17 @@
 #define DNS_BATCH	32
 #define DNS_UDP_BUF	1500
 #define DNS_CACHE	256		/* answers kept, direct-mapped */
-#define DNS_KEY_LEN	(4 * NAMES_NAME_LEN + 2)	/* a name as ldns prints it */
+#define DNS_NAME_WIRE	255		/* a name's wire form at most (RFC 1035) */
 
 struct dns_cached {
 	uint64_t generation;		/* of the table; 0: empty */
 	uint16_t type, cls;
-	uint16_t limit;			/* the reply's size limit */
+	uint16_t limit;			/* the reply's size limit (TCP: the buffer's) */
 	bool edns;
 	uint8_t rcode;
 	bool truncated;
-	char key[DNS_KEY_LEN];		/* the question's name, as asked */
+	uint8_t key[DNS_NAME_WIRE];	/* the question's name, wire form, as asked */
+	uint8_t key_len;
 	uint16_t len;
 	uint8_t wire[DNS_UDP_MAX];
 };
@@ -319,43 +325,85 @@ static void dns_clear_section(ldns_pkt *r, ldns_pkt_section sec)
 		ldns_pkt_set_nscount(r, 0);
 }
 
-static uint32_t dns_cache_hash(const char *key, uint16_t type, size_t limit)
+/* FNV-1a over the name, the type and the limit: every byte reaches the low bits. */
+static uint32_t dns_cache_hash(const uint8_t *key, size_t len, uint16_t type, size_t limit)
 {
-	uint32_t h = 2166136261u ^ type ^ ((uint32_t)limit << 16);
+	const uint8_t tail[4] = { (uint8_t)(type >> 8), (uint8_t)type, (uint8_t)(limit >> 8),
+				  (uint8_t)limit };
+	uint32_t h = 2166136261u;
 
-	for (; *key; key++)
-		h = (h ^ (uint8_t)*key) * 16777619u;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ key[i]) * 16777619u;
+	for (size_t i = 0; i < sizeof(tail); i++)
+		h = (h ^ tail[i]) * 16777619u;
 	return h;
 }
 
 /*
- * The cache entry for this question: a hit when *hit, else the slot to
- * fill. NULL when the question is not cacheable (a name too long to key).
+ * The cache entry for question qs with reply limit limit: a hit when *hit,
+ * else the slot to fill. NULL when the answer cannot be kept.
  */
-static struct dns_cached *dns_cache_find(struct dns_answerer *a, const ldns_pkt *query,
+static struct dns_cached *dns_cache_find(struct dns_answerer *a, const struct dns_question *qs,
 					 size_t limit, bool *hit)
 {
-	const ldns_rr *qrr = ldns_rr_list_rr(ldns_pkt_question(query), 0);
-	uint16_t type = (uint16_t)ldns_rr_get_type(qrr), cls = (uint16_t)ldns_rr_get_class(qrr);
-	bool edns = ldns_pkt_edns(query);
-	const char *key = ldns_rr_owner(qrr) ? dns_name_raw(a, ldns_rr_owner(qrr)) : NULL;
 	struct dns_cached *e;
 
 	*hit = false;
-	if (!key || strlen(key) >= DNS_KEY_LEN || limit > DNS_UDP_MAX)
+	if (!qs->name_len || qs->name_len > DNS_NAME_WIRE || limit > UINT16_MAX)
 		return NULL;
-	e = &a->cache[dns_cache_hash(key, type, limit) % DNS_CACHE];
-	*hit = e->generation == names_generation(a->names) && e->type == type &&
-	       e->cls == cls && e->limit == limit && e->edns == edns && !strcmp(e->key, key);
+	e = &a->cache[dns_cache_hash(qs->name, qs->name_len, qs->type, limit) % DNS_CACHE];
+	*hit = e->generation == names_generation(a->names) && e->type == qs->type &&
+	       e->cls == qs->cls && e->limit == limit && e->edns == qs->edns &&
+	       e->key_len == qs->name_len && !memcmp(e->key, qs->name, qs->name_len);
 	if (!*hit) {
 		e->generation = 0;
-		e->type = type;
-		e->cls = cls;
+		e->type = qs->type;
+		e->cls = qs->cls;
 		e->limit = (uint16_t)limit;
-		e->edns = edns;
-		memcpy(e->key, key, strlen(key) + 1);
+		e->edns = qs->edns;
+		e->key_len = (uint8_t)qs->name_len;
+		memcpy(e->key, qs->name, qs->name_len);
 	}
 	return e;
+}
+
+static uint16_t dns_get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+bool dns_question_read(const uint8_t *q, size_t len, struct dns_question *out)
+{
+	size_t off = LDNS_HEADER_SIZE, label;
+
+	memset(out, 0, sizeof(*out));
+	if (len < LDNS_HEADER_SIZE || LDNS_QR_WIRE(q) || LDNS_OPCODE_WIRE(q) != LDNS_PACKET_QUERY ||
+	    dns_get16(q + 4) != 1 || dns_get16(q + 6) || dns_get16(q + 8) || dns_get16(q + 10) > 1)
+		return false;
+	/* The name: labels of 1-63 bytes up to the root's 0, no pointer, 255 bytes at most. */
+	out->name = q + off;
+	do {
+		if (off >= len)
+			return false;
+		label = q[off];
+		if (label > LDNS_MAX_LABELLEN || off + 1 + label - LDNS_HEADER_SIZE > DNS_NAME_WIRE)
+			return false;
+		off += 1 + label;
+	} while (label);
+	out->name_len = off - LDNS_HEADER_SIZE;
+	if (off + 4 > len)
+		return false;
+	out->type = dns_get16(q + off);
+	out->cls = dns_get16(q + off + 2);
+	off += 4;
+	if (dns_get16(q + 10) == 0)
+		return off == len;
+	/* OPT: owner the root, type 41, class the UDP size, TTL, rdata to the end. */
+	if (off + 11 > len || q[off] != 0 || dns_get16(q + off + 1) != LDNS_RR_TYPE_OPT)
+		return false;
+	out->edns = true;
+	out->udp_size = dns_get16(q + off + 3);
+	return out->udp_size && off + 11 + dns_get16(q + off + 9) == len;
 }
 
 /* A cached answer counts as the first one did. */
@@ -367,12 +415,43 @@ static void dns_count(struct dns_answerer *a, uint8_t rcode, bool truncated)
 	a->stats.truncated += truncated;
 }
 
+/* The reply's size limit: TCP's whole buffer, or what UDP and the query's EDNS allow. */
+static size_t dns_limit(size_t size, size_t max_udp, bool edns, size_t want)
+{
+	size_t limit = size;
+
+	if (max_udp) {
+		limit = DNS_UDP_DEFAULT;
+		if (edns)
+			limit = want < DNS_UDP_DEFAULT ? DNS_UDP_DEFAULT :
+				want > DNS_UDP_MAX ? DNS_UDP_MAX : want;
+		if (limit > max_udp)
+			limit = max_udp;
+	}
+	return limit > size ? size : limit;
+}
+
+/* A kept answer, with the query's id and RD bit; its length. */
+static int dns_answer_cached(struct dns_answerer *a, const struct dns_cached *e,
+			     const uint8_t *q, uint8_t *out)
+{
+	memcpy(out, e->wire, e->len);
+	ldns_write_uint16(out, LDNS_ID_WIRE(q));
+	if (LDNS_RD_WIRE(q))
+		LDNS_RD_SET(out);
+	else
+		LDNS_RD_CLR(out);
+	dns_count(a, e->rcode, e->truncated);
+	return e->len;
+}
+
 int dns_answer(struct dns_answerer *a, const uint8_t *q, size_t qlen, uint8_t *out, size_t size,
 	       size_t max_udp)
 {
 	ldns_pkt *query = NULL, *r = NULL;
 	struct dns_cached *e = NULL;
-	size_t limit = size, len;
+	struct dns_question qs;
+	size_t limit, len;
 	uint8_t rcode = LDNS_RCODE_NOERROR;
 	bool hit, truncated = false;
 	int ret = -1;
@@ -380,6 +459,14 @@ int dns_answer(struct dns_answerer *a, const uint8_t *q, size_t qlen, uint8_t *o
 	if (qlen < LDNS_HEADER_SIZE || LDNS_QR_WIRE(q)) {
 		a->stats.malformed++;
 		return -1;
+	}
+	/* A question asked before: its answer, without ldns and without allocating. */
+	if (dns_question_read(q, qlen, &qs)) {
+		limit = dns_limit(size, max_udp, qs.edns, qs.udp_size);
+		e = dns_cache_find(a, &qs, limit, &hit);
+		if (e && hit && e->len <= size)
+			return dns_answer_cached(a, e, q, out);
+		e = NULL;		/* ldns reads it, and the entry is found again */
 	}
 	if (ldns_wire2pkt(&query, q, qlen) != LDNS_STATUS_OK) {
 		a->stats.malformed++;
@@ -391,31 +478,23 @@ int dns_answer(struct dns_answerer *a, const uint8_t *q, size_t qlen, uint8_t *o
 		a->stats.malformed++;
 		rcode = LDNS_RCODE_FORMERR;
 	}
-	if (max_udp) {
-		limit = DNS_UDP_DEFAULT;
-		if (query && ldns_pkt_edns(query)) {
-			size_t want = ldns_pkt_edns_udp_size(query);
-
-			limit = want < DNS_UDP_DEFAULT ? DNS_UDP_DEFAULT :
-				want > DNS_UDP_MAX ? DNS_UDP_MAX : want;
-		}
-		if (limit > max_udp)
-			limit = max_udp;
-	}
-	if (limit > size)
-		limit = size;
+	limit = dns_limit(size, max_udp, query && ldns_pkt_edns(query),
+			  query ? ldns_pkt_edns_udp_size(query) : 0);
 	/* An answer built before for the same question and table: its bytes. */
 	if (rcode == LDNS_RCODE_NOERROR) {
-		e = dns_cache_find(a, query, limit, &hit);
+		const ldns_rr *qrr = ldns_rr_list_rr(ldns_pkt_question(query), 0);
+		const ldns_rdf *owner = ldns_rr_owner(qrr);
+
+		qs = (struct dns_question){
+			.name = owner ? ldns_rdf_data(owner) : NULL,
+			.name_len = owner ? ldns_rdf_size(owner) : 0,
+			.type = (uint16_t)ldns_rr_get_type(qrr),
+			.cls = (uint16_t)ldns_rr_get_class(qrr),
+			.edns = ldns_pkt_edns(query),
+		};
+		e = dns_cache_find(a, &qs, limit, &hit);
 		if (e && hit && e->len <= size) {
-			memcpy(out, e->wire, e->len);
-			ldns_write_uint16(out, LDNS_ID_WIRE(q));
-			if (LDNS_RD_WIRE(q))
-				LDNS_RD_SET(out);
-			else
-				LDNS_RD_CLR(out);
-			dns_count(a, e->rcode, e->truncated);
-			ret = e->len;
+			ret = dns_answer_cached(a, e, q, out);
 			goto out;
 		}
 	}
