@@ -31,6 +31,10 @@
  * comes late) does not count the time asleep as its guests' silence: their
  * VMs slept too.
  *
+ * A guest's NAMES message (where its DNS server for container names
+ * listens) goes to hostdns.c, judged against the same reading of the host
+ * and judged again with the prefixes when the host changes.
+ *
  * Guests are known by public key, never by the engine's peer object: a
  * reload frees the peers it removes, and their routes go with them.
  */
