@@ -56,20 +56,20 @@ void gso_hdr_read(struct gso_hdr *h, const uint8_t *p)
 {
 	h->flags = p[0];
 	h->gso_type = p[1];
-	memcpy(&h->hdr_len, p + 2, 2);
-	memcpy(&h->gso_size, p + 4, 2);
-	memcpy(&h->csum_start, p + 6, 2);
-	memcpy(&h->csum_offset, p + 8, 2);
+	h->hdr_len = bytes_load_host16(p + 2);
+	h->gso_size = bytes_load_host16(p + 4);
+	h->csum_start = bytes_load_host16(p + 6);
+	h->csum_offset = bytes_load_host16(p + 8);
 }
 
 void gso_hdr_write(const struct gso_hdr *h, uint8_t *p)
 {
 	p[0] = h->flags;
 	p[1] = h->gso_type;
-	memcpy(p + 2, &h->hdr_len, 2);
-	memcpy(p + 4, &h->gso_size, 2);
-	memcpy(p + 6, &h->csum_start, 2);
-	memcpy(p + 8, &h->csum_offset, 2);
+	bytes_store_host16(p + 2, h->hdr_len);
+	bytes_store_host16(p + 4, h->gso_size);
+	bytes_store_host16(p + 6, h->csum_start);
+	bytes_store_host16(p + 8, h->csum_offset);
 }
 
 static const uint8_t *gso_saddr(const uint8_t *p, int family)
