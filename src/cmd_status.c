@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "cmd.h"
-#include "ctlsock.h"
+#include "ctlsock_client.h"
 
 static const char cmd_status_usage[] =
 	"Usage: gangway status [-j | --prometheus] [-c FILE | -i IFNAME | --socket PATH]\n\n"
@@ -49,7 +49,7 @@ static int cmd_status_ask(const char *prog, const char *sock, const char *config
 		fprintf(stderr, "gangway %s: %s\n", prog, ret == -EINVAL ? path : strerror(-ret));
 		return 1;
 	}
-	ret = ctlsock_request(path, req, &body);
+	ret = ctlsock_client_request(path, req, &body);
 	if (ret == -EPROTO) {
 		fprintf(stderr, "gangway %s: the daemon answered: %s\n", prog, body);
 	} else if (ret) {
