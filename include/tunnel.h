@@ -54,6 +54,11 @@ struct tunnel_ctl_out {
 	uint8_t msg[CTLMSG_MAX_LEN];
 };
 
+/*
+ * Defined here so the service can hold one by value; its fields are
+ * tunnel.c's own: the control plane, the control socket and the tap reach
+ * it through the functions below.
+ */
 struct tunnel {
 	enum tunnel_role role;
 	struct tunnel_hooks hooks;	/* tunnel_set_hooks() */
