@@ -122,6 +122,8 @@ HOOKS_OBJ := $(HOOKS_SRC:src/%.c=$(BUILD)/obj-hooks/%.o)
 HOOKS_PROGS := $(PROGS:$(BUILD)/%=$(BUILD)/test-hooks/%)
 UNIT_HOOKS_SRC := $(filter-out $(PLATFORM_SKIP),src/wg.c src/discover_linux.c)
 UNIT_HOOKS_OBJ := $(UNIT_HOOKS_SRC:src/%.c=$(BUILD)/obj-hooks/%.o)
+# Kept: only pattern rules name them, which would make them intermediate.
+.PRECIOUS: $(BUILD)/obj-hooks/%.o
 
 $(BUILD)/obj-hooks/%.o: src/%.c $(wildcard include/*.h include/testhooks/*.h) | $(BUILD)/obj-hooks
 	$(CC) $(ALL_CPPFLAGS) -DGANGWAY_TEST_HOOKS $(ALL_CFLAGS) -c -o $@ $<
