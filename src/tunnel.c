@@ -1025,10 +1025,7 @@ int tunnel_reload(struct tunnel *t, struct config *cfg)
 	struct config old;
 	int ret;
 
-	if (memcmp(cfg->private_key, t->cfg.private_key, KEY_LEN) ||
-	    strcmp(cfg->ifname, t->cfg.ifname) || cfg->listen_port != t->cfg.listen_port ||
-	    cfg->mtu != t->cfg.mtu || strcmp(cfg->packet_io, t->cfg.packet_io) ||
-	    cfg->crypto_workers != t->cfg.crypto_workers) {
+	if (config_restart_change(&t->cfg, cfg)) {
 		log_err(CONFIG_RESTART_KEYS " change only on restart; "
 			"keeping the running configuration");
 		return -EINVAL;
