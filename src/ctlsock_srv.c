@@ -9,8 +9,10 @@
  * then the socket is 0660 with that group, and the peer's uid must be 0,
  * its gid the group's, or its passwd entry a member (getgrouplist). The
  * file mode is the first wall, the credentials check the second. The
- * reply is built whole in memory (bounded) and
- * written with a short send timeout: a client that does not read loses
+ * reply is rendered whole in memory (bounded) from a snapshot the daemon
+ * fills through its ops (ctlsock_render.h), the server adding the
+ * captures' counts, and written with a short send timeout: a client that
+ * does not read loses
  * its reply, the daemon loses at most that timeout. A capture request is
  * different: its connection is handed to the tap (captap.c), which streams
  * pcap on it without ever waiting, until the client closes it.
