@@ -12,10 +12,10 @@
  * reply is rendered whole in memory (bounded) from a snapshot the daemon
  * fills through its ops (ctlsock_render.h), the server adding the
  * captures' counts, and written with a short send timeout: a client that
- * does not read loses
- * its reply, the daemon loses at most that timeout. A capture request is
- * different: its connection is handed to the tap (captap.c), which streams
- * pcap on it without ever waiting, until the client closes it.
+ * does not read loses its reply, the daemon loses at most that timeout. A
+ * capture request is different: its connection is handed to the tap
+ * (captap.c), which streams pcap on it without ever waiting, until the
+ * client closes it.
  */
 #include <errno.h>
 #include <fcntl.h>
