@@ -141,9 +141,15 @@ $(DEPSTAMP):
 # tests that need a hook (GANGWAY_TEST_TIMERS: shortened protocol timers).
 # Only the files with hooks are compiled again, with -DGANGWAY_TEST_HOOKS,
 # and linked ahead of the library; the programs in $(BUILD)/ have none.
+# The unit tests and fuzzers link the engine's and discovery's hooks the
+# same way (declared in include/testhooks/, which only tests include).
 HOOKS_SRC := src/tunnel.c
 HOOKS_OBJ := $(HOOKS_SRC:src/%.c=$(BUILD)/obj-hooks/%.o)
 HOOKS_PROGS := $(PROGS:$(BUILD)/%=$(BUILD)/test-hooks/%)
+UNIT_HOOKS_SRC := $(filter-out $(PLATFORM_SKIP),src/wg.c src/discover_linux.c)
+UNIT_HOOKS_OBJ := $(UNIT_HOOKS_SRC:src/%.c=$(BUILD)/obj-hooks/%.o)
+# Kept: only pattern rules name them, which would make them intermediate.
+.PRECIOUS: $(BUILD)/obj-hooks/%.o
 
 $(BUILD)/obj-hooks/%.o: src/%.c $(DEPSTAMP) | $(BUILD)/obj-hooks
 	$(CC) $(ALL_CPPFLAGS) -DGANGWAY_TEST_HOOKS $(DEPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
@@ -157,14 +163,14 @@ $(BUILD)/test-hooks/gangway: $(CLI_SRC:src/%.c=$(BUILD)/obj/%.o) $(HOOKS_OBJ) $(
 $(BUILD)/obj-hooks $(BUILD)/test-hooks:
 	mkdir -p $@
 
-# Unit tests compile against the real modules (the static library): a
-# change to the library relinks them all, and recompiles only those whose
-# headers changed.
+# Unit tests compile against the real modules (the static library), the
+# few with test hooks in their hooks build: a change to the library relinks
+# them all, and recompiles only those whose headers changed.
 $(UNIT_OBJ): $(BUILD)/tests/obj/%.o: tests/unit/%.c $(DEPSTAMP) | $(BUILD)/tests/obj
 	$(CC) $(ALL_CPPFLAGS) -Itests/unit $(TEST_CFLAGS) $(DEPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
-$(UNIT_BIN): $(BUILD)/tests/%: $(BUILD)/tests/obj/%.o $(LIBGW) | $(BUILD)/tests
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBGW) $(LIBS) $(TEST_LIBS)
+$(UNIT_BIN): $(BUILD)/tests/%: $(BUILD)/tests/obj/%.o $(UNIT_HOOKS_OBJ) $(LIBGW) | $(BUILD)/tests
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(UNIT_HOOKS_OBJ) $(LIBGW) $(LIBS) $(TEST_LIBS)
 
 # Small programs the integration tests drive (traffic generators, probes).
 $(BUILD)/tests/%: tests/tools/%.c $(LIBGW) $(DEPSTAMP) | $(BUILD)/tests
@@ -210,7 +216,8 @@ analyze:
 	clang-tidy --quiet $(filter-out $(MACOS_ONLY),$(wildcard src/*.c)) -- \
 		$(ALL_CPPFLAGS) -std=c11
 
-# libFuzzer harnesses include nothing but the shared library, built with clang.
+# libFuzzer harnesses link the shared library and the hooks of the engine and
+# discovery (UNIT_HOOKS_OBJ), all built with clang.
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 # Both steps get the same flags: an object rebuilt by the second (a source
@@ -222,9 +229,9 @@ fuzz:
 	$(MAKE) $(FUZZ_MAKE) fuzz-bins
 
 fuzz-bins: $(FUZZ_BIN)
-build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c build-fuzz/libgangway.a $(DEPSTAMP)
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(UNIT_HOOKS_OBJ) build-fuzz/libgangway.a $(DEPSTAMP)
 	clang $(ALL_CPPFLAGS) $(DEPFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined \
-		-o $@ $< build-fuzz/libgangway.a $(LIBS)
+		-o $@ $< $(UNIT_HOOKS_OBJ) build-fuzz/libgangway.a $(LIBS)
 
 # Not part of make check (tests/integration/60-fastpath.sh runs it briefly).
 # wireguard-go with offloads is Debian 13's, unpacked under $(BUILD)/bench;

@@ -38,7 +38,7 @@
 #include "bytes.h"
 #include "captap.h"
 #include "config.h"
-#include "ctlsock.h"
+#include "ctlsock_client.h"
 
 #define CAPTURE_SNAPLEN		CAPTAP_SNAPLEN_MAX
 #define CAPTURE_FILTER_MAX	4096
@@ -551,7 +551,7 @@ static long long capture_overflow(const char *path)
 	char *body = NULL, *p;
 	long long v = -1;
 
-	if (ctlsock_request(path, "status json", &body) == 0 && (p = strstr(body, key)))
+	if (ctlsock_client_request(path, "status json", &body) == 0 && (p = strstr(body, key)))
 		v = strtoll(p + sizeof(key) - 1, NULL, 10);
 	free(body);
 	return v;

@@ -35,7 +35,7 @@
 #include "config.h"
 #include "crypto.h"
 #include "csum.h"
-#include "ctlsock.h"
+#include "ctlsock_client.h"
 #include "key.h"
 #include "prefix.h"
 
@@ -209,7 +209,7 @@ static bool doctor_check_daemon(struct doctor *d, const char *sock_opt)
 		snprintf(d->sock, sizeof(d->sock), "%s", sock_opt);
 	else if (ctlsock_path(&d->c, d->sock, sizeof(d->sock)))
 		d->sock[0] = '\0';
-	ret = ctlsock_request(d->sock, "prometheus", &d->metrics);
+	ret = ctlsock_client_request(d->sock, "prometheus", &d->metrics);
 	if (ret) {
 		snprintf(fix, sizeof(fix), "start it ('gangway up -c %s' on the host, "
 			 "'systemctl start gangwayd' in the VM)", d->conf_path);
@@ -371,7 +371,7 @@ static bool doctor_prefix_for(struct doctor *d, const struct prefix *ip, const c
 	bool found = false;
 
 	snprintf(want, sizeof(want), "\", \"state\": \"%s\"", state);
-	if (ctlsock_request(d->sock, "status json", &json))
+	if (ctlsock_client_request(d->sock, "status json", &json))
 		goto out;
 	for (const char *p = json; (p = strstr(p, "\"prefix\": \"")); ) {
 		struct prefix pf;
@@ -594,7 +594,7 @@ static double doctor_counter(struct doctor *d, const char *name)
 	char *m = NULL;
 	double sum = 0, v;
 
-	if (ctlsock_request(d->sock, "prometheus", &m))
+	if (ctlsock_client_request(d->sock, "prometheus", &m))
 		return -1;
 	for (const char *p = m; (p = strstr(p, name)); p++)
 		if ((p == m || p[-1] == '\n') && doctor_metric(p, name, NULL, &v))

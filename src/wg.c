@@ -1883,6 +1883,9 @@ void wg_peer_keypairs(const struct wg_peer *peer, struct wg_peer_keypairs *out)
 	wg_keypair_info(peer->kp_next, &out->next);
 }
 
+#ifdef GANGWAY_TEST_HOOKS
+#include "testhooks/wg_hooks.h"
+
 int wg_peer_test_set_send_counter(struct wg_peer *peer, uint64_t counter)
 {
 	if (!peer->kp_cur)
@@ -1890,3 +1893,4 @@ int wg_peer_test_set_send_counter(struct wg_peer *peer, uint64_t counter)
 	peer->kp_cur->send_counter = counter;
 	return 0;
 }
+#endif
