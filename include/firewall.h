@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "discover.h"
+#include "proc.h"
 
 enum firewall_mech {
 	FIREWALL_NONE,
@@ -90,15 +91,6 @@ int firewall_comment(const char *tun, char *buf, size_t size);
 int firewall_plan(const struct firewall_opts *o, const struct discover_view *v,
 		  struct firewall_opening *out, size_t max);
 
-/* Growing text buffer for iptables-restore input and program output. */
-struct firewall_buf {
-	char *p;
-	size_t len, cap;
-};
-int firewall_buf_printf(struct firewall_buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-void firewall_buf_free(struct firewall_buf *b);
-
 /* ---- firewall_ipt_linux.c: Docker's iptables (either flavour) ---- */
 
 enum firewall_ipt_chain {
@@ -168,7 +160,7 @@ int firewall_ipt_script(const struct firewall_ipt_scan *s, const char *text,
 			const bool fix[FIREWALL_IPT_NCHAINS], bool purge,
 			const struct firewall_ipt_rule *const want[FIREWALL_IPT_NCHAINS],
 			const size_t n_want[FIREWALL_IPT_NCHAINS],
-			struct firewall_buf *out, size_t *inserted);
+			struct proc_buf *out, size_t *inserted);
 
 /* Programs of one iptables flavour, resolved to paths ("" if missing). */
 struct firewall_ipt_progs {
@@ -179,10 +171,10 @@ struct firewall_ipt_progs {
 /* Find the save/restore programs of a flavour: 0 or -ENOENT. */
 int firewall_ipt_progs_find(bool legacy, struct firewall_ipt_progs *p);
 /* Run save for family (AF_INET/AF_INET6) into out. 0 or -errno / -EIO. */
-int firewall_ipt_save(const struct firewall_ipt_progs *p, int family, struct firewall_buf *out);
+int firewall_ipt_save(const struct firewall_ipt_progs *p, int family, struct proc_buf *out);
 /* Feed script to restore --noflush -w for family. 0 or -errno / -EIO. */
 int firewall_ipt_restore(const struct firewall_ipt_progs *p, int family,
-			 const struct firewall_buf *script);
+			 const struct proc_buf *script);
 /*
  * Legacy xtables tables in this namespace for family: bit 0 filter, bit 1
  * raw (from /proc, which never creates a table). 0 when none, -errno.

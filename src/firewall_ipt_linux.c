@@ -1,18 +1,12 @@
 /* firewall_ipt_linux.c - our rules in Docker's iptables (nft or legacy flavour) */
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <net/if.h>		/* before the kernel headers that want linux/if.h */
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <linux/netfilter_ipv4/ip_tables.h>
 #include <linux/netfilter_ipv6/ip6_tables.h>
 
@@ -42,11 +36,8 @@
  */
 
 #define IPT_TOKEN_MAX	256
-#define IPT_OUT_MAX	(64u << 20)	/* bytes of iptables-save output */
-#define IPT_ERR_MAX	512
-#define IPT_RUN_SECS	15
+#define IPT_TABLE_MAX	(64u << 20)	/* bytes of a legacy table read with getsockopt */
 
-extern char **environ;
 
 /* ------------------------------------------------------------ rule text */
 
@@ -434,7 +425,7 @@ int firewall_ipt_script(const struct firewall_ipt_scan *s, const char *text,
 			const bool fix[FIREWALL_IPT_NCHAINS], bool purge,
 			const struct firewall_ipt_rule *const want[FIREWALL_IPT_NCHAINS],
 			const size_t n_want[FIREWALL_IPT_NCHAINS],
-			struct firewall_buf *out, size_t *inserted)
+			struct proc_buf *out, size_t *inserted)
 {
 	static const char *const chain_name[FIREWALL_IPT_NCHAINS] = {
 		[FIREWALL_IPT_USER] = "DOCKER-USER",
@@ -453,7 +444,7 @@ int firewall_ipt_script(const struct firewall_ipt_scan *s, const char *text,
 
 #define IPT_HEADER() do {						\
 			if (!header) {					\
-				ret = firewall_buf_printf(out, "*%s\n",	\
+				ret = proc_buf_printf(out, "*%s\n",	\
 						raw ? "raw" : "filter");\
 				if (ret < 0)				\
 					return ret;			\
@@ -471,7 +462,7 @@ int firewall_ipt_script(const struct firewall_ipt_scan *s, const char *text,
 			if (f->len > INT32_MAX)
 				return -EINVAL;
 			IPT_HEADER();
-			ret = firewall_buf_printf(out, "-D %s %.*s\n", f->chain,
+			ret = proc_buf_printf(out, "-D %s %.*s\n", f->chain,
 						  (int)f->len, text + f->off);
 			if (ret < 0)
 				return ret;
@@ -484,7 +475,7 @@ int firewall_ipt_script(const struct firewall_ipt_scan *s, const char *text,
 				if (ret < 0)
 					return ret;
 				IPT_HEADER();
-				ret = firewall_buf_printf(out, "-I %s %zu %s\n", chain_name[c],
+				ret = proc_buf_printf(out, "-I %s %zu %s\n", chain_name[c],
 							  i + 1, spec);
 				if (ret < 0)
 					return ret;
@@ -492,7 +483,7 @@ int firewall_ipt_script(const struct firewall_ipt_scan *s, const char *text,
 			}
 		}
 		if (header) {
-			ret = firewall_buf_printf(out, "COMMIT\n");
+			ret = proc_buf_printf(out, "COMMIT\n");
 			if (ret < 0)
 				return ret;
 		}
@@ -502,36 +493,6 @@ int firewall_ipt_script(const struct firewall_ipt_scan *s, const char *text,
 }
 
 /* ------------------------------------------------------------ programs */
-
-/*
- * path of name in $PATH (absolute entries only: a relative one would make
- * the program depend on our cwd), or in the usual directories when PATH is
- * not set at all. 0 or -ENOENT.
- */
-static int firewall_ipt_which(const char *name, char *path, size_t size)
-{
-	static const char fallback[] = "/usr/local/sbin:/usr/sbin:/sbin:/usr/local/bin:/usr/bin:/bin";
-	const char *p = getenv("PATH");
-
-	if (!p)
-		p = fallback;
-	while (*p) {
-		const char *end = strchr(p, ':');
-		size_t dlen = end ? (size_t)(end - p) : strlen(p);
-		int n;
-
-		if (dlen && p[0] == '/') {
-			n = snprintf(path, size, "%.*s/%s", (int)dlen, p, name);
-			if (n > 0 && (size_t)n < size && access(path, X_OK) == 0)
-				return 0;
-		}
-		p += dlen;
-		if (*p == ':')
-			p++;
-	}
-	path[0] = '\0';
-	return -ENOENT;
-}
 
 int firewall_ipt_progs_find(bool legacy, struct firewall_ipt_progs *p)
 {
@@ -545,17 +506,17 @@ int firewall_ipt_progs_find(bool legacy, struct firewall_ipt_progs *p)
 	char multi[256];
 
 	memset(p, 0, sizeof(*p));
-	if (!firewall_ipt_which(t[0], p->save[0], sizeof(p->save[0])) &&
-	    !firewall_ipt_which(t[1], p->restore[0], sizeof(p->restore[0]))) {
+	if (!proc_which(t[0], p->save[0], sizeof(p->save[0])) &&
+	    !proc_which(t[1], p->restore[0], sizeof(p->restore[0]))) {
 		/* IPv6 tools may be missing; IPv4 alone still works. */
-		firewall_ipt_which(t[2], p->save[1], sizeof(p->save[1]));
-		firewall_ipt_which(t[3], p->restore[1], sizeof(p->restore[1]));
+		proc_which(t[2], p->save[1], sizeof(p->save[1]));
+		proc_which(t[3], p->restore[1], sizeof(p->restore[1]));
 		if (!p->save[1][0] || !p->restore[1][0])
 			p->save[1][0] = p->restore[1][0] = '\0';
 		return 0;
 	}
 	/* Some distributions ship only the multi-call binary. */
-	if (firewall_ipt_which(legacy ? "xtables-legacy-multi" : "xtables-nft-multi",
+	if (proc_which(legacy ? "xtables-legacy-multi" : "xtables-nft-multi",
 			       multi, sizeof(multi)) < 0)
 		return -ENOENT;
 	memset(p, 0, sizeof(*p));
@@ -567,228 +528,7 @@ int firewall_ipt_progs_find(bool legacy, struct firewall_ipt_progs *p)
 	return 0;
 }
 
-static int firewall_ipt_nonblock(int fd)
-{
-	int fl = fcntl(fd, F_GETFL);
-
-	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
-		return -errno;
-	return 0;
-}
-
-static int firewall_ipt_grow(struct firewall_buf *b, size_t need)
-{
-	size_t cap;
-	char *p;
-
-	if (b->cap - b->len >= need)
-		return 0;
-	if (need > IPT_OUT_MAX || b->len > IPT_OUT_MAX - need)
-		return -E2BIG;
-	cap = b->cap ? b->cap : 16384;
-	while (cap - b->len < need)
-		cap *= 2;
-	p = realloc(b->p, cap);
-	if (!p)
-		return -ENOMEM;
-	b->p = p;
-	b->cap = cap;
-	return 0;
-}
-
-static long firewall_ipt_ms_left(const struct timespec *deadline)
-{
-	struct timespec now;
-	long ms;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (deadline->tv_sec - now.tv_sec) * 1000 +
-	     (deadline->tv_nsec - now.tv_nsec) / 1000000;
-	return ms > 0 ? ms : 0;
-}
-
-/*
- * Run path with argv, feeding in (may be NULL) on stdin and collecting
- * stdout into out (may be NULL: discarded). Never through a shell. The
- * child gets default signal dispositions and an empty signal mask whatever
- * the daemon uses. stdin is a socket so that a child that exits early
- * cannot kill us with SIGPIPE (send has MSG_NOSIGNAL, write has not).
- */
-static int firewall_ipt_run(const char *name, const char *path, char *const argv[],
-			    const struct firewall_buf *in, struct firewall_buf *out)
-{
-	int in_sv[2] = { -1, -1 }, out_p[2] = { -1, -1 }, err_p[2] = { -1, -1 };
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	char errbuf[IPT_ERR_MAX], scratch[4096];
-	size_t errlen = 0, sent = 0;
-	struct timespec deadline;
-	bool fa_ok = false, attr_ok = false, out_open, err_open;
-	sigset_t set;
-	pid_t pid = -1;
-	int ret, status, i;
-
-	if (out)
-		out->len = 0;
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in_sv) < 0 ||
-	    pipe2(out_p, O_CLOEXEC) < 0 || pipe2(err_p, O_CLOEXEC) < 0) {
-		ret = -errno;
-		goto out;
-	}
-	ret = -posix_spawn_file_actions_init(&fa);
-	if (ret)
-		goto out;
-	fa_ok = true;
-	ret = -posix_spawnattr_init(&attr);
-	if (ret)
-		goto out;
-	attr_ok = true;
-	/* dup2 clears close-on-exec on the target, nothing else leaks. */
-	ret = -posix_spawn_file_actions_adddup2(&fa, in_sv[1], 0);
-	if (!ret)
-		ret = -posix_spawn_file_actions_adddup2(&fa, out_p[1], 1);
-	if (!ret)
-		ret = -posix_spawn_file_actions_adddup2(&fa, err_p[1], 2);
-	if (ret)
-		goto out;
-	sigemptyset(&set);
-	ret = -posix_spawnattr_setsigmask(&attr, &set);
-	if (!ret) {
-		sigfillset(&set);
-		sigdelset(&set, SIGKILL);
-		sigdelset(&set, SIGSTOP);
-		ret = -posix_spawnattr_setsigdefault(&attr, &set);
-	}
-	if (!ret)
-		ret = -posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK |
-						POSIX_SPAWN_SETSIGDEF);
-	if (ret)
-		goto out;
-	ret = -posix_spawn(&pid, path, &fa, &attr, argv, environ);
-	if (ret) {
-		pid = -1;
-		goto out;
-	}
-	close(in_sv[1]);
-	close(out_p[1]);
-	close(err_p[1]);
-	in_sv[1] = out_p[1] = err_p[1] = -1;
-	if (!in || !in->len)
-		shutdown(in_sv[0], SHUT_WR);
-	if (firewall_ipt_nonblock(in_sv[0]) < 0 || firewall_ipt_nonblock(out_p[0]) < 0 ||
-	    firewall_ipt_nonblock(err_p[0]) < 0) {
-		ret = -errno;
-		goto out;
-	}
-
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += IPT_RUN_SECS;
-	out_open = err_open = true;
-	while (out_open || err_open) {
-		struct pollfd pfd[3] = {
-			{ .fd = out_open ? out_p[0] : -1, .events = POLLIN },
-			{ .fd = err_open ? err_p[0] : -1, .events = POLLIN },
-			{ .fd = in && sent < in->len ? in_sv[0] : -1, .events = POLLOUT },
-		};
-		long ms = firewall_ipt_ms_left(&deadline);
-
-		if (!ms) {
-			log_warn("%s did not finish in %d s", name, IPT_RUN_SECS);
-			ret = -ETIMEDOUT;
-			goto out;
-		}
-		if (poll(pfd, 3, (int)ms) < 0) {
-			if (errno == EINTR)
-				continue;
-			ret = -errno;
-			goto out;
-		}
-		if (in && pfd[2].fd >= 0 && pfd[2].revents) {
-			ssize_t n = send(in_sv[0], in->p + sent, in->len - sent,
-					 MSG_NOSIGNAL | MSG_DONTWAIT);
-
-			if (n > 0)
-				sent += (size_t)n;
-			else if (n < 0 && errno != EAGAIN && errno != EINTR)
-				sent = in->len;	/* child stopped reading */
-			if (sent >= in->len)
-				shutdown(in_sv[0], SHUT_WR);
-		}
-		for (i = 0; i < 2; i++) {
-			ssize_t n;
-
-			if (!pfd[i].revents)
-				continue;
-			if (i == 0 && out) {
-				ret = firewall_ipt_grow(out, 65536);
-				if (ret < 0)
-					goto out;
-				n = read(out_p[0], out->p + out->len, out->cap - out->len);
-				if (n > 0)
-					out->len += (size_t)n;
-			} else if (i == 0) {
-				n = read(out_p[0], scratch, sizeof(scratch));
-			} else {
-				n = read(err_p[0], scratch, sizeof(scratch));
-				if (n > 0 && errlen < sizeof(errbuf) - 1) {
-					size_t k = (size_t)n;
-
-					if (k > sizeof(errbuf) - 1 - errlen)
-						k = sizeof(errbuf) - 1 - errlen;
-					memcpy(errbuf + errlen, scratch, k);
-					errlen += k;
-				}
-			}
-			if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-				if (i == 0)
-					out_open = false;
-				else
-					err_open = false;
-			}
-		}
-	}
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR) {
-			ret = -errno;
-			pid = -1;
-			goto out;
-		}
-	}
-	pid = -1;
-	errbuf[errlen] = '\0';
-	if (errlen && errbuf[errlen - 1] == '\n')
-		errbuf[errlen - 1] = '\0';
-	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-		log_warn("%s failed (exit status %d)%s%s", name,
-			 WIFEXITED(status) ? WEXITSTATUS(status) : -1,
-			 errlen ? ": " : "", errbuf);
-		ret = -EIO;
-		goto out;
-	}
-	ret = 0;
-out:
-	if (pid > 0) {
-		/* Timed out or failed half-way: it is our child, end it. */
-		kill(pid, SIGKILL);
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
-	}
-	if (attr_ok)
-		posix_spawnattr_destroy(&attr);
-	if (fa_ok)
-		posix_spawn_file_actions_destroy(&fa);
-	for (i = 0; i < 2; i++) {
-		if (in_sv[i] >= 0)
-			close(in_sv[i]);
-		if (out_p[i] >= 0)
-			close(out_p[i]);
-		if (err_p[i] >= 0)
-			close(err_p[i]);
-	}
-	return ret;
-}
-
-int firewall_ipt_save(const struct firewall_ipt_progs *p, int family, struct firewall_buf *out)
+int firewall_ipt_save(const struct firewall_ipt_progs *p, int family, struct proc_buf *out)
 {
 	int v6 = family == AF_INET6;
 	char *argv[3];
@@ -803,12 +543,12 @@ int firewall_ipt_save(const struct firewall_ipt_progs *p, int family, struct fir
 		argv[0] = (char *)p->save[v6];
 		argv[1] = NULL;
 	}
-	return firewall_ipt_run(v6 ? "ip6tables-save" : "iptables-save", p->save[v6],
+	return proc_run(v6 ? "ip6tables-save" : "iptables-save", p->save[v6],
 				argv, NULL, out);
 }
 
 int firewall_ipt_restore(const struct firewall_ipt_progs *p, int family,
-			 const struct firewall_buf *script)
+			 const struct proc_buf *script)
 {
 	int v6 = family == AF_INET6;
 	char *argv[6];
@@ -824,7 +564,7 @@ int firewall_ipt_restore(const struct firewall_ipt_progs *p, int family,
 	argv[k++] = (char *)"-w";
 	argv[k++] = (char *)"5";
 	argv[k] = NULL;
-	return firewall_ipt_run(v6 ? "ip6tables-restore" : "iptables-restore",
+	return proc_run(v6 ? "ip6tables-restore" : "iptables-restore",
 				p->restore[v6], argv, script, NULL);
 }
 
@@ -912,7 +652,7 @@ int firewall_ipt_legacy_probe(int family, const char *table, const char *chain,
 			goto out;
 		}
 		size = info.size;
-		if (size > IPT_OUT_MAX) {
+		if (size > IPT_TABLE_MAX) {
 			ret = -E2BIG;
 			goto out;
 		}

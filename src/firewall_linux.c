@@ -1,7 +1,6 @@
 /* firewall_linux.c - let routed tunnel traffic past Docker's firewall, and back */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,7 +72,7 @@ struct firewall {
 	int last_err;
 	bool warned_mark, warned_progs[2];
 
-	struct firewall_buf out, script;
+	struct proc_buf out, script;
 };
 
 /* ------------------------------------------------------------ pure parts */
@@ -196,46 +195,6 @@ int firewall_plan(const struct firewall_opts *o, const struct discover_view *v,
 		}
 	}
 	return (int)k;
-}
-
-int firewall_buf_printf(struct firewall_buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	for (;;) {
-		size_t room = b->cap - b->len;
-
-		va_start(ap, fmt);
-		n = vsnprintf(b->p ? b->p + b->len : NULL, room, fmt, ap);
-		va_end(ap);
-		if (n < 0)
-			return -EINVAL;
-		if ((size_t)n < room) {
-			b->len += (size_t)n;
-			return 0;
-		}
-		{
-			size_t cap = b->cap ? b->cap : 4096;
-			char *p;
-
-			while (cap - b->len <= (size_t)n)
-				cap *= 2;
-			if (cap > 64u << 20)
-				return -E2BIG;
-			p = realloc(b->p, cap);
-			if (!p)
-				return -ENOMEM;
-			b->p = p;
-			b->cap = cap;
-		}
-	}
-}
-
-void firewall_buf_free(struct firewall_buf *b)
-{
-	free(b->p);
-	memset(b, 0, sizeof(*b));
 }
 
 const char *firewall_mech_name(enum firewall_mech m)
@@ -884,8 +843,8 @@ void firewall_free(struct firewall *fw)
 	if (!fw)
 		return;
 	firewall_nft_close(fw->nft);
-	firewall_buf_free(&fw->out);
-	firewall_buf_free(&fw->script);
+	proc_buf_free(&fw->out);
+	proc_buf_free(&fw->script);
 	free(fw->plan);
 	free(fw->remap);
 	free(fw->sources);

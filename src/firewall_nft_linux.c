@@ -62,7 +62,7 @@
  */
 
 #define NFT_RECV_SIZE	65536
-#define NFT_MSG_MAX	4096		/* room left for one batch message */
+#define NFT_BATCH_MSG_ROOM	4096	/* room left for one batch message */
 #define NFT_REQ_SIZE	1024		/* one get or dump request */
 #define NFT_DOCKER_TABLE "docker-bridges"
 #define NFT_DOCKER_RAW	"raw-PREROUTING"
@@ -333,7 +333,7 @@ static int nft_batch_room(struct nft_batch *b)
 	size_t cap;
 	char *p;
 
-	if (b->cap - b->len >= NFT_MSG_MAX)
+	if (b->cap - b->len >= NFT_BATCH_MSG_ROOM)
 		return 0;
 	cap = b->cap ? b->cap * 2 : 65536;
 	if (cap > 16u << 20)
@@ -379,7 +379,7 @@ static int nft_batch_done_msg(struct nft_batch *b, const struct nlmsghdr *nlh)
 {
 	/* mnl writes attributes without bounds: check after the fact that
 	 * the message stayed inside the room nft_batch_room promised. */
-	if (nlh->nlmsg_len > NFT_MSG_MAX)
+	if (nlh->nlmsg_len > NFT_BATCH_MSG_ROOM)
 		return -EMSGSIZE;
 	b->len += NLMSG_ALIGN(nlh->nlmsg_len);
 	return 0;
