@@ -95,7 +95,7 @@ PROGS	:= $(filter-out $(PLATFORM_SKIP:src/%.c=$(BUILD)/%),$(BUILD)/gangwayd $(BU
 	clean tests test-tools macos-check install uninstall deb vm-image vm-demo FORCE
 all: $(PROGS)
 
-$(BUILD)/obj/%.o: src/%.c $(wildcard include/*.h) | $(BUILD)/obj
+$(BUILD)/obj/%.o: src/%.c $(wildcard include/*.h src/*.h) | $(BUILD)/obj
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
 $(LIBGW): $(COMMON_OBJ)
@@ -119,7 +119,7 @@ HOOKS_SRC := src/tunnel.c
 HOOKS_OBJ := $(HOOKS_SRC:src/%.c=$(BUILD)/obj-hooks/%.o)
 HOOKS_PROGS := $(PROGS:$(BUILD)/%=$(BUILD)/test-hooks/%)
 
-$(BUILD)/obj-hooks/%.o: src/%.c $(wildcard include/*.h) | $(BUILD)/obj-hooks
+$(BUILD)/obj-hooks/%.o: src/%.c $(wildcard include/*.h src/*.h) | $(BUILD)/obj-hooks
 	$(CC) $(ALL_CPPFLAGS) -DGANGWAY_TEST_HOOKS $(ALL_CFLAGS) -c -o $@ $<
 
 $(BUILD)/test-hooks/gangwayd: $(DAEMON_SRC:src/%.c=$(BUILD)/obj/%.o) $(HOOKS_OBJ) $(LIBGW) | $(BUILD)/test-hooks
@@ -132,7 +132,7 @@ $(BUILD)/obj-hooks $(BUILD)/test-hooks:
 	mkdir -p $@
 
 # Unit tests compile against the real modules (the static library).
-$(BUILD)/tests/test_%: tests/unit/test_%.c $(LIBGW) $(wildcard tests/unit/*.h) | $(BUILD)/tests
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(LIBGW) $(wildcard tests/unit/*.h src/*.h) | $(BUILD)/tests
 	$(CC) $(ALL_CPPFLAGS) -Itests/unit $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS)) \
 		$(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBGW) $(LIBS) \
 		$(shell $(PKG_CONFIG) --libs $(TEST_PKGS))

@@ -7,10 +7,11 @@
 #include <arpa/inet.h>
 #include <net/if.h>		/* before the kernel headers that want linux/if.h */
 #include <sys/socket.h>
+#include <linux/netfilter.h>
 #include <linux/netfilter_ipv4/ip_tables.h>
 #include <linux/netfilter_ipv6/ip6_tables.h>
 
-#include "firewall.h"
+#include "firewall_int.h"
 #include "log.h"
 
 /*
@@ -197,6 +198,7 @@ int firewall_ipt_parse(const char *spec, size_t len, struct firewall_ipt_rule *r
 {
 	char tok[IPT_TOKEN_MAX], val[IPT_TOKEN_MAX];
 	size_t pos = 0;
+	bool neg = false;	/* "!": the next option is negated */
 	int ret;
 
 	memset(r, 0, sizeof(*r));
@@ -206,13 +208,16 @@ int firewall_ipt_parse(const char *spec, size_t len, struct firewall_ipt_rule *r
 			return ret;
 		if (!strcmp(tok, "!")) {
 			r->other = true;
+			neg = true;
 			continue;
 		}
 		/* Every option we know takes exactly one value. */
 		if (strcmp(tok, "-s") != 0 && strcmp(tok, "-d") != 0 && strcmp(tok, "-i") != 0 &&
 		    strcmp(tok, "-o") != 0 && strcmp(tok, "-m") != 0 && strcmp(tok, "-j") != 0 &&
-		    strcmp(tok, "--comment") != 0 && strcmp(tok, "--ctstate") != 0) {
+		    strcmp(tok, "-g") != 0 && strcmp(tok, "--comment") != 0 &&
+		    strcmp(tok, "--ctstate") != 0) {
 			r->other = true;
+			neg = false;
 			continue;
 		}
 		ret = firewall_ipt_token(spec, len, &pos, val, sizeof(val));
@@ -229,14 +234,17 @@ int firewall_ipt_parse(const char *spec, size_t len, struct firewall_ipt_rule *r
 		} else if (!strcmp(tok, "-i")) {
 			if (firewall_ipt_ifname(r->in, val) < 0)
 				return -EINVAL;
+			r->in_neg = neg;
 		} else if (!strcmp(tok, "-o")) {
 			if (firewall_ipt_ifname(r->out, val) < 0)
 				return -EINVAL;
+			r->out_neg = neg;
 		} else if (!strcmp(tok, "-m")) {
 			if (strcmp(val, "comment") != 0 && strcmp(val, "conntrack") != 0)
 				r->other = true;
-		} else if (!strcmp(tok, "-j")) {
-			if (!strcmp(val, "ACCEPT"))
+		} else if (!strcmp(tok, "-j") || !strcmp(tok, "-g")) {
+			snprintf(r->target, sizeof(r->target), "%s", val);
+			if (!strcmp(tok, "-j") && !strcmp(val, "ACCEPT"))
 				r->accept = true;
 			else
 				r->other = true;
@@ -253,6 +261,7 @@ int firewall_ipt_parse(const char *spec, size_t len, struct firewall_ipt_rule *r
 			else
 				r->other = true;
 		}
+		neg = false;
 	}
 }
 
@@ -275,34 +284,78 @@ bool firewall_ipt_rule_equal(const struct firewall_ipt_rule *a,
 void firewall_ipt_scan_free(struct firewall_ipt_scan *s)
 {
 	free(s->found);
+	free(s->all);
 	memset(s, 0, sizeof(*s));
 }
 
-static int firewall_ipt_scan_add(struct firewall_ipt_scan *s, const struct firewall_ipt_found *f)
+static int firewall_ipt_found_add(struct firewall_ipt_found **v, size_t *n, size_t *cap,
+				  const struct firewall_ipt_found *f)
 {
-	if (s->n_found == s->cap_found) {
-		size_t cap = s->cap_found ? s->cap_found * 2 : 16;
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 16;
 		struct firewall_ipt_found *p;
 
-		if (cap > 1u << 20)
+		if (c > 1u << 20)
 			return -E2BIG;
-		p = realloc(s->found, cap * sizeof(*p));
+		p = realloc(*v, c * sizeof(*p));
 		if (!p)
 			return -ENOMEM;
-		s->found = p;
-		s->cap_found = cap;
+		*v = p;
+		*cap = c;
 	}
-	s->found[s->n_found++] = *f;
+	(*v)[(*n)++] = *f;
 	return 0;
 }
 
-int firewall_ipt_scan(const char *text, size_t len, const char *comment,
-		      struct firewall_ipt_scan *s)
+/* Rules seen so far in each chain: positions for every chain of the dump. */
+struct ipt_chains {
+	struct ipt_chain {
+		bool raw;
+		char name[32];
+		unsigned int n;
+	} *v;
+	size_t n, cap;
+};
+
+/* The 1-based position of the next rule of (raw, name), or 0 on ENOMEM. */
+static unsigned int firewall_ipt_chain_next(struct ipt_chains *c, bool raw, const char *name,
+					    size_t nlen)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		if (c->v[i].raw == raw && strlen(c->v[i].name) == nlen &&
+		    !memcmp(c->v[i].name, name, nlen))
+			return ++c->v[i].n;
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 16;
+		struct ipt_chain *p = realloc(c->v, cap * sizeof(*p));
+
+		if (!p)
+			return 0;
+		c->v = p;
+		c->cap = cap;
+	}
+	c->v[c->n].raw = raw;
+	memcpy(c->v[c->n].name, name, nlen);
+	c->v[c->n].name[nlen] = '\0';
+	c->v[c->n].n = 1;
+	return c->v[c->n++].n;
+}
+
+/*
+ * The one reader of iptables-save output. Tables other than filter and
+ * raw are skipped; a rule is "-A CHAIN spec", its position counted per
+ * chain. Ours (by comment) go to s->found; with all, every rule also goes
+ * to s->all, parsed as far as firewall_ipt_parse understands it.
+ */
+static int firewall_ipt_scan_do(const char *text, size_t len, const char *comment,
+				struct firewall_ipt_scan *s, bool all)
 {
 	enum { T_OTHER, T_FILTER, T_RAW } table = T_OTHER;
-	unsigned int pos_user = 0, pos_fwd = 0, pos_raw = 0;
+	struct ipt_chains chains = { 0 };
 	size_t clen = strlen(comment), off = 0;
-	int ret;
+	int ret = 0;
 
 	memset(s, 0, sizeof(*s));
 	while (off < len) {
@@ -342,42 +395,66 @@ int firewall_ipt_scan(const char *text, size_t len, const char *comment,
 		{
 			struct firewall_ipt_found f;
 			const char *name = line + 3, *sp;
-			size_t nlen, spec_off;
-			unsigned int pos = 0;
+			size_t nlen;
+			bool mine;
 
 			sp = memchr(name, ' ', llen - 3);
 			nlen = sp ? (size_t)(sp - name) : llen - 3;
-			if (table == T_FILTER && nlen == 11 && !memcmp(name, "DOCKER-USER", 11))
-				pos = ++pos_user;
-			else if (table == T_FILTER && nlen == 7 && !memcmp(name, "FORWARD", 7))
-				pos = ++pos_fwd;
-			else if (table == T_RAW && nlen == 10 && !memcmp(name, "PREROUTING", 10))
-				pos = ++pos_raw;
-			if (!sp || !clen || !memmem(sp, llen - 3 - nlen, comment, clen))
-				continue;
-			spec_off = (size_t)(sp + 1 - text);
+			if (!nlen || nlen >= sizeof(f.chain))
+				continue;	/* longer than any chain name iptables allows */
 			memset(&f, 0, sizeof(f));
-			if (firewall_ipt_parse(text + spec_off, (size_t)(line + llen - (sp + 1)),
-					       &f.rule) < 0)
-				continue;	/* not ours: ours always parse */
-			if (strcmp(f.rule.comment, comment) != 0)
-				continue;
-			if (nlen >= sizeof(f.chain))
-				continue;
 			f.raw = table == T_RAW;
 			memcpy(f.chain, name, nlen);
 			f.chain[nlen] = '\0';
-			f.pos = pos;
-			f.off = spec_off;
-			f.len = (size_t)(line + llen - (sp + 1));
-			ret = firewall_ipt_scan_add(s, &f);
-			if (ret < 0) {
-				firewall_ipt_scan_free(s);
-				return ret;
+			f.pos = firewall_ipt_chain_next(&chains, f.raw, name, nlen);
+			if (!f.pos) {
+				ret = -ENOMEM;
+				goto fail;
+			}
+			f.line = (size_t)(line - text);
+			f.off = sp ? (size_t)(sp + 1 - text) : (size_t)(line + llen - text);
+			f.len = (size_t)(line + llen - (text + f.off));
+			mine = sp && clen && memmem(sp, llen - 3 - nlen, comment, clen);
+			if (!mine && !all)
+				continue;
+			f.parsed = firewall_ipt_parse(text + f.off, f.len, &f.rule) == 0;
+			if (!f.parsed) {
+				/* not ours: ours always parse */
+				memset(&f.rule, 0, sizeof(f.rule));
+				f.rule.other = true;
+				mine = false;
+			}
+			mine = mine && !strcmp(f.rule.comment, comment);
+			if (mine) {
+				ret = firewall_ipt_found_add(&s->found, &s->n_found, &s->cap_found, &f);
+				if (ret < 0)
+					goto fail;
+			}
+			if (all) {
+				ret = firewall_ipt_found_add(&s->all, &s->n_all, &s->cap_all, &f);
+				if (ret < 0)
+					goto fail;
 			}
 		}
 	}
+	free(chains.v);
 	return 0;
+fail:
+	free(chains.v);
+	firewall_ipt_scan_free(s);
+	return ret;
+}
+
+int firewall_ipt_scan(const char *text, size_t len, const char *comment,
+		      struct firewall_ipt_scan *s)
+{
+	return firewall_ipt_scan_do(text, len, comment, s, false);
+}
+
+int firewall_ipt_scan_all(const char *text, size_t len, const char *comment,
+			  struct firewall_ipt_scan *s)
+{
+	return firewall_ipt_scan_do(text, len, comment, s, true);
 }
 
 static bool firewall_ipt_found_in(const struct firewall_ipt_found *f, enum firewall_ipt_chain c)
@@ -494,7 +571,25 @@ int firewall_ipt_script(const struct firewall_ipt_scan *s, const char *text,
 
 /* ------------------------------------------------------------ programs */
 
-int firewall_ipt_progs_find(bool legacy, struct firewall_ipt_progs *p)
+/* Programs of one iptables flavour, resolved to paths ("" if missing). */
+struct firewall_ipt_progs {
+	char save[2][256];	/* [0] IPv4, [1] IPv6 */
+	char restore[2][256];
+	bool multi;		/* xtables-*-multi: argv[1] names the tool */
+};
+
+/* One flavour's state: its programs and what we last wrote with them. */
+struct firewall_ipt {
+	bool legacy;
+	struct firewall_ipt_progs progs;
+	int progs_err;			/* -ENOENT: not installed */
+	bool warned;			/* said so once */
+	unsigned int families;		/* bit 0 IPv4, bit 1 IPv6: our rules are there */
+	struct proc_buf out, script;	/* save output, restore input */
+};
+
+/* Find the save/restore programs of a flavour: 0 or -ENOENT. */
+static int firewall_ipt_progs_find(bool legacy, struct firewall_ipt_progs *p)
 {
 	static const char *const tools[2][4] = {
 		{ "iptables-nft-save", "iptables-nft-restore",
@@ -528,7 +623,8 @@ int firewall_ipt_progs_find(bool legacy, struct firewall_ipt_progs *p)
 	return 0;
 }
 
-int firewall_ipt_save(const struct firewall_ipt_progs *p, int family, struct proc_buf *out)
+/* Run save for family (AF_INET/AF_INET6) into out. 0 or -errno / -EIO. */
+static int firewall_ipt_save(const struct firewall_ipt_progs *p, int family, struct proc_buf *out)
 {
 	int v6 = family == AF_INET6;
 	char *argv[3];
@@ -547,8 +643,9 @@ int firewall_ipt_save(const struct firewall_ipt_progs *p, int family, struct pro
 				argv, NULL, out);
 }
 
-int firewall_ipt_restore(const struct firewall_ipt_progs *p, int family,
-			 const struct proc_buf *script)
+/* Feed script to restore --noflush -w for family. 0 or -errno / -EIO. */
+static int firewall_ipt_restore(const struct firewall_ipt_progs *p, int family,
+				const struct proc_buf *script)
 {
 	int v6 = family == AF_INET6;
 	char *argv[6];
@@ -570,7 +667,11 @@ int firewall_ipt_restore(const struct firewall_ipt_progs *p, int family,
 
 /* ------------------------------------------------------------ legacy probe */
 
-int firewall_ipt_legacy_tables(int family)
+/*
+ * Legacy xtables tables in this namespace for family: bit 0 filter, bit 1
+ * raw (from /proc, which never creates a table). 0 when none, -errno.
+ */
+static int firewall_ipt_legacy_tables(int family)
 {
 	const char *path = family == AF_INET6 ? "/proc/net/ip6_tables_names" :
 						"/proc/net/ip_tables_names";
@@ -604,14 +705,17 @@ static uint64_t firewall_ipt_fnv(uint64_t h, const void *data, size_t len)
 }
 
 /*
+ * Fingerprint of a legacy table (entries without counters) and whether it
+ * holds a chain named chain. Only for tables that exist. 0 or -errno.
+ *
  * The table's entries as the kernel hands them to iptables: a chain of
  * ipt_entry / ip6t_entry records linked by next_offset, each ending in a
  * target. A user chain starts with an "ERROR" target whose data is the
  * chain's name. Everything is bounds-checked: the blob comes from the
  * kernel, but a bad walk would still be our bug to find.
  */
-int firewall_ipt_legacy_probe(int family, const char *table, const char *chain,
-			      uint64_t *fp, bool *has_chain)
+static int firewall_ipt_legacy_probe(int family, const char *table, const char *chain,
+				     uint64_t *fp, bool *has_chain)
 {
 	const bool v6 = family == AF_INET6;
 	const size_t hdr = v6 ? sizeof(struct ip6t_entry) : sizeof(struct ipt_entry);
@@ -717,3 +821,465 @@ out:
 	close(fd);
 	return ret;
 }
+
+void firewall_ipt_legacy_fp(uint64_t fp[2])
+{
+	static const char *const tables[2] = { "filter", "raw" };
+	int f, t, have;
+
+	fp[0] = fp[1] = 0;
+	for (f = 0; f < 2; f++) {
+		have = firewall_ipt_legacy_tables(f ? AF_INET6 : AF_INET);
+		for (t = 0; have > 0 && t < 2; t++) {
+			uint64_t h = 0;
+			bool dummy;
+
+			if (!(have & (1 << t)))
+				continue;
+			if (firewall_ipt_legacy_probe(f ? AF_INET6 : AF_INET, tables[t], NULL,
+						      &h, &dummy) < 0)
+				h = 1;	/* unreadable: differs from any hash */
+			fp[f] = fp[f] * 31 + h;
+		}
+	}
+}
+
+/* ------------------------------------------------------------ the backend */
+
+struct firewall_ipt *firewall_ipt_open(bool legacy)
+{
+	struct firewall_ipt *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->legacy = legacy;
+	p->progs_err = firewall_ipt_progs_find(legacy, &p->progs);
+	return p;
+}
+
+void firewall_ipt_close(struct firewall_ipt *p)
+{
+	if (!p)
+		return;
+	proc_buf_free(&p->out);
+	proc_buf_free(&p->script);
+	free(p);
+}
+
+static int firewall_ipt_usable(struct firewall_ipt *p)
+{
+	const char *name = p->legacy ? "iptables-legacy" : "iptables-nft";
+
+	if (p->progs_err && !p->warned) {
+		log_err("Docker keeps its rules in %s, but %s-save/-restore are not installed: "
+			"cannot open its firewall", name, name);
+		p->warned = true;
+	}
+	return p->progs_err;
+}
+
+static int firewall_ipt_nft_usable(struct firewall_backends *b)
+{
+	return firewall_ipt_usable(b->ipt[0]);
+}
+
+static int firewall_ipt_legacy_usable(struct firewall_backends *b)
+{
+	return firewall_ipt_usable(b->ipt[1]);
+}
+
+static int firewall_ipt_nft_detect(struct firewall_backends *b)
+{
+	return firewall_nft_exists(b->nft, NFPROTO_IPV4, "filter", "DOCKER-USER") == 1;
+}
+
+static int firewall_ipt_legacy_detect(struct firewall_backends *b)
+{
+	uint64_t fp;
+	bool has = false;
+
+	/* Only tables that exist: reading one would create it. */
+	return (firewall_ipt_legacy_tables(AF_INET) & 1) &&
+	       firewall_ipt_legacy_probe(AF_INET, "filter", "DOCKER-USER", &fp, &has) == 0 && has;
+}
+
+/*
+ * Our rules in one family: read, compare, rewrite what is off.
+ * *written counts rules inserted.
+ */
+static int firewall_ipt_sync_family(struct firewall_ipt *p, const struct firewall_spec *sp,
+				    int family, bool force, size_t *written)
+{
+	struct firewall_ipt_rule *want[FIREWALL_IPT_NCHAINS] = { NULL };
+	size_t n_want[FIREWALL_IPT_NCHAINS] = { 0 }, cap = 2 * sp->n + 1;
+	struct firewall_ipt_scan s;
+	bool fix[FIREWALL_IPT_NCHAINS], any = false;
+	enum firewall_ipt_chain filter_chain;
+	int ret, c;
+
+	*written = 0;
+	ret = firewall_ipt_usable(p);
+	if (ret)
+		return ret;
+	if (!p->progs.save[family == AF_INET6][0])
+		return 0;	/* no ip6tables: nothing of ours can be there */
+	ret = firewall_ipt_save(&p->progs, family, &p->out);
+	if (ret < 0)
+		return ret;
+	ret = firewall_ipt_scan(p->out.p ? p->out.p : "", p->out.len, sp->comment, &s);
+	if (ret < 0)
+		return ret;
+	for (c = 0; c < FIREWALL_IPT_NCHAINS; c++) {
+		want[c] = calloc(cap, sizeof(*want[c]));
+		if (!want[c]) {
+			ret = -ENOMEM;
+			goto out;
+		}
+	}
+	/*
+	 * Where Docker is not (no DOCKER chain in this family), nothing of
+	 * ours belongs. Our accepts go to DOCKER-USER; Docker 20.10 has none
+	 * for IPv6 (but sets the FORWARD policy to DROP), so there they go
+	 * to the top of FORWARD. raw only when the table exists: Docker 28
+	 * creates it for its drops, and we never create a table ourselves.
+	 */
+	filter_chain = s.has_user ? FIREWALL_IPT_USER : FIREWALL_IPT_FORWARD;
+	if (s.has_user || s.has_docker) {
+		ret = firewall_ipt_expect(sp->tun, sp->op, sp->n, family,
+					  filter_chain, want[filter_chain], cap);
+		if (ret < 0)
+			goto out;
+		n_want[filter_chain] = (size_t)ret;
+		if (s.has_raw) {
+			ret = firewall_ipt_expect(sp->tun, sp->op, sp->n, family,
+						  FIREWALL_IPT_RAW, want[FIREWALL_IPT_RAW], cap);
+			if (ret < 0)
+				goto out;
+			n_want[FIREWALL_IPT_RAW] = (size_t)ret;
+		}
+	}
+	ret = 0;
+	for (c = 0; c < FIREWALL_IPT_NCHAINS; c++) {
+		fix[c] = !firewall_ipt_in_place(&s, (enum firewall_ipt_chain)c, want[c], n_want[c]) ||
+			 (force && n_want[c]);
+		any |= fix[c];
+	}
+	if (!any)
+		goto out;
+	p->script.len = 0;
+	ret = firewall_ipt_script(&s, p->out.p, fix, false,
+				  (const struct firewall_ipt_rule *const *)want, n_want,
+				  &p->script, written);
+	if (!ret && p->script.len)
+		ret = firewall_ipt_restore(&p->progs, family, &p->script);
+	if (ret)
+		*written = 0;
+out:
+	for (c = 0; c < FIREWALL_IPT_NCHAINS; c++)
+		free(want[c]);
+	firewall_ipt_scan_free(&s);
+	return ret;
+}
+
+/* Both families: the plan's, and those that held ours before (to empty them). */
+static int firewall_ipt_sync(struct firewall_ipt *p, const struct firewall_spec *sp, bool force,
+			     size_t *written)
+{
+	unsigned int fams = 0;
+	size_t n = 0, i;
+	int f, ret;
+
+	*written = 0;
+	for (i = 0; i < sp->n; i++)
+		fams |= sp->op[i].src.family == AF_INET6 ? 2u : 1u;
+	p->families |= fams;
+	for (f = 0; f < 2; f++) {
+		if (!(p->families & (1u << f)))
+			continue;
+		ret = firewall_ipt_sync_family(p, sp, f ? AF_INET6 : AF_INET, force, &n);
+		if (ret < 0)
+			return ret;
+		*written += n;
+	}
+	/* Families we no longer use are clean now. */
+	p->families = fams;
+	return 0;
+}
+
+static int firewall_ipt_nft_sync(struct firewall_backends *b, const struct firewall_spec *sp,
+				 bool force, size_t *written)
+{
+	return firewall_ipt_sync(b->ipt[0], sp, force, written);
+}
+
+static int firewall_ipt_legacy_sync(struct firewall_backends *b, const struct firewall_spec *sp,
+				    bool force, size_t *written)
+{
+	return firewall_ipt_sync(b->ipt[1], sp, force, written);
+}
+
+/* Delete every rule with our comment from one flavour (both families). */
+static int firewall_ipt_purge(struct firewall_backends *b, bool legacy, const char *comment,
+			      size_t *removed)
+{
+	static const int fams[2][2] = { { AF_INET, NFPROTO_IPV4 }, { AF_INET6, NFPROTO_IPV6 } };
+	struct firewall_ipt *p = b->ipt[legacy];
+	const bool none[FIREWALL_IPT_NCHAINS] = { false };
+	const struct firewall_ipt_rule *const nowant[FIREWALL_IPT_NCHAINS] = { NULL };
+	const size_t n_nowant[FIREWALL_IPT_NCHAINS] = { 0 };
+	int f, ret = 0, first = 0;
+
+	*removed = 0;
+	p->families = 0;
+	if (p->progs_err)
+		return 0;
+	for (f = 0; f < 2; f++) {
+		struct firewall_ipt_scan s;
+		size_t dummy;
+
+		/* Do not even run save where this flavour has no tables. */
+		if (legacy) {
+			if (firewall_ipt_legacy_tables(fams[f][0]) <= 0)
+				continue;
+		} else if (firewall_nft_exists(b->nft, fams[f][1], "filter", NULL) != 1 &&
+			   firewall_nft_exists(b->nft, fams[f][1], "raw", NULL) != 1) {
+			continue;
+		}
+		if (!p->progs.save[f][0])
+			continue;
+		ret = firewall_ipt_save(&p->progs, fams[f][0], &p->out);
+		if (!ret)
+			ret = firewall_ipt_scan(p->out.p ? p->out.p : "", p->out.len, comment, &s);
+		if (ret) {
+			first = first ? first : ret;
+			continue;
+		}
+		if (s.n_found) {
+			p->script.len = 0;
+			ret = firewall_ipt_script(&s, p->out.p, none, true, nowant, n_nowant,
+						  &p->script, &dummy);
+			if (!ret)
+				ret = firewall_ipt_restore(&p->progs, fams[f][0], &p->script);
+			if (!ret)
+				*removed += s.n_found;
+			else
+				first = first ? first : ret;
+		}
+		firewall_ipt_scan_free(&s);
+	}
+	return first;
+}
+
+static int firewall_ipt_nft_purge(struct firewall_backends *b, const char *comment,
+				  size_t *removed)
+{
+	return firewall_ipt_purge(b, false, comment, removed);
+}
+
+static int firewall_ipt_legacy_purge(struct firewall_backends *b, const char *comment,
+				     size_t *removed)
+{
+	return firewall_ipt_purge(b, true, comment, removed);
+}
+
+/* ------------------------------------------------------------ inspection */
+
+/*
+ * gangwayd keeps its own rules at the top of the chains it writes (and
+ * repairs that within a second), but it never moves anyone else's: a DROP
+ * someone inserted ahead of them, or a jump into Docker's chains that
+ * comes before FORWARD's jump to DOCKER-USER, still drops the host's
+ * traffic. The inspection reads the rules as iptables-save prints them and
+ * says, per chain, what comes first.
+ */
+
+/* Does the iptables interface name pat ("eth+" is a wildcard) name tun? */
+static bool firewall_ipt_if_match(const char *pat, const char *tun)
+{
+	size_t l = strlen(pat);
+
+	if (l && pat[l - 1] == '+')
+		return !strncmp(pat, tun, l - 1);
+	return !strcmp(pat, tun);
+}
+
+/* Could the rule see what comes in from tun? (Only -i can rule it out.) */
+static bool firewall_ipt_may_match(const struct firewall_ipt_found *f, const char *tun)
+{
+	if (!f->parsed || !f->rule.in[0])
+		return true;
+	return firewall_ipt_if_match(f->rule.in, tun) != f->rule.in_neg;
+}
+
+static bool firewall_ipt_is_drop(const struct firewall_ipt_found *f, const char *tun)
+{
+	return firewall_ipt_may_match(f, tun) &&
+	       (!strcmp(f->rule.target, "DROP") || !strcmp(f->rule.target, "REJECT"));
+}
+
+/* A jump into one of Docker's own chains (they hold Docker's drops from 28.0). */
+static bool firewall_ipt_is_docker(const struct firewall_ipt_found *f, const char *tun)
+{
+	return firewall_ipt_may_match(f, tun) && !strncmp(f->rule.target, "DOCKER", 6) &&
+	       strcmp(f->rule.target, "DOCKER-USER") != 0;
+}
+
+static bool firewall_ipt_ours(const struct firewall_ipt_found *f, const char *comment)
+{
+	return f->parsed && !strcmp(f->rule.comment, comment);
+}
+
+/* The first of ours in raw or filter, chain (NULL: any), in from (want 'i') or out to ('o') tun. */
+static const struct firewall_ipt_found *
+firewall_ipt_first(const struct firewall_ipt_scan *s, bool raw, const char *chain, int want,
+		   const char *tun, const char *comment)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_all; i++) {
+		const struct firewall_ipt_found *f = &s->all[i];
+
+		if (f->raw != raw || !firewall_ipt_ours(f, comment) ||
+		    (chain && strcmp(f->chain, chain) != 0))
+			continue;
+		if (want == 'i' && (f->rule.in_neg || strcmp(f->rule.in, tun) != 0))
+			continue;
+		if (want == 'o' && (f->rule.out_neg || strcmp(f->rule.out, tun) != 0))
+			continue;
+		return f;
+	}
+	return NULL;
+}
+
+/* Someone else's rule of chain before position before that drops tun's
+ * traffic, or (docker) jumps into Docker's chains first, into b. */
+static void firewall_ipt_ahead(const struct firewall_ipt_scan *s, const char *text, bool raw,
+			       const char *chain, unsigned int before, bool docker,
+			       const char *tun, const char *comment,
+			       struct firewall_inspect_block *b)
+{
+	size_t i;
+
+	memset(b, 0, sizeof(*b));
+	for (i = 0; i < s->n_all; i++) {
+		const struct firewall_ipt_found *f = &s->all[i];
+		size_t tl;
+
+		if (f->raw != raw || strcmp(f->chain, chain) != 0 || f->pos >= before ||
+		    firewall_ipt_ours(f, comment))
+			continue;
+		if (!firewall_ipt_is_drop(f, tun) && !(docker && firewall_ipt_is_docker(f, tun)))
+			continue;
+		b->pos = f->pos;
+		b->raw = raw;
+		b->drop = firewall_ipt_is_drop(f, tun);
+		snprintf(b->chain, sizeof(b->chain), "%s", f->chain);
+		snprintf(b->target, sizeof(b->target), "%s", f->rule.target);
+		tl = f->off + f->len - f->line;
+		snprintf(b->text, sizeof(b->text), "%.*s",
+			 (int)(tl < sizeof(b->text) ? tl : sizeof(b->text) - 1), text + f->line);
+		return;
+	}
+}
+
+int firewall_ipt_inspect_text(const char *text, size_t len, const char *tun,
+			      struct firewall_inspect_ipt *r)
+{
+	const struct firewall_ipt_found *in, *out, *raw, *jump = NULL;
+	char comment[FIREWALL_COMMENT_LEN];
+	struct firewall_ipt_scan s;
+	size_t i;
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	ret = firewall_comment(tun, comment, sizeof(comment));
+	if (ret < 0)
+		return ret;
+	ret = firewall_ipt_scan_all(text, len, comment, &s);
+	if (ret < 0)
+		return ret;
+	r->has_raw = s.has_raw;
+	for (i = 0; i < s.n_all; i++)
+		r->ours += firewall_ipt_ours(&s.all[i], comment);
+	in = firewall_ipt_first(&s, false, NULL, 'i', tun, comment);
+	out = firewall_ipt_first(&s, false, NULL, 'o', tun, comment);
+	raw = firewall_ipt_first(&s, true, "PREROUTING", 0, tun, comment);
+	if (out)
+		r->out_pos = out->pos;
+	if (in) {
+		snprintf(r->in_chain, sizeof(r->in_chain), "%s", in->chain);
+		r->in_pos = in->pos;
+		firewall_ipt_ahead(&s, text, false, in->chain, in->pos,
+				   !strcmp(in->chain, "FORWARD"), tun, comment, &r->before_in);
+		if (!strcmp(in->chain, "DOCKER-USER")) {
+			for (i = 0; i < s.n_all && !jump; i++)
+				if (!s.all[i].raw && !strcmp(s.all[i].chain, "FORWARD") &&
+				    !strcmp(s.all[i].rule.target, "DOCKER-USER"))
+					jump = &s.all[i];
+			if (jump) {
+				r->jump_pos = jump->pos;
+				firewall_ipt_ahead(&s, text, false, "FORWARD", jump->pos, true,
+						   tun, comment, &r->before_jump);
+			}
+		}
+	}
+	if (raw) {
+		r->raw_pos = raw->pos;
+		firewall_ipt_ahead(&s, text, true, "PREROUTING", raw->pos, false, tun, comment,
+				   &r->before_raw);
+	}
+	firewall_ipt_scan_free(&s);
+	return 0;
+}
+
+static int firewall_ipt_inspect(struct firewall_ipt *p, const char *tun,
+				struct firewall_inspect *r)
+{
+	int f, ret;
+
+	for (f = 0; f < 2; f++) {
+		struct firewall_inspect_ipt *fi = &r->ipt[f];
+
+		memset(fi, 0, sizeof(*fi));
+		if (p->progs_err || !p->progs.save[f][0])
+			continue;
+		if (firewall_ipt_save(&p->progs, f ? AF_INET6 : AF_INET, &p->out) < 0 ||
+		    !p->out.len)
+			continue;
+		ret = firewall_ipt_inspect_text(p->out.p, p->out.len, tun, fi);
+		if (ret < 0)
+			return ret;
+		fi->read = true;
+	}
+	return 0;
+}
+
+static int firewall_ipt_nft_inspect(struct firewall_backends *b, const char *tun,
+				    struct firewall_inspect *r)
+{
+	return firewall_ipt_inspect(b->ipt[0], tun, r);
+}
+
+static int firewall_ipt_legacy_inspect(struct firewall_backends *b, const char *tun,
+				       struct firewall_inspect *r)
+{
+	return firewall_ipt_inspect(b->ipt[1], tun, r);
+}
+
+const struct firewall_ops firewall_ipt_nft_ops = {
+	.mech = FIREWALL_IPTABLES_NFT,
+	.detect = firewall_ipt_nft_detect,
+	.usable = firewall_ipt_nft_usable,
+	.sync = firewall_ipt_nft_sync,
+	.purge = firewall_ipt_nft_purge,
+	.inspect = firewall_ipt_nft_inspect,
+};
+
+const struct firewall_ops firewall_ipt_legacy_ops = {
+	.mech = FIREWALL_IPTABLES_LEGACY,
+	.detect = firewall_ipt_legacy_detect,
+	.usable = firewall_ipt_legacy_usable,
+	.sync = firewall_ipt_legacy_sync,
+	.purge = firewall_ipt_legacy_purge,
+	.inspect = firewall_ipt_legacy_inspect,
+};

@@ -11,7 +11,7 @@
 #include <sys/socket.h>
 #include <cmocka.h>
 
-#include "firewall.h"
+#include "../../src/firewall_int.h"
 #include "log.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
