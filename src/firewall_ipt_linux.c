@@ -143,13 +143,13 @@ int firewall_ipt_format(const struct firewall_ipt_rule *r, char *buf, size_t siz
 /*
  * Next word of iptables-save text: blank separated, "..." quoted with
  * backslash escapes (how iptables-save quotes a comment). Returns 1 with
- * the word in tok, 0 at the end, -EINVAL on an unterminated quote or a
- * word longer than the buffer.
+ * the word in tok, 2 when the word was longer than the buffer (tok holds
+ * its start), 0 at the end, -EINVAL on an unterminated quote.
  */
 static int firewall_ipt_token(const char *s, size_t len, size_t *pos, char *tok, size_t size)
 {
 	size_t i = *pos, k = 0;
-	bool quoted = false;
+	bool quoted = false, long_word = false;
 
 	while (i < len && (s[i] == ' ' || s[i] == '\t'))
 		i++;
@@ -173,15 +173,17 @@ static int firewall_ipt_token(const char *s, size_t len, size_t *pos, char *tok,
 		} else if (!quoted && (ch == ' ' || ch == '\t')) {
 			break;
 		}
-		if (k + 1 >= size)
-			return -EINVAL;
+		if (k + 1 >= size) {
+			long_word = true;
+			continue;
+		}
 		tok[k++] = ch;
 	}
 	if (quoted)
 		return -EINVAL;
 	tok[k] = '\0';
 	*pos = i;
-	return 1;
+	return long_word ? 2 : 1;
 }
 
 static int firewall_ipt_ifname(char *dst, const char *tok)
@@ -206,6 +208,12 @@ int firewall_ipt_parse(const char *spec, size_t len, struct firewall_ipt_rule *r
 		ret = firewall_ipt_token(spec, len, &pos, tok, sizeof(tok));
 		if (ret <= 0)
 			return ret;
+		/* A word this long is none of ours: a match's value (a string). */
+		if (ret == 2) {
+			r->other = true;
+			neg = false;
+			continue;
+		}
 		if (!strcmp(tok, "!")) {
 			r->other = true;
 			neg = true;
@@ -221,7 +229,7 @@ int firewall_ipt_parse(const char *spec, size_t len, struct firewall_ipt_rule *r
 			continue;
 		}
 		ret = firewall_ipt_token(spec, len, &pos, val, sizeof(val));
-		if (ret <= 0)
+		if (ret <= 0 || ret == 2)
 			return -EINVAL;
 		if (!strcmp(tok, "-s")) {
 			if (prefix_parse(&r->src, val, false) < 0)
