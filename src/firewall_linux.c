@@ -36,6 +36,11 @@
  * Ownership: our table by its name, every other rule by its comment
  * "gangway:<tun>". firewall_new removes what an earlier run left behind;
  * firewall_remove removes all of ours. Nothing else is ever changed.
+ *
+ * This file knows no rule syntax. Each way Docker keeps rules is one
+ * backend implementing struct firewall_ops (firewall_int.h) whole; this
+ * file plans, detects, times the checks and dispatches to the one in use,
+ * and the backends never call back up.
  */
 
 #define FW_BACKOFF_MAX	64	/* checks (x 0.5 s) between retries at most */
