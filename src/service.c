@@ -130,8 +130,6 @@ static void service_on_watchdog(void *ctx, int fd, uint32_t events)
 static const char *service_guest_user(const struct config *c)
 {
 	char path[PATH_MAX];
-	uint64_t fp;
-	bool has;
 
 	switch (c->firewall) {
 	case CONFIG_FW_IPTABLES_LEGACY:
@@ -140,10 +138,7 @@ static const char *service_guest_user(const struct config *c)
 	case CONFIG_FW_OFF:
 		return CONFIG_DEFAULT_USER;
 	case CONFIG_FW_AUTO:
-		/* Only tables that exist: reading one would create it. */
-		if ((firewall_ipt_legacy_tables(AF_INET) & 1) &&
-		    firewall_ipt_legacy_probe(AF_INET, "filter", "DOCKER-USER", &fp, &has) == 0 &&
-		    has)
+		if (firewall_legacy_in_use())
 			return "root";
 		break;
 	case CONFIG_FW_IPTABLES_NFT:
