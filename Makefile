@@ -42,11 +42,29 @@ ifeq ($(WERROR),1)
 WARN	+= -Werror
 endif
 
+# pkg-config is asked once per make, when a rule first needs its answer:
+# never for clean or deps (which may run before the libraries are
+# installed), and only after the Darwin branch below has chosen PKGS.
+# Each of these four replaces itself with its value (:=) on first use.
+PKG_ASK	= $(shell $(if $(PKG_CONFIG_PATH),PKG_CONFIG_PATH='$(PKG_CONFIG_PATH)') $(PKG_CONFIG) $(1))
+PKG_CFLAGS = $(eval PKG_CFLAGS := $(call PKG_ASK,--cflags $(PKGS)))$(PKG_CFLAGS)
+PKG_LIBS = $(eval PKG_LIBS := $(call PKG_ASK,--libs $(PKGS)))$(PKG_LIBS)
+TEST_CFLAGS = $(eval TEST_CFLAGS := $(call PKG_ASK,--cflags $(TEST_PKGS)))$(TEST_CFLAGS)
+TEST_LIBS = $(eval TEST_LIBS := $(call PKG_ASK,--libs $(TEST_PKGS)))$(TEST_LIBS)
+
 ALL_CPPFLAGS = -D_GNU_SOURCE -DGANGWAY_VERSION='"$(VERSION)"' -Iinclude \
-	       $(shell $(PKG_CONFIG) --cflags $(PKGS)) $(CPPFLAGS)
+	       $(PKG_CFLAGS) $(CPPFLAGS)
 ALL_CFLAGS = $(WARN) $(HARDEN) $(CFLAGS) $(EXTRA_CFLAGS)
 ALL_LDFLAGS = $(LDHARDEN) $(LDFLAGS) $(EXTRA_LDFLAGS)
-LIBS	= $(shell $(PKG_CONFIG) --libs $(PKGS)) $(MACOS_LIBS) $(EXTRA_LIBS)
+LIBS	= $(PKG_LIBS) $(MACOS_LIBS) $(EXTRA_LIBS)
+
+# Each compile writes the headers its file includes into a .d file beside
+# the object (-MMD; -MP: a deleted header is no error), read back at the end
+# of this file: touching a header rebuilds only the files that include it.
+# DEPSTAMP is made once per build directory, after every object there that
+# predates the .d files, so that those are built again once.
+DEPFLAGS := -MMD -MP
+DEPSTAMP = $(BUILD)/.depfiles
 
 # Each platform has its own event loop, packet I/O and device/route layer
 # (platform.h). A file's name says its platform: *_macos.c is compiled on
@@ -63,7 +81,9 @@ ifeq ($(UNAME_S),Darwin)
 PLATFORM_SKIP := $(LINUX_ONLY)
 PKGS	:= libcrypto
 MACOS_LIBS := -lpcap
-# Homebrew's OpenSSL is keg-only: its .pc files are not on the default path.
+# Homebrew's OpenSSL is keg-only: its .pc files are not on the default path
+# (PKG_ASK passes the path to pkg-config itself: a make older than 4.4 does
+# not export variables to $(shell)).
 BREW_SSL := $(shell brew --prefix openssl@3 2>/dev/null)
 ifneq ($(BREW_SSL),)
 export PKG_CONFIG_PATH := $(BREW_SSL)/lib/pkgconfig$(if $(PKG_CONFIG_PATH),:$(PKG_CONFIG_PATH))
@@ -86,17 +106,19 @@ LIBGW	:= $(BUILD)/libgangway.a
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+UNIT_OBJ := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/obj/%.o)
 TEST_HELPERS := $(wildcard tests/tools/*.c)
 TEST_TOOLS := $(TEST_HELPERS:tests/tools/%.c=$(BUILD)/tests/%)
 
 PROGS	:= $(filter-out $(PLATFORM_SKIP:src/%.c=$(BUILD)/%),$(BUILD)/gangwayd $(BUILD)/gangway)
 
-.PHONY: all check unit integration deps demo asan tsan analyze fuzz bench bench-dns bench-crypto soak \
-	clean tests test-tools macos-check install uninstall deb vm-image vm-demo FORCE
+.PHONY: all check unit integration deps demo asan tsan analyze fuzz fuzz-bins bench bench-dns \
+	bench-crypto soak clean tests test-tools macos-check install uninstall deb vm-image vm-demo \
+	FORCE
 all: $(PROGS)
 
-$(BUILD)/obj/%.o: src/%.c $(wildcard include/*.h) | $(BUILD)/obj
-	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+$(BUILD)/obj/%.o: src/%.c $(DEPSTAMP) | $(BUILD)/obj
+	$(CC) $(ALL_CPPFLAGS) $(DEPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
 $(LIBGW): $(COMMON_OBJ)
 	rm -f $@
@@ -108,19 +130,29 @@ $(BUILD)/gangwayd: $(DAEMON_SRC:src/%.c=$(BUILD)/obj/%.o) $(LIBGW)
 $(BUILD)/gangway: $(CLI_SRC:src/%.c=$(BUILD)/obj/%.o) $(LIBGW)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/obj $(BUILD)/tests:
+$(BUILD)/obj $(BUILD)/tests $(BUILD)/tests/obj:
 	mkdir -p $@
+
+$(DEPSTAMP):
+	mkdir -p $(@D)
+	touch $@
 
 # Test builds of the programs, in $(BUILD)/test-hooks/, for the integration
 # tests that need a hook (GANGWAY_TEST_TIMERS: shortened protocol timers).
 # Only the files with hooks are compiled again, with -DGANGWAY_TEST_HOOKS,
 # and linked ahead of the library; the programs in $(BUILD)/ have none.
+# The unit tests and fuzzers link the engine's and discovery's hooks the
+# same way (declared in include/testhooks/, which only tests include).
 HOOKS_SRC := src/tunnel.c
 HOOKS_OBJ := $(HOOKS_SRC:src/%.c=$(BUILD)/obj-hooks/%.o)
 HOOKS_PROGS := $(PROGS:$(BUILD)/%=$(BUILD)/test-hooks/%)
+UNIT_HOOKS_SRC := $(filter-out $(PLATFORM_SKIP),src/wg.c src/discover_linux.c)
+UNIT_HOOKS_OBJ := $(UNIT_HOOKS_SRC:src/%.c=$(BUILD)/obj-hooks/%.o)
+# Kept: only pattern rules name them, which would make them intermediate.
+.PRECIOUS: $(BUILD)/obj-hooks/%.o
 
-$(BUILD)/obj-hooks/%.o: src/%.c $(wildcard include/*.h) | $(BUILD)/obj-hooks
-	$(CC) $(ALL_CPPFLAGS) -DGANGWAY_TEST_HOOKS $(ALL_CFLAGS) -c -o $@ $<
+$(BUILD)/obj-hooks/%.o: src/%.c $(DEPSTAMP) | $(BUILD)/obj-hooks
+	$(CC) $(ALL_CPPFLAGS) -DGANGWAY_TEST_HOOKS $(DEPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
 $(BUILD)/test-hooks/gangwayd: $(DAEMON_SRC:src/%.c=$(BUILD)/obj/%.o) $(HOOKS_OBJ) $(LIBGW) | $(BUILD)/test-hooks
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
@@ -131,15 +163,18 @@ $(BUILD)/test-hooks/gangway: $(CLI_SRC:src/%.c=$(BUILD)/obj/%.o) $(HOOKS_OBJ) $(
 $(BUILD)/obj-hooks $(BUILD)/test-hooks:
 	mkdir -p $@
 
-# Unit tests compile against the real modules (the static library).
-$(BUILD)/tests/test_%: tests/unit/test_%.c $(LIBGW) $(wildcard tests/unit/*.h) | $(BUILD)/tests
-	$(CC) $(ALL_CPPFLAGS) -Itests/unit $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS)) \
-		$(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBGW) $(LIBS) \
-		$(shell $(PKG_CONFIG) --libs $(TEST_PKGS))
+# Unit tests compile against the real modules (the static library), the
+# few with test hooks in their hooks build: a change to the library relinks
+# them all, and recompiles only those whose headers changed.
+$(UNIT_OBJ): $(BUILD)/tests/obj/%.o: tests/unit/%.c $(DEPSTAMP) | $(BUILD)/tests/obj
+	$(CC) $(ALL_CPPFLAGS) -Itests/unit $(TEST_CFLAGS) $(DEPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(UNIT_BIN): $(BUILD)/tests/%: $(BUILD)/tests/obj/%.o $(UNIT_HOOKS_OBJ) $(LIBGW) | $(BUILD)/tests
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(UNIT_HOOKS_OBJ) $(LIBGW) $(LIBS) $(TEST_LIBS)
 
 # Small programs the integration tests drive (traffic generators, probes).
-$(BUILD)/tests/%: tests/tools/%.c $(LIBGW) | $(BUILD)/tests
-	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBGW) $(LIBS)
+$(BUILD)/tests/%: tests/tools/%.c $(LIBGW) $(DEPSTAMP) | $(BUILD)/tests
+	$(CC) $(ALL_CPPFLAGS) $(DEPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBGW) $(LIBS)
 
 tests: $(UNIT_BIN) $(TEST_TOOLS) $(HOOKS_PROGS)
 test-tools: $(TEST_TOOLS)
@@ -181,7 +216,8 @@ analyze:
 	clang-tidy --quiet $(filter-out $(MACOS_ONLY),$(wildcard src/*.c)) -- \
 		$(ALL_CPPFLAGS) -std=c11
 
-# libFuzzer harnesses include nothing but the shared library, built with clang.
+# libFuzzer harnesses link the shared library and the hooks of the engine and
+# discovery (UNIT_HOOKS_OBJ), all built with clang.
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 # Both steps get the same flags: an object rebuilt by the second (a source
@@ -193,9 +229,9 @@ fuzz:
 	$(MAKE) $(FUZZ_MAKE) fuzz-bins
 
 fuzz-bins: $(FUZZ_BIN)
-build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c build-fuzz/libgangway.a
-	clang $(ALL_CPPFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined \
-		-o $@ $< build-fuzz/libgangway.a $(LIBS)
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(UNIT_HOOKS_OBJ) build-fuzz/libgangway.a $(DEPSTAMP)
+	clang $(ALL_CPPFLAGS) $(DEPFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined \
+		-o $@ $< $(UNIT_HOOKS_OBJ) build-fuzz/libgangway.a $(LIBS)
 
 # Not part of make check (tests/integration/60-fastpath.sh runs it briefly).
 # wireguard-go with offloads is Debian 13's, unpacked under $(BUILD)/bench;
@@ -219,14 +255,14 @@ bench-crypto: $(BUILD)/tests/bench_crypto $(BUILD)/tests/bench_batch
 bench-dns: all $(BUILD)/tests/bench_dns
 	BUILD=$(BUILD) tests/bench/bench-dns.sh $(COUNT)
 
-$(BUILD)/tests/bench_dns: tests/bench/bench_dns.c | $(BUILD)/tests
-	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBS)
+$(BUILD)/tests/bench_dns: tests/bench/bench_dns.c $(DEPSTAMP) | $(BUILD)/tests
+	$(CC) $(ALL_CPPFLAGS) $(DEPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBS)
 
-$(BUILD)/tests/bench_batch: tests/bench/bench_batch.c $(LIBGW) | $(BUILD)/tests
-	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBGW) $(LIBS)
+$(BUILD)/tests/bench_batch: tests/bench/bench_batch.c $(LIBGW) $(DEPSTAMP) | $(BUILD)/tests
+	$(CC) $(ALL_CPPFLAGS) $(DEPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBGW) $(LIBS)
 
-$(BUILD)/tests/bench_crypto: tests/bench/bench_crypto.c $(LIBGW) | $(BUILD)/tests
-	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -O3 $(ALL_LDFLAGS) -o $@ $< $(LIBGW) $(LIBS) \
+$(BUILD)/tests/bench_crypto: tests/bench/bench_crypto.c $(LIBGW) $(DEPSTAMP) | $(BUILD)/tests
+	$(CC) $(ALL_CPPFLAGS) $(DEPFLAGS) $(ALL_CFLAGS) -O3 $(ALL_LDFLAGS) -o $@ $< $(LIBGW) $(LIBS) \
 		$(shell $(PKG_CONFIG) --libs libsodium)
 
 # Cross-compile the macOS host agent (gangway) for both Mac architectures
@@ -270,9 +306,9 @@ $(MACOS_SSL):
 MACOS_SSL_SYMS := ^_(EVP|OSSL|OPENSSL|ERR|RAND|CRYPTO)_
 MACOS_PCAP_SYMS := ^_(pcap|bpf)_
 define MACOS_ARCH_RULE
-$(MACOS_DIR)/$(1)/%.o: src/%.c $(wildcard include/*.h) | $(ZIG) $(MACOS_SSL)
+$(MACOS_DIR)/$(1)/%.o: src/%.c $(DEPSTAMP) | $(ZIG) $(MACOS_SSL)
 	@mkdir -p $$(@D)
-	$(ZIG) cc -target $(1)-macos $$(MACOS_CFLAGS) -c -o $$@ $$<
+	$(ZIG) cc -target $(1)-macos $$(MACOS_CFLAGS) $(DEPFLAGS) -c -o $$@ $$<
 
 $(MACOS_DIR)/$(1)/gangway: $(MACOS_SRC:src/%.c=$(MACOS_DIR)/$(1)/%.o)
 	mkdir -p $$(@D)/stub
@@ -296,7 +332,7 @@ $(MACOS_DIR)/$(1)-native/gangway: $(MACOS_DIR)/$(1)/gangway FORCE
 		'--*) ;; libcrypto) ;; *) echo "Package $$$$a was not found" >&2; exit 1 ;;' \
 		'esac; done' 'echo $$$$o' >$$(@D)/pkg-config
 	chmod 755 $$(@D)/pkg-config
-	$(MAKE) --no-print-directory UNAME_S=Darwin BUILD=$$(@D) CC="$(abspath $(ZIG)) cc -target $(1)-macos" \
+	$$(MAKE) --no-print-directory UNAME_S=Darwin BUILD=$$(@D) CC="$(abspath $(ZIG)) cc -target $(1)-macos" \
 		AR="$(abspath $(ZIG)) ar" PKG_CONFIG=$$(abspath $$(@D))/pkg-config WERROR=1 CFLAGS="-O2 -g" \
 		$$@
 endef
@@ -395,3 +431,7 @@ vm-demo: deb vm-image
 
 clean:
 	rm -rf build build-asan build-tsan build-fuzz
+
+# What each object, test and tool was last built from (DEPFLAGS).
+-include $(wildcard $(BUILD)/obj/*.d $(BUILD)/obj-hooks/*.d $(BUILD)/tests/*.d \
+	$(BUILD)/tests/obj/*.d $(BUILD)/*.d $(foreach a,$(MACOS_ARCHS),$(MACOS_DIR)/$(a)/*.d))

@@ -1,6 +1,6 @@
 /* captap.h - the daemon's tap on its own packet path: inner packets as pcap to capture clients
  *
- * A capture client is a control-socket connection (ctlsock.c, request
+ * A capture client is a control-socket connection (ctlsock_srv.c, request
  * "capture") handed over to the tap. While at least one is attached, the
  * tunnel shows the tap every inner packet it moves (read from the device,
  * about to be sealed; opened, about to be written to the device); each
@@ -34,12 +34,19 @@ struct loop;
 struct captap;
 
 /*
- * A tap serving clients from loop. While clients are attached it stores
- * itself in *hook (the tunnel's t->tap), NULL otherwise; it counts into
- * *stats, which outlive it. NULL + errno (EOPNOTSUPP where libpcap is not
- * built in).
+ * Where the tap is published: given the tap when the first client
+ * attaches, NULL once none is left (the tunnel's tunnel_set_tap).
  */
-struct captap *captap_new(struct loop *loop, struct captap **hook, struct captap_stats *stats);
+typedef void (*captap_publish_fn)(void *ctx, struct captap *tap);
+
+/*
+ * A tap serving clients from loop. It publishes itself through publish(ctx,
+ * tap) while clients are attached, NULL otherwise (at once, too); it counts
+ * into *stats, which outlive it. NULL + errno (EOPNOTSUPP where libpcap is
+ * not built in).
+ */
+struct captap *captap_new(struct loop *loop, captap_publish_fn publish, void *ctx,
+			  struct captap_stats *stats);
 /* Detach every client (their connections are closed); NULL is fine. */
 void captap_free(struct captap *tap);
 

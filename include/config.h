@@ -116,7 +116,10 @@ struct config {
 #define CONFIG_DIR		"/etc/gangway"
 #define CONFIG_DEFAULT_STATE_DIR "/run/gangway"
 #endif
-/* What a reload cannot change (tunnel_reload refuses it); for messages and help. */
+/*
+ * What a reload cannot change (tunnel_reload refuses it); for messages and
+ * help. config_restart_change() compares exactly these (test_config).
+ */
 #define CONFIG_RESTART_KEYS	"PrivateKey, ListenPort, MTU, Interface, PacketIO and CryptoWorkers"
 #define CONFIG_HOST_PATH	CONFIG_DIR "/gangway.conf"
 #define CONFIG_GUEST_PATH	CONFIG_DIR "/gangwayd.conf"
@@ -143,6 +146,12 @@ const char *config_default_path(void);
 void config_free(struct config *c);
 /* Wipe secrets and free. */
 void config_init(struct config *c);
+
+/*
+ * The first key of CONFIG_RESTART_KEYS whose value differs between the
+ * running configuration and a new one, or NULL when a reload may apply it.
+ */
+const char *config_restart_change(const struct config *running, const struct config *next);
 
 /* Split "host:port" / "[v6]:port" into its parts; 0 or -EINVAL. */
 int config_parse_endpoint(const char *s, char *host, size_t hostlen, uint16_t *port);

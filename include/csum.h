@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "bytes.h"
+
 /*
  * Partial sum of len bytes at buf added to sum. buf must begin at an even
  * offset of the checksummed region (an odd length is fine only for the
@@ -47,16 +49,15 @@ static inline uint16_t csum_finish(uint64_t sum)
 /* A 16-bit value in host order, as it would be loaded from the packet. */
 static inline uint64_t csum_word(uint16_t host)
 {
-	uint8_t b[2] = { (uint8_t)(host >> 8), (uint8_t)host };
-	uint16_t v;
+	uint8_t b[2];
 
-	memcpy(&v, b, 2);
-	return v;
+	bytes_store_be16(b, host);
+	return bytes_load_host16(b);
 }
 
 static inline void csum_store(uint8_t *p, uint16_t sum)
 {
-	memcpy(p, &sum, 2);
+	bytes_store_host16(p, sum);
 }
 
 /*

@@ -1,4 +1,4 @@
-/* ctlsock.h - each daemon's local control socket: status, JSON, Prometheus metrics
+/* ctlsock.h - the control socket's protocol: requests, limits and where the socket is
  *
  * Protocol (docs/debugging.md): a client connects to the unix stream socket
  * <StateDirectory>/<Interface>.sock (mode 0600, root only; 0660 and its
@@ -8,19 +8,18 @@
  * line is "ok" or "error <reason>"; the body follows. One request per
  * connection. After "capture"'s "ok" the body is a pcap stream that lasts
  * until the client closes the connection (captap.h).
+ *
+ * Both sides share this file: the daemons serve the socket (ctlsock_srv.h)
+ * and answer from a snapshot (ctlsock_render.h), the CLI asks
+ * (ctlsock_client.h).
  */
 #ifndef GANGWAY_CTLSOCK_H
 #define GANGWAY_CTLSOCK_H
 
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "config.h"
-#include "loop.h"
-#include "names.h"
-#include "prefix.h"
-#include "tunnel.h"
 
 #define CTLSOCK_MAX_REQ		4096		/* bytes of one request, '\n' included */
 #define CTLSOCK_MAX_REPLY	(256 * 1024)
@@ -59,103 +58,13 @@ int ctlsock_parse_capture(const char *buf, size_t len, struct ctlsock_capture *c
 
 /* The socket's path for a configuration; -ENAMETOOLONG if it does not fit. */
 int ctlsock_path(const struct config *c, char *buf, size_t size);
-
-/* What a prefix is to the control plane that reports it. */
-enum ctlsock_pstate {
-	CTLSOCK_P_ADVERTISED,		/* guest: sent to the host */
-	CTLSOCK_P_INSTALLED,		/* host: allowed and routed */
-	CTLSOCK_P_REFUSED,		/* host: not routed, see reason */
-};
-
-struct ctlsock_prefix {
-	struct prefix p;		/* as the guest advertised it */
-	struct prefix mapped;		/* family 0 unless remapped: the host's prefix */
-	struct wg_peer *peer;		/* host: the guest it came from; NULL on guest */
-	enum ctlsock_pstate state;
-	const char *reason;		/* refused: why (ctlmsg_status_name) */
-};
-
-#define CTLSOCK_MAX_PREFIXES	1024
-
-/* host: a guest's DNS server as the host believes it (hostdns.c) */
-struct ctlsock_dns {
-	struct wg_peer *peer;
-	const char *source;		/* "announced", "AllowedIPs" (said nothing yet), "off" */
-	struct prefix addrs[CTLMSG_MAX_DNS];	/* the addresses believed */
-	size_t n;
-	const char *domain;
-	bool in_use;			/* the host's resolver sends the domain there */
-	const char *refused;		/* why its last claim was refused, in part or whole; or NULL */
-};
-
-/* The control plane's state, filled by guest_status() / host_status(). */
-struct ctlsock_status {
-	const char *firewall;		/* guest: mechanism name; NULL on the host */
-	bool have_host_ctl;		/* guest: where adverts go */
-	struct prefix host_ctl;
-	uint32_t generation;		/* guest: sequence of the current advert */
-	bool acked;			/* guest: the host acknowledged it */
-	struct ctlsock_prefix v[CTLSOCK_MAX_PREFIXES];
-	size_t n;
-	struct names *names;		/* guest: container names; NULL when off */
-	const char *names_engine;	/* guest: the engine client's state */
-	uint64_t dns_queries;		/* guest: questions the DNS server answered */
-	const char *resolver;		/* host: how the names' domain is resolved */
-	struct ctlsock_dns dns[CONFIG_MAX_PEERS];	/* host: each guest's DNS server */
-	size_t n_dns;
-};
-
-/* Append one prefix; -ENOSPC when full. */
-int ctlsock_status_add(struct ctlsock_status *s, const struct ctlsock_prefix *p);
-
-/* Fill s (zeroed by the caller) with the control plane's state. */
-typedef void (*ctlsock_status_fn)(void *ctx, struct ctlsock_status *s);
-
-/* A reply under construction; bounded by CTLSOCK_MAX_REPLY. */
-struct ctlsock_buf {
-	char *p;
-	size_t len, cap;
-	bool truncated;
-};
-void ctlsock_printf(struct ctlsock_buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-/* Write the reply body for req into b (tunnel and control plane state). */
-void ctlsock_render(struct ctlsock_buf *b, enum ctlsock_req req, const struct tunnel *t,
-		    const struct ctlsock_status *s, uint64_t now);
-
-struct ctlsock;
-
-/*
- * Serve the control socket of tunnel t (path from t->cfg) in loop. fn is
- * asked for the control plane's state on each status request. NULL + errno.
- */
-struct ctlsock *ctlsock_start(struct tunnel *t, struct loop *loop, ctlsock_status_fn fn,
-			      void *ctx);
-/* Close every connection and remove the socket; NULL is fine. */
-void ctlsock_stop(struct ctlsock *c);
-
-/*
- * Re-read the configuration as SIGHUP does: 0, or -errno with one line
- * saying why in err (the running configuration stays).
- */
-typedef int (*ctlsock_reload_fn)(void *ctx, char *err, size_t errlen);
-/* Serve "reload" requests with fn; without it they are answered with an error. */
-void ctlsock_set_reload(struct ctlsock *c, ctlsock_reload_fn fn, void *ctx);
-
-/*
- * Client side: send request (one line, no '\n') to the socket at path and
- * read the whole reply into a malloc'd, NUL-terminated *body (the part after
- * the "ok" line), waiting at most CTLSOCK_CLIENT_TIMEOUT seconds for it
- * (-ETIMEDOUT). Returns 0; -errno when the socket cannot be reached;
- * -EPROTO with the daemon's "error ..." line in *body.
- */
-int ctlsock_request(const char *path, const char *request, char **body);
-/*
- * The socket path for --socket PATH or the configuration file (NULL: the
- * default file, or where that cannot be read, the default socket).
- */
-int ctlsock_client_path(const char *sock, const char *config, char *buf, size_t size);
 /* <default StateDirectory>/IFNAME.sock (NULL: the default interface). */
 int ctlsock_default_path(const char *ifname, char *buf, size_t size);
+
+/*
+ * Write all of p to the stream socket fd, best effort: with a send timeout
+ * set, a peer that does not read within it loses the rest.
+ */
+void ctlsock_send(int fd, const char *p, size_t len);
 
 #endif

@@ -63,20 +63,6 @@ int discover_process(struct discover *d);
  */
 int discover_resync(struct discover *d, const struct config *c);
 const struct discover_view *discover_view(const struct discover *d);
-/*
- * For tests and fuzzing: a discover with an empty model and no sockets
- * (discover_fd() is -1, discover_process() fails with -ENOTCONN), and
- * discover_feed() to apply one datagram of rtnetlink messages to it as if
- * it had come from the event socket: the view is published (fn called if
- * it changed), but no dump is made. Returns 1 when discover_process()
- * would now dump again (a message lost or truncated, a bridge that may
- * hold unseen addresses), 0 when not, -EMSGSIZE for more than a datagram.
- * discover_check() verifies the internal state (bounds, every bridge
- * matching, valid and unique addresses, unique ifindexes): 0 or -EUCLEAN.
- */
-struct discover *discover_new_detached(const struct config *c, discover_fn fn, void *ctx);
-int discover_feed(struct discover *d, const void *buf, size_t len);
-int discover_check(const struct discover *d);
 /* Interface name matches the config's bridge patterns and no exclusion. */
 bool discover_match_ifname(const struct config *c, const char *ifname);
 /*

@@ -33,8 +33,6 @@ struct docker_api *docker_api_new(struct loop *loop, const char *socket_path,
 void docker_api_free(struct docker_api *d);
 enum docker_api_state docker_api_state(const struct docker_api *d);
 const char *docker_api_state_name(enum docker_api_state s);
-/* The API version in use, "" before /version answered. */
-const char *docker_api_version(const struct docker_api *d);
 
 struct json_object;
 /*

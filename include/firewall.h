@@ -60,184 +60,56 @@ void firewall_remove(struct firewall *fw);
 void firewall_free(struct firewall *fw);
 enum firewall_mech firewall_mechanism(const struct firewall *fw);
 const char *firewall_mech_name(enum firewall_mech m);
+/* m by the name firewall_mech_name gives it: 0, or -EINVAL. */
+int firewall_mech_parse(const char *name, enum firewall_mech *m);
+/*
+ * Docker's DOCKER-USER chain is in a legacy iptables table (only tables
+ * that exist are read: reading one would create it). Needs root.
+ */
+bool firewall_legacy_in_use(void);
 
 /*
- * Internals below: shared by src/firewall_linux.c, src/firewall_ipt_linux.c,
- * src/firewall_nft_linux.c and tests/unit/test_firewall.c. Not for other modules.
+ * Read-only inspection (gangway doctor): where the rules for tunnel tun
+ * stand among Docker's, and what drops the tunnel's traffic ahead of
+ * them. Nothing is changed. Positions are 1-based in their chain; 0 means
+ * "not there".
  */
+#define FIREWALL_INSPECT_TEXT	200
 
-#define FIREWALL_TABLE		"gangway"	/* our nftables table (inet) */
-#define FIREWALL_COMMENT_LEN	(sizeof("gangway:") + IF_NAMESIZE)
-#define FIREWALL_MAX_OPENINGS	1024
-#define FIREWALL_PRIO_MARK	(-301)		/* before Docker's raw (-300) */
-
-/* New connections from src, in on the tunnel, to dst, out on bridge. */
-struct firewall_opening {
-	struct prefix src;		/* a host address or network (masked) */
-	struct prefix dst;		/* a network behind the bridge (masked) */
-	struct prefix gw;		/* the bridge's own address on dst: SNAT target */
-	char bridge[IF_NAMESIZE];
-};
-
-/* An interface name we can put in rules and iptables-restore text. */
-bool firewall_ifname_ok(const char *name);
-/* "gangway:<tun>", the ownership mark on every rule we add. */
-int firewall_comment(const char *tun, char *buf, size_t size);
-/*
- * The openings that opts and view ask for, without duplicates, into out.
- * Returns how many, or -E2BIG when more than max.
- */
-int firewall_plan(const struct firewall_opts *o, const struct discover_view *v,
-		  struct firewall_opening *out, size_t max);
-
-/* Growing text buffer for iptables-restore input and program output. */
-struct firewall_buf {
-	char *p;
-	size_t len, cap;
-};
-int firewall_buf_printf(struct firewall_buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-void firewall_buf_free(struct firewall_buf *b);
-
-/* ---- firewall_ipt_linux.c: Docker's iptables (either flavour) ---- */
-
-enum firewall_ipt_chain {
-	FIREWALL_IPT_USER,	/* filter DOCKER-USER */
-	FIREWALL_IPT_FORWARD,	/* filter FORWARD: a family without DOCKER-USER */
-	FIREWALL_IPT_RAW,	/* raw PREROUTING */
-	FIREWALL_IPT_NCHAINS,
-};
-
-/* The parts of an iptables rule we write and read back. */
-struct firewall_ipt_rule {
-	bool has_src, has_dst;
-	struct prefix src, dst;
-	char in[IF_NAMESIZE], out[IF_NAMESIZE];
-	bool established;	/* -m conntrack --ctstate RELATED,ESTABLISHED */
-	bool accept;		/* -j ACCEPT */
-	bool other;		/* anything else (negation, other matches) */
-	char comment[FIREWALL_COMMENT_LEN];
-};
-
-/* Our rules for one family and chain, in order. Count or -E2BIG. */
-int firewall_ipt_expect(const char *tun, const struct firewall_opening *op, size_t n,
-			int family, enum firewall_ipt_chain c,
-			struct firewall_ipt_rule *out, size_t max);
-/* Rule text as iptables-save prints it, without "-A CHAIN ". */
-int firewall_ipt_format(const struct firewall_ipt_rule *r, char *buf, size_t size);
-/* Parse a rule's text (after "-A CHAIN "). 0, or -EINVAL on bad syntax. */
-int firewall_ipt_parse(const char *spec, size_t len, struct firewall_ipt_rule *r);
-bool firewall_ipt_rule_equal(const struct firewall_ipt_rule *a,
-			     const struct firewall_ipt_rule *b);
-
-/* One of our rules found in iptables-save output. */
-struct firewall_ipt_found {
-	bool raw;		/* raw table, else filter */
+/* Someone else's rule that comes first and stops the tunnel's traffic. */
+struct firewall_inspect_block {
+	unsigned int pos;		/* 0: nothing blocks */
+	bool raw;			/* raw table, else filter */
+	bool drop;			/* DROP or REJECT; else a jump into Docker's chains */
 	char chain[32];
-	unsigned int pos;	/* 1-based position in its chain */
-	size_t off, len;	/* rule text (after "-A CHAIN ") in the dump */
-	struct firewall_ipt_rule rule;
+	char target[32];
+	char text[FIREWALL_INSPECT_TEXT];	/* as iptables-save prints it */
 };
 
-/* What iptables-save output says about Docker's chains and our rules. */
-struct firewall_ipt_scan {
-	bool has_filter, has_raw;	/* table present in the dump */
-	bool has_user;			/* filter has DOCKER-USER */
-	bool has_docker;		/* filter has Docker's DOCKER chain */
-	struct firewall_ipt_found *found;	/* ours, in dump order */
-	size_t n_found, cap_found;
+/* One iptables family. */
+struct firewall_inspect_ipt {
+	bool read;			/* its save program ran and printed the rules */
+	size_t ours;			/* our rules seen, in any chain */
+	bool has_raw;			/* the raw table exists */
+	char in_chain[32];		/* where our first accept of new connections is */
+	unsigned int in_pos;
+	unsigned int out_pos;		/* our first accept of replies into the tunnel */
+	unsigned int raw_pos;		/* our first rule in raw PREROUTING */
+	unsigned int jump_pos;		/* FORWARD's jump to DOCKER-USER (ours there) */
+	struct firewall_inspect_block before_in;	/* ahead of in_pos */
+	struct firewall_inspect_block before_jump;	/* ahead of jump_pos in FORWARD */
+	struct firewall_inspect_block before_raw;	/* ahead of raw_pos */
 };
 
-/* Scan save output for comment's rules. 0 or -errno (-ENOMEM, -EINVAL). */
-int firewall_ipt_scan(const char *text, size_t len, const char *comment,
-		      struct firewall_ipt_scan *s);
-void firewall_ipt_scan_free(struct firewall_ipt_scan *s);
-/*
- * Our rules in chain c must be exactly want[0..n) at positions 1..n.
- * True when they are.
- */
-bool firewall_ipt_in_place(const struct firewall_ipt_scan *s, enum firewall_ipt_chain c,
-			   const struct firewall_ipt_rule *want, size_t n);
-/*
- * iptables-restore --noflush input that deletes our rules in the chains
- * marked in fix (or in every chain with purge) and inserts want[c] at the
- * top of each fixed chain, one section per table. *inserted counts the
- * rules put back.
- */
-int firewall_ipt_script(const struct firewall_ipt_scan *s, const char *text,
-			const bool fix[FIREWALL_IPT_NCHAINS], bool purge,
-			const struct firewall_ipt_rule *const want[FIREWALL_IPT_NCHAINS],
-			const size_t n_want[FIREWALL_IPT_NCHAINS],
-			struct firewall_buf *out, size_t *inserted);
-
-/* Programs of one iptables flavour, resolved to paths ("" if missing). */
-struct firewall_ipt_progs {
-	char save[2][256];	/* [0] IPv4, [1] IPv6 */
-	char restore[2][256];
-	bool multi;		/* xtables-*-multi: argv[1] names the tool */
-};
-/* Find the save/restore programs of a flavour: 0 or -ENOENT. */
-int firewall_ipt_progs_find(bool legacy, struct firewall_ipt_progs *p);
-/* Run save for family (AF_INET/AF_INET6) into out. 0 or -errno / -EIO. */
-int firewall_ipt_save(const struct firewall_ipt_progs *p, int family, struct firewall_buf *out);
-/* Feed script to restore --noflush -w for family. 0 or -errno / -EIO. */
-int firewall_ipt_restore(const struct firewall_ipt_progs *p, int family,
-			 const struct firewall_buf *script);
-/*
- * Legacy xtables tables in this namespace for family: bit 0 filter, bit 1
- * raw (from /proc, which never creates a table). 0 when none, -errno.
- */
-int firewall_ipt_legacy_tables(int family);
-/*
- * Fingerprint of a legacy table (entries without counters) and whether it
- * holds a chain named chain. Only for tables that exist. 0 or -errno.
- */
-int firewall_ipt_legacy_probe(int family, const char *table, const char *chain,
-			      uint64_t *fp, bool *has_chain);
-
-/* ---- firewall_nft_linux.c: our nftables table and Docker 29's tables ---- */
-
-struct firewall_nft;
-
-/* What goes into our table and into Docker 29's raw chains. */
-struct firewall_nft_spec {
-	const char *tun;
-	const char *comment;
-	unsigned int mtu;		/* 0: clamp to the route's MTU only */
-	bool snat;
-	uint32_t mark;			/* 0: no prerouting chain */
-	const struct firewall_opening *op;
-	size_t n;
-	const struct firewall_remap *remap;	/* dstnat chain when n_remap */
-	size_t n_remap;
+struct firewall_inspect {
+	enum firewall_mech mech;
+	struct firewall_inspect_ipt ipt[2];	/* [0] IPv4, [1] IPv6 */
+	bool nft_table;			/* table inet gangway exists */
+	unsigned int nft_accept_pos;	/* ours in ip docker-bridges raw-PREROUTING */
+	unsigned int nft_drop_pos;	/* a drop in that chain ahead of it */
 };
 
-struct firewall_nft *firewall_nft_open(void);
-void firewall_nft_close(struct firewall_nft *n);
-/* The ruleset generation; moves on every committed change. */
-int firewall_nft_genid(struct firewall_nft *n, uint32_t *gen);
-/* 1 if the table (and chain, unless NULL) exists, 0 if not, -errno. */
-int firewall_nft_exists(struct firewall_nft *n, int nfproto, const char *table,
-			const char *chain);
-/* Replace our table atomically with what spec asks for. */
-int firewall_nft_install(struct firewall_nft *n, const struct firewall_nft_spec *s,
-			 size_t *rules);
-/* 0 when our table holds what spec asks for, 1 when not, -errno. */
-int firewall_nft_verify(struct firewall_nft *n, const struct firewall_nft_spec *s);
-/* Delete our table; 0 also when it is not there. */
-int firewall_nft_delete(struct firewall_nft *n);
-/*
- * Docker 29: our accepts at the top of raw-PREROUTING in Docker's tables.
- * Verifies (count and position) and repairs; force rewrites them (the view
- * changed). *restored counts rules put back. 0 or -errno.
- */
-int firewall_nft_docker_sync(struct firewall_nft *n, const struct firewall_nft_spec *s,
-			     bool force, size_t *restored);
-/* Delete every rule carrying comment from Docker 29's tables. */
-int firewall_nft_docker_purge(struct firewall_nft *n, const char *comment);
-/* Event socket (NFNLGRP_NFTABLES), non-blocking; -1 if it failed. */
-int firewall_nft_event_fd(const struct firewall_nft *n);
-/* Drain it: true when something changed or events were lost. */
-bool firewall_nft_event_drain(struct firewall_nft *n);
+/* Fill r for mechanism m and tunnel tun. 0, -EINVAL (m, tun), -errno. */
+int firewall_inspect(enum firewall_mech m, const char *tun, struct firewall_inspect *r);
 
 #endif

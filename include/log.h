@@ -15,7 +15,6 @@ enum log_level {
 /* ident is the program name; level is the most verbose level printed. */
 void log_init(const char *ident, enum log_level level);
 void log_set_level(enum log_level level);
-enum log_level log_get_level(void);
 
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -27,8 +26,5 @@ void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 #define log_notice(...)	log_msg(LOG_LVL_NOTICE, __VA_ARGS__)
 #define log_info(...)	log_msg(LOG_LVL_INFO, __VA_ARGS__)
 #define log_debug(...)	log_msg(LOG_LVL_DEBUG, __VA_ARGS__)
-
-/* Print "ident: message" and exit(1); only before the event loop runs. */
-void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 #endif

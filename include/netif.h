@@ -22,6 +22,14 @@ int netif_route_add(struct netif *n, int ifindex, const struct prefix *p);
 int netif_route_del(struct netif *n, int ifindex, const struct prefix *p);
 
 /*
+ * What `ip route get` says of addr (family AF_INET/AF_INET6): the device
+ * the kernel would send through, into dev (IF_NAMESIZE; "?" when the
+ * route names none). 1 for a local address, 0 for a unicast route,
+ * -ENETUNREACH for any other route type, -errno (the kernel's) otherwise.
+ */
+int netif_route_get(struct netif *n, int family, const void *addr, char *dev, size_t devlen);
+
+/*
  * Read the host's routes (every table and family) and local addresses into
  * v, which is emptied first: one dump of each. 0 or -errno (-E2BIG: more
  * than the snapshot holds).

@@ -93,31 +93,6 @@ struct noise_keys {
 	bool initiator;
 };
 
-static inline uint32_t noise_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static inline void noise_put_le32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
-
-static inline uint64_t noise_le64(const uint8_t *p)
-{
-	return (uint64_t)noise_le32(p) | (uint64_t)noise_le32(p + 4) << 32;
-}
-
-static inline void noise_put_le64(uint8_t *p, uint64_t v)
-{
-	noise_put_le32(p, (uint32_t)v);
-	noise_put_le32(p + 4, (uint32_t)(v >> 32));
-}
-
 /* Fill in pub from priv. 0 or -errno. */
 int noise_local_init(struct noise_local *l, const uint8_t priv[NOISE_KEY_LEN]);
 /* Precompute the static-static DH; psk may be NULL. 0, or -EINVAL for a low-order key. */

@@ -21,7 +21,7 @@ enum tunnel_role {
 
 struct tunnel_peer {
 	struct wg_peer *wg;
-	char host[CONFIG_HOST_LEN];	/* endpoint as configured, "" = learn it */
+	char endpoint_name[CONFIG_HOST_LEN];	/* endpoint's host as configured, "" = learn it */
 	uint16_t port;
 	uint64_t resolve_at;		/* boottime ns of the next name lookup, 0 = none */
 	struct resolve *lookup;		/* a name lookup under way, or NULL */
@@ -39,6 +39,12 @@ typedef void (*tunnel_ctl_fn)(void *ctx, struct wg_peer *from, const struct pref
 			      const struct ctlmsg *m);
 typedef void (*tunnel_event_fn)(void *ctx, struct wg_peer *peer, enum wg_event ev);
 
+/* The control plane's hooks (guest_linux.c, host.c); either may be NULL. */
+struct tunnel_hooks {
+	tunnel_ctl_fn on_ctl;
+	tunnel_event_fn on_event;
+};
+
 #define TUNNEL_CTL_OUTBOX	8
 
 /* Control messages wait here until the engine is not busy with a packet. */
@@ -48,15 +54,19 @@ struct tunnel_ctl_out {
 	uint8_t msg[CTLMSG_MAX_LEN];
 };
 
+/*
+ * Defined here so the service can hold one by value; its fields are
+ * tunnel.c's own: the control plane, the control socket and the tap reach
+ * it through the functions below.
+ */
 struct tunnel {
 	enum tunnel_role role;
-	tunnel_ctl_fn on_ctl;		/* set by the control plane (guest_linux.c, host.c) */
-	tunnel_event_fn on_event;
+	struct tunnel_hooks hooks;	/* tunnel_set_hooks() */
 	void *hook_ctx;
 	struct config cfg;
 	struct loop *loop;
 	struct wg_device *dev;
-	struct captap *tap;		/* a capture is attached (ctlsock.c); NULL: none */
+	struct captap *tap;		/* a capture is attached (tunnel_set_tap); NULL: none */
 	struct platform *plat;		/* the OS side: device, addresses, routes */
 	struct pktio io;
 	struct pool *pool;		/* threads sharing the batches' AEAD work */
@@ -70,7 +80,6 @@ struct tunnel {
 	struct tunnel_ctl_out outbox[TUNNEL_CTL_OUTBOX];
 	size_t n_out;
 	bool in_engine;			/* inside an engine call: defer sends */
-	struct captap_stats tap_stats;	/* captured and capture-overflow, since start */
 	uint8_t ctlbuf[WG_HEADROOM + 1280 + WG_TAILROOM] __attribute__((aligned(64)));
 };
 
@@ -94,5 +103,28 @@ int tunnel_send_ctl(struct tunnel *t, const struct prefix *dst, const struct ctl
 const struct prefix *tunnel_own_addr(const struct tunnel *t, int family);
 /* Remove routes the tunnel added, close the device and socket. */
 void tunnel_stop(struct tunnel *t);
+
+/*
+ * The control plane attaches: hooks (copied) are called with ctx until
+ * tunnel_unset_hooks(t, ctx). NULL hooks detach whoever is attached.
+ */
+void tunnel_set_hooks(struct tunnel *t, const struct tunnel_hooks *hooks, void *ctx);
+/* Detach the hooks set with ctx; someone else's stay. */
+void tunnel_unset_hooks(struct tunnel *t, void *ctx);
+/* Show every inner packet to tap from now on (NULL: to nobody); see captap.h. */
+void tunnel_set_tap(struct tunnel *t, struct captap *tap);
+
+/* The running configuration (replaced in place on reload; the pointer stays). */
+const struct config *tunnel_config(const struct tunnel *t);
+/* The OS side: device, addresses, routes. */
+struct platform *tunnel_platform(const struct tunnel *t);
+/* The engine. */
+struct wg_device *tunnel_device(const struct tunnel *t);
+/* The tunnel device's name. */
+const char *tunnel_ifname(const struct tunnel *t);
+
+struct ctlsock_snap;
+/* Fill the tunnel's part of a status snapshot (ctlsock_render.h). */
+void tunnel_stats(const struct tunnel *t, struct ctlsock_snap *snap);
 
 #endif

@@ -279,10 +279,4 @@ void wg_peer_keypairs(const struct wg_peer *peer, struct wg_peer_keypairs *out);
 #define WG_QUEUE_PACKETS	128
 #define WG_QUEUE_BYTES		((size_t)WG_QUEUE_PACKETS * 1536)
 
-/*
- * Test hook, not for production use: set the current session's send
- * counter (to exercise Rekey/Reject-After-Messages). -ENOENT without one.
- */
-int wg_peer_test_set_send_counter(struct wg_peer *peer, uint64_t counter);
-
 #endif

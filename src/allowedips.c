@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include "allowedips.h"
+#include "bytes.h"
 
 /*
  * Theory of operation: one path-compressed binary trie per family. Every
@@ -48,34 +49,15 @@ static struct allowedips_node **allowedips_root(struct allowedips *t,
 	return family == AF_INET ? &t->root4 : &t->root6;
 }
 
-/* Big-endian bytes to a host word; compilers turn this into one load+swap. */
-static inline uint64_t allowedips_get_be(const uint8_t *b, unsigned int n)
-{
-	uint64_t v = 0;
-	unsigned int i;
-
-	for (i = 0; i < n; i++)
-		v = v << 8 | b[i];
-	return v;
-}
-
-static inline void allowedips_put_be(uint8_t *b, uint64_t v, unsigned int n)
-{
-	unsigned int i;
-
-	for (i = n; i-- > 0; v >>= 8)
-		b[i] = (uint8_t)v;
-}
-
 static struct allowedips_key allowedips_load(int family, const void *addr)
 {
 	struct allowedips_key k = { 0, 0 };
 
 	if (family == AF_INET) {
-		k.hi = allowedips_get_be(addr, 4) << 32;
+		k.hi = (uint64_t)bytes_load_be32(addr) << 32;
 	} else {
-		k.hi = allowedips_get_be(addr, 8);
-		k.lo = allowedips_get_be((const uint8_t *)addr + 8, 8);
+		k.hi = bytes_load_be64(addr);
+		k.lo = bytes_load_be64((const uint8_t *)addr + 8);
 	}
 	return k;
 }
@@ -341,10 +323,10 @@ static void allowedips_node_prefix(const struct allowedips_node *n,
 	p->family = family;
 	p->len = n->cidr;
 	if (family == AF_INET) {
-		allowedips_put_be(p->addr.b, n->hi >> 32, 4);
+		bytes_store_be32(p->addr.b, (uint32_t)(n->hi >> 32));
 	} else {
-		allowedips_put_be(p->addr.b, n->hi, 8);
-		allowedips_put_be(p->addr.b + 8, n->lo, 8);
+		bytes_store_be64(p->addr.b, n->hi);
+		bytes_store_be64(p->addr.b + 8, n->lo);
 	}
 }
 

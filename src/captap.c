@@ -56,7 +56,8 @@ struct captap_client {
 
 struct captap {
 	struct loop *loop;
-	struct captap **hook;
+	captap_publish_fn publish;	/* tells the tunnel to show us packets, or to stop */
+	void *publish_ctx;
 	struct captap_stats *stats;
 	struct captap_client clients[CAPTAP_MAX_CLIENTS];
 };
@@ -66,7 +67,7 @@ static void captap_on_client(void *ctx, int fd, uint32_t events);
 /* The tunnel sees the tap only while someone listens. */
 static void captap_publish(struct captap *tap)
 {
-	*tap->hook = tap->stats->clients ? tap : NULL;
+	tap->publish(tap->publish_ctx, tap->stats->clients ? tap : NULL);
 }
 
 static void captap_detach(struct captap *tap, struct captap_client *cl, const char *why)
@@ -172,14 +173,16 @@ static void captap_on_client(void *ctx, int fd, uint32_t events)
 	captap_watch(tap, cl, cl->blocked);
 }
 
-struct captap *captap_new(struct loop *loop, struct captap **hook, struct captap_stats *stats)
+struct captap *captap_new(struct loop *loop, captap_publish_fn publish, void *ctx,
+			  struct captap_stats *stats)
 {
 	struct captap *tap = calloc(1, sizeof(*tap));
 
 	if (!tap)
 		return NULL;
 	tap->loop = loop;
-	tap->hook = hook;
+	tap->publish = publish;
+	tap->publish_ctx = ctx;
 	tap->stats = stats;
 	for (size_t i = 0; i < CAPTAP_MAX_CLIENTS; i++)
 		tap->clients[i].fd = -1;
@@ -195,7 +198,7 @@ void captap_free(struct captap *tap)
 	for (size_t i = 0; i < CAPTAP_MAX_CLIENTS; i++)
 		if (tap->clients[i].fd >= 0)
 			captap_detach(tap, &tap->clients[i], "shutting down");
-	*tap->hook = NULL;
+	tap->publish(tap->publish_ctx, NULL);
 	free(tap);
 }
 
@@ -374,9 +377,10 @@ void captap_packet(struct captap *tap, const uint8_t *pkt, size_t len)
 
 #else	/* no libpcap: the control socket answers that capture is not available */
 
-struct captap *captap_new(struct loop *loop, struct captap **hook, struct captap_stats *stats)
+struct captap *captap_new(struct loop *loop, captap_publish_fn publish, void *ctx,
+			  struct captap_stats *stats)
 {
-	*hook = NULL;
+	publish(ctx, NULL);
 	stats->clients = 0;
 	errno = EOPNOTSUPP;
 	return NULL;

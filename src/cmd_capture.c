@@ -35,9 +35,10 @@
 #include <sys/un.h>
 #include <pcap/pcap.h>
 
+#include "bytes.h"
 #include "captap.h"
 #include "config.h"
-#include "ctlsock.h"
+#include "ctlsock_client.h"
 
 #define CAPTURE_SNAPLEN		CAPTAP_SNAPLEN_MAX
 #define CAPTURE_FILTER_MAX	4096
@@ -250,8 +251,8 @@ static void capture_print(const struct capture *c, const struct pcap_pkthdr *h, 
 	}
 	l4 = ip + hl;
 	if ((p == 6 || p == 17) && len >= hl + 4)
-		snprintf(ports, sizeof(ports), "%u|%u", (unsigned)(l4[0] << 8 | l4[1]),
-			 (unsigned)(l4[2] << 8 | l4[3]));
+		snprintf(ports, sizeof(ports), "%u|%u", (unsigned)bytes_load_be16(l4),
+			 (unsigned)bytes_load_be16(l4 + 2));
 	proto = p == 6 ? "TCP" : p == 17 ? "UDP" : p == 1 ? "ICMP" : p == 58 ? "ICMP6" : "proto";
 	if (ports[0]) {
 		char *bar = strchr(ports, '|');
@@ -512,8 +513,8 @@ static int capture_stream_records(struct capture *c, struct capture_stream *s)
 
 		if (s->len < CAPTAP_FILE_HDR_LEN)
 			return 0;
-		memcpy(&magic, s->buf, 4);
-		memcpy(&linktype, s->buf + 20, 4);
+		magic = bytes_load_host32(s->buf);
+		linktype = bytes_load_host32(s->buf + 20);
 		if (magic != 0xa1b2c3d4 || linktype != CAPTAP_LINKTYPE_RAW)
 			return -EPROTO;
 		off = CAPTAP_FILE_HDR_LEN;
@@ -550,7 +551,7 @@ static long long capture_overflow(const char *path)
 	char *body = NULL, *p;
 	long long v = -1;
 
-	if (ctlsock_request(path, "status json", &body) == 0 && (p = strstr(body, key)))
+	if (ctlsock_client_request(path, "status json", &body) == 0 && (p = strstr(body, key)))
 		v = strtoll(p + sizeof(key) - 1, NULL, 10);
 	free(body);
 	return v;

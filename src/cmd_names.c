@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "cmd.h"
-#include "ctlsock.h"
+#include "ctlsock_client.h"
 
 static const char cmd_names_usage[] =
 	"Usage: gangway names [-c FILE | --socket PATH]\n\n"
@@ -57,7 +57,7 @@ int cmd_names(int argc, char **argv)
 		fprintf(stderr, "gangway names: %s\n", ret == -EINVAL ? path : strerror(-ret));
 		return 1;
 	}
-	ret = ctlsock_request(path, "names", &body);
+	ret = ctlsock_client_request(path, "names", &body);
 	if (ret) {
 		fprintf(stderr, "gangway names: %s at %s: %s\n",
 			ret == -EPROTO ? "the daemon answered" : "cannot reach the daemon", path,

@@ -878,3 +878,20 @@ out:
 	close(fd);
 	return ret;
 }
+
+const char *config_restart_change(const struct config *running, const struct config *next)
+{
+	if (memcmp(running->private_key, next->private_key, KEY_LEN))
+		return "PrivateKey";
+	if (running->listen_port != next->listen_port)
+		return "ListenPort";
+	if (running->mtu != next->mtu)
+		return "MTU";
+	if (strcmp(running->ifname, next->ifname))
+		return "Interface";
+	if (strcmp(running->packet_io, next->packet_io))
+		return "PacketIO";
+	if (running->crypto_workers != next->crypto_workers)
+		return "CryptoWorkers";
+	return NULL;
+}

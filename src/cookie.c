@@ -28,6 +28,7 @@
 #include <string.h>
 #include <netinet/in.h>
 
+#include "bytes.h"
 #include "cookie.h"
 
 #define COOKIE_NSEC		1000000000ULL
@@ -291,14 +292,11 @@ static int cookie_ratelimit_source(const struct sockaddr *src,
 	struct sockaddr_in6 s6;
 	struct sockaddr_in s4;
 	const uint8_t *b;
-	int i;
 
 	if (src->sa_family == AF_INET) {
 		memcpy(&s4, src, sizeof(s4));
-		b = (const uint8_t *)&s4.sin_addr;
 		*family = 4;
-		*addr = (uint64_t)b[0] << 24 | (uint64_t)b[1] << 16 |
-			(uint64_t)b[2] << 8 | b[3];
+		*addr = bytes_load_be32((const uint8_t *)&s4.sin_addr);
 		return 0;
 	}
 	if (src->sa_family != AF_INET6)
@@ -307,14 +305,11 @@ static int cookie_ratelimit_source(const struct sockaddr *src,
 	b = s6.sin6_addr.s6_addr;
 	if (IN6_IS_ADDR_V4MAPPED(&s6.sin6_addr)) {
 		*family = 4;
-		*addr = (uint64_t)b[12] << 24 | (uint64_t)b[13] << 16 |
-			(uint64_t)b[14] << 8 | b[15];
+		*addr = bytes_load_be32(b + 12);
 		return 0;
 	}
 	*family = 6;
-	*addr = 0;
-	for (i = 0; i < 8; i++)
-		*addr = *addr << 8 | b[i];
+	*addr = bytes_load_be64(b);
 	return 0;
 }
 
@@ -338,13 +333,10 @@ bool cookie_ratelimit_allow(struct cookie_ratelimit *rl,
 	if (!rl->table || cookie_ratelimit_source(src, &family, &addr) < 0)
 		return false;
 	in[0] = family;
-	for (i = 0; i < 8; i++)
-		in[1 + i] = (uint8_t)(addr >> (8 * i));
+	bytes_store_le64(in + 1, addr);
 	if (crypto_mac(h, rl->key, sizeof(rl->key), in, sizeof(in)) < 0)
 		return false;
-	idx = 0;
-	for (i = 0; i < 8; i++)
-		idx = idx << 8 | h[i];
+	idx = bytes_load_be64(h);
 	bucket = rl->table + (idx % COOKIE_RATELIMIT_BUCKETS) * COOKIE_RATELIMIT_WAYS;
 
 	victim = bucket;

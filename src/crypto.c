@@ -52,6 +52,7 @@
 #include <openssl/params.h>
 #include <openssl/rand.h>
 
+#include "bytes.h"
 #include "crypto.h"
 
 #define CRYPTO_BLOCK_LEN	64	/* one ChaCha20 block */
@@ -636,11 +637,8 @@ fail:
 static void crypto_nonce_from_counter(uint8_t nonce[CRYPTO_NONCE_LEN],
 				      uint64_t counter)
 {
-	int i;
-
 	memset(nonce, 0, 4);
-	for (i = 0; i < 8; i++)
-		nonce[4 + i] = (uint8_t)(counter >> (8 * i));
+	bytes_store_le64(nonce + 4, counter);
 }
 
 int crypto_aead_seal(struct crypto_aead_ctx *c, uint8_t *out,
@@ -663,20 +661,6 @@ int crypto_aead_open(struct crypto_aead_ctx *c, uint8_t *out,
 
 	crypto_nonce_from_counter(nonce, counter);
 	return crypto_aead_open96(c, out, key, nonce, in, inlen, ad, adlen);
-}
-
-static uint32_t crypto_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static void crypto_put_le32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
 }
 
 /**
@@ -721,11 +705,11 @@ int crypto_hchacha20(uint8_t out[CRYPTO_KEY_LEN], const uint8_t key[CRYPTO_KEY_L
 		goto out;
 	}
 	for (i = 0; i < 4; i++) {
-		crypto_put_le32(out + 4 * i,
-				crypto_le32(block + 4 * i) - sigma[i]);
-		crypto_put_le32(out + 16 + 4 * i,
-				crypto_le32(block + 48 + 4 * i) -
-				crypto_le32(nonce + 4 * i));
+		bytes_store_le32(out + 4 * i,
+				bytes_load_le32(block + 4 * i) - sigma[i]);
+		bytes_store_le32(out + 16 + 4 * i,
+				bytes_load_le32(block + 48 + 4 * i) -
+				bytes_load_le32(nonce + 4 * i));
 	}
 out:
 	crypto_wipe(block, sizeof(block));

@@ -22,6 +22,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "bytes.h"
 #include "crypto.h"
 #include "csum.h"
 #include "ctlmsg.h"
@@ -34,56 +35,37 @@ _Static_assert(CTLMSG_HDR_LEN + CTLMSG_MAX_DNS * 18 + 1 + CTLMSG_DOMAIN_MAX + CT
 _Static_assert(CTLMSG_TAG_LEN == CRYPTO_MAC_LEN && CTLMSG_KEY_LEN == CRYPTO_KEY_LEN,
 	       "the tag is crypto_mac's");
 
-static void ctlmsg_put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-static uint64_t ctlmsg_get64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static int ctlmsg_put_prefix(uint8_t *buf, size_t *off, size_t size, const struct prefix *p)
+static int ctlmsg_put_prefix(struct bytes_wr *w, const struct prefix *p)
 {
 	size_t alen = prefix_addr_len(p->family);
 
-	if (!alen || *off + 2 + alen > size)
+	if (!alen)
 		return -EMSGSIZE;
-	buf[(*off)++] = p->family == AF_INET ? 4 : 6;
-	buf[(*off)++] = p->len;
-	memcpy(buf + *off, p->addr.b, alen);
-	*off += alen;
-	return 0;
+	bytes_put_u8(w, p->family == AF_INET ? 4 : 6);
+	bytes_put_u8(w, p->len);
+	bytes_put_mem(w, p->addr.b, alen);
+	return bytes_wr_ok(w) ? 0 : -EMSGSIZE;
 }
 
-/* One canonical prefix (no host bits) at *off; -EBADMSG otherwise. */
-static int ctlmsg_get_prefix(const uint8_t *buf, size_t *off, size_t len, struct prefix *p)
+/* One canonical prefix (no host bits) from r; -EBADMSG otherwise. */
+static int ctlmsg_get_prefix(struct bytes_rd *r, struct prefix *p)
 {
 	struct prefix canon;
+	uint8_t family;
 	size_t alen;
 
 	memset(p, 0, sizeof(*p));
-	if (*off + 2 > len)
-		return -EBADMSG;
-	if (buf[*off] == 4)
+	family = bytes_get_u8(r);
+	p->len = bytes_get_u8(r);
+	if (family == 4)
 		p->family = AF_INET;
-	else if (buf[*off] == 6)
+	else if (family == 6)
 		p->family = AF_INET6;
 	else
 		return -EBADMSG;
 	alen = prefix_addr_len(p->family);
-	p->len = buf[*off + 1];
-	*off += 2;
-	if (p->len > alen * 8 || *off + alen > len)
+	if (p->len > alen * 8 || !bytes_get_mem(r, p->addr.b, alen))
 		return -EBADMSG;
-	memcpy(p->addr.b, buf + *off, alen);
-	*off += alen;
 	canon = *p;
 	prefix_mask(&canon);
 	if (memcmp(canon.addr.b, p->addr.b, alen))
@@ -119,32 +101,31 @@ static bool ctlmsg_domain_ok(const uint8_t *d, size_t len)
 }
 
 /* NAMES after its addresses: the domain, its length first. */
-static int ctlmsg_put_domain(uint8_t *buf, size_t *off, size_t size, const struct ctlmsg *m)
+static int ctlmsg_put_domain(struct bytes_wr *w, const struct ctlmsg *m)
 {
 	size_t len = strnlen(m->domain, sizeof(m->domain));
 
-	if ((len == 0) != (m->n == 0) || *off + 1 + len > size ||
+	if ((len == 0) != (m->n == 0) ||
 	    (len && !ctlmsg_domain_ok((const uint8_t *)m->domain, len)))
 		return -EMSGSIZE;
-	buf[(*off)++] = (uint8_t)len;
-	memcpy(buf + *off, m->domain, len);
-	*off += len;
-	return 0;
+	bytes_put_u8(w, (uint8_t)len);
+	bytes_put_mem(w, m->domain, len);
+	return bytes_wr_ok(w) ? 0 : -EMSGSIZE;
 }
 
-static int ctlmsg_get_domain(const uint8_t *buf, size_t *off, size_t len, struct ctlmsg *m)
+static int ctlmsg_get_domain(struct bytes_rd *r, struct ctlmsg *m)
 {
+	const uint8_t *d;
 	size_t dlen;
 
 	memset(m->domain, 0, sizeof(m->domain));
-	if (*off >= len)
+	dlen = bytes_get_u8(r);
+	d = bytes_skip(r, dlen);
+	if (!bytes_rd_ok(r) || (dlen == 0) != (m->n == 0) ||
+	    (dlen && (!d || !ctlmsg_domain_ok(d, dlen))))
 		return -EBADMSG;
-	dlen = buf[(*off)++];
-	if (dlen > len - *off || (dlen == 0) != (m->n == 0) ||
-	    (dlen && !ctlmsg_domain_ok(buf + *off, dlen)))
-		return -EBADMSG;
-	memcpy(m->domain, buf + *off, dlen);
-	*off += dlen;
+	if (dlen)
+		memcpy(m->domain, d, dlen);
 	return 0;
 }
 
@@ -170,42 +151,42 @@ const char *ctlmsg_status_name(enum ctlmsg_status s)
 int ctlmsg_encode(const struct ctlmsg *m, const uint8_t key[CTLMSG_KEY_LEN], uint8_t *buf,
 		  size_t size)
 {
-	size_t off = CTLMSG_HDR_LEN;
+	struct bytes_wr w;
+	size_t off;
 
 	if (m->n > CTLMSG_MAX_PREFIXES || size < CTLMSG_HDR_LEN ||
 	    ((m->type == CTLMSG_SYNC || m->type == CTLMSG_HELLO) && m->n) ||
 	    (m->type == CTLMSG_NAMES && m->n > CTLMSG_MAX_DNS))
 		return -EMSGSIZE;
-	memcpy(buf, CTLMSG_MAGIC, 4);
-	buf[4] = (uint8_t)m->type;
-	buf[5] = 0;
-	buf[6] = (uint8_t)(m->n >> 8);
-	buf[7] = (uint8_t)m->n;
-	buf[8] = (uint8_t)(m->seq >> 24);
-	buf[9] = (uint8_t)(m->seq >> 16);
-	buf[10] = (uint8_t)(m->seq >> 8);
-	buf[11] = (uint8_t)m->seq;
-	ctlmsg_put64(buf + 12, m->life);
-	ctlmsg_put64(buf + 20, m->nonce);
-	ctlmsg_put64(buf + 28, m->echo);
-	ctlmsg_put64(buf + 36, m->ctr);
+	bytes_wr_init(&w, buf, size);
+	bytes_put_mem(&w, CTLMSG_MAGIC, 4);
+	bytes_put_u8(&w, (uint8_t)m->type);
+	bytes_put_u8(&w, 0);
+	bytes_put_be16(&w, (uint16_t)m->n);
+	bytes_put_be32(&w, m->seq);
+	bytes_put_be64(&w, m->life);
+	bytes_put_be64(&w, m->nonce);
+	bytes_put_be64(&w, m->echo);
+	bytes_put_be64(&w, m->ctr);
 	for (size_t i = 0; i < m->n; i++) {
 		if (m->type == CTLMSG_ACK) {
-			if (off >= size || m->status[i] >= CTLMSG_ST_MAX)
+			if (m->status[i] >= CTLMSG_ST_MAX)
 				return -EMSGSIZE;
-			buf[off++] = m->status[i];
+			bytes_put_u8(&w, m->status[i]);
 		}
 		if (m->type == CTLMSG_NAMES && !ctlmsg_is_addr(&m->prefixes[i]))
 			return -EMSGSIZE;
-		if (ctlmsg_put_prefix(buf, &off, size, &m->prefixes[i]))
+		if (ctlmsg_put_prefix(&w, &m->prefixes[i]))
 			return -EMSGSIZE;
 		if (m->type == CTLMSG_ACK && m->status[i] == CTLMSG_ST_REMAPPED &&
-		    ctlmsg_put_prefix(buf, &off, size, &m->mapped[i]))
+		    ctlmsg_put_prefix(&w, &m->mapped[i]))
 			return -EMSGSIZE;
 	}
-	if (m->type == CTLMSG_NAMES && ctlmsg_put_domain(buf, &off, size, m))
+	if (m->type == CTLMSG_NAMES && ctlmsg_put_domain(&w, m))
 		return -EMSGSIZE;
-	if (off + CTLMSG_TAG_LEN > CTLMSG_MAX_LEN || off + CTLMSG_TAG_LEN > size)
+	off = w.off;
+	if (!bytes_wr_ok(&w) || off + CTLMSG_TAG_LEN > CTLMSG_MAX_LEN ||
+	    !bytes_reserve(&w, CTLMSG_TAG_LEN))
 		return -EMSGSIZE;
 	if (crypto_mac(buf + off, key, CTLMSG_KEY_LEN, buf, off))
 		return -EMSGSIZE;
@@ -215,24 +196,29 @@ int ctlmsg_encode(const struct ctlmsg *m, const uint8_t key[CTLMSG_KEY_LEN], uin
 int ctlmsg_decode(struct ctlmsg *m, const uint8_t key[CTLMSG_KEY_LEN], const uint8_t *buf,
 		  size_t len)
 {
-	uint8_t tag[CTLMSG_TAG_LEN];
-	size_t off = CTLMSG_HDR_LEN, n;
+	uint8_t tag[CTLMSG_TAG_LEN], type, flags;
+	const uint8_t *magic;
+	struct bytes_rd r;
+	size_t n;
 
-	if (len < CTLMSG_HDR_LEN + CTLMSG_TAG_LEN || len > CTLMSG_MAX_LEN ||
-	    memcmp(buf, CTLMSG_MAGIC, 4) || buf[5] != 0)
-		return -EBADMSG;
-	if (buf[4] < CTLMSG_ADVERTISE || buf[4] > CTLMSG_NAMES)
+	if (len < CTLMSG_HDR_LEN + CTLMSG_TAG_LEN || len > CTLMSG_MAX_LEN)
 		return -EBADMSG;
 	len -= CTLMSG_TAG_LEN;		/* from here on: the part the tag covers */
-	m->type = (enum ctlmsg_type)buf[4];
-	n = (size_t)buf[6] << 8 | buf[7];
-	m->seq = (uint32_t)buf[8] << 24 | (uint32_t)buf[9] << 16 |
-		 (uint32_t)buf[10] << 8 | buf[11];
-	m->life = ctlmsg_get64(buf + 12);
-	m->nonce = ctlmsg_get64(buf + 20);
-	m->echo = ctlmsg_get64(buf + 28);
-	m->ctr = ctlmsg_get64(buf + 36);
-	if (n > CTLMSG_MAX_PREFIXES || !m->life || !m->nonce ||
+	bytes_rd_init(&r, buf, len);
+	magic = bytes_skip(&r, 4);
+	type = bytes_get_u8(&r);
+	flags = bytes_get_u8(&r);
+	n = bytes_get_be16(&r);
+	if (!magic || memcmp(magic, CTLMSG_MAGIC, 4) || flags != 0 ||
+	    type < CTLMSG_ADVERTISE || type > CTLMSG_NAMES)
+		return -EBADMSG;
+	m->type = (enum ctlmsg_type)type;
+	m->seq = bytes_get_be32(&r);
+	m->life = bytes_get_be64(&r);
+	m->nonce = bytes_get_be64(&r);
+	m->echo = bytes_get_be64(&r);
+	m->ctr = bytes_get_be64(&r);
+	if (!bytes_rd_ok(&r) || n > CTLMSG_MAX_PREFIXES || !m->life || !m->nonce ||
 	    ((m->type == CTLMSG_SYNC || m->type == CTLMSG_HELLO) && n) ||
 	    (m->type == CTLMSG_NAMES && n > CTLMSG_MAX_DNS))
 		return -EBADMSG;
@@ -240,27 +226,27 @@ int ctlmsg_decode(struct ctlmsg *m, const uint8_t key[CTLMSG_KEY_LEN], const uin
 	for (size_t i = 0; i < n; i++) {
 		m->status[i] = 0;
 		if (m->type == CTLMSG_ACK) {
-			if (off >= len || buf[off] >= CTLMSG_ST_MAX)
+			m->status[i] = bytes_get_u8(&r);
+			if (!bytes_rd_ok(&r) || m->status[i] >= CTLMSG_ST_MAX)
 				return -EBADMSG;
-			m->status[i] = buf[off++];
 		}
-		if (ctlmsg_get_prefix(buf, &off, len, &m->prefixes[i]) ||
+		if (ctlmsg_get_prefix(&r, &m->prefixes[i]) ||
 		    (m->type == CTLMSG_NAMES && !ctlmsg_is_addr(&m->prefixes[i])))
 			return -EBADMSG;
 		memset(&m->mapped[i], 0, sizeof(m->mapped[i]));
 		if (m->status[i] == CTLMSG_ST_REMAPPED &&
-		    (ctlmsg_get_prefix(buf, &off, len, &m->mapped[i]) ||
+		    (ctlmsg_get_prefix(&r, &m->mapped[i]) ||
 		     m->mapped[i].family != m->prefixes[i].family ||
 		     m->mapped[i].len != m->prefixes[i].len))
 			return -EBADMSG;
 	}
 	if (m->type == CTLMSG_NAMES) {
-		if (ctlmsg_get_domain(buf, &off, len, m))
+		if (ctlmsg_get_domain(&r, m))
 			return -EBADMSG;
 	} else {
 		m->domain[0] = '\0';
 	}
-	if (off != len)
+	if (!bytes_rd_done(&r))
 		return -EBADMSG;
 	if (crypto_mac(tag, key, CTLMSG_KEY_LEN, buf, len) ||
 	    !crypto_equal(tag, buf + len, CTLMSG_TAG_LEN))
@@ -424,8 +410,7 @@ int ctlmsg_wrap(uint8_t *pkt, size_t size, const struct prefix *src,
 	memset(pkt, 0, iphl + 8);
 	if (src->family == AF_INET) {
 		pkt[0] = 0x45;
-		pkt[2] = (uint8_t)((iphl + udplen) >> 8);
-		pkt[3] = (uint8_t)(iphl + udplen);
+		bytes_store_be16(pkt + 2, (uint16_t)(iphl + udplen));
 		pkt[6] = 0x40;			/* DF */
 		pkt[8] = 64;			/* TTL */
 		pkt[9] = 17;			/* UDP */
@@ -434,20 +419,16 @@ int ctlmsg_wrap(uint8_t *pkt, size_t size, const struct prefix *src,
 		csum_ipv4_header(pkt, 20);
 	} else {
 		pkt[0] = 0x60;
-		pkt[4] = (uint8_t)(udplen >> 8);
-		pkt[5] = (uint8_t)udplen;
+		bytes_store_be16(pkt + 4, (uint16_t)udplen);
 		pkt[6] = 17;
 		pkt[7] = 64;
 		memcpy(pkt + 8, src->addr.b, 16);
 		memcpy(pkt + 24, dst->addr.b, 16);
 	}
 	udp = pkt + iphl;
-	udp[0] = (uint8_t)(CTLMSG_PORT >> 8);
-	udp[1] = (uint8_t)CTLMSG_PORT;
-	udp[2] = (uint8_t)(CTLMSG_PORT >> 8);
-	udp[3] = (uint8_t)CTLMSG_PORT;
-	udp[4] = (uint8_t)(udplen >> 8);
-	udp[5] = (uint8_t)udplen;
+	bytes_store_be16(udp, CTLMSG_PORT);
+	bytes_store_be16(udp + 2, CTLMSG_PORT);
+	bytes_store_be16(udp + 4, (uint16_t)udplen);
 	memcpy(udp + 8, payload, len);
 	csum = csum_finish(csum_partial(udp, udplen, csum_pseudo(src->family, src->addr.b,
 								  dst->addr.b, IPPROTO_UDP,
@@ -486,7 +467,7 @@ bool ctlmsg_is_control(const uint8_t *pkt, size_t len, struct prefix *dst)
 		return false;
 	}
 	udp = pkt + iphl;
-	return ((unsigned int)udp[2] << 8 | udp[3]) == CTLMSG_PORT;
+	return bytes_load_be16(udp + 2) == CTLMSG_PORT;
 }
 
 int ctlmsg_unwrap(const uint8_t *pkt, size_t len, struct prefix *srcp, struct prefix *dst,
@@ -503,7 +484,7 @@ int ctlmsg_unwrap(const uint8_t *pkt, size_t len, struct prefix *srcp, struct pr
 		iphl = (size_t)(pkt[0] & 15) * 4;
 		if (iphl < 20 || len < iphl + 8 || pkt[9] != 17)
 			return -1;
-		if (((size_t)pkt[2] << 8 | pkt[3]) != len)
+		if (bytes_load_be16(pkt + 2) != len)
 			return -1;
 		if ((pkt[6] & 0x3f) || pkt[7])
 			return -1;		/* fragments are never control */
@@ -513,7 +494,7 @@ int ctlmsg_unwrap(const uint8_t *pkt, size_t len, struct prefix *srcp, struct pr
 		memcpy(dst->addr.b, pkt + 16, 4);
 	} else if ((pkt[0] >> 4) == 6) {
 		iphl = 40;
-		if (len < iphl + 8 || pkt[6] != 17 || ((size_t)pkt[4] << 8 | pkt[5]) + 40 != len)
+		if (len < iphl + 8 || pkt[6] != 17 || bytes_load_be16(pkt + 4) + 40u != len)
 			return -1;
 		dst->family = AF_INET6;
 		alen = 16;
@@ -527,9 +508,9 @@ int ctlmsg_unwrap(const uint8_t *pkt, size_t len, struct prefix *srcp, struct pr
 	srcp->len = dst->len;
 	memcpy(srcp->addr.b, src, alen);
 	udp = pkt + iphl;
-	if (((unsigned int)udp[2] << 8 | udp[3]) != CTLMSG_PORT)
+	if (bytes_load_be16(udp + 2) != CTLMSG_PORT)
 		return -1;
-	udplen = (size_t)udp[4] << 8 | udp[5];
+	udplen = bytes_load_be16(udp + 4);
 	if (udplen < 8 || udplen != len - iphl)
 		return -1;
 	/* A zero (absent) checksum is refused: control messages always carry one. */

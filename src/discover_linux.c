@@ -1040,6 +1040,9 @@ const struct discover_view *discover_view(const struct discover *d)
 
 /* ------------------------------------------------------------ tests */
 
+#ifdef GANGWAY_TEST_HOOKS
+#include "testhooks/discover_hooks.h"
+
 struct discover *discover_new_detached(const struct config *c, discover_fn fn, void *ctx)
 {
 	struct discover *d = discover_alloc(c, fn, ctx);
@@ -1101,3 +1104,4 @@ int discover_check(const struct discover *d)
 		return -EUCLEAN;
 	return 0;
 }
+#endif

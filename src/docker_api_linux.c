@@ -96,11 +96,6 @@ enum docker_api_state docker_api_state(const struct docker_api *d)
 	return d->state;
 }
 
-const char *docker_api_version(const struct docker_api *d)
-{
-	return d->version;
-}
-
 /* ---- JSON: what we keep of a container ---- */
 
 static const char *docker_json_str(struct json_object *o, const char *key)

@@ -1,22 +1,17 @@
 /* firewall_ipt_linux.c - our rules in Docker's iptables (nft or legacy flavour) */
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <net/if.h>		/* before the kernel headers that want linux/if.h */
 #include <sys/socket.h>
-#include <sys/wait.h>
+#include <linux/netfilter.h>
 #include <linux/netfilter_ipv4/ip_tables.h>
 #include <linux/netfilter_ipv6/ip6_tables.h>
 
-#include "firewall.h"
+#include "firewall_int.h"
 #include "log.h"
 
 /*
@@ -42,11 +37,8 @@
  */
 
 #define IPT_TOKEN_MAX	256
-#define IPT_OUT_MAX	(64u << 20)	/* bytes of iptables-save output */
-#define IPT_ERR_MAX	512
-#define IPT_RUN_SECS	15
+#define IPT_TABLE_MAX	(64u << 20)	/* bytes of a legacy table read with getsockopt */
 
-extern char **environ;
 
 /* ------------------------------------------------------------ rule text */
 
@@ -151,13 +143,13 @@ int firewall_ipt_format(const struct firewall_ipt_rule *r, char *buf, size_t siz
 /*
  * Next word of iptables-save text: blank separated, "..." quoted with
  * backslash escapes (how iptables-save quotes a comment). Returns 1 with
- * the word in tok, 0 at the end, -EINVAL on an unterminated quote or a
- * word longer than the buffer.
+ * the word in tok, 2 when the word was longer than the buffer (tok holds
+ * its start), 0 at the end, -EINVAL on an unterminated quote.
  */
 static int firewall_ipt_token(const char *s, size_t len, size_t *pos, char *tok, size_t size)
 {
 	size_t i = *pos, k = 0;
-	bool quoted = false;
+	bool quoted = false, long_word = false;
 
 	while (i < len && (s[i] == ' ' || s[i] == '\t'))
 		i++;
@@ -181,15 +173,17 @@ static int firewall_ipt_token(const char *s, size_t len, size_t *pos, char *tok,
 		} else if (!quoted && (ch == ' ' || ch == '\t')) {
 			break;
 		}
-		if (k + 1 >= size)
-			return -EINVAL;
+		if (k + 1 >= size) {
+			long_word = true;
+			continue;
+		}
 		tok[k++] = ch;
 	}
 	if (quoted)
 		return -EINVAL;
 	tok[k] = '\0';
 	*pos = i;
-	return 1;
+	return long_word ? 2 : 1;
 }
 
 static int firewall_ipt_ifname(char *dst, const char *tok)
@@ -206,6 +200,7 @@ int firewall_ipt_parse(const char *spec, size_t len, struct firewall_ipt_rule *r
 {
 	char tok[IPT_TOKEN_MAX], val[IPT_TOKEN_MAX];
 	size_t pos = 0;
+	bool neg = false;	/* "!": the next option is negated */
 	int ret;
 
 	memset(r, 0, sizeof(*r));
@@ -213,19 +208,28 @@ int firewall_ipt_parse(const char *spec, size_t len, struct firewall_ipt_rule *r
 		ret = firewall_ipt_token(spec, len, &pos, tok, sizeof(tok));
 		if (ret <= 0)
 			return ret;
+		/* A word this long is none of ours: a match's value (a string). */
+		if (ret == 2) {
+			r->other = true;
+			neg = false;
+			continue;
+		}
 		if (!strcmp(tok, "!")) {
 			r->other = true;
+			neg = true;
 			continue;
 		}
 		/* Every option we know takes exactly one value. */
 		if (strcmp(tok, "-s") != 0 && strcmp(tok, "-d") != 0 && strcmp(tok, "-i") != 0 &&
 		    strcmp(tok, "-o") != 0 && strcmp(tok, "-m") != 0 && strcmp(tok, "-j") != 0 &&
-		    strcmp(tok, "--comment") != 0 && strcmp(tok, "--ctstate") != 0) {
+		    strcmp(tok, "-g") != 0 && strcmp(tok, "--comment") != 0 &&
+		    strcmp(tok, "--ctstate") != 0) {
 			r->other = true;
+			neg = false;
 			continue;
 		}
 		ret = firewall_ipt_token(spec, len, &pos, val, sizeof(val));
-		if (ret <= 0)
+		if (ret <= 0 || ret == 2)
 			return -EINVAL;
 		if (!strcmp(tok, "-s")) {
 			if (prefix_parse(&r->src, val, false) < 0)
@@ -238,14 +242,17 @@ int firewall_ipt_parse(const char *spec, size_t len, struct firewall_ipt_rule *r
 		} else if (!strcmp(tok, "-i")) {
 			if (firewall_ipt_ifname(r->in, val) < 0)
 				return -EINVAL;
+			r->in_neg = neg;
 		} else if (!strcmp(tok, "-o")) {
 			if (firewall_ipt_ifname(r->out, val) < 0)
 				return -EINVAL;
+			r->out_neg = neg;
 		} else if (!strcmp(tok, "-m")) {
 			if (strcmp(val, "comment") != 0 && strcmp(val, "conntrack") != 0)
 				r->other = true;
-		} else if (!strcmp(tok, "-j")) {
-			if (!strcmp(val, "ACCEPT"))
+		} else if (!strcmp(tok, "-j") || !strcmp(tok, "-g")) {
+			snprintf(r->target, sizeof(r->target), "%s", val);
+			if (!strcmp(tok, "-j") && !strcmp(val, "ACCEPT"))
 				r->accept = true;
 			else
 				r->other = true;
@@ -262,6 +269,7 @@ int firewall_ipt_parse(const char *spec, size_t len, struct firewall_ipt_rule *r
 			else
 				r->other = true;
 		}
+		neg = false;
 	}
 }
 
@@ -284,34 +292,78 @@ bool firewall_ipt_rule_equal(const struct firewall_ipt_rule *a,
 void firewall_ipt_scan_free(struct firewall_ipt_scan *s)
 {
 	free(s->found);
+	free(s->all);
 	memset(s, 0, sizeof(*s));
 }
 
-static int firewall_ipt_scan_add(struct firewall_ipt_scan *s, const struct firewall_ipt_found *f)
+static int firewall_ipt_found_add(struct firewall_ipt_found **v, size_t *n, size_t *cap,
+				  const struct firewall_ipt_found *f)
 {
-	if (s->n_found == s->cap_found) {
-		size_t cap = s->cap_found ? s->cap_found * 2 : 16;
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 16;
 		struct firewall_ipt_found *p;
 
-		if (cap > 1u << 20)
+		if (c > 1u << 20)
 			return -E2BIG;
-		p = realloc(s->found, cap * sizeof(*p));
+		p = realloc(*v, c * sizeof(*p));
 		if (!p)
 			return -ENOMEM;
-		s->found = p;
-		s->cap_found = cap;
+		*v = p;
+		*cap = c;
 	}
-	s->found[s->n_found++] = *f;
+	(*v)[(*n)++] = *f;
 	return 0;
 }
 
-int firewall_ipt_scan(const char *text, size_t len, const char *comment,
-		      struct firewall_ipt_scan *s)
+/* Rules seen so far in each chain: positions for every chain of the dump. */
+struct ipt_chains {
+	struct ipt_chain {
+		bool raw;
+		char name[32];
+		unsigned int n;
+	} *v;
+	size_t n, cap;
+};
+
+/* The 1-based position of the next rule of (raw, name), or 0 on ENOMEM. */
+static unsigned int firewall_ipt_chain_next(struct ipt_chains *c, bool raw, const char *name,
+					    size_t nlen)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		if (c->v[i].raw == raw && strlen(c->v[i].name) == nlen &&
+		    !memcmp(c->v[i].name, name, nlen))
+			return ++c->v[i].n;
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 16;
+		struct ipt_chain *p = realloc(c->v, cap * sizeof(*p));
+
+		if (!p)
+			return 0;
+		c->v = p;
+		c->cap = cap;
+	}
+	c->v[c->n].raw = raw;
+	memcpy(c->v[c->n].name, name, nlen);
+	c->v[c->n].name[nlen] = '\0';
+	c->v[c->n].n = 1;
+	return c->v[c->n++].n;
+}
+
+/*
+ * The one reader of iptables-save output. Tables other than filter and
+ * raw are skipped; a rule is "-A CHAIN spec", its position counted per
+ * chain. Ours (by comment) go to s->found; with all, every rule also goes
+ * to s->all, parsed as far as firewall_ipt_parse understands it.
+ */
+static int firewall_ipt_scan_do(const char *text, size_t len, const char *comment,
+				struct firewall_ipt_scan *s, bool all)
 {
 	enum { T_OTHER, T_FILTER, T_RAW } table = T_OTHER;
-	unsigned int pos_user = 0, pos_fwd = 0, pos_raw = 0;
+	struct ipt_chains chains = { 0 };
 	size_t clen = strlen(comment), off = 0;
-	int ret;
+	int ret = 0;
 
 	memset(s, 0, sizeof(*s));
 	while (off < len) {
@@ -351,42 +403,66 @@ int firewall_ipt_scan(const char *text, size_t len, const char *comment,
 		{
 			struct firewall_ipt_found f;
 			const char *name = line + 3, *sp;
-			size_t nlen, spec_off;
-			unsigned int pos = 0;
+			size_t nlen;
+			bool mine;
 
 			sp = memchr(name, ' ', llen - 3);
 			nlen = sp ? (size_t)(sp - name) : llen - 3;
-			if (table == T_FILTER && nlen == 11 && !memcmp(name, "DOCKER-USER", 11))
-				pos = ++pos_user;
-			else if (table == T_FILTER && nlen == 7 && !memcmp(name, "FORWARD", 7))
-				pos = ++pos_fwd;
-			else if (table == T_RAW && nlen == 10 && !memcmp(name, "PREROUTING", 10))
-				pos = ++pos_raw;
-			if (!sp || !clen || !memmem(sp, llen - 3 - nlen, comment, clen))
-				continue;
-			spec_off = (size_t)(sp + 1 - text);
+			if (!nlen || nlen >= sizeof(f.chain))
+				continue;	/* longer than any chain name iptables allows */
 			memset(&f, 0, sizeof(f));
-			if (firewall_ipt_parse(text + spec_off, (size_t)(line + llen - (sp + 1)),
-					       &f.rule) < 0)
-				continue;	/* not ours: ours always parse */
-			if (strcmp(f.rule.comment, comment) != 0)
-				continue;
-			if (nlen >= sizeof(f.chain))
-				continue;
 			f.raw = table == T_RAW;
 			memcpy(f.chain, name, nlen);
 			f.chain[nlen] = '\0';
-			f.pos = pos;
-			f.off = spec_off;
-			f.len = (size_t)(line + llen - (sp + 1));
-			ret = firewall_ipt_scan_add(s, &f);
-			if (ret < 0) {
-				firewall_ipt_scan_free(s);
-				return ret;
+			f.pos = firewall_ipt_chain_next(&chains, f.raw, name, nlen);
+			if (!f.pos) {
+				ret = -ENOMEM;
+				goto fail;
+			}
+			f.line = (size_t)(line - text);
+			f.off = sp ? (size_t)(sp + 1 - text) : (size_t)(line + llen - text);
+			f.len = (size_t)(line + llen - (text + f.off));
+			mine = sp && clen && memmem(sp, llen - 3 - nlen, comment, clen);
+			if (!mine && !all)
+				continue;
+			f.parsed = firewall_ipt_parse(text + f.off, f.len, &f.rule) == 0;
+			if (!f.parsed) {
+				/* not ours: ours always parse */
+				memset(&f.rule, 0, sizeof(f.rule));
+				f.rule.other = true;
+				mine = false;
+			}
+			mine = mine && !strcmp(f.rule.comment, comment);
+			if (mine) {
+				ret = firewall_ipt_found_add(&s->found, &s->n_found, &s->cap_found, &f);
+				if (ret < 0)
+					goto fail;
+			}
+			if (all) {
+				ret = firewall_ipt_found_add(&s->all, &s->n_all, &s->cap_all, &f);
+				if (ret < 0)
+					goto fail;
 			}
 		}
 	}
+	free(chains.v);
 	return 0;
+fail:
+	free(chains.v);
+	firewall_ipt_scan_free(s);
+	return ret;
+}
+
+int firewall_ipt_scan(const char *text, size_t len, const char *comment,
+		      struct firewall_ipt_scan *s)
+{
+	return firewall_ipt_scan_do(text, len, comment, s, false);
+}
+
+int firewall_ipt_scan_all(const char *text, size_t len, const char *comment,
+			  struct firewall_ipt_scan *s)
+{
+	return firewall_ipt_scan_do(text, len, comment, s, true);
 }
 
 static bool firewall_ipt_found_in(const struct firewall_ipt_found *f, enum firewall_ipt_chain c)
@@ -434,7 +510,7 @@ int firewall_ipt_script(const struct firewall_ipt_scan *s, const char *text,
 			const bool fix[FIREWALL_IPT_NCHAINS], bool purge,
 			const struct firewall_ipt_rule *const want[FIREWALL_IPT_NCHAINS],
 			const size_t n_want[FIREWALL_IPT_NCHAINS],
-			struct firewall_buf *out, size_t *inserted)
+			struct proc_buf *out, size_t *inserted)
 {
 	static const char *const chain_name[FIREWALL_IPT_NCHAINS] = {
 		[FIREWALL_IPT_USER] = "DOCKER-USER",
@@ -453,7 +529,7 @@ int firewall_ipt_script(const struct firewall_ipt_scan *s, const char *text,
 
 #define IPT_HEADER() do {						\
 			if (!header) {					\
-				ret = firewall_buf_printf(out, "*%s\n",	\
+				ret = proc_buf_printf(out, "*%s\n",	\
 						raw ? "raw" : "filter");\
 				if (ret < 0)				\
 					return ret;			\
@@ -471,7 +547,7 @@ int firewall_ipt_script(const struct firewall_ipt_scan *s, const char *text,
 			if (f->len > INT32_MAX)
 				return -EINVAL;
 			IPT_HEADER();
-			ret = firewall_buf_printf(out, "-D %s %.*s\n", f->chain,
+			ret = proc_buf_printf(out, "-D %s %.*s\n", f->chain,
 						  (int)f->len, text + f->off);
 			if (ret < 0)
 				return ret;
@@ -484,7 +560,7 @@ int firewall_ipt_script(const struct firewall_ipt_scan *s, const char *text,
 				if (ret < 0)
 					return ret;
 				IPT_HEADER();
-				ret = firewall_buf_printf(out, "-I %s %zu %s\n", chain_name[c],
+				ret = proc_buf_printf(out, "-I %s %zu %s\n", chain_name[c],
 							  i + 1, spec);
 				if (ret < 0)
 					return ret;
@@ -492,7 +568,7 @@ int firewall_ipt_script(const struct firewall_ipt_scan *s, const char *text,
 			}
 		}
 		if (header) {
-			ret = firewall_buf_printf(out, "COMMIT\n");
+			ret = proc_buf_printf(out, "COMMIT\n");
 			if (ret < 0)
 				return ret;
 		}
@@ -503,37 +579,25 @@ int firewall_ipt_script(const struct firewall_ipt_scan *s, const char *text,
 
 /* ------------------------------------------------------------ programs */
 
-/*
- * path of name in $PATH (absolute entries only: a relative one would make
- * the program depend on our cwd), or in the usual directories when PATH is
- * not set at all. 0 or -ENOENT.
- */
-static int firewall_ipt_which(const char *name, char *path, size_t size)
-{
-	static const char fallback[] = "/usr/local/sbin:/usr/sbin:/sbin:/usr/local/bin:/usr/bin:/bin";
-	const char *p = getenv("PATH");
+/* Programs of one iptables flavour, resolved to paths ("" if missing). */
+struct firewall_ipt_progs {
+	char save[2][256];	/* [0] IPv4, [1] IPv6 */
+	char restore[2][256];
+	bool multi;		/* xtables-*-multi: argv[1] names the tool */
+};
 
-	if (!p)
-		p = fallback;
-	while (*p) {
-		const char *end = strchr(p, ':');
-		size_t dlen = end ? (size_t)(end - p) : strlen(p);
-		int n;
+/* One flavour's state: its programs and what we last wrote with them. */
+struct firewall_ipt {
+	bool legacy;
+	struct firewall_ipt_progs progs;
+	int progs_err;			/* -ENOENT: not installed */
+	bool warned;			/* said so once */
+	unsigned int families;		/* bit 0 IPv4, bit 1 IPv6: our rules are there */
+	struct proc_buf out, script;	/* save output, restore input */
+};
 
-		if (dlen && p[0] == '/') {
-			n = snprintf(path, size, "%.*s/%s", (int)dlen, p, name);
-			if (n > 0 && (size_t)n < size && access(path, X_OK) == 0)
-				return 0;
-		}
-		p += dlen;
-		if (*p == ':')
-			p++;
-	}
-	path[0] = '\0';
-	return -ENOENT;
-}
-
-int firewall_ipt_progs_find(bool legacy, struct firewall_ipt_progs *p)
+/* Find the save/restore programs of a flavour: 0 or -ENOENT. */
+static int firewall_ipt_progs_find(bool legacy, struct firewall_ipt_progs *p)
 {
 	static const char *const tools[2][4] = {
 		{ "iptables-nft-save", "iptables-nft-restore",
@@ -545,17 +609,17 @@ int firewall_ipt_progs_find(bool legacy, struct firewall_ipt_progs *p)
 	char multi[256];
 
 	memset(p, 0, sizeof(*p));
-	if (!firewall_ipt_which(t[0], p->save[0], sizeof(p->save[0])) &&
-	    !firewall_ipt_which(t[1], p->restore[0], sizeof(p->restore[0]))) {
+	if (!proc_which(t[0], p->save[0], sizeof(p->save[0])) &&
+	    !proc_which(t[1], p->restore[0], sizeof(p->restore[0]))) {
 		/* IPv6 tools may be missing; IPv4 alone still works. */
-		firewall_ipt_which(t[2], p->save[1], sizeof(p->save[1]));
-		firewall_ipt_which(t[3], p->restore[1], sizeof(p->restore[1]));
+		proc_which(t[2], p->save[1], sizeof(p->save[1]));
+		proc_which(t[3], p->restore[1], sizeof(p->restore[1]));
 		if (!p->save[1][0] || !p->restore[1][0])
 			p->save[1][0] = p->restore[1][0] = '\0';
 		return 0;
 	}
 	/* Some distributions ship only the multi-call binary. */
-	if (firewall_ipt_which(legacy ? "xtables-legacy-multi" : "xtables-nft-multi",
+	if (proc_which(legacy ? "xtables-legacy-multi" : "xtables-nft-multi",
 			       multi, sizeof(multi)) < 0)
 		return -ENOENT;
 	memset(p, 0, sizeof(*p));
@@ -567,228 +631,8 @@ int firewall_ipt_progs_find(bool legacy, struct firewall_ipt_progs *p)
 	return 0;
 }
 
-static int firewall_ipt_nonblock(int fd)
-{
-	int fl = fcntl(fd, F_GETFL);
-
-	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
-		return -errno;
-	return 0;
-}
-
-static int firewall_ipt_grow(struct firewall_buf *b, size_t need)
-{
-	size_t cap;
-	char *p;
-
-	if (b->cap - b->len >= need)
-		return 0;
-	if (need > IPT_OUT_MAX || b->len > IPT_OUT_MAX - need)
-		return -E2BIG;
-	cap = b->cap ? b->cap : 16384;
-	while (cap - b->len < need)
-		cap *= 2;
-	p = realloc(b->p, cap);
-	if (!p)
-		return -ENOMEM;
-	b->p = p;
-	b->cap = cap;
-	return 0;
-}
-
-static long firewall_ipt_ms_left(const struct timespec *deadline)
-{
-	struct timespec now;
-	long ms;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (deadline->tv_sec - now.tv_sec) * 1000 +
-	     (deadline->tv_nsec - now.tv_nsec) / 1000000;
-	return ms > 0 ? ms : 0;
-}
-
-/*
- * Run path with argv, feeding in (may be NULL) on stdin and collecting
- * stdout into out (may be NULL: discarded). Never through a shell. The
- * child gets default signal dispositions and an empty signal mask whatever
- * the daemon uses. stdin is a socket so that a child that exits early
- * cannot kill us with SIGPIPE (send has MSG_NOSIGNAL, write has not).
- */
-static int firewall_ipt_run(const char *name, const char *path, char *const argv[],
-			    const struct firewall_buf *in, struct firewall_buf *out)
-{
-	int in_sv[2] = { -1, -1 }, out_p[2] = { -1, -1 }, err_p[2] = { -1, -1 };
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	char errbuf[IPT_ERR_MAX], scratch[4096];
-	size_t errlen = 0, sent = 0;
-	struct timespec deadline;
-	bool fa_ok = false, attr_ok = false, out_open, err_open;
-	sigset_t set;
-	pid_t pid = -1;
-	int ret, status, i;
-
-	if (out)
-		out->len = 0;
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in_sv) < 0 ||
-	    pipe2(out_p, O_CLOEXEC) < 0 || pipe2(err_p, O_CLOEXEC) < 0) {
-		ret = -errno;
-		goto out;
-	}
-	ret = -posix_spawn_file_actions_init(&fa);
-	if (ret)
-		goto out;
-	fa_ok = true;
-	ret = -posix_spawnattr_init(&attr);
-	if (ret)
-		goto out;
-	attr_ok = true;
-	/* dup2 clears close-on-exec on the target, nothing else leaks. */
-	ret = -posix_spawn_file_actions_adddup2(&fa, in_sv[1], 0);
-	if (!ret)
-		ret = -posix_spawn_file_actions_adddup2(&fa, out_p[1], 1);
-	if (!ret)
-		ret = -posix_spawn_file_actions_adddup2(&fa, err_p[1], 2);
-	if (ret)
-		goto out;
-	sigemptyset(&set);
-	ret = -posix_spawnattr_setsigmask(&attr, &set);
-	if (!ret) {
-		sigfillset(&set);
-		sigdelset(&set, SIGKILL);
-		sigdelset(&set, SIGSTOP);
-		ret = -posix_spawnattr_setsigdefault(&attr, &set);
-	}
-	if (!ret)
-		ret = -posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK |
-						POSIX_SPAWN_SETSIGDEF);
-	if (ret)
-		goto out;
-	ret = -posix_spawn(&pid, path, &fa, &attr, argv, environ);
-	if (ret) {
-		pid = -1;
-		goto out;
-	}
-	close(in_sv[1]);
-	close(out_p[1]);
-	close(err_p[1]);
-	in_sv[1] = out_p[1] = err_p[1] = -1;
-	if (!in || !in->len)
-		shutdown(in_sv[0], SHUT_WR);
-	if (firewall_ipt_nonblock(in_sv[0]) < 0 || firewall_ipt_nonblock(out_p[0]) < 0 ||
-	    firewall_ipt_nonblock(err_p[0]) < 0) {
-		ret = -errno;
-		goto out;
-	}
-
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += IPT_RUN_SECS;
-	out_open = err_open = true;
-	while (out_open || err_open) {
-		struct pollfd pfd[3] = {
-			{ .fd = out_open ? out_p[0] : -1, .events = POLLIN },
-			{ .fd = err_open ? err_p[0] : -1, .events = POLLIN },
-			{ .fd = in && sent < in->len ? in_sv[0] : -1, .events = POLLOUT },
-		};
-		long ms = firewall_ipt_ms_left(&deadline);
-
-		if (!ms) {
-			log_warn("%s did not finish in %d s", name, IPT_RUN_SECS);
-			ret = -ETIMEDOUT;
-			goto out;
-		}
-		if (poll(pfd, 3, (int)ms) < 0) {
-			if (errno == EINTR)
-				continue;
-			ret = -errno;
-			goto out;
-		}
-		if (in && pfd[2].fd >= 0 && pfd[2].revents) {
-			ssize_t n = send(in_sv[0], in->p + sent, in->len - sent,
-					 MSG_NOSIGNAL | MSG_DONTWAIT);
-
-			if (n > 0)
-				sent += (size_t)n;
-			else if (n < 0 && errno != EAGAIN && errno != EINTR)
-				sent = in->len;	/* child stopped reading */
-			if (sent >= in->len)
-				shutdown(in_sv[0], SHUT_WR);
-		}
-		for (i = 0; i < 2; i++) {
-			ssize_t n;
-
-			if (!pfd[i].revents)
-				continue;
-			if (i == 0 && out) {
-				ret = firewall_ipt_grow(out, 65536);
-				if (ret < 0)
-					goto out;
-				n = read(out_p[0], out->p + out->len, out->cap - out->len);
-				if (n > 0)
-					out->len += (size_t)n;
-			} else if (i == 0) {
-				n = read(out_p[0], scratch, sizeof(scratch));
-			} else {
-				n = read(err_p[0], scratch, sizeof(scratch));
-				if (n > 0 && errlen < sizeof(errbuf) - 1) {
-					size_t k = (size_t)n;
-
-					if (k > sizeof(errbuf) - 1 - errlen)
-						k = sizeof(errbuf) - 1 - errlen;
-					memcpy(errbuf + errlen, scratch, k);
-					errlen += k;
-				}
-			}
-			if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-				if (i == 0)
-					out_open = false;
-				else
-					err_open = false;
-			}
-		}
-	}
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR) {
-			ret = -errno;
-			pid = -1;
-			goto out;
-		}
-	}
-	pid = -1;
-	errbuf[errlen] = '\0';
-	if (errlen && errbuf[errlen - 1] == '\n')
-		errbuf[errlen - 1] = '\0';
-	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-		log_warn("%s failed (exit status %d)%s%s", name,
-			 WIFEXITED(status) ? WEXITSTATUS(status) : -1,
-			 errlen ? ": " : "", errbuf);
-		ret = -EIO;
-		goto out;
-	}
-	ret = 0;
-out:
-	if (pid > 0) {
-		/* Timed out or failed half-way: it is our child, end it. */
-		kill(pid, SIGKILL);
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
-	}
-	if (attr_ok)
-		posix_spawnattr_destroy(&attr);
-	if (fa_ok)
-		posix_spawn_file_actions_destroy(&fa);
-	for (i = 0; i < 2; i++) {
-		if (in_sv[i] >= 0)
-			close(in_sv[i]);
-		if (out_p[i] >= 0)
-			close(out_p[i]);
-		if (err_p[i] >= 0)
-			close(err_p[i]);
-	}
-	return ret;
-}
-
-int firewall_ipt_save(const struct firewall_ipt_progs *p, int family, struct firewall_buf *out)
+/* Run save for family (AF_INET/AF_INET6) into out. 0 or -errno / -EIO. */
+static int firewall_ipt_save(const struct firewall_ipt_progs *p, int family, struct proc_buf *out)
 {
 	int v6 = family == AF_INET6;
 	char *argv[3];
@@ -803,12 +647,13 @@ int firewall_ipt_save(const struct firewall_ipt_progs *p, int family, struct fir
 		argv[0] = (char *)p->save[v6];
 		argv[1] = NULL;
 	}
-	return firewall_ipt_run(v6 ? "ip6tables-save" : "iptables-save", p->save[v6],
+	return proc_run(v6 ? "ip6tables-save" : "iptables-save", p->save[v6],
 				argv, NULL, out);
 }
 
-int firewall_ipt_restore(const struct firewall_ipt_progs *p, int family,
-			 const struct firewall_buf *script)
+/* Feed script to restore --noflush -w for family. 0 or -errno / -EIO. */
+static int firewall_ipt_restore(const struct firewall_ipt_progs *p, int family,
+				const struct proc_buf *script)
 {
 	int v6 = family == AF_INET6;
 	char *argv[6];
@@ -824,13 +669,17 @@ int firewall_ipt_restore(const struct firewall_ipt_progs *p, int family,
 	argv[k++] = (char *)"-w";
 	argv[k++] = (char *)"5";
 	argv[k] = NULL;
-	return firewall_ipt_run(v6 ? "ip6tables-restore" : "iptables-restore",
+	return proc_run(v6 ? "ip6tables-restore" : "iptables-restore",
 				p->restore[v6], argv, script, NULL);
 }
 
 /* ------------------------------------------------------------ legacy probe */
 
-int firewall_ipt_legacy_tables(int family)
+/*
+ * Legacy xtables tables in this namespace for family: bit 0 filter, bit 1
+ * raw (from /proc, which never creates a table). 0 when none, -errno.
+ */
+static int firewall_ipt_legacy_tables(int family)
 {
 	const char *path = family == AF_INET6 ? "/proc/net/ip6_tables_names" :
 						"/proc/net/ip_tables_names";
@@ -864,14 +713,17 @@ static uint64_t firewall_ipt_fnv(uint64_t h, const void *data, size_t len)
 }
 
 /*
+ * Fingerprint of a legacy table (entries without counters) and whether it
+ * holds a chain named chain. Only for tables that exist. 0 or -errno.
+ *
  * The table's entries as the kernel hands them to iptables: a chain of
  * ipt_entry / ip6t_entry records linked by next_offset, each ending in a
  * target. A user chain starts with an "ERROR" target whose data is the
  * chain's name. Everything is bounds-checked: the blob comes from the
  * kernel, but a bad walk would still be our bug to find.
  */
-int firewall_ipt_legacy_probe(int family, const char *table, const char *chain,
-			      uint64_t *fp, bool *has_chain)
+static int firewall_ipt_legacy_probe(int family, const char *table, const char *chain,
+				     uint64_t *fp, bool *has_chain)
 {
 	const bool v6 = family == AF_INET6;
 	const size_t hdr = v6 ? sizeof(struct ip6t_entry) : sizeof(struct ipt_entry);
@@ -912,7 +764,7 @@ int firewall_ipt_legacy_probe(int family, const char *table, const char *chain,
 			goto out;
 		}
 		size = info.size;
-		if (size > IPT_OUT_MAX) {
+		if (size > IPT_TABLE_MAX) {
 			ret = -E2BIG;
 			goto out;
 		}
@@ -977,3 +829,465 @@ out:
 	close(fd);
 	return ret;
 }
+
+void firewall_ipt_legacy_fp(uint64_t fp[2])
+{
+	static const char *const tables[2] = { "filter", "raw" };
+	int f, t, have;
+
+	fp[0] = fp[1] = 0;
+	for (f = 0; f < 2; f++) {
+		have = firewall_ipt_legacy_tables(f ? AF_INET6 : AF_INET);
+		for (t = 0; have > 0 && t < 2; t++) {
+			uint64_t h = 0;
+			bool dummy;
+
+			if (!(have & (1 << t)))
+				continue;
+			if (firewall_ipt_legacy_probe(f ? AF_INET6 : AF_INET, tables[t], NULL,
+						      &h, &dummy) < 0)
+				h = 1;	/* unreadable: differs from any hash */
+			fp[f] = fp[f] * 31 + h;
+		}
+	}
+}
+
+/* ------------------------------------------------------------ the backend */
+
+struct firewall_ipt *firewall_ipt_open(bool legacy)
+{
+	struct firewall_ipt *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->legacy = legacy;
+	p->progs_err = firewall_ipt_progs_find(legacy, &p->progs);
+	return p;
+}
+
+void firewall_ipt_close(struct firewall_ipt *p)
+{
+	if (!p)
+		return;
+	proc_buf_free(&p->out);
+	proc_buf_free(&p->script);
+	free(p);
+}
+
+static int firewall_ipt_usable(struct firewall_ipt *p)
+{
+	const char *name = p->legacy ? "iptables-legacy" : "iptables-nft";
+
+	if (p->progs_err && !p->warned) {
+		log_err("Docker keeps its rules in %s, but %s-save/-restore are not installed: "
+			"cannot open its firewall", name, name);
+		p->warned = true;
+	}
+	return p->progs_err;
+}
+
+static int firewall_ipt_nft_usable(struct firewall_backends *b)
+{
+	return firewall_ipt_usable(b->ipt[0]);
+}
+
+static int firewall_ipt_legacy_usable(struct firewall_backends *b)
+{
+	return firewall_ipt_usable(b->ipt[1]);
+}
+
+static int firewall_ipt_nft_detect(struct firewall_backends *b)
+{
+	return firewall_nft_exists(b->nft, NFPROTO_IPV4, "filter", "DOCKER-USER") == 1;
+}
+
+static int firewall_ipt_legacy_detect(struct firewall_backends *b)
+{
+	uint64_t fp;
+	bool has = false;
+
+	/* Only tables that exist: reading one would create it. */
+	return (firewall_ipt_legacy_tables(AF_INET) & 1) &&
+	       firewall_ipt_legacy_probe(AF_INET, "filter", "DOCKER-USER", &fp, &has) == 0 && has;
+}
+
+/*
+ * Our rules in one family: read, compare, rewrite what is off.
+ * *written counts rules inserted.
+ */
+static int firewall_ipt_sync_family(struct firewall_ipt *p, const struct firewall_spec *sp,
+				    int family, bool force, size_t *written)
+{
+	struct firewall_ipt_rule *want[FIREWALL_IPT_NCHAINS] = { NULL };
+	size_t n_want[FIREWALL_IPT_NCHAINS] = { 0 }, cap = 2 * sp->n + 1;
+	struct firewall_ipt_scan s;
+	bool fix[FIREWALL_IPT_NCHAINS], any = false;
+	enum firewall_ipt_chain filter_chain;
+	int ret, c;
+
+	*written = 0;
+	ret = firewall_ipt_usable(p);
+	if (ret)
+		return ret;
+	if (!p->progs.save[family == AF_INET6][0])
+		return 0;	/* no ip6tables: nothing of ours can be there */
+	ret = firewall_ipt_save(&p->progs, family, &p->out);
+	if (ret < 0)
+		return ret;
+	ret = firewall_ipt_scan(p->out.p ? p->out.p : "", p->out.len, sp->comment, &s);
+	if (ret < 0)
+		return ret;
+	for (c = 0; c < FIREWALL_IPT_NCHAINS; c++) {
+		want[c] = calloc(cap, sizeof(*want[c]));
+		if (!want[c]) {
+			ret = -ENOMEM;
+			goto out;
+		}
+	}
+	/*
+	 * Where Docker is not (no DOCKER chain in this family), nothing of
+	 * ours belongs. Our accepts go to DOCKER-USER; Docker 20.10 has none
+	 * for IPv6 (but sets the FORWARD policy to DROP), so there they go
+	 * to the top of FORWARD. raw only when the table exists: Docker 28
+	 * creates it for its drops, and we never create a table ourselves.
+	 */
+	filter_chain = s.has_user ? FIREWALL_IPT_USER : FIREWALL_IPT_FORWARD;
+	if (s.has_user || s.has_docker) {
+		ret = firewall_ipt_expect(sp->tun, sp->op, sp->n, family,
+					  filter_chain, want[filter_chain], cap);
+		if (ret < 0)
+			goto out;
+		n_want[filter_chain] = (size_t)ret;
+		if (s.has_raw) {
+			ret = firewall_ipt_expect(sp->tun, sp->op, sp->n, family,
+						  FIREWALL_IPT_RAW, want[FIREWALL_IPT_RAW], cap);
+			if (ret < 0)
+				goto out;
+			n_want[FIREWALL_IPT_RAW] = (size_t)ret;
+		}
+	}
+	ret = 0;
+	for (c = 0; c < FIREWALL_IPT_NCHAINS; c++) {
+		fix[c] = !firewall_ipt_in_place(&s, (enum firewall_ipt_chain)c, want[c], n_want[c]) ||
+			 (force && n_want[c]);
+		any |= fix[c];
+	}
+	if (!any)
+		goto out;
+	p->script.len = 0;
+	ret = firewall_ipt_script(&s, p->out.p, fix, false,
+				  (const struct firewall_ipt_rule *const *)want, n_want,
+				  &p->script, written);
+	if (!ret && p->script.len)
+		ret = firewall_ipt_restore(&p->progs, family, &p->script);
+	if (ret)
+		*written = 0;
+out:
+	for (c = 0; c < FIREWALL_IPT_NCHAINS; c++)
+		free(want[c]);
+	firewall_ipt_scan_free(&s);
+	return ret;
+}
+
+/* Both families: the plan's, and those that held ours before (to empty them). */
+static int firewall_ipt_sync(struct firewall_ipt *p, const struct firewall_spec *sp, bool force,
+			     size_t *written)
+{
+	unsigned int fams = 0;
+	size_t n = 0, i;
+	int f, ret;
+
+	*written = 0;
+	for (i = 0; i < sp->n; i++)
+		fams |= sp->op[i].src.family == AF_INET6 ? 2u : 1u;
+	p->families |= fams;
+	for (f = 0; f < 2; f++) {
+		if (!(p->families & (1u << f)))
+			continue;
+		ret = firewall_ipt_sync_family(p, sp, f ? AF_INET6 : AF_INET, force, &n);
+		if (ret < 0)
+			return ret;
+		*written += n;
+	}
+	/* Families we no longer use are clean now. */
+	p->families = fams;
+	return 0;
+}
+
+static int firewall_ipt_nft_sync(struct firewall_backends *b, const struct firewall_spec *sp,
+				 bool force, size_t *written)
+{
+	return firewall_ipt_sync(b->ipt[0], sp, force, written);
+}
+
+static int firewall_ipt_legacy_sync(struct firewall_backends *b, const struct firewall_spec *sp,
+				    bool force, size_t *written)
+{
+	return firewall_ipt_sync(b->ipt[1], sp, force, written);
+}
+
+/* Delete every rule with our comment from one flavour (both families). */
+static int firewall_ipt_purge(struct firewall_backends *b, bool legacy, const char *comment,
+			      size_t *removed)
+{
+	static const int fams[2][2] = { { AF_INET, NFPROTO_IPV4 }, { AF_INET6, NFPROTO_IPV6 } };
+	struct firewall_ipt *p = b->ipt[legacy];
+	const bool none[FIREWALL_IPT_NCHAINS] = { false };
+	const struct firewall_ipt_rule *const nowant[FIREWALL_IPT_NCHAINS] = { NULL };
+	const size_t n_nowant[FIREWALL_IPT_NCHAINS] = { 0 };
+	int f, ret = 0, first = 0;
+
+	*removed = 0;
+	p->families = 0;
+	if (p->progs_err)
+		return 0;
+	for (f = 0; f < 2; f++) {
+		struct firewall_ipt_scan s;
+		size_t dummy;
+
+		/* Do not even run save where this flavour has no tables. */
+		if (legacy) {
+			if (firewall_ipt_legacy_tables(fams[f][0]) <= 0)
+				continue;
+		} else if (firewall_nft_exists(b->nft, fams[f][1], "filter", NULL) != 1 &&
+			   firewall_nft_exists(b->nft, fams[f][1], "raw", NULL) != 1) {
+			continue;
+		}
+		if (!p->progs.save[f][0])
+			continue;
+		ret = firewall_ipt_save(&p->progs, fams[f][0], &p->out);
+		if (!ret)
+			ret = firewall_ipt_scan(p->out.p ? p->out.p : "", p->out.len, comment, &s);
+		if (ret) {
+			first = first ? first : ret;
+			continue;
+		}
+		if (s.n_found) {
+			p->script.len = 0;
+			ret = firewall_ipt_script(&s, p->out.p, none, true, nowant, n_nowant,
+						  &p->script, &dummy);
+			if (!ret)
+				ret = firewall_ipt_restore(&p->progs, fams[f][0], &p->script);
+			if (!ret)
+				*removed += s.n_found;
+			else
+				first = first ? first : ret;
+		}
+		firewall_ipt_scan_free(&s);
+	}
+	return first;
+}
+
+static int firewall_ipt_nft_purge(struct firewall_backends *b, const char *comment,
+				  size_t *removed)
+{
+	return firewall_ipt_purge(b, false, comment, removed);
+}
+
+static int firewall_ipt_legacy_purge(struct firewall_backends *b, const char *comment,
+				     size_t *removed)
+{
+	return firewall_ipt_purge(b, true, comment, removed);
+}
+
+/* ------------------------------------------------------------ inspection */
+
+/*
+ * gangwayd keeps its own rules at the top of the chains it writes (and
+ * repairs that within a second), but it never moves anyone else's: a DROP
+ * someone inserted ahead of them, or a jump into Docker's chains that
+ * comes before FORWARD's jump to DOCKER-USER, still drops the host's
+ * traffic. The inspection reads the rules as iptables-save prints them and
+ * says, per chain, what comes first.
+ */
+
+/* Does the iptables interface name pat ("eth+" is a wildcard) name tun? */
+static bool firewall_ipt_if_match(const char *pat, const char *tun)
+{
+	size_t l = strlen(pat);
+
+	if (l && pat[l - 1] == '+')
+		return !strncmp(pat, tun, l - 1);
+	return !strcmp(pat, tun);
+}
+
+/* Could the rule see what comes in from tun? (Only -i can rule it out.) */
+static bool firewall_ipt_may_match(const struct firewall_ipt_found *f, const char *tun)
+{
+	if (!f->parsed || !f->rule.in[0])
+		return true;
+	return firewall_ipt_if_match(f->rule.in, tun) != f->rule.in_neg;
+}
+
+static bool firewall_ipt_is_drop(const struct firewall_ipt_found *f, const char *tun)
+{
+	return firewall_ipt_may_match(f, tun) &&
+	       (!strcmp(f->rule.target, "DROP") || !strcmp(f->rule.target, "REJECT"));
+}
+
+/* A jump into one of Docker's own chains (they hold Docker's drops from 28.0). */
+static bool firewall_ipt_is_docker(const struct firewall_ipt_found *f, const char *tun)
+{
+	return firewall_ipt_may_match(f, tun) && !strncmp(f->rule.target, "DOCKER", 6) &&
+	       strcmp(f->rule.target, "DOCKER-USER") != 0;
+}
+
+static bool firewall_ipt_ours(const struct firewall_ipt_found *f, const char *comment)
+{
+	return f->parsed && !strcmp(f->rule.comment, comment);
+}
+
+/* The first of ours in raw or filter, chain (NULL: any), in from (want 'i') or out to ('o') tun. */
+static const struct firewall_ipt_found *
+firewall_ipt_first(const struct firewall_ipt_scan *s, bool raw, const char *chain, int want,
+		   const char *tun, const char *comment)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_all; i++) {
+		const struct firewall_ipt_found *f = &s->all[i];
+
+		if (f->raw != raw || !firewall_ipt_ours(f, comment) ||
+		    (chain && strcmp(f->chain, chain) != 0))
+			continue;
+		if (want == 'i' && (f->rule.in_neg || strcmp(f->rule.in, tun) != 0))
+			continue;
+		if (want == 'o' && (f->rule.out_neg || strcmp(f->rule.out, tun) != 0))
+			continue;
+		return f;
+	}
+	return NULL;
+}
+
+/* Someone else's rule of chain before position before that drops tun's
+ * traffic, or (docker) jumps into Docker's chains first, into b. */
+static void firewall_ipt_ahead(const struct firewall_ipt_scan *s, const char *text, bool raw,
+			       const char *chain, unsigned int before, bool docker,
+			       const char *tun, const char *comment,
+			       struct firewall_inspect_block *b)
+{
+	size_t i;
+
+	memset(b, 0, sizeof(*b));
+	for (i = 0; i < s->n_all; i++) {
+		const struct firewall_ipt_found *f = &s->all[i];
+		size_t tl;
+
+		if (f->raw != raw || strcmp(f->chain, chain) != 0 || f->pos >= before ||
+		    firewall_ipt_ours(f, comment))
+			continue;
+		if (!firewall_ipt_is_drop(f, tun) && !(docker && firewall_ipt_is_docker(f, tun)))
+			continue;
+		b->pos = f->pos;
+		b->raw = raw;
+		b->drop = firewall_ipt_is_drop(f, tun);
+		snprintf(b->chain, sizeof(b->chain), "%s", f->chain);
+		snprintf(b->target, sizeof(b->target), "%s", f->rule.target);
+		tl = f->off + f->len - f->line;
+		snprintf(b->text, sizeof(b->text), "%.*s",
+			 (int)(tl < sizeof(b->text) ? tl : sizeof(b->text) - 1), text + f->line);
+		return;
+	}
+}
+
+int firewall_ipt_inspect_text(const char *text, size_t len, const char *tun,
+			      struct firewall_inspect_ipt *r)
+{
+	const struct firewall_ipt_found *in, *out, *raw, *jump = NULL;
+	char comment[FIREWALL_COMMENT_LEN];
+	struct firewall_ipt_scan s;
+	size_t i;
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	ret = firewall_comment(tun, comment, sizeof(comment));
+	if (ret < 0)
+		return ret;
+	ret = firewall_ipt_scan_all(text, len, comment, &s);
+	if (ret < 0)
+		return ret;
+	r->has_raw = s.has_raw;
+	for (i = 0; i < s.n_all; i++)
+		r->ours += firewall_ipt_ours(&s.all[i], comment);
+	in = firewall_ipt_first(&s, false, NULL, 'i', tun, comment);
+	out = firewall_ipt_first(&s, false, NULL, 'o', tun, comment);
+	raw = firewall_ipt_first(&s, true, "PREROUTING", 0, tun, comment);
+	if (out)
+		r->out_pos = out->pos;
+	if (in) {
+		snprintf(r->in_chain, sizeof(r->in_chain), "%s", in->chain);
+		r->in_pos = in->pos;
+		firewall_ipt_ahead(&s, text, false, in->chain, in->pos,
+				   !strcmp(in->chain, "FORWARD"), tun, comment, &r->before_in);
+		if (!strcmp(in->chain, "DOCKER-USER")) {
+			for (i = 0; i < s.n_all && !jump; i++)
+				if (!s.all[i].raw && !strcmp(s.all[i].chain, "FORWARD") &&
+				    !strcmp(s.all[i].rule.target, "DOCKER-USER"))
+					jump = &s.all[i];
+			if (jump) {
+				r->jump_pos = jump->pos;
+				firewall_ipt_ahead(&s, text, false, "FORWARD", jump->pos, true,
+						   tun, comment, &r->before_jump);
+			}
+		}
+	}
+	if (raw) {
+		r->raw_pos = raw->pos;
+		firewall_ipt_ahead(&s, text, true, "PREROUTING", raw->pos, false, tun, comment,
+				   &r->before_raw);
+	}
+	firewall_ipt_scan_free(&s);
+	return 0;
+}
+
+static int firewall_ipt_inspect(struct firewall_ipt *p, const char *tun,
+				struct firewall_inspect *r)
+{
+	int f, ret;
+
+	for (f = 0; f < 2; f++) {
+		struct firewall_inspect_ipt *fi = &r->ipt[f];
+
+		memset(fi, 0, sizeof(*fi));
+		if (p->progs_err || !p->progs.save[f][0])
+			continue;
+		if (firewall_ipt_save(&p->progs, f ? AF_INET6 : AF_INET, &p->out) < 0 ||
+		    !p->out.len)
+			continue;
+		ret = firewall_ipt_inspect_text(p->out.p, p->out.len, tun, fi);
+		if (ret < 0)
+			return ret;
+		fi->read = true;
+	}
+	return 0;
+}
+
+static int firewall_ipt_nft_inspect(struct firewall_backends *b, const char *tun,
+				    struct firewall_inspect *r)
+{
+	return firewall_ipt_inspect(b->ipt[0], tun, r);
+}
+
+static int firewall_ipt_legacy_inspect(struct firewall_backends *b, const char *tun,
+				       struct firewall_inspect *r)
+{
+	return firewall_ipt_inspect(b->ipt[1], tun, r);
+}
+
+const struct firewall_ops firewall_ipt_nft_ops = {
+	.mech = FIREWALL_IPTABLES_NFT,
+	.detect = firewall_ipt_nft_detect,
+	.usable = firewall_ipt_nft_usable,
+	.sync = firewall_ipt_nft_sync,
+	.purge = firewall_ipt_nft_purge,
+	.inspect = firewall_ipt_nft_inspect,
+};
+
+const struct firewall_ops firewall_ipt_legacy_ops = {
+	.mech = FIREWALL_IPTABLES_LEGACY,
+	.detect = firewall_ipt_legacy_detect,
+	.usable = firewall_ipt_legacy_usable,
+	.sync = firewall_ipt_legacy_sync,
+	.purge = firewall_ipt_legacy_purge,
+	.inspect = firewall_ipt_legacy_inspect,
+};

@@ -1,7 +1,6 @@
 /* firewall_linux.c - let routed tunnel traffic past Docker's firewall, and back */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +8,7 @@
 #include <arpa/inet.h>
 #include <linux/netfilter.h>
 
-#include "firewall.h"
+#include "firewall_int.h"
 #include "log.h"
 
 /*
@@ -37,6 +36,11 @@
  * Ownership: our table by its name, every other rule by its comment
  * "gangway:<tun>". firewall_new removes what an earlier run left behind;
  * firewall_remove removes all of ours. Nothing else is ever changed.
+ *
+ * This file knows no rule syntax. Each way Docker keeps rules is one
+ * backend implementing struct firewall_ops (firewall_int.h) whole; this
+ * file plans, detects, times the checks and dispatches to the one in use,
+ * and the backends never call back up.
  */
 
 #define FW_BACKOFF_MAX	64	/* checks (x 0.5 s) between retries at most */
@@ -53,9 +57,7 @@ struct firewall {
 	bool off;			/* Firewall = off: touch nothing */
 
 	enum firewall_mech mech;
-	struct firewall_nft *nft;
-	struct firewall_ipt_progs progs[2];	/* [0] nft flavour, [1] legacy */
-	int progs_err[2];
+	struct firewall_backends be;	/* nftables, and iptables of each flavour */
 
 	struct firewall_opening *plan;
 	size_t n_plan;
@@ -64,50 +66,15 @@ struct firewall {
 	bool have_view;
 	bool force;			/* the plan changed: rewrite all of ours */
 	bool dirty;			/* verify at the next check */
-	unsigned int families;		/* bit 0 IPv4, bit 1 IPv6: our iptables rules */
 
 	uint32_t gen;			/* nftables generation last verified */
 	bool gen_valid;
 	uint64_t legacy_fp[2];
 	unsigned int backoff, skip;	/* after failures: checks to skip */
 	int last_err;
-	bool warned_mark, warned_progs[2];
-
-	struct firewall_buf out, script;
 };
 
 /* ------------------------------------------------------------ pure parts */
-
-bool firewall_ifname_ok(const char *name)
-{
-	size_t i, n;
-
-	if (!name)
-		return false;
-	n = strnlen(name, IF_NAMESIZE);
-	if (!n || n >= IF_NAMESIZE || !strcmp(name, ".") || !strcmp(name, ".."))
-		return false;
-	/* What Docker and the kernel use in practice; it also keeps names
-	 * out of iptables' quoting and wildcard ('+') syntax. */
-	for (i = 0; i < n; i++) {
-		char c = name[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.'))
-			return false;
-	}
-	return true;
-}
-
-int firewall_comment(const char *tun, char *buf, size_t size)
-{
-	int n;
-
-	if (!firewall_ifname_ok(tun))
-		return -EINVAL;
-	n = snprintf(buf, size, "gangway:%s", tun);
-	return n < 0 || (size_t)n >= size ? -ENOSPC : 0;
-}
 
 static bool firewall_link_local(const struct prefix *p)
 {
@@ -198,46 +165,6 @@ int firewall_plan(const struct firewall_opts *o, const struct discover_view *v,
 	return (int)k;
 }
 
-int firewall_buf_printf(struct firewall_buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	for (;;) {
-		size_t room = b->cap - b->len;
-
-		va_start(ap, fmt);
-		n = vsnprintf(b->p ? b->p + b->len : NULL, room, fmt, ap);
-		va_end(ap);
-		if (n < 0)
-			return -EINVAL;
-		if ((size_t)n < room) {
-			b->len += (size_t)n;
-			return 0;
-		}
-		{
-			size_t cap = b->cap ? b->cap : 4096;
-			char *p;
-
-			while (cap - b->len <= (size_t)n)
-				cap *= 2;
-			if (cap > 64u << 20)
-				return -E2BIG;
-			p = realloc(b->p, cap);
-			if (!p)
-				return -ENOMEM;
-			b->p = p;
-			b->cap = cap;
-		}
-	}
-}
-
-void firewall_buf_free(struct firewall_buf *b)
-{
-	free(b->p);
-	memset(b, 0, sizeof(*b));
-}
-
 const char *firewall_mech_name(enum firewall_mech m)
 {
 	switch (m) {
@@ -281,189 +208,51 @@ fail:
 
 /* ------------------------------------------------------------ the engines */
 
+/* In the order detection asks: Docker 29's own tables exist only with its
+ * nftables backend, and an iptables-nft DOCKER-USER wins over a legacy one. */
+static const struct firewall_ops *const firewall_ops_all[] = {
+	&firewall_nft_docker_ops, &firewall_ipt_nft_ops, &firewall_ipt_legacy_ops,
+};
+#define FIREWALL_NOPS	(sizeof(firewall_ops_all) / sizeof(firewall_ops_all[0]))
+
+static const struct firewall_ops *firewall_ops_of(enum firewall_mech m)
+{
+	size_t i;
+
+	for (i = 0; i < FIREWALL_NOPS; i++)
+		if (firewall_ops_all[i]->mech == m)
+			return firewall_ops_all[i];
+	return NULL;
+}
+
 static enum firewall_mech firewall_detect(struct firewall *fw)
 {
-	bool has = false;
-	uint64_t fp;
+	size_t i;
 
-	/* Docker 29's own tables exist only with its nftables backend. */
-	if (firewall_nft_exists(fw->nft, NFPROTO_IPV4, "docker-bridges", NULL) == 1 ||
-	    firewall_nft_exists(fw->nft, NFPROTO_IPV6, "docker-bridges", NULL) == 1)
-		return FIREWALL_NFTABLES;
-	if (firewall_nft_exists(fw->nft, NFPROTO_IPV4, "filter", "DOCKER-USER") == 1)
-		return FIREWALL_IPTABLES_NFT;
-	/* Only tables that exist: reading one would create it. */
-	if ((firewall_ipt_legacy_tables(AF_INET) & 1) &&
-	    firewall_ipt_legacy_probe(AF_INET, "filter", "DOCKER-USER", &fp, &has) == 0 && has)
-		return FIREWALL_IPTABLES_LEGACY;
+	for (i = 0; i < FIREWALL_NOPS; i++)
+		if (firewall_ops_all[i]->detect(&fw->be) == 1)
+			return firewall_ops_all[i]->mech;
 	return FIREWALL_NONE;
 }
 
-static int firewall_progs(struct firewall *fw, int legacy)
-{
-	if (fw->progs_err[legacy] && !fw->warned_progs[legacy]) {
-		log_err("Docker keeps its rules in %s, but %s-save/-restore are not installed: "
-			"cannot open its firewall",
-			legacy ? "iptables-legacy" : "iptables-nft",
-			legacy ? "iptables-legacy" : "iptables-nft");
-		fw->warned_progs[legacy] = true;
-	}
-	return fw->progs_err[legacy];
-}
-
-/*
- * Our iptables rules in one family: read, compare, rewrite what is off.
- * *written counts rules inserted.
- */
-static int firewall_ipt_sync(struct firewall *fw, bool legacy, int family, bool force,
-			     size_t *written)
-{
-	const struct firewall_ipt_progs *p = &fw->progs[legacy];
-	struct firewall_ipt_rule *want[FIREWALL_IPT_NCHAINS] = { NULL };
-	size_t n_want[FIREWALL_IPT_NCHAINS] = { 0 }, cap = 2 * fw->n_plan + 1;
-	struct firewall_ipt_scan s;
-	bool fix[FIREWALL_IPT_NCHAINS], any = false;
-	enum firewall_ipt_chain filter_chain;
-	int ret, c;
-
-	*written = 0;
-	ret = firewall_progs(fw, legacy);
-	if (ret)
-		return ret;
-	if (!p->save[family == AF_INET6][0])
-		return 0;	/* no ip6tables: nothing of ours can be there */
-	ret = firewall_ipt_save(p, family, &fw->out);
-	if (ret < 0)
-		return ret;
-	ret = firewall_ipt_scan(fw->out.p ? fw->out.p : "", fw->out.len, fw->comment, &s);
-	if (ret < 0)
-		return ret;
-	for (c = 0; c < FIREWALL_IPT_NCHAINS; c++) {
-		want[c] = calloc(cap, sizeof(*want[c]));
-		if (!want[c]) {
-			ret = -ENOMEM;
-			goto out;
-		}
-	}
-	/*
-	 * Where Docker is not (no DOCKER chain in this family), nothing of
-	 * ours belongs. Our accepts go to DOCKER-USER; Docker 20.10 has none
-	 * for IPv6 (but sets the FORWARD policy to DROP), so there they go
-	 * to the top of FORWARD. raw only when the table exists: Docker 28
-	 * creates it for its drops, and we never create a table ourselves.
-	 */
-	filter_chain = s.has_user ? FIREWALL_IPT_USER : FIREWALL_IPT_FORWARD;
-	if (s.has_user || s.has_docker) {
-		ret = firewall_ipt_expect(fw->tun, fw->plan, fw->n_plan, family,
-					  filter_chain, want[filter_chain], cap);
-		if (ret < 0)
-			goto out;
-		n_want[filter_chain] = (size_t)ret;
-		if (s.has_raw) {
-			ret = firewall_ipt_expect(fw->tun, fw->plan, fw->n_plan, family,
-						  FIREWALL_IPT_RAW, want[FIREWALL_IPT_RAW], cap);
-			if (ret < 0)
-				goto out;
-			n_want[FIREWALL_IPT_RAW] = (size_t)ret;
-		}
-	}
-	ret = 0;
-	for (c = 0; c < FIREWALL_IPT_NCHAINS; c++) {
-		fix[c] = !firewall_ipt_in_place(&s, (enum firewall_ipt_chain)c, want[c], n_want[c]) ||
-			 (force && n_want[c]);
-		any |= fix[c];
-	}
-	if (!any)
-		goto out;
-	fw->script.len = 0;
-	ret = firewall_ipt_script(&s, fw->out.p, fix, false,
-				  (const struct firewall_ipt_rule *const *)want, n_want,
-				  &fw->script, written);
-	if (!ret && fw->script.len)
-		ret = firewall_ipt_restore(p, family, &fw->script);
-	if (ret)
-		*written = 0;
-out:
-	for (c = 0; c < FIREWALL_IPT_NCHAINS; c++)
-		free(want[c]);
-	firewall_ipt_scan_free(&s);
-	return ret;
-}
-
-/* Delete every rule with our comment from one flavour (both families). */
-static int firewall_ipt_purge(struct firewall *fw, bool legacy, size_t *removed)
-{
-	static const int fams[2][2] = { { AF_INET, NFPROTO_IPV4 }, { AF_INET6, NFPROTO_IPV6 } };
-	const struct firewall_ipt_progs *p = &fw->progs[legacy];
-	const bool none[FIREWALL_IPT_NCHAINS] = { false };
-	const struct firewall_ipt_rule *const nowant[FIREWALL_IPT_NCHAINS] = { NULL };
-	const size_t n_nowant[FIREWALL_IPT_NCHAINS] = { 0 };
-	int f, ret = 0, first = 0;
-
-	*removed = 0;
-	if (fw->progs_err[legacy])
-		return 0;
-	for (f = 0; f < 2; f++) {
-		struct firewall_ipt_scan s;
-		size_t dummy;
-
-		/* Do not even run save where this flavour has no tables. */
-		if (legacy) {
-			if (firewall_ipt_legacy_tables(fams[f][0]) <= 0)
-				continue;
-		} else if (firewall_nft_exists(fw->nft, fams[f][1], "filter", NULL) != 1 &&
-			   firewall_nft_exists(fw->nft, fams[f][1], "raw", NULL) != 1) {
-			continue;
-		}
-		if (!p->save[f][0])
-			continue;
-		ret = firewall_ipt_save(p, fams[f][0], &fw->out);
-		if (!ret)
-			ret = firewall_ipt_scan(fw->out.p ? fw->out.p : "", fw->out.len,
-						fw->comment, &s);
-		if (ret) {
-			first = first ? first : ret;
-			continue;
-		}
-		if (s.n_found) {
-			fw->script.len = 0;
-			ret = firewall_ipt_script(&s, fw->out.p, none, true, nowant, n_nowant,
-						  &fw->script, &dummy);
-			if (!ret)
-				ret = firewall_ipt_restore(p, fams[f][0], &fw->script);
-			if (!ret)
-				*removed += s.n_found;
-			else
-				first = first ? first : ret;
-		}
-		firewall_ipt_scan_free(&s);
-	}
-	return first;
-}
-
-/* Remove all of ours: table, Docker 29 rules, iptables rules (both kinds). */
+/* Remove all of ours: our table, then our rules in every backend's chains. */
 static int firewall_purge(struct firewall *fw, size_t *removed, bool *table)
 {
-	size_t n = 0;
+	size_t n, i;
 	int ret, first = 0;
 
 	*removed = 0;
-	*table = firewall_nft_exists(fw->nft, NFPROTO_INET, FIREWALL_TABLE, NULL) == 1;
-	ret = firewall_nft_delete(fw->nft);
+	*table = firewall_nft_exists(fw->be.nft, NFPROTO_INET, FIREWALL_TABLE, NULL) == 1;
+	ret = firewall_nft_delete(fw->be.nft);
 	if (ret)
 		first = ret;
-	ret = firewall_nft_docker_purge(fw->nft, fw->comment);
-	if (ret && !first)
-		first = ret;
-	ret = firewall_ipt_purge(fw, false, &n);
-	*removed += n;
-	if (ret && !first)
-		first = ret;
-	ret = firewall_ipt_purge(fw, true, &n);
-	*removed += n;
-	if (ret && !first)
-		first = ret;
-	fw->families = 0;
+	for (i = 0; i < FIREWALL_NOPS; i++) {
+		n = 0;
+		ret = firewall_ops_all[i]->purge(&fw->be, fw->comment, &n);
+		*removed += n;
+		if (ret && !first)
+			first = ret;
+	}
 	return first;
 }
 
@@ -484,9 +273,10 @@ static unsigned int firewall_plan_families(const struct firewall *fw)
  */
 static int firewall_sync(struct firewall *fw, bool force, size_t *written, bool *found)
 {
-	struct firewall_nft_spec spec;
+	const struct firewall_ops *ops;
+	struct firewall_spec spec;
 	size_t n = 0;
-	int ret, f;
+	int ret;
 
 	*written = 0;
 	*found = false;
@@ -498,10 +288,8 @@ static int firewall_sync(struct firewall *fw, bool force, size_t *written, bool 
 			int err = 0;
 
 			/* Ours in the old place would only be leftovers. */
-			if (fw->mech == FIREWALL_IPTABLES_NFT || fw->mech == FIREWALL_IPTABLES_LEGACY)
-				err = firewall_ipt_purge(fw, fw->mech == FIREWALL_IPTABLES_LEGACY, &gone);
-			else if (fw->mech == FIREWALL_NFTABLES)
-				err = firewall_nft_docker_purge(fw->nft, fw->comment);
+			if (firewall_ops_of(fw->mech))
+				err = firewall_ops_of(fw->mech)->purge(&fw->be, fw->comment, &gone);
 			if (err)
 				log_warn("Could not remove our rules from %s: %s",
 					 firewall_mech_name(fw->mech), strerror(-err));
@@ -527,46 +315,22 @@ static int firewall_sync(struct firewall *fw, bool force, size_t *written, bool 
 	spec.remap = fw->remap;
 	spec.n_remap = fw->n_remap;
 
-	ret = force ? 1 : firewall_nft_verify(fw->nft, &spec);
+	ret = force ? 1 : firewall_nft_verify(fw->be.nft, &spec);
 	if (ret < 0)
 		return ret;
 	if (ret > 0) {
-		ret = firewall_nft_install(fw->nft, &spec, &n);
+		ret = firewall_nft_install(fw->be.nft, &spec, &n);
 		if (ret < 0)
 			return ret;
 		*written += n;
 	}
 
-	switch (fw->mech) {
-	case FIREWALL_IPTABLES_NFT:
-	case FIREWALL_IPTABLES_LEGACY:
-		fw->families |= firewall_plan_families(fw);
-		for (f = 0; f < 2; f++) {
-			if (!(fw->families & (1u << f)))
-				continue;
-			ret = firewall_ipt_sync(fw, fw->mech == FIREWALL_IPTABLES_LEGACY,
-						f ? AF_INET6 : AF_INET, force, &n);
-			if (ret < 0)
-				return ret;
-			*written += n;
-		}
-		/* Families we no longer use are clean now. */
-		fw->families = firewall_plan_families(fw);
-		break;
-	case FIREWALL_NFTABLES:
-		if (!fw->fwmark && fw->n_plan && !fw->warned_mark) {
-			log_warn("Docker uses its nftables backend: set a firewall mark here and "
-				 "the same --bridge-accept-fwmark in dockerd; until then nothing "
-				 "is opened");
-			fw->warned_mark = true;
-		}
-		ret = firewall_nft_docker_sync(fw->nft, &spec, force, &n);
+	ops = firewall_ops_of(fw->mech);
+	if (ops) {
+		ret = ops->sync(&fw->be, &spec, force, &n);
 		if (ret < 0)
 			return ret;
 		*written += n;
-		break;
-	case FIREWALL_NONE:
-		break;
 	}
 	return 0;
 }
@@ -581,30 +345,14 @@ static void firewall_snapshot(struct firewall *fw, uint32_t gen, bool gen_ok,
 	fw->legacy_fp[1] = fp[1];
 }
 
-/* Hash of the legacy filter and raw tables of both families; 0: none. */
+/* Hash of the legacy tables, where they may hold Docker's rules; 0: none. */
 static void firewall_legacy_fp(struct firewall *fw, uint64_t fp[2])
 {
-	static const char *const tables[2] = { "filter", "raw" };
-	int f, t, have;
-
 	fp[0] = fp[1] = 0;
 	if (fw->mech != FIREWALL_IPTABLES_LEGACY &&
 	    !(fw->mech == FIREWALL_NONE && fw->mode == CONFIG_FW_AUTO))
 		return;
-	for (f = 0; f < 2; f++) {
-		have = firewall_ipt_legacy_tables(f ? AF_INET6 : AF_INET);
-		for (t = 0; have > 0 && t < 2; t++) {
-			uint64_t h = 0;
-			bool dummy;
-
-			if (!(have & (1 << t)))
-				continue;
-			if (firewall_ipt_legacy_probe(f ? AF_INET6 : AF_INET, tables[t], NULL,
-						      &h, &dummy) < 0)
-				h = 1;	/* unreadable: differs from any hash */
-			fp[f] = fp[f] * 31 + h;
-		}
-	}
+	firewall_ipt_legacy_fp(fp);
 }
 
 /* ------------------------------------------------------------ the API */
@@ -655,15 +403,17 @@ struct firewall *firewall_new(const struct firewall_opts *o)
 	fw->plan = calloc(FIREWALL_MAX_OPENINGS, sizeof(*fw->plan));
 	if (!fw->plan)
 		goto fail;
-	fw->nft = firewall_nft_open();
-	if (!fw->nft) {
+	fw->be.nft = firewall_nft_open();
+	if (!fw->be.nft) {
 		err = errno;
 		log_err("Cannot talk to nftables: %s", strerror(err));
 		errno = err;
 		goto fail;
 	}
-	fw->progs_err[0] = firewall_ipt_progs_find(false, &fw->progs[0]);
-	fw->progs_err[1] = firewall_ipt_progs_find(true, &fw->progs[1]);
+	fw->be.ipt[0] = firewall_ipt_open(false);
+	fw->be.ipt[1] = firewall_ipt_open(true);
+	if (!fw->be.ipt[0] || !fw->be.ipt[1])
+		goto fail;
 
 	switch (o->mode) {
 	case CONFIG_FW_IPTABLES_NFT:
@@ -679,8 +429,7 @@ struct firewall *firewall_new(const struct firewall_opts *o)
 		fw->mech = FIREWALL_NONE;
 		break;
 	}
-	if ((fw->mech == FIREWALL_IPTABLES_NFT || fw->mech == FIREWALL_IPTABLES_LEGACY) &&
-	    firewall_progs(fw, fw->mech == FIREWALL_IPTABLES_LEGACY)) {
+	if (firewall_ops_of(fw->mech) && firewall_ops_of(fw->mech)->usable(&fw->be)) {
 		errno = ENOENT;
 		goto fail;
 	}
@@ -773,7 +522,7 @@ int firewall_apply(struct firewall *fw, const struct discover_view *view)
 				   "net.ipv6.conf.all.forwarding");
 
 	firewall_legacy_fp(fw, fp);
-	gen_ok = firewall_nft_genid(fw->nft, &gen) == 0;
+	gen_ok = firewall_nft_genid(fw->be.nft, &gen) == 0;
 	ret = firewall_sync(fw, true, &written, &found);
 	if (ret < 0) {
 		log_err("Could not install the firewall rules (%s): %s; retrying",
@@ -807,7 +556,7 @@ int firewall_check(struct firewall *fw)
 		return 0;
 	}
 	changed = fw->dirty;
-	gen_ok = firewall_nft_genid(fw->nft, &gen) == 0;
+	gen_ok = firewall_nft_genid(fw->be.nft, &gen) == 0;
 	if (!gen_ok || !fw->gen_valid || gen != fw->gen)
 		changed = true;
 	firewall_legacy_fp(fw, fp);
@@ -851,14 +600,14 @@ int firewall_event_fd(const struct firewall *fw)
 {
 	if (!fw || fw->off)
 		return -1;
-	return firewall_nft_event_fd(fw->nft);
+	return firewall_nft_event_fd(fw->be.nft);
 }
 
 bool firewall_event_process(struct firewall *fw)
 {
 	if (!fw || fw->off)
 		return false;
-	return firewall_nft_event_drain(fw->nft);
+	return firewall_nft_event_drain(fw->be.nft);
 }
 
 void firewall_remove(struct firewall *fw)
@@ -867,7 +616,7 @@ void firewall_remove(struct firewall *fw)
 	bool table = false;
 	int ret;
 
-	if (!fw || fw->off || !fw->nft)
+	if (!fw || fw->off || !fw->be.nft)
 		return;
 	ret = firewall_purge(fw, &removed, &table);
 	if (ret)
@@ -883,9 +632,9 @@ void firewall_free(struct firewall *fw)
 {
 	if (!fw)
 		return;
-	firewall_nft_close(fw->nft);
-	firewall_buf_free(&fw->out);
-	firewall_buf_free(&fw->script);
+	firewall_nft_close(fw->be.nft);
+	firewall_ipt_close(fw->be.ipt[0]);
+	firewall_ipt_close(fw->be.ipt[1]);
 	free(fw->plan);
 	free(fw->remap);
 	free(fw->sources);
@@ -895,4 +644,52 @@ void firewall_free(struct firewall *fw)
 enum firewall_mech firewall_mechanism(const struct firewall *fw)
 {
 	return fw ? fw->mech : FIREWALL_NONE;
+}
+
+int firewall_mech_parse(const char *name, enum firewall_mech *m)
+{
+	static const enum firewall_mech all[] = {
+		FIREWALL_NONE, FIREWALL_IPTABLES_NFT, FIREWALL_IPTABLES_LEGACY, FIREWALL_NFTABLES,
+	};
+	size_t i;
+
+	for (i = 0; name && i < sizeof(all) / sizeof(all[0]); i++) {
+		if (!strcmp(name, firewall_mech_name(all[i]))) {
+			*m = all[i];
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+bool firewall_legacy_in_use(void)
+{
+	return firewall_ipt_legacy_ops.detect(NULL) == 1;
+}
+
+int firewall_inspect(enum firewall_mech m, const char *tun, struct firewall_inspect *r)
+{
+	const struct firewall_ops *ops = firewall_ops_of(m);
+	struct firewall_backends be = { 0 };
+	int ret;
+
+	if (!r || !ops || !firewall_ifname_ok(tun))
+		return -EINVAL;
+	memset(r, 0, sizeof(*r));
+	r->mech = m;
+	/* Only what this backend reads: the doctor runs next to gangwayd. */
+	if (m == FIREWALL_NFTABLES) {
+		be.nft = firewall_nft_open();
+		if (!be.nft)
+			return -errno;
+	} else {
+		be.ipt[m == FIREWALL_IPTABLES_LEGACY] = firewall_ipt_open(m == FIREWALL_IPTABLES_LEGACY);
+		if (!be.ipt[m == FIREWALL_IPTABLES_LEGACY])
+			return -ENOMEM;
+	}
+	ret = ops->inspect(&be, tun, r);
+	firewall_nft_close(be.nft);
+	firewall_ipt_close(be.ipt[0]);
+	firewall_ipt_close(be.ipt[1]);
+	return ret;
 }

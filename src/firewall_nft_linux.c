@@ -20,7 +20,7 @@
 #include <libnftnl/table.h>
 #include <libnftnl/udata.h>
 
-#include "firewall.h"
+#include "firewall_int.h"
 #include "log.h"
 
 /*
@@ -62,7 +62,7 @@
  */
 
 #define NFT_RECV_SIZE	65536
-#define NFT_MSG_MAX	4096		/* room left for one batch message */
+#define NFT_BATCH_MSG_ROOM	4096	/* room left for one batch message */
 #define NFT_REQ_SIZE	1024		/* one get or dump request */
 #define NFT_DOCKER_TABLE "docker-bridges"
 #define NFT_DOCKER_RAW	"raw-PREROUTING"
@@ -79,6 +79,7 @@ struct firewall_nft {
 	uint32_t portid;
 	uint32_t seq;
 	char *rbuf;
+	bool warned_mark;		/* Docker 29 without a mark: said once */
 };
 
 /* ------------------------------------------------------------ sockets */
@@ -333,7 +334,7 @@ static int nft_batch_room(struct nft_batch *b)
 	size_t cap;
 	char *p;
 
-	if (b->cap - b->len >= NFT_MSG_MAX)
+	if (b->cap - b->len >= NFT_BATCH_MSG_ROOM)
 		return 0;
 	cap = b->cap ? b->cap * 2 : 65536;
 	if (cap > 16u << 20)
@@ -379,7 +380,7 @@ static int nft_batch_done_msg(struct nft_batch *b, const struct nlmsghdr *nlh)
 {
 	/* mnl writes attributes without bounds: check after the fact that
 	 * the message stayed inside the room nft_batch_room promised. */
-	if (nlh->nlmsg_len > NFT_MSG_MAX)
+	if (nlh->nlmsg_len > NFT_BATCH_MSG_ROOM)
 		return -EMSGSIZE;
 	b->len += NLMSG_ALIGN(nlh->nlmsg_len);
 	return 0;
@@ -698,7 +699,7 @@ static int nft_rule_end(struct nft_batch *b, struct nftnl_rule *r, int ret, uint
  * What most of our rules start with: the family (nfproto 0: any), in from
  * the tunnel, and from src (may be NULL) to dst.
  */
-static int nft_match_from_tun(struct nftnl_rule *r, const struct firewall_nft_spec *s,
+static int nft_match_from_tun(struct nftnl_rule *r, const struct firewall_spec *s,
 			      uint8_t nfproto, const struct prefix *src, const struct prefix *dst)
 {
 	int ret = nfproto ? nft_match_u8(r, NFT_META_NFPROTO, nfproto) : 0;
@@ -750,7 +751,7 @@ static bool nft_dup_srcdst(const struct firewall_opening *op, size_t i)
 	return false;
 }
 
-static void nft_counts(const struct firewall_nft_spec *s, size_t cnt[NFT_NCHAINS])
+static void nft_counts(const struct firewall_spec *s, size_t cnt[NFT_NCHAINS])
 {
 	size_t i;
 
@@ -811,7 +812,7 @@ out:
 }
 
 /* MSS clamp for SYNs in from the tunnel: fixed per family, or route MTU. */
-static int nft_rules_forward(struct nft_batch *b, const struct firewall_nft_spec *s)
+static int nft_rules_forward(struct nft_batch *b, const struct firewall_spec *s)
 {
 	static const struct { uint8_t nfproto; unsigned int hdr; } fam[2] = {
 		{ NFPROTO_IPV4, 40 }, { NFPROTO_IPV6, 60 },
@@ -857,7 +858,7 @@ static int nft_rules_forward(struct nft_batch *b, const struct firewall_nft_spec
 	return nft_rule_end(b, r, ret, NLM_F_APPEND);
 }
 
-static int nft_rule_snat(struct nft_batch *b, const struct firewall_nft_spec *s,
+static int nft_rule_snat(struct nft_batch *b, const struct firewall_spec *s,
 			 const struct firewall_opening *o)
 {
 	struct nftnl_rule *r = nft_rule_new(NFPROTO_INET, FIREWALL_TABLE, "postrouting",
@@ -878,7 +879,7 @@ static int nft_rule_snat(struct nft_batch *b, const struct firewall_nft_spec *s,
 }
 
 /* meta mark set meta mark | MARK, for Docker 29's bridge-accept-fwmark. */
-static int nft_rule_mark(struct nft_batch *b, const struct firewall_nft_spec *s,
+static int nft_rule_mark(struct nft_batch *b, const struct firewall_spec *s,
 			 const struct firewall_opening *o)
 {
 	struct nftnl_rule *r = nft_rule_new(NFPROTO_INET, FIREWALL_TABLE, "prerouting",
@@ -900,7 +901,7 @@ static int nft_rule_mark(struct nft_batch *b, const struct firewall_nft_spec *s,
 }
 
 /* iifname TUN ip daddr HOST dnat ip prefix to GUEST (NF_NAT_RANGE_NETMAP). */
-static int nft_rule_remap(struct nft_batch *b, const struct firewall_nft_spec *s,
+static int nft_rule_remap(struct nft_batch *b, const struct firewall_spec *s,
 			  const struct firewall_remap *m)
 {
 	struct nftnl_rule *r = nft_rule_new(NFPROTO_INET, FIREWALL_TABLE, "dstnat", s->comment);
@@ -924,7 +925,7 @@ static int nft_rule_remap(struct nft_batch *b, const struct firewall_nft_spec *s
 	return nft_rule_end(b, r, ret, NLM_F_APPEND);
 }
 
-int firewall_nft_install(struct firewall_nft *n, const struct firewall_nft_spec *s,
+int firewall_nft_install(struct firewall_nft *n, const struct firewall_spec *s,
 			 size_t *rules)
 {
 	struct nft_batch b;
@@ -993,6 +994,7 @@ struct nft_found {
 	uint64_t handle;
 	unsigned int pos;		/* 0-based within its chain */
 	bool ours;
+	bool drop;			/* an immediate drop verdict */
 	char chain[64];
 };
 
@@ -1012,6 +1014,17 @@ static int nft_udata_cb(const struct nftnl_udata *attr, void *data)
 
 	if (nftnl_udata_type(attr) == NFTNL_UDATA_RULE_COMMENT && len && !v[len - 1])
 		*comment = v;
+	return MNL_CB_OK;
+}
+
+static int nft_drop_cb(struct nftnl_expr *e, void *data)
+{
+	bool *drop = data;
+	const char *name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
+
+	if (name && !strcmp(name, "immediate") && nftnl_expr_is_set(e, NFTNL_EXPR_IMM_VERDICT) &&
+	    (int32_t)nftnl_expr_get_u32(e, NFTNL_EXPR_IMM_VERDICT) == NF_DROP)
+		*drop = true;
 	return MNL_CB_OK;
 }
 
@@ -1050,6 +1063,7 @@ static int nft_dump_cb(const struct nlmsghdr *nlh, void *data)
 	if (ud && udlen)
 		nftnl_udata_parse(ud, udlen, nft_udata_cb, &comment);
 	f.ours = comment && !strcmp(comment, d->comment);
+	nftnl_expr_foreach(r, nft_drop_cb, &f.drop);
 	nftnl_rule_free(r);
 
 	if (d->n == d->cap) {
@@ -1107,7 +1121,7 @@ static int nft_dump_rules(struct firewall_nft *n, int nfproto, const char *table
 	return ret;
 }
 
-int firewall_nft_verify(struct firewall_nft *n, const struct firewall_nft_spec *s)
+int firewall_nft_verify(struct firewall_nft *n, const struct firewall_spec *s)
 {
 	size_t want[NFT_NCHAINS], have[NFT_NCHAINS] = { 0 }, i;
 	struct nft_dump d = { 0 };
@@ -1142,7 +1156,7 @@ out:
 /* ------------------------------------------------------------ Docker 29 */
 
 static int nft_rule_docker_accept(struct nft_batch *b, int nfproto,
-				  const struct firewall_nft_spec *s,
+				  const struct firewall_spec *s,
 				  const struct firewall_opening *o)
 {
 	struct nftnl_rule *r = nft_rule_new(nfproto, NFT_DOCKER_TABLE, NFT_DOCKER_RAW,
@@ -1181,8 +1195,13 @@ out:
 	return ret;
 }
 
-int firewall_nft_docker_sync(struct firewall_nft *n, const struct firewall_nft_spec *s,
-			     bool force, size_t *restored)
+/*
+ * Docker 29: our accepts at the top of raw-PREROUTING in Docker's tables.
+ * Verifies (count and position) and repairs; force rewrites them (the view
+ * changed). *restored counts rules put back. 0 or -errno.
+ */
+static int firewall_nft_docker_sync(struct firewall_nft *n, const struct firewall_spec *s,
+				    bool force, size_t *restored)
 {
 	static const int fams[2][2] = {
 		{ NFPROTO_IPV4, AF_INET }, { NFPROTO_IPV6, AF_INET6 },
@@ -1239,7 +1258,8 @@ int firewall_nft_docker_sync(struct firewall_nft *n, const struct firewall_nft_s
 	return ret;
 }
 
-int firewall_nft_docker_purge(struct firewall_nft *n, const char *comment)
+/* Delete every rule carrying comment from Docker 29's tables. */
+static int firewall_nft_docker_purge(struct firewall_nft *n, const char *comment)
 {
 	static const int fams[2] = { NFPROTO_IPV4, NFPROTO_IPV6 };
 	int f, ret = 0;
@@ -1271,3 +1291,105 @@ int firewall_nft_docker_purge(struct firewall_nft *n, const char *comment)
 	}
 	return ret;
 }
+
+/* ------------------------------------------------------------ the backend */
+
+static int firewall_nft_docker_detect(struct firewall_backends *b)
+{
+	/* Docker 29's own tables exist only with its nftables backend. */
+	return firewall_nft_exists(b->nft, NFPROTO_IPV4, NFT_DOCKER_TABLE, NULL) == 1 ||
+	       firewall_nft_exists(b->nft, NFPROTO_IPV6, NFT_DOCKER_TABLE, NULL) == 1;
+}
+
+static int firewall_nft_docker_usable(struct firewall_backends *b)
+{
+	return 0;
+}
+
+static int firewall_nft_docker_ops_sync(struct firewall_backends *b, const struct firewall_spec *s,
+					bool force, size_t *written)
+{
+	if (!s->mark && s->n && !b->nft->warned_mark) {
+		log_warn("Docker uses its nftables backend: set a firewall mark here and "
+			 "the same --bridge-accept-fwmark in dockerd; until then nothing "
+			 "is opened");
+		b->nft->warned_mark = true;
+	}
+	return firewall_nft_docker_sync(b->nft, s, force, written);
+}
+
+static int firewall_nft_docker_ops_purge(struct firewall_backends *b, const char *comment,
+					 size_t *removed)
+{
+	*removed = 0;	/* the count is of iptables rules */
+	return firewall_nft_docker_purge(b->nft, comment);
+}
+
+void firewall_nft_inspect_chain(const struct firewall_nft_rule *v, size_t n,
+				struct firewall_inspect *r)
+{
+	size_t i;
+
+	r->nft_accept_pos = r->nft_drop_pos = 0;
+	for (i = 0; i < n && !r->nft_accept_pos; i++) {
+		if (v[i].ours)
+			r->nft_accept_pos = v[i].pos;
+		else if (v[i].drop && !r->nft_drop_pos)
+			r->nft_drop_pos = v[i].pos;
+	}
+}
+
+/*
+ * Our table, and our accept's place in Docker's IPv4 raw-PREROUTING: the
+ * chain where Docker drops direct access to the containers, and where a
+ * drop ahead of our accept is final.
+ */
+static int firewall_nft_docker_inspect(struct firewall_backends *b, const char *tun,
+				       struct firewall_inspect *r)
+{
+	char comment[FIREWALL_COMMENT_LEN];
+	struct firewall_nft_rule *v = NULL;
+	struct nft_dump d = { 0 };
+	size_t i;
+	int ret;
+
+	ret = firewall_comment(tun, comment, sizeof(comment));
+	if (ret < 0)
+		return ret;
+	ret = firewall_nft_exists(b->nft, NFPROTO_INET, FIREWALL_TABLE, NULL);
+	if (ret < 0)
+		return ret;
+	r->nft_table = ret == 1;
+	r->nft_accept_pos = r->nft_drop_pos = 0;
+	ret = firewall_nft_exists(b->nft, NFPROTO_IPV4, NFT_DOCKER_TABLE, NFT_DOCKER_RAW);
+	if (ret <= 0)
+		return ret;
+	ret = nft_dump_rules(b->nft, NFPROTO_IPV4, NFT_DOCKER_TABLE, NFT_DOCKER_RAW, comment, &d);
+	if (ret < 0)
+		goto out;
+	v = calloc(d.n ? d.n : 1, sizeof(*v));
+	if (!v) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < d.n; i++) {
+		v[i].pos = d.v[i].pos + 1;
+		v[i].ours = d.v[i].ours;
+		v[i].drop = d.v[i].drop;
+	}
+	firewall_nft_inspect_chain(v, d.n, r);
+	ret = 0;
+out:
+	free(v);
+	free(d.v);
+	return ret;
+}
+
+const struct firewall_ops firewall_nft_docker_ops = {
+	.mech = FIREWALL_NFTABLES,
+	.detect = firewall_nft_docker_detect,
+	.usable = firewall_nft_docker_usable,
+	.sync = firewall_nft_docker_ops_sync,
+	.purge = firewall_nft_docker_ops_purge,
+	.inspect = firewall_nft_docker_inspect,
+};

@@ -33,6 +33,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "bytes.h"
 #include "csum.h"
 #include "gso.h"
 
@@ -51,48 +52,24 @@ enum gso_kind {
 	GSO_KIND_UDP6,
 };
 
-static inline uint16_t gso_be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline uint32_t gso_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static inline void gso_put16(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static inline void gso_put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
 void gso_hdr_read(struct gso_hdr *h, const uint8_t *p)
 {
 	h->flags = p[0];
 	h->gso_type = p[1];
-	memcpy(&h->hdr_len, p + 2, 2);
-	memcpy(&h->gso_size, p + 4, 2);
-	memcpy(&h->csum_start, p + 6, 2);
-	memcpy(&h->csum_offset, p + 8, 2);
+	h->hdr_len = bytes_load_host16(p + 2);
+	h->gso_size = bytes_load_host16(p + 4);
+	h->csum_start = bytes_load_host16(p + 6);
+	h->csum_offset = bytes_load_host16(p + 8);
 }
 
 void gso_hdr_write(const struct gso_hdr *h, uint8_t *p)
 {
 	p[0] = h->flags;
 	p[1] = h->gso_type;
-	memcpy(p + 2, &h->hdr_len, 2);
-	memcpy(p + 4, &h->gso_size, 2);
-	memcpy(p + 6, &h->csum_start, 2);
-	memcpy(p + 8, &h->csum_offset, 2);
+	bytes_store_host16(p + 2, h->hdr_len);
+	bytes_store_host16(p + 4, h->gso_size);
+	bytes_store_host16(p + 6, h->csum_start);
+	bytes_store_host16(p + 8, h->csum_offset);
 }
 
 static const uint8_t *gso_saddr(const uint8_t *p, int family)
@@ -161,7 +138,7 @@ int gso_split_init(struct gso_split *s, const struct gso_hdr *h, const uint8_t *
 	if (s->family == AF_INET) {
 		ihl = (size_t)(pkt[0] & 15) * 4;
 		if (ihl < 20 || s->l3len != ihl || pkt[9] != s->proto ||
-		    (gso_be16(pkt + 6) & 0x3fff))
+		    (bytes_load_be16(pkt + 6) & 0x3fff))
 			return -EINVAL;
 	} else {
 		/* extension headers are copied whole; csum_start says where they end */
@@ -221,22 +198,22 @@ size_t gso_split_next(struct gso_split *s, uint8_t *out)
 	memcpy(out, s->pkt, s->hlen);
 	memcpy(out + s->hlen, s->pkt + s->hlen + s->off, chunk);
 	if (s->family == AF_INET) {
-		gso_put16(out + 2, (uint32_t)n);
-		gso_put16(out + 4, gso_be16(s->pkt + 4) + s->seg);
+		bytes_store_be16(out + 2, (uint16_t)n);
+		bytes_store_be16(out + 4, (uint16_t)(bytes_load_be16(s->pkt + 4) + s->seg));
 		csum_ipv4_header(out, s->l3len);
 	} else {
-		gso_put16(out + 4, (uint32_t)(n - 40));
+		bytes_store_be16(out + 4, (uint16_t)(n - 40));
 	}
 	l4len = n - s->l3len;
 	if (s->proto == IPPROTO_TCP) {
-		gso_put32(l4 + 4, gso_be32(s->pkt + s->l3len + 4) + s->off);
+		bytes_store_be32(l4 + 4, bytes_load_be32(s->pkt + s->l3len + 4) + s->off);
 		if (!last)
 			l4[13] &= (uint8_t)~(GSO_TCP_FIN | GSO_TCP_PSH);
 		if (s->seg)
 			l4[13] &= (uint8_t)~GSO_TCP_CWR;
 		l4[16] = l4[17] = 0;
 	} else {
-		gso_put16(l4 + 4, (uint32_t)l4len);
+		bytes_store_be16(l4 + 4, (uint16_t)l4len);
 		l4[6] = l4[7] = 0;
 	}
 	sum = csum_pseudo(s->family, gso_saddr(out, s->family), gso_daddr(out, s->family),
@@ -280,13 +257,13 @@ static void gso_parse(const struct gso_merge *m, const uint8_t *p, size_t len,
 	if ((p[0] >> 4) == 4) {
 		l3len = (size_t)(p[0] & 15) * 4;
 		/* fragments, and the reserved flag: segments could not keep it */
-		if (l3len < 20 || l3len > len || gso_be16(p + 2) != len ||
-		    (gso_be16(p + 6) & (uint16_t)~(GSO_IP_DF << 8)))
+		if (l3len < 20 || l3len > len || bytes_load_be16(p + 2) != len ||
+		    (bytes_load_be16(p + 6) & (uint16_t)~(GSO_IP_DF << 8)))
 			return;
 		proto = p[9];
 		family = AF_INET;
 	} else if ((p[0] >> 4) == 6) {
-		if (len < 40 || gso_be16(p + 4) + 40u != len)
+		if (len < 40 || bytes_load_be16(p + 4) + 40u != len)
 			return;
 		l3len = 40;
 		proto = p[6];
@@ -303,7 +280,7 @@ static void gso_parse(const struct gso_merge *m, const uint8_t *p, size_t len,
 		o->candidate = (m->offloads & GSO_OFFLOAD_TCP) &&
 			       (p[l3len + 13] & (uint8_t)~GSO_TCP_PSH) == GSO_TCP_ACK;
 	} else if (proto == IPPROTO_UDP) {
-		if (l3len + 8 > len || gso_be16(p + l3len + 4) != len - l3len)
+		if (l3len + 8 > len || bytes_load_be16(p + l3len + 4) != len - l3len)
 			return;
 		o->kind = family == AF_INET ? GSO_KIND_UDP4 : GSO_KIND_UDP6;
 		o->hlen = (uint16_t)(l3len + 8);
@@ -351,13 +328,13 @@ static bool gso_can_append(const struct gso_item *it, const uint8_t *q,
 		if (p[1] != q[1] || p[8] != q[8] || ((p[6] ^ q[6]) & GSO_IP_DF))
 			return false;
 		/* without DF the ids must be what segmentation will write */
-		if (!(q[6] & GSO_IP_DF) && gso_be16(q + 4) != it->next_id)
+		if (!(q[6] & GSO_IP_DF) && bytes_load_be16(q + 4) != it->next_id)
 			return false;
 	} else if (memcmp(p, q, 4) || p[7] != q[7]) {
 		return false;
 	}
 	if (it->kind == GSO_KIND_TCP4 || it->kind == GSO_KIND_TCP6) {
-		if (gso_be32(ql4 + 4) != it->next_seq ||
+		if (bytes_load_be32(ql4 + 4) != it->next_seq ||
 		    memcmp(pl4 + 8, ql4 + 8, 4) ||		/* ack */
 		    pl4[12] != ql4[12] ||			/* data offset */
 		    memcmp(pl4 + 14, ql4 + 14, 2) ||		/* window */
@@ -409,7 +386,7 @@ int gso_merge_add(struct gso_merge *m, uint8_t *pkt, size_t len)
 			it->payload += o.payload;
 			it->nseg++;
 			it->next_seq += o.payload;
-			it->next_id = (uint16_t)(gso_be16(pkt + 4) + 1);
+			it->next_id = (uint16_t)(bytes_load_be16(pkt + 4) + 1);
 			if (o.payload < it->seg_size)
 				it->open = false;
 			if ((it->kind == GSO_KIND_TCP4 || it->kind == GSO_KIND_TCP6) &&
@@ -435,12 +412,12 @@ int gso_merge_add(struct gso_merge *m, uint8_t *pkt, size_t len)
 	it->valid = o.valid;
 	it->open = o.candidate;
 	if (o.kind == GSO_KIND_TCP4 || o.kind == GSO_KIND_TCP6) {
-		it->next_seq = gso_be32(pkt + o.l3len + 4) + o.payload;
+		it->next_seq = bytes_load_be32(pkt + o.l3len + 4) + o.payload;
 		if (pkt[o.l3len + 13] & GSO_TCP_PSH)
 			it->open = false;
 	}
 	if (o.kind == GSO_KIND_TCP4 || o.kind == GSO_KIND_UDP4)
-		it->next_id = (uint16_t)(gso_be16(pkt + 4) + 1);
+		it->next_id = (uint16_t)(bytes_load_be16(pkt + 4) + 1);
 	return ret;
 }
 
@@ -454,13 +431,13 @@ static void gso_item_finish(const struct gso_item *it, struct gso_hdr *h)
 	uint64_t sum;
 
 	if (v4) {
-		gso_put16(p + 2, (uint32_t)total);
+		bytes_store_be16(p + 2, (uint16_t)total);
 		csum_ipv4_header(p, it->l3len);
 	} else {
-		gso_put16(p + 4, (uint32_t)(total - 40));
+		bytes_store_be16(p + 4, (uint16_t)(total - 40));
 	}
 	if (!tcp)
-		gso_put16(l4 + 4, (uint32_t)l4len);
+		bytes_store_be16(l4 + 4, (uint16_t)l4len);
 	else if (it->psh)
 		l4[13] |= GSO_TCP_PSH;
 	/* NEEDS_CSUM: the field holds the pseudo-header sum, the kernel adds the rest */

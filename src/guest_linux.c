@@ -20,7 +20,7 @@
 #include <sys/epoll.h>
 
 #include "ctlmsg.h"
-#include "ctlsock.h"
+#include "ctlsock_render.h"
 #include "discover.h"
 #include "dns.h"
 #include "docker_api.h"
@@ -286,7 +286,11 @@ static int guest_start_names(struct guest *g, const struct config *c)
 
 struct guest *guest_start(struct tunnel *t, struct loop *loop)
 {
-	const struct config *c = &t->cfg;
+	static const struct tunnel_hooks hooks = {
+		.on_ctl = guest_on_ctl,
+		.on_event = guest_on_event,
+	};
+	const struct config *c = tunnel_config(t);
 	struct firewall_opts fo = { 0 };
 	struct guest *g = calloc(1, sizeof(*g));
 	char buf[PREFIX_STRLEN];
@@ -310,7 +314,7 @@ struct guest *guest_start(struct tunnel *t, struct loop *loop)
 		goto fail;
 
 	if (c->firewall != CONFIG_FW_OFF) {
-		fo.tun_ifname = t->ifname;
+		fo.tun_ifname = tunnel_ifname(t);
 		fo.mtu = c->mtu;
 		fo.sources = g->sources;
 		fo.n_sources = g->n_sources;
@@ -344,9 +348,7 @@ struct guest *guest_start(struct tunnel *t, struct loop *loop)
 			g->dns_msg.domain[0] = '\0';
 		}
 	}
-	t->on_ctl = guest_on_ctl;
-	t->on_event = guest_on_event;
-	t->hook_ctx = g;
+	tunnel_set_hooks(t, &hooks, g);
 	g->disc = discover_new(c, guest_on_view, g);
 	if (!g->disc) {
 		log_err("Failed to start network discovery: %m");
@@ -371,11 +373,7 @@ void guest_stop(struct guest *g)
 {
 	if (!g)
 		return;
-	if (g->t->hook_ctx == g) {
-		g->t->on_ctl = NULL;
-		g->t->on_event = NULL;
-		g->t->hook_ctx = NULL;
-	}
+	tunnel_unset_hooks(g->t, g);
 	if (g->disc) {
 		loop_del_fd(g->loop, discover_fd(g->disc));
 		discover_free(g->disc);
@@ -413,6 +411,6 @@ void guest_status(const struct guest *g, struct ctlsock_status *s)
 		for (size_t j = 0; j < g->n_remap; j++)
 			if (prefix_equal(&g->remap[j].guest, &p.p))
 				p.mapped = g->remap[j].host;
-		ctlsock_status_add(s, &p);
+		ctlsock_render_add_prefix(s, &p);
 	}
 }

@@ -45,7 +45,7 @@
 
 #include "accept.h"
 #include "ctlmsg.h"
-#include "ctlsock.h"
+#include "ctlsock_render.h"
 #include "host.h"
 #include "hostdns.h"
 #include "log.h"
@@ -81,6 +81,9 @@ struct host_guest {
 
 struct host {
 	struct tunnel *t;
+	const struct config *cfg;	/* the tunnel's, reloads included */
+	struct platform *plat;		/* the tunnel's device, routes, host view */
+	const char *ifname;		/* the tunnel device's, for the log */
 	struct loop *loop;
 	uint64_t last_tick_ns;		/* when the once-a-second tick last ran */
 	bool warned_v6;			/* about IPv6 routes with no IPv6 Address */
@@ -114,24 +117,24 @@ static struct host_guest *host_guest_of(struct host *h, struct wg_peer *peer, bo
 /* The engine's peer for a guest now; NULL once a reload removed it. */
 static struct wg_peer *host_peer(const struct host *h, const struct host_guest *hg)
 {
-	return wg_peer_find(h->t->dev, hg->pub);
+	return wg_peer_find(tunnel_device(h->t), hg->pub);
 }
 
 static const struct config_peer *host_config_peer(const struct host *h,
 						  const struct host_guest *hg)
 {
-	for (size_t i = 0; i < h->t->cfg.n_peers; i++)
-		if (!memcmp(h->t->cfg.peers[i].public_key, hg->pub, WG_KEY_LEN))
-			return &h->t->cfg.peers[i];
+	for (size_t i = 0; i < h->cfg->n_peers; i++)
+		if (!memcmp(h->cfg->peers[i].public_key, hg->pub, WG_KEY_LEN))
+			return &h->cfg->peers[i];
 	return NULL;
 }
 
 /* Some configured peer lists p statically: the tunnel routes it itself. */
 static bool host_config_routes(const struct host *h, const struct prefix *p)
 {
-	for (size_t i = 0; i < h->t->cfg.n_peers; i++)
-		for (size_t j = 0; j < h->t->cfg.peers[i].allowed_ips.n; j++)
-			if (prefix_equal(&h->t->cfg.peers[i].allowed_ips.v[j], p))
+	for (size_t i = 0; i < h->cfg->n_peers; i++)
+		for (size_t j = 0; j < h->cfg->peers[i].allowed_ips.n; j++)
+			if (prefix_equal(&h->cfg->peers[i].allowed_ips.v[j], p))
 				return true;
 	return false;
 }
@@ -168,7 +171,7 @@ static bool host_accepted(const struct host_guest *hg, const struct prefix *p)
  */
 static int host_view_read(struct host *h, const char *why)
 {
-	int ret = platform_host_view(h->t->plat, &h->view);
+	int ret = platform_host_view(h->plat, &h->view);
 
 	h->view_reads++;
 	log_debug("Read the host's routes and addresses for %s (%llu reads so far): "
@@ -204,8 +207,8 @@ static int host_claims(struct host *h, const struct host_guest *hg, struct accep
 	int ret = 0;
 
 	h->n_others = 0;
-	for (size_t i = 0; i < h->t->cfg.n_peers && !ret; i++) {
-		const struct config_peer *cp = &h->t->cfg.peers[i];
+	for (size_t i = 0; i < h->cfg->n_peers && !ret; i++) {
+		const struct config_peer *cp = &h->cfg->peers[i];
 
 		if (!memcmp(cp->public_key, hg->pub, WG_KEY_LEN))
 			continue;
@@ -215,8 +218,8 @@ static int host_claims(struct host *h, const struct host_guest *hg, struct accep
 	for (size_t i = 0; i < h->n_guests && !ret; i++)
 		for (size_t j = 0; &h->guests[i] != hg && j < h->guests[i].n_accepted && !ret; j++)
 			ret = host_others_add(h, &h->guests[i].accepted[j]);
-	*c = (struct accept_claims){ .own_ifindex = platform_ifindex(h->t->plat),
-				     .tunnel_addrs = &h->t->cfg.addresses,
+	*c = (struct accept_claims){ .own_ifindex = platform_ifindex(h->plat),
+				     .tunnel_addrs = &h->cfg->addresses,
 				     .others = h->others, .n_others = h->n_others };
 	return ret;
 }
@@ -261,7 +264,7 @@ static void host_withdraw(struct host *h, struct host_guest *hg, const struct co
 	if (peer)
 		wg_peer_disallow(peer, p);	/* only if it points to this guest */
 	if (!host_config_routes(h, p))
-		platform_route_del(h->t->plat, p);
+		platform_route_del(h->plat, p);
 	log_info("Route to %s withdrawn", prefix_format(p, buf, sizeof(buf)));
 }
 
@@ -272,8 +275,8 @@ static void host_withdraw(struct host *h, struct host_guest *hg, const struct co
  */
 static void host_check_v6_source(struct host *h, const char *prefix)
 {
-	for (size_t i = 0; i < h->t->cfg.addresses.n; i++)
-		if (h->t->cfg.addresses.v[i].family == AF_INET6)
+	for (size_t i = 0; i < h->cfg->addresses.n; i++)
+		if (h->cfg->addresses.v[i].family == AF_INET6)
 			return;
 	if (h->warned_v6)
 		return;
@@ -281,7 +284,7 @@ static void host_check_v6_source(struct host *h, const char *prefix)
 	log_warn("IPv6 network %s is routed through %s, which has no IPv6 Address: this host "
 		 "would send from another interface's address, which the guest drops; add an "
 		 "IPv6 Address on both ends (for example fd00:33::1/64 and fd00:33::2/128, "
-		 "with the guest's in this peer's AllowedIPs)", prefix, h->t->ifname);
+		 "with the guest's in this peer's AllowedIPs)", prefix, h->ifname);
 }
 
 static void host_on_advertise(struct host *h, struct wg_peer *peer, const struct prefix *src,
@@ -341,12 +344,12 @@ static void host_on_advertise(struct host *h, struct wg_peer *peer, const struct
 		ret = wg_peer_allow(peer, route);
 		if (ret)
 			log_err("Failed to allow %s: %s", buf, strerror(-ret));
-		ret = platform_route_add(h->t->plat, route);
+		ret = platform_route_add(h->plat, route);
 		if (ret == 0)
-			log_info("Route to %s through %s installed%s", buf, h->t->ifname,
+			log_info("Route to %s through %s installed%s", buf, h->ifname,
 				 route != p ? " (remapped)" : "");
 		else if (ret != -EEXIST)
-			log_err("Failed to add route %s dev %s: %s", buf, h->t->ifname,
+			log_err("Failed to add route %s dev %s: %s", buf, h->ifname,
 				strerror(-ret));
 		if (route->family == AF_INET6)
 			host_check_v6_source(h, buf);
@@ -438,7 +441,7 @@ static void host_sync(struct host *h, const struct host_guest *hg)
 /* Is our own route to p in the view? */
 static bool host_view_routes(const struct host *h, const struct prefix *p)
 {
-	int own = platform_ifindex(h->t->plat);
+	int own = platform_ifindex(h->plat);
 
 	for (size_t i = 0; i < h->view.n_routes; i++)
 		if (h->view.routes[i].ifindex == own && prefix_equal(&h->view.routes[i].dst, p))
@@ -481,12 +484,12 @@ static void host_recheck(struct host *h, const char *cause)
 				continue;
 			}
 			if (!host_view_routes(h, route)) {
-				ret = platform_route_add(h->t->plat, route);
+				ret = platform_route_add(h->plat, route);
 				if (ret == 0)
 					log_notice("Route to %s through %s was removed by someone "
 						   "else: restored",
 						   prefix_format(route, buf, sizeof(buf)),
-						   h->t->ifname);
+						   h->ifname);
 				else if (ret != -EEXIST)
 					log_debug("Route to %s cannot be restored yet: %s",
 						  prefix_format(route, buf, sizeof(buf)),
@@ -514,7 +517,7 @@ static void host_on_watch(void *ctx, int fd, uint32_t events)
 
 	(void)fd;
 	(void)events;
-	ret = platform_watch_drain(h->t->plat);
+	ret = platform_watch_drain(h->plat);
 	if (ret < 0)
 		log_warn("Failed to read route changes: %s", strerror(-ret));
 	if (ret != 0)
@@ -544,7 +547,7 @@ static void host_prune(struct host *h)
 		for (size_t j = 0; j < hg->n_accepted; j++) {
 			if (host_config_routes(h, &hg->accepted[j]))
 				continue;
-			platform_route_del(h->t->plat, &hg->accepted[j]);
+			platform_route_del(h->plat, &hg->accepted[j]);
 			log_info("Route to %s withdrawn: its peer was removed",
 				 prefix_format(&hg->accepted[j], buf, sizeof(buf)));
 		}
@@ -559,7 +562,7 @@ static void host_prune(struct host *h)
 static void host_on_tick(void *ctx, int fd, uint32_t events)
 {
 	struct host *h = ctx;
-	uint64_t now = loop_now(), limit = (uint64_t)h->t->cfg.withdraw_after * WG_NSEC;
+	uint64_t now = loop_now(), limit = (uint64_t)h->cfg->withdraw_after * WG_NSEC;
 	bool any = false;
 
 	(void)fd;
@@ -596,7 +599,7 @@ static void host_on_tick(void *ctx, int fd, uint32_t events)
 		}
 		cp = host_config_peer(h, hg);
 		log_notice("A guest has been silent for %u s: withdrawing its %zu route(s)",
-			   h->t->cfg.withdraw_after, hg->n_accepted);
+			   h->cfg->withdraw_after, hg->n_accepted);
 		for (size_t j = 0; j < hg->n_accepted; j++)
 			host_withdraw(h, hg, cp, &hg->accepted[j]);
 		hg->n_accepted = 0;
@@ -629,12 +632,16 @@ void host_reload(struct host *h)
 
 struct host *host_start(struct tunnel *t, struct loop *loop)
 {
+	static const struct tunnel_hooks hooks = { .on_ctl = host_on_ctl };
 	struct host *h = calloc(1, sizeof(*h));
 	int ret;
 
 	if (!h)
 		return NULL;
 	h->t = t;
+	h->cfg = tunnel_config(t);
+	h->plat = tunnel_platform(t);
+	h->ifname = tunnel_ifname(t);
 	h->loop = loop;
 	h->last_tick_ns = loop_now();
 	h->watch_fd = -1;
@@ -642,17 +649,16 @@ struct host *host_start(struct tunnel *t, struct loop *loop)
 		free(h);
 		return NULL;
 	}
-	ret = platform_watch_open(t->plat);
+	ret = platform_watch_open(h->plat);
 	if (ret >= 0 && loop_add_fd(loop, ret, LOOP_IN, host_on_watch, h) == 0)
 		h->watch_fd = ret;
 	else
 		log_warn("Failed to watch the host's routes: %s; checking them every second",
 			 strerror(ret < 0 ? -ret : EIO));
 	/* Container names: the host's resolver follows the guests' DNS servers. */
-	if (t->cfg.names)
+	if (h->cfg->names)
 		h->dns = hostdns_start(t);
-	t->on_ctl = host_on_ctl;
-	t->hook_ctx = h;
+	tunnel_set_hooks(t, &hooks, h);
 	return h;
 }
 
@@ -665,12 +671,9 @@ void host_stop(struct host *h)
 	for (size_t i = 0; i < h->n_guests; i++) {
 		for (size_t j = 0; j < h->guests[i].n_accepted; j++)
 			if (!host_config_routes(h, &h->guests[i].accepted[j]))
-				platform_route_del(h->t->plat, &h->guests[i].accepted[j]);
+				platform_route_del(h->plat, &h->guests[i].accepted[j]);
 	}
-	if (h->t->hook_ctx == h) {
-		h->t->on_ctl = NULL;
-		h->t->hook_ctx = NULL;
-	}
+	tunnel_unset_hooks(h->t, h);
 	hostdns_stop(h->dns);
 	accept_host_free(&h->view);
 	free(h->others);
@@ -690,14 +693,14 @@ void host_status(const struct host *h, struct ctlsock_status *s)
 			struct ctlsock_prefix p = { .p = hg->accepted[j], .peer = peer,
 						    .state = CTLSOCK_P_INSTALLED };
 
-			ctlsock_status_add(s, &p);
+			ctlsock_render_add_prefix(s, &p);
 		}
 		for (size_t j = 0; j < hg->refused.n; j++) {
 			struct ctlsock_prefix p = { .p = hg->refused.p[j], .peer = peer,
 						    .state = CTLSOCK_P_REFUSED,
 						    .reason = ctlmsg_status_name(hg->refused.status[j]) };
 
-			ctlsock_status_add(s, &p);
+			ctlsock_render_add_prefix(s, &p);
 		}
 	}
 }

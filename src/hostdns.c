@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctlsock.h"
+#include "ctlsock_render.h"
 #include "hostdns.h"
 #include "log.h"
 #include "resolver.h"
@@ -100,7 +100,7 @@ static void hostdns_addrs(const struct prefix *a, size_t n, char *buf, size_t si
  */
 static void hostdns_choose(struct hostdns *d)
 {
-	const struct config *c = &d->t->cfg;
+	const struct config *c = tunnel_config(d->t);
 	const struct config_peer *pick = NULL;
 	struct prefix target[CTLMSG_MAX_DNS];
 	size_t n = 0;
@@ -152,7 +152,7 @@ struct hostdns *hostdns_start(struct tunnel *t)
 	if (!d)
 		return NULL;
 	d->t = t;
-	d->r = resolver_start(&t->cfg, t->ifname);
+	d->r = resolver_start(tunnel_config(t), tunnel_ifname(t));
 	if (!d->r) {
 		free(d);
 		return NULL;
@@ -205,9 +205,9 @@ static size_t hostdns_check(const struct hostdns *d, const struct hostdns_claim 
 	why[0] = '\0';
 	if (!claim->n)
 		return 0;
-	if (!accept_dns_domain(d->t->cfg.domain, claim->domain)) {
+	if (!accept_dns_domain(tunnel_config(d->t)->domain, claim->domain)) {
 		snprintf(why, size, "the domain %s is not this host's (%s)", claim->domain,
-			 d->t->cfg.domain);
+			 tunnel_config(d->t)->domain);
 		return 0;
 	}
 	if (!view) {
@@ -283,7 +283,7 @@ void hostdns_status(const struct hostdns *d, struct ctlsock_status *s)
 
 	if (!d)
 		return;
-	c = &d->t->cfg;
+	c = tunnel_config(d->t);
 	s->resolver = resolver_describe(d->r);
 	for (size_t i = 0; i < c->n_peers && s->n_dns < CONFIG_MAX_PEERS; i++) {
 		const struct config_peer *cp = &c->peers[i];
@@ -291,7 +291,7 @@ void hostdns_status(const struct hostdns *d, struct ctlsock_status *s)
 		struct ctlsock_dns *e = &s->dns[s->n_dns];
 
 		memset(e, 0, sizeof(*e));
-		e->peer = wg_peer_find(d->t->dev, cp->public_key);
+		e->peer = wg_peer_find(tunnel_device(d->t), cp->public_key);
 		if (!e->peer)
 			continue;
 		e->domain = c->domain;

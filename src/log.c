@@ -44,11 +44,6 @@ void log_set_level(enum log_level level)
 	log_level = level;
 }
 
-enum log_level log_get_level(void)
-{
-	return log_level;
-}
-
 static const char *log_level_name(enum log_level level)
 {
 	switch (level) {
@@ -139,14 +134,4 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	va_start(ap, fmt);
 	log_vmsg(level, fmt, ap);
 	va_end(ap);
-}
-
-void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	log_vmsg(LOG_LVL_ERR, fmt, ap);
-	va_end(ap);
-	exit(1);
 }

@@ -185,6 +185,111 @@ int netif_route_del(struct netif *n, int ifindex, const struct prefix *p)
 }
 
 /* Copy a libnl address into p; false unless it is a whole IPv4/IPv6 one. */
+/* One route lookup: its answer and how it ended. */
+struct netif_lookup {
+	int oif;
+	int type;			/* RTN_*, -1 before the answer */
+	int err;			/* the kernel's -errno */
+	bool done;
+};
+
+static int netif_lookup_valid(struct nl_msg *msg, void *arg)
+{
+	struct netif_lookup *l = arg;
+	struct nlmsghdr *nlh = nlmsg_hdr(msg);
+	struct nlattr *tb[RTA_MAX + 1];
+	const struct rtmsg *rtm;
+
+	if (nlh->nlmsg_type != RTM_NEWROUTE || !nlmsg_valid_hdr(nlh, sizeof(*rtm)) ||
+	    nlmsg_parse(nlh, sizeof(*rtm), tb, RTA_MAX, NULL) < 0) {
+		l->err = -EPROTO;
+		return NL_SKIP;
+	}
+	rtm = nlmsg_data(nlh);
+	l->type = rtm->rtm_type;
+	if (tb[RTA_OIF] && nla_len(tb[RTA_OIF]) >= (int)sizeof(uint32_t))
+		l->oif = (int)nla_get_u32(tb[RTA_OIF]);
+	return NL_OK;
+}
+
+static int netif_lookup_ack(struct nl_msg *msg, void *arg)
+{
+	struct netif_lookup *l = arg;
+
+	l->done = true;
+	return NL_STOP;
+}
+
+static int netif_lookup_err(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg)
+{
+	struct netif_lookup *l = arg;
+
+	l->err = e->error < 0 ? e->error : -EPROTO;
+	l->done = true;
+	return NL_STOP;
+}
+
+int netif_route_get(struct netif *n, int family, const void *addr, char *dev, size_t devlen)
+{
+	struct rtmsg rtm = { 0 };
+	struct netif_lookup l = { .type = -1 };
+	struct nl_msg *msg;
+	struct nl_cb *cb;
+	size_t alen = family == AF_INET ? 4 : family == AF_INET6 ? 16 : 0;
+	char name[IF_NAMESIZE];
+	int ret;
+
+	if (!alen || !devlen)
+		return -EINVAL;
+	msg = nlmsg_alloc_simple(RTM_GETROUTE, NLM_F_REQUEST);
+	cb = nl_cb_alloc(NL_CB_DEFAULT);
+	if (!msg || !cb) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	rtm.rtm_family = (unsigned char)family;
+	rtm.rtm_dst_len = (unsigned char)(alen * 8);
+	if (nlmsg_append(msg, &rtm, sizeof(rtm), NLMSG_ALIGNTO) < 0 ||
+	    nla_put(msg, RTA_DST, (int)alen, addr) < 0) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, netif_lookup_valid, &l);
+	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, netif_lookup_ack, &l);
+	nl_cb_err(cb, NL_CB_CUSTOM, netif_lookup_err, &l);
+	/* The answer, then the ACK libnl asks for (or the error alone): read
+	 * until one ends it, so nothing is left behind on the socket. */
+	ret = nl_send_auto(n->sk, msg);
+	if (ret < 0) {
+		ret = netif_errno(ret);
+		goto out;
+	}
+	while (!l.done) {
+		ret = nl_recvmsgs(n->sk, cb);
+		if (ret < 0 && !l.err) {
+			ret = netif_errno(ret);
+			goto out;
+		}
+	}
+	if (l.err) {
+		ret = l.err;
+		goto out;
+	}
+	if (l.type != RTN_UNICAST && l.type != RTN_LOCAL) {
+		ret = -ENETUNREACH;
+		goto out;
+	}
+	if (!l.oif || !if_indextoname((unsigned int)l.oif, name))
+		snprintf(dev, devlen, "?");
+	else
+		snprintf(dev, devlen, "%s", name);
+	ret = l.type == RTN_LOCAL ? 1 : 0;
+out:
+	nl_cb_put(cb);
+	nlmsg_free(msg);
+	return ret;
+}
+
 static bool netif_prefix_of(struct nl_addr *a, struct prefix *p)
 {
 	int family = a ? nl_addr_get_family(a) : 0;

@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "noise.h"
 
 static const char noise_construction[] = "Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s";
@@ -166,8 +167,8 @@ int noise_create_initiation(struct noise_handshake *hs,
 	err = -EINVAL;
 	if (!r->ss_ok)
 		goto out;
-	noise_put_le32(msg + NOISE_OFF_TYPE, 1);
-	noise_put_le32(msg + NOISE_OFF_SENDER, sender_index);
+	bytes_store_le32(msg + NOISE_OFF_TYPE, 1);
+	bytes_store_le32(msg + NOISE_OFF_SENDER, sender_index);
 	noise_start(hs->ck, hs->hash, r->pub);
 
 	memcpy(hs->e_priv, e_priv, NOISE_KEY_LEN);
@@ -269,7 +270,7 @@ int noise_consume_initiation(struct noise_handshake *hs,
 	if (err < 0)
 		goto out;
 
-	hs->remote_index = noise_le32(msg + NOISE_OFF_SENDER);
+	hs->remote_index = bytes_load_le32(msg + NOISE_OFF_SENDER);
 	hs->state = NOISE_CONSUMED_INITIATION;
 	*remote = r;
 out:
@@ -304,9 +305,9 @@ int noise_create_response(struct noise_handshake *hs,
 	memset(msg, 0, NOISE_RESPONSE_LEN);
 	if (hs->state != NOISE_CONSUMED_INITIATION)
 		goto out;
-	noise_put_le32(msg + NOISE_OFF_TYPE, 2);
-	noise_put_le32(msg + NOISE_OFF_SENDER, sender_index);
-	noise_put_le32(msg + NOISE_RESP_OFF_RECEIVER, hs->remote_index);
+	bytes_store_le32(msg + NOISE_OFF_TYPE, 2);
+	bytes_store_le32(msg + NOISE_OFF_SENDER, sender_index);
+	bytes_store_le32(msg + NOISE_RESP_OFF_RECEIVER, hs->remote_index);
 
 	memcpy(hs->e_priv, e_priv, NOISE_KEY_LEN);
 	err = crypto_x25519_pubkey(e_pub, e_priv);
@@ -369,7 +370,7 @@ int noise_consume_response(struct noise_handshake *out,
 	int err = -EINVAL;
 
 	if (hs->state != NOISE_CREATED_INITIATION ||
-	    noise_le32(msg + NOISE_RESP_OFF_RECEIVER) != hs->local_index) {
+	    bytes_load_le32(msg + NOISE_RESP_OFF_RECEIVER) != hs->local_index) {
 		if (out != hs)
 			noise_handshake_clear(out);
 		return -EINVAL;
@@ -401,7 +402,7 @@ int noise_consume_response(struct noise_handshake *out,
 	if (err < 0)
 		goto out;
 
-	out->remote_index = noise_le32(msg + NOISE_OFF_SENDER);
+	out->remote_index = bytes_load_le32(msg + NOISE_OFF_SENDER);
 	out->state = NOISE_CONSUMED_RESPONSE;
 out:
 	crypto_wipe(key, sizeof(key));
@@ -488,9 +489,9 @@ int noise_data_seal(struct crypto_aead_ctx *aead,
 	if (padded_len < len)
 		return -EINVAL;
 	memset(buf + NOISE_DATA_HDR_LEN + len, 0, padded_len - len);
-	noise_put_le32(buf + NOISE_OFF_TYPE, 4);
-	noise_put_le32(buf + NOISE_DATA_OFF_RECEIVER, receiver);
-	noise_put_le64(buf + NOISE_DATA_OFF_COUNTER, counter);
+	bytes_store_le32(buf + NOISE_OFF_TYPE, 4);
+	bytes_store_le32(buf + NOISE_DATA_OFF_RECEIVER, receiver);
+	bytes_store_le64(buf + NOISE_DATA_OFF_COUNTER, counter);
 	return crypto_aead_seal(aead, buf + NOISE_DATA_HDR_LEN, key, counter,
 				buf + NOISE_DATA_HDR_LEN, padded_len, NULL, 0);
 }

@@ -11,37 +11,12 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 
+#include "bytes.h"
 #include "rtmsg.h"
 
 /* Where the address sits inside sockaddr_in and sockaddr_in6. */
 #define RTMSG_SIN_ADDR_OFF	4
 #define RTMSG_SIN6_ADDR_OFF	8
-
-static void rtmsg_put16(uint8_t *p, uint16_t v)
-{
-	memcpy(p, &v, sizeof(v));
-}
-
-static void rtmsg_put32(uint8_t *p, int32_t v)
-{
-	memcpy(p, &v, sizeof(v));
-}
-
-static uint16_t rtmsg_get16(const uint8_t *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static int32_t rtmsg_get32(const uint8_t *p)
-{
-	int32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
 
 /* A sockaddr_in or sockaddr_in6 holding addr (alen bytes) at out. */
 static size_t rtmsg_put_inet(uint8_t *out, int family, const uint8_t *addr)
@@ -83,10 +58,10 @@ int rtmsg_route(uint8_t *buf, size_t size, int type, int seq, int pid,
 	addrs = RTMSG_A_DST | RTMSG_A_GATEWAY | (host ? 0 : RTMSG_A_NETMASK);
 	buf[RTMSG_OFF_VERSION] = RTMSG_VERSION;
 	buf[RTMSG_OFF_TYPE] = (uint8_t)type;
-	rtmsg_put32(buf + RTMSG_OFF_FLAGS, flags);
-	rtmsg_put32(buf + RTMSG_OFF_ADDRS, addrs);
-	rtmsg_put32(buf + RTMSG_OFF_PID, pid);
-	rtmsg_put32(buf + RTMSG_OFF_SEQ, seq);
+	bytes_store_host32(buf + RTMSG_OFF_FLAGS, (uint32_t)flags);
+	bytes_store_host32(buf + RTMSG_OFF_ADDRS, (uint32_t)addrs);
+	bytes_store_host32(buf + RTMSG_OFF_PID, (uint32_t)pid);
+	bytes_store_host32(buf + RTMSG_OFF_SEQ, (uint32_t)seq);
 	/* In RTA_* bit order: destination, gateway (the link), netmask. */
 	off += rtmsg_sa_space(rtmsg_put_inet(buf + off, dst->family, dst->addr.b));
 	memcpy(buf + off, link, link_len);
@@ -96,7 +71,7 @@ int rtmsg_route(uint8_t *buf, size_t size, int type, int seq, int pid,
 			mask[i / 8] |= (uint8_t)(0x80 >> (i % 8));
 		off += rtmsg_sa_space(rtmsg_put_inet(buf + off, dst->family, mask));
 	}
-	rtmsg_put16(buf + RTMSG_OFF_MSGLEN, (uint16_t)off);
+	bytes_store_host16(buf + RTMSG_OFF_MSGLEN, (uint16_t)off);
 	return (int)off;
 }
 
@@ -122,7 +97,7 @@ void rtmsg_link_by_index(uint8_t out[RTMSG_SDL_LEN], unsigned int ifindex)
 	memset(out, 0, RTMSG_SDL_LEN);
 	out[0] = RTMSG_SDL_LEN;
 	out[1] = RTMSG_AF_LINK;
-	rtmsg_put16(out + 2, (uint16_t)ifindex);	/* sdl_index */
+	bytes_store_host16(out + 2, (uint16_t)ifindex);	/* sdl_index */
 }
 
 bool rtmsg_next(const uint8_t *buf, size_t len, size_t *off, const uint8_t **msg,
@@ -132,7 +107,7 @@ bool rtmsg_next(const uint8_t *buf, size_t len, size_t *off, const uint8_t **msg
 
 	if (*off > len || len - *off < 2)
 		return false;
-	ml = rtmsg_get16(buf + *off);
+	ml = bytes_load_host16(buf + *off);
 	if (ml < 2 || ml > len - *off)
 		return false;
 	*msg = buf + *off;
@@ -187,8 +162,8 @@ bool rtmsg_parse_route(const uint8_t *msg, size_t len, int family, struct prefix
 	}
 	if (len < RTMSG_HDR_LEN || msg[RTMSG_OFF_VERSION] != RTMSG_VERSION)
 		return false;
-	flags = rtmsg_get32(msg + RTMSG_OFF_FLAGS);
-	addrs = rtmsg_get32(msg + RTMSG_OFF_ADDRS);
+	flags = (int32_t)bytes_load_host32(msg + RTMSG_OFF_FLAGS);
+	addrs = (int32_t)bytes_load_host32(msg + RTMSG_OFF_ADDRS);
 	if ((flags & skip) || !(flags & RTMSG_F_UP))
 		return false;
 	memset(rp, 0, sizeof(*rp));
@@ -232,7 +207,7 @@ bool rtmsg_parse_route(const uint8_t *msg, size_t len, int family, struct prefix
 		rp->len = (uint8_t)(alen * 8);
 	}
 	prefix_mask(rp);
-	*ifindex = rtmsg_get16(msg + RTMSG_OFF_INDEX);
+	*ifindex = bytes_load_host16(msg + RTMSG_OFF_INDEX);
 	return true;
 }
 

@@ -20,7 +20,7 @@
 #include "firewall.h"
 #include "guest.h"		/* gangwayd runs only in the (Linux) VM */
 #endif
-#include "ctlsock.h"
+#include "ctlsock_srv.h"
 #include "host.h"
 #include "log.h"
 #include "loop.h"
@@ -37,14 +37,16 @@ struct service {
 	struct tunnel tunnel;
 	struct guest *guest;		/* gangwayd: networks, firewall, adverts */
 	struct host *host;		/* gangway up: routes from adverts */
-	struct ctlsock *ctl;		/* status for `gangway status` */
+	struct ctlsock_srv *ctl;	/* status for `gangway status` */
 };
 
-/* The control socket asks the control plane in use for its state. */
-static void service_status(void *ctx, struct ctlsock_status *st)
+/* The control socket asks the tunnel and the control plane in use for their state. */
+static void service_status(void *ctx, struct ctlsock_snap *snap)
 {
 	struct service *s = ctx;
+	struct ctlsock_status *st = &snap->status;
 
+	tunnel_stats(&s->tunnel, snap);
 #ifdef __linux__
 	if (s->guest)
 		guest_status(s->guest, st);
@@ -92,6 +94,20 @@ static int service_on_reload(void *ctx, char *err, size_t errlen)
 	return service_reload(ctx, err, errlen);
 }
 
+/* The capture tap shows itself to the tunnel while captures are attached. */
+static void service_publish_tap(void *ctx, struct captap *tap)
+{
+	struct service *s = ctx;
+
+	tunnel_set_tap(&s->tunnel, tap);
+}
+
+static const struct ctlsock_srv_ops service_ctl_ops = {
+	.status = service_status,
+	.reload = service_on_reload,
+	.publish_tap = service_publish_tap,
+};
+
 static void service_on_watchdog(void *ctx, int fd, uint32_t events)
 {
 	notify_send("WATCHDOG=1");
@@ -110,8 +126,6 @@ static void service_on_watchdog(void *ctx, int fd, uint32_t events)
 static const char *service_guest_user(const struct config *c)
 {
 	char path[PATH_MAX];
-	uint64_t fp;
-	bool has;
 
 	switch (c->firewall) {
 	case CONFIG_FW_IPTABLES_LEGACY:
@@ -120,10 +134,7 @@ static const char *service_guest_user(const struct config *c)
 	case CONFIG_FW_OFF:
 		return CONFIG_DEFAULT_USER;
 	case CONFIG_FW_AUTO:
-		/* Only tables that exist: reading one would create it. */
-		if ((firewall_ipt_legacy_tables(AF_INET) & 1) &&
-		    firewall_ipt_legacy_probe(AF_INET, "filter", "DOCKER-USER", &fp, &has) == 0 &&
-		    has)
+		if (firewall_legacy_in_use())
 			return "root";
 		break;
 	case CONFIG_FW_IPTABLES_NFT:
@@ -352,8 +363,7 @@ int service_main(const struct service_opts *o)
 	if (!s.guest && !s.host)
 		goto out;
 	/* Without it the tunnel still works: a warning (logged), not a failure. */
-	s.ctl = ctlsock_start(&s.tunnel, s.loop, service_status, &s);
-	ctlsock_set_reload(s.ctl, service_on_reload, &s);
+	s.ctl = ctlsock_srv_start(tunnel_config(&s.tunnel), s.loop, &service_ctl_ops, &s);
 	if (service_ready(&s))
 		goto out;
 	log_notice("%s %s running", o->prog, GANGWAY_VERSION);
@@ -364,7 +374,7 @@ int service_main(const struct service_opts *o)
 		status = 0;
 	notify_send("STOPPING=1");
 out:
-	ctlsock_stop(s.ctl);
+	ctlsock_srv_stop(s.ctl);
 #ifdef __linux__
 	guest_stop(s.guest);
 #endif

@@ -21,6 +21,7 @@
 
 #include "crypto.h"
 #include "ctlmsg.h"
+#include "ctlsock_render.h"
 #include "log.h"
 #include "pool.h"
 #include "resolve.h"
@@ -90,7 +91,7 @@ static void tunnel_resolved(struct tunnel *t, struct tunnel_peer *tp, int ret,
 		ret = EAI_NONAME;
 	if (ret) {
 		log_warn("Failed to resolve endpoint %s of peer %s: %s; retrying in %llu s",
-			 tp->host, tunnel_peer_name(tp->wg, name), gai_strerror(ret),
+			 tp->endpoint_name, tunnel_peer_name(tp->wg, name), gai_strerror(ret),
 			 (unsigned long long)(TUNNEL_RESOLVE_RETRY / WG_NSEC));
 		tp->resolve_at = now + TUNNEL_RESOLVE_RETRY;
 		return;
@@ -105,7 +106,7 @@ static void tunnel_resolved(struct tunnel *t, struct tunnel_peer *tp, int ret,
 	memcpy(&ep.sa, ai->ai_addr, ai->ai_addrlen <= sizeof(ep) ? ai->ai_addrlen : sizeof(ep));
 	freeaddrinfo(res);
 	wg_peer_set_endpoint(tp->wg, &ep);
-	log_info("Peer %s endpoint %s is %s", tunnel_peer_name(tp->wg, name), tp->host,
+	log_info("Peer %s endpoint %s is %s", tunnel_peer_name(tp->wg, name), tp->endpoint_name,
 		 tunnel_ep_str(&ep, epbuf, sizeof(epbuf)));
 }
 
@@ -118,20 +119,20 @@ static void tunnel_resolve(struct tunnel *t, struct tunnel_peer *tp, uint64_t no
 	int family, ret;
 
 	tp->resolve_at = 0;
-	if (!tp->host[0] || tp->lookup)
+	if (!tp->endpoint_name[0] || tp->lookup)
 		return;		/* nothing to look up, or already under way */
 	family = t->io.udp_family == AF_INET ? AF_INET : AF_UNSPEC;
 	hints.ai_family = family;
 	snprintf(port, sizeof(port), "%u", tp->port);
-	ret = getaddrinfo(tp->host, port, &hints, &res);
+	ret = getaddrinfo(tp->endpoint_name, port, &hints, &res);
 	if (ret != EAI_NONAME) {
 		tunnel_resolved(t, tp, ret, res, now);
 		return;
 	}
-	tp->lookup = resolve_start(tp->host, tp->port, family);
+	tp->lookup = resolve_start(tp->endpoint_name, tp->port, family);
 	if (!tp->lookup) {
 		log_warn("Failed to start looking up endpoint %s of peer %s: %m; "
-			 "retrying in %llu s", tp->host, tunnel_peer_name(tp->wg, name),
+			 "retrying in %llu s", tp->endpoint_name, tunnel_peer_name(tp->wg, name),
 			 (unsigned long long)(TUNNEL_RESOLVE_RETRY / WG_NSEC));
 		tp->resolve_at = now + TUNNEL_RESOLVE_RETRY;
 	}
@@ -292,7 +293,7 @@ static void tunnel_ctl_in(struct tunnel *t, struct wg_peer *from, const struct p
 	switch (ret) {
 	case 0:
 		tp->ctl = *src;
-		t->on_ctl(t->hook_ctx, from, src, &m);
+		t->hooks.on_ctl(t->hook_ctx, from, src, &m);
 		break;
 	case -ECONNRESET:
 	case -ESTALE:
@@ -328,7 +329,7 @@ static int tunnel_deliver(void *ctx, struct wg_peer *from, const uint8_t *pkt, s
 
 	/* Captures see each packet as opened, before the device write merges them. */
 	captap_hook(t->tap, pkt, len);
-	if (t->on_ctl) {
+	if (t->hooks.on_ctl) {
 		mlen = ctlmsg_unwrap(pkt, len, &src, &dst, &msg);
 		if (mlen >= 0 && tunnel_is_own_addr(t, &dst)) {
 			tunnel_ctl_in(t, from, &src, msg, (size_t)mlen);
@@ -379,15 +380,15 @@ static void tunnel_event(void *ctx, struct wg_peer *peer, enum wg_event ev)
 	case WG_EV_HANDSHAKE_TIMEOUT:
 		log_notice("Peer %s did not answer the handshake", name);
 		/* The host may have moved (sleep/wake, new network): look again. */
-		if (tp && tp->host[0])
+		if (tp && tp->endpoint_name[0])
 			tp->resolve_at = loop_now();
 		break;
 	case WG_EV_SESSION_EXPIRED:
 		log_info("Session with peer %s expired, keys erased", name);
 		break;
 	}
-	if (t->on_event)
-		t->on_event(t->hook_ctx, peer, ev);
+	if (t->hooks.on_event)
+		t->hooks.on_event(t->hook_ctx, peer, ev);
 }
 
 static const struct wg_ops tunnel_wg_ops = {
@@ -788,16 +789,16 @@ static int tunnel_sync_peers(struct tunnel *t, const struct config *c)
 					strerror(-ret));
 		}
 		wg_peer_set_keepalive(tp->wg, cp->persistent_keepalive);
-		snprintf(tp->host, sizeof(tp->host), "%s", cp->endpoint_host);
+		snprintf(tp->endpoint_name, sizeof(tp->endpoint_name), "%s", cp->endpoint_host);
 		tp->port = cp->endpoint_port;
 		old = NULL;
 		for (size_t k = 0; k < t->n_peers && !fresh; k++)
 			if (t->peers[k].wg == tp->wg)
 				old = &t->peers[k];
 		tunnel_peer_auth(t, tp, old, cp);
-		if (tp->host[0]) {
+		if (tp->endpoint_name[0]) {
 			/* A changed endpoint is looked up again; an unchanged one kept. */
-			if (fresh || !old || strcmp(old->host, tp->host) || old->port != tp->port) {
+			if (fresh || !old || strcmp(old->endpoint_name, tp->endpoint_name) || old->port != tp->port) {
 				tunnel_resolve(t, tp, now);
 			} else {
 				tp->resolve_at = old->resolve_at;
@@ -808,7 +809,7 @@ static int tunnel_sync_peers(struct tunnel *t, const struct config *c)
 		if (fresh)
 			log_info("Added peer %s", tunnel_peer_name(tp->wg, name));
 		/* with its name still being looked up, it dials once that ends */
-		if (t->role == TUNNEL_GUEST && tp->host[0] && !tp->lookup)
+		if (t->role == TUNNEL_GUEST && tp->endpoint_name[0] && !tp->lookup)
 			wg_peer_connect(tp->wg, now);
 	}
 	tunnel_peers_free(t->peers, t->n_peers);
@@ -1024,10 +1025,7 @@ int tunnel_reload(struct tunnel *t, struct config *cfg)
 	struct config old;
 	int ret;
 
-	if (memcmp(cfg->private_key, t->cfg.private_key, KEY_LEN) ||
-	    strcmp(cfg->ifname, t->cfg.ifname) || cfg->listen_port != t->cfg.listen_port ||
-	    cfg->mtu != t->cfg.mtu || strcmp(cfg->packet_io, t->cfg.packet_io) ||
-	    cfg->crypto_workers != t->cfg.crypto_workers) {
+	if (config_restart_change(&t->cfg, cfg)) {
 		log_err(CONFIG_RESTART_KEYS " change only on restart; "
 			"keeping the running configuration");
 		return -EINVAL;
@@ -1076,4 +1074,76 @@ void tunnel_stop(struct tunnel *t)
 	t->plat = NULL;
 	t->peers = NULL;
 	t->n_peers = 0;
+}
+
+void tunnel_set_hooks(struct tunnel *t, const struct tunnel_hooks *hooks, void *ctx)
+{
+	if (!hooks) {
+		t->hooks = (struct tunnel_hooks){ 0 };
+		t->hook_ctx = NULL;
+		return;
+	}
+	t->hooks = *hooks;
+	t->hook_ctx = ctx;
+}
+
+void tunnel_unset_hooks(struct tunnel *t, void *ctx)
+{
+	if (t->hook_ctx == ctx)
+		tunnel_set_hooks(t, NULL, NULL);
+}
+
+void tunnel_set_tap(struct tunnel *t, struct captap *tap)
+{
+	t->tap = tap;
+}
+
+const struct config *tunnel_config(const struct tunnel *t)
+{
+	return &t->cfg;
+}
+
+struct platform *tunnel_platform(const struct tunnel *t)
+{
+	return t->plat;
+}
+
+struct wg_device *tunnel_device(const struct tunnel *t)
+{
+	return t->dev;
+}
+
+const char *tunnel_ifname(const struct tunnel *t)
+{
+	return t->ifname;
+}
+
+void tunnel_stats(const struct tunnel *t, struct ctlsock_snap *snap)
+{
+	uint8_t pub[WG_KEY_LEN];
+	struct wg_peer *peer = NULL;
+	struct wg_endpoint ep;
+
+	snap->guest = t->role == TUNNEL_GUEST;
+	snprintf(snap->ifname, sizeof(snap->ifname), "%s", t->ifname);
+	wg_device_public_key(t->dev, pub);
+	key_to_base64(snap->public_key, pub);
+	snap->listen_port = t->cfg.listen_port;
+	snprintf(snap->packet_io, sizeof(snap->packet_io), "%s", pktio_desc(&t->io));
+	snap->crypto_threads = t->pool ? 1 + pool_workers(t->pool) : 0;
+	for (unsigned int i = 0; i < snap->crypto_threads; i++)
+		snap->crypto_jobs[i] = pool_jobs_done(t->pool, i);
+	memcpy(snap->device_drops, wg_device_stats(t->dev)->drops, sizeof(snap->device_drops));
+	snap->n_peers = 0;
+	while ((peer = wg_peer_next(t->dev, peer)) && snap->n_peers < CONFIG_MAX_PEERS) {
+		struct ctlsock_peer *p = &snap->peers[snap->n_peers++];
+
+		p->id = peer;
+		wg_peer_public_key(peer, pub);
+		key_to_base64(p->key, pub);
+		p->endpoint[0] = '\0';
+		if (wg_peer_get_endpoint(peer, &ep))
+			tunnel_ep_str(&ep, p->endpoint, sizeof(p->endpoint));
+		p->st = *wg_peer_stats(peer);
+	}
 }

@@ -97,6 +97,7 @@
 #include <arpa/inet.h>
 
 #include "allowedips.h"
+#include "bytes.h"
 #include "cookie.h"
 #include "noise.h"
 #include "pool.h"
@@ -344,11 +345,6 @@ static uint64_t wg_jitter(struct wg_device *dev)
 	x ^= x << 17;
 	dev->jitter_state = x;
 	return max ? x % (max + 1) : 0;
-}
-
-static uint16_t wg_be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
 bool wg_endpoint_equal(const struct wg_endpoint *a, const struct wg_endpoint *b)
@@ -925,7 +921,7 @@ static int wg_inner_parse(const uint8_t *p, size_t len, bool rx, int *family,
 			  const uint8_t **addr, size_t *iplen)
 {
 	if (len >= 20 && (p[0] >> 4) == 4) {
-		size_t tot = wg_be16(p + 2), ihl = (size_t)(p[0] & 15) * 4;
+		size_t tot = bytes_load_be16(p + 2), ihl = (size_t)(p[0] & 15) * 4;
 
 		if (rx && (ihl < 20 || tot < ihl || tot > len))
 			return -EINVAL;
@@ -935,7 +931,7 @@ static int wg_inner_parse(const uint8_t *p, size_t len, bool rx, int *family,
 		return 0;
 	}
 	if (len >= 40 && (p[0] >> 4) == 6) {
-		size_t tot = 40 + (size_t)wg_be16(p + 4);
+		size_t tot = 40 + (size_t)bytes_load_be16(p + 4);
 
 		if (rx && tot > len)
 			return -EINVAL;
@@ -963,7 +959,7 @@ static bool wg_is_loop(const struct wg_peer *peer, const uint8_t *pkt, size_t le
 		return false;
 	if (family == AF_INET) {
 		hl = (size_t)(pkt[0] & 15) * 4;
-		if (pkt[9] != 17 || len < hl + 8 || (wg_be16(pkt + 6) & 0x1fff) ||
+		if (pkt[9] != 17 || len < hl + 8 || (bytes_load_be16(pkt + 6) & 0x1fff) ||
 		    memcmp(pkt + 16, &peer->ep.in.sin_addr, 4))
 			return false;
 		udp = pkt + hl;
@@ -1181,7 +1177,7 @@ static void wg_rx_response(struct wg_device *dev, const struct wg_endpoint *src,
 	}
 	if (!wg_handshake_admit(dev, src, msg, len, now))
 		return;
-	e = wg_index_find(dev, noise_le32(msg + NOISE_RESP_OFF_RECEIVER));
+	e = wg_index_find(dev, bytes_load_le32(msg + NOISE_RESP_OFF_RECEIVER));
 	if (!e || e->kind != WG_INDEX_HANDSHAKE) {
 		wg_dev_drop(dev, WG_DROP_NO_KEYPAIR);
 		return;
@@ -1222,7 +1218,7 @@ static void wg_rx_cookie(struct wg_device *dev, const uint8_t *msg, size_t len,
 		wg_dev_drop(dev, WG_DROP_BAD_SIZE);
 		return;
 	}
-	e = wg_index_find(dev, noise_le32(msg + NOISE_COOKIE_OFF_RECEIVER));
+	e = wg_index_find(dev, bytes_load_le32(msg + NOISE_COOKIE_OFF_RECEIVER));
 	if (!e) {
 		wg_dev_drop(dev, WG_DROP_NO_KEYPAIR);
 		return;
@@ -1277,7 +1273,7 @@ static bool wg_rx_prepare(struct wg_device *dev, struct wg_job *j,
 		wg_dev_drop(dev, WG_DROP_BAD_SIZE);
 		return false;
 	}
-	e = wg_index_find(dev, noise_le32(buf + NOISE_DATA_OFF_RECEIVER));
+	e = wg_index_find(dev, bytes_load_le32(buf + NOISE_DATA_OFF_RECEIVER));
 	if (!e || e->kind != WG_INDEX_KEYPAIR) {
 		wg_dev_drop(dev, WG_DROP_NO_KEYPAIR);
 		return false;
@@ -1287,7 +1283,7 @@ static bool wg_rx_prepare(struct wg_device *dev, struct wg_job *j,
 		wg_peer_drop(e->peer, WG_DROP_NO_KEYPAIR);
 		return false;
 	}
-	counter = noise_le64(buf + NOISE_DATA_OFF_COUNTER);
+	counter = bytes_load_le64(buf + NOISE_DATA_OFF_COUNTER);
 	if (!replay_check(&kp->replay, counter)) {
 		wg_peer_drop(e->peer, WG_DROP_REPLAY);
 		return false;
@@ -1434,7 +1430,7 @@ void wg_device_rx_batch(struct wg_device *dev, struct wg_datagram *d, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		sa_family_t af = d[i].from.sa.sa_family;
 
-		if (d[i].len >= 4 && noise_le32(d[i].data) == WG_MSG_DATA &&
+		if (d[i].len >= 4 && bytes_load_le32(d[i].data) == WG_MSG_DATA &&
 		    (af == AF_INET || af == AF_INET6)) {
 			if (!wg_rx_prepare(dev, &dev->jobs[dev->n_jobs], &d[i].from, d[i].data,
 					   d[i].len, now))
@@ -1474,7 +1470,7 @@ void wg_device_rx(struct wg_device *dev, const struct wg_endpoint *src,
 		return;
 	}
 	/* the three reserved bytes must be zero: compare the whole word */
-	switch (noise_le32(buf)) {
+	switch (bytes_load_le32(buf)) {
 	case WG_MSG_INITIATION:
 		wg_rx_initiation(dev, src, buf, len, now);
 		break;
@@ -1887,6 +1883,9 @@ void wg_peer_keypairs(const struct wg_peer *peer, struct wg_peer_keypairs *out)
 	wg_keypair_info(peer->kp_next, &out->next);
 }
 
+#ifdef GANGWAY_TEST_HOOKS
+#include "testhooks/wg_hooks.h"
+
 int wg_peer_test_set_send_counter(struct wg_peer *peer, uint64_t counter)
 {
 	if (!peer->kp_cur)
@@ -1894,3 +1893,4 @@ int wg_peer_test_set_send_counter(struct wg_peer *peer, uint64_t counter)
 	peer->kp_cur->send_counter = counter;
 	return 0;
 }
+#endif

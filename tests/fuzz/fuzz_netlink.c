@@ -28,6 +28,7 @@
 #include "config.h"
 #include "discover.h"
 #include "log.h"
+#include "testhooks/discover_hooks.h"
 
 static struct config conf;
 static struct prefix excl, incl;

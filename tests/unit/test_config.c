@@ -105,6 +105,57 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.crypto_workers, 0);
 }
 
+/*
+ * Each key CONFIG_RESTART_KEYS lists (the help's and the refusal's text),
+ * changed alone, is the one config_restart_change names; the list holds
+ * nothing else; other changes may be reloaded.
+ */
+static void test_restart_keys(void **state)
+{
+#define RK_BASE "[Interface]\nPrivateKey = " K1 "\nAddress = 10.33.0.2/24\n"
+	static const struct {
+		const char *key, *text;
+	} v[] = {
+		{ "PrivateKey", "[Interface]\nPrivateKey = " K2 "\nAddress = 10.33.0.2/24\n" },
+		{ "ListenPort", RK_BASE "ListenPort = 51821\n" },
+		{ "MTU", RK_BASE "MTU = 1300\n" },
+		{ "Interface", RK_BASE "[Gangway]\nInterface = gwx0\n" },
+		{ "PacketIO", RK_BASE "[Gangway]\nPacketIO = plain\n" },
+		{ "CryptoWorkers", RK_BASE "[Gangway]\nCryptoWorkers = 1\n" },
+	};
+	char list[] = CONFIG_RESTART_KEYS, *save = NULL;
+	struct config running;
+	size_t listed = 0;
+
+	(void)state;
+	assert_int_equal(config_parse(&running, "r.conf", RK_BASE, strlen(RK_BASE), err,
+				      sizeof(err)), 0);
+	assert_int_equal(parse(RK_BASE), 0);
+	assert_null(config_restart_change(&running, &cfg));
+	assert_int_equal(parse(RK_BASE "[Peer]\nPublicKey = " K3 "\nAllowedIPs = 10.33.0.1/32\n"),
+			 0);
+	assert_null(config_restart_change(&running, &cfg));
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		assert_int_equal(parse(v[i].text), 0);
+		assert_non_null(config_restart_change(&running, &cfg));
+		assert_string_equal(config_restart_change(&running, &cfg), v[i].key);
+	}
+	/* "A, B, ... and Z": every word but "and" is a key the loop above changed. */
+	for (char *w = strtok_r(list, ", ", &save); w; w = strtok_r(NULL, ", ", &save)) {
+		bool found = false;
+
+		if (!strcmp(w, "and"))
+			continue;
+		for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+			found |= !strcmp(w, v[i].key);
+		assert_true(found);
+		listed++;
+	}
+	assert_int_equal(listed, sizeof(v) / sizeof(v[0]));
+	config_free(&running);
+#undef RK_BASE
+}
+
 struct bad_case {
 	const char *text;
 	const char *expect;	/* substring of the error, including the line */
@@ -347,6 +398,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_names_keys, teardown),
 		cmocka_unit_test_teardown(test_long_line_and_nul, teardown),
 		cmocka_unit_test(test_endpoint_split),
+		cmocka_unit_test_teardown(test_restart_keys, teardown),
 		cmocka_unit_test_teardown(test_load_file, teardown),
 	};
 

@@ -1,4 +1,4 @@
-/* test_ctlsock.c - control socket: request parsing, limits, the three renderings */
+/* test_ctlsock.c - control socket protocol: request parsing, limits, socket paths */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,7 +9,6 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "ctlmsg.h"
 #include "ctlsock.h"
 
 static int parse(const char *s, enum ctlsock_req *r)
@@ -89,180 +88,6 @@ static void test_path(void **state)
 	assert_int_equal(ctlsock_path(&c, buf, sizeof(buf)), -ENAMETOOLONG);
 }
 
-static void test_buf_bounded(void **state)
-{
-	char mem[16];
-	struct ctlsock_buf b = { .p = mem, .cap = sizeof(mem) };
-
-	(void)state;
-	ctlsock_printf(&b, "%s", "0123456789");
-	assert_int_equal(b.len, 10);
-	assert_false(b.truncated);
-	ctlsock_printf(&b, "%s", "abcdef");	/* 16 bytes + NUL: one too many */
-	assert_true(b.truncated);
-	assert_int_equal(b.len, 10);
-	assert_string_equal(mem, "0123456789");
-	ctlsock_printf(&b, "x");		/* stays truncated, no partial output */
-	assert_string_equal(mem, "0123456789");
-}
-
-static void test_status_add_full(void **state)
-{
-	struct ctlsock_status *s = calloc(1, sizeof(*s));
-	struct ctlsock_prefix p = { .state = CTLSOCK_P_ADVERTISED };
-
-	(void)state;
-	assert_non_null(s);
-	for (size_t i = 0; i < CTLSOCK_MAX_PREFIXES; i++)
-		assert_int_equal(ctlsock_status_add(s, &p), 0);
-	assert_int_equal(ctlsock_status_add(s, &p), -ENOSPC);
-	assert_int_equal(s->n, CTLSOCK_MAX_PREFIXES);
-	free(s);
-}
-
-/* A tunnel with an engine and one peer, enough for the renderers. */
-static int fake_send(void *ctx, const struct wg_endpoint *to, const uint8_t *buf, size_t len)
-{
-	(void)ctx; (void)to; (void)buf; (void)len;
-	return 0;
-}
-
-static int fake_deliver(void *ctx, struct wg_peer *from, const uint8_t *pkt, size_t len)
-{
-	(void)ctx; (void)from; (void)pkt; (void)len;
-	return 0;
-}
-
-struct fixture {
-	struct tunnel t;
-	struct ctlsock_status s;
-	struct wg_peer *peer;
-	char out[CTLSOCK_MAX_REPLY];
-};
-
-static int setup(void **state)
-{
-	static const struct wg_ops ops = { .send = fake_send, .deliver = fake_deliver };
-	struct fixture *f = calloc(1, sizeof(*f));
-	uint8_t priv[WG_KEY_LEN] = { 1 }, pub[WG_KEY_LEN] = { 9 };
-	struct wg_endpoint ep = { 0 };
-
-	if (!f)
-		return -1;
-	f->t.dev = wg_device_new(priv, &ops, f);
-	if (!f->t.dev)
-		return -1;
-	f->t.role = TUNNEL_GUEST;
-	strcpy(f->t.ifname, "gw0");
-	f->t.cfg.listen_port = 51821;
-	f->peer = wg_peer_new(f->t.dev, pub, NULL);
-	if (!f->peer)
-		return -1;
-	ep.in.sin_family = AF_INET;
-	ep.in.sin_port = htons(51820);
-	ep.in.sin_addr.s_addr = htonl(0xc0a80101);
-	wg_peer_set_endpoint(f->peer, &ep);
-	f->s.firewall = "nftables";
-	f->s.have_host_ctl = true;
-	assert_int_equal(prefix_parse(&f->s.host_ctl, "10.33.0.1/32", true), 0);
-	f->s.generation = 7;
-	f->s.acked = true;
-	f->s.n = 2;
-	assert_int_equal(prefix_parse(&f->s.v[0].p, "172.17.0.0/16", true), 0);
-	assert_int_equal(prefix_parse(&f->s.v[0].mapped, "10.217.0.0/16", true), 0);
-	assert_int_equal(prefix_parse(&f->s.v[1].p, "fd00:1::/64", true), 0);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	wg_device_free(f->t.dev);
-	free(f);
-	return 0;
-}
-
-static const char *render(struct fixture *f, enum ctlsock_req req)
-{
-	struct ctlsock_buf b = { .p = f->out, .cap = sizeof(f->out) };
-
-	f->out[0] = '\0';
-	ctlsock_render(&b, req, &f->t, &f->s, 1000 * WG_NSEC);
-	assert_false(b.truncated);
-	assert_int_equal(strlen(f->out), b.len);
-	return f->out;
-}
-
-static void test_render_text(void **state)
-{
-	struct fixture *f = *state;
-	const char *out = render(f, CTLSOCK_REQ_STATUS);
-
-	assert_non_null(strstr(out, "interface: gw0 (guest)\n"));
-	assert_non_null(strstr(out, "  firewall: nftables\n"));
-	assert_non_null(strstr(out, "  endpoint: 192.168.1.1:51820\n"));
-	assert_non_null(strstr(out, "  latest handshake: never\n"));
-	assert_non_null(strstr(out, "advertised to 10.33.0.1/32: generation 7, acknowledged\n"));
-	assert_non_null(strstr(out, "  172.17.0.0/16 (the host reaches it as 10.217.0.0/16)\n"));
-	assert_non_null(strstr(out, "  fd00:1::/64\n"));
-}
-
-static void test_render_json(void **state)
-{
-	struct fixture *f = *state;
-	const char *out = render(f, CTLSOCK_REQ_STATUS_JSON);
-
-	assert_true(out[0] == '{');
-	assert_non_null(strstr(out, "\"schema\": 1, \"role\": \"guest\", \"interface\": \"gw0\""));
-	assert_non_null(strstr(out, "\"firewall\": \"nftables\""));
-	assert_non_null(strstr(out, "\"endpoint\": \"192.168.1.1:51820\""));
-	assert_non_null(strstr(out, "\"last_handshake_age\": null"));
-	assert_non_null(strstr(out, "\"bad-mac1\": 0"));
-	assert_non_null(strstr(out, "\"generation\": 7, \"acknowledged\": true"));
-	assert_non_null(strstr(out, "{\"prefix\": \"172.17.0.0/16\", \"state\": \"advertised\", "
-				    "\"mapped\": \"10.217.0.0/16\"}"));
-	/* Balanced braces and brackets (the integration test parses it for real). */
-	int depth = 0;
-	for (const char *p = out; *p; p++) {
-		depth += (*p == '{' || *p == '[') - (*p == '}' || *p == ']');
-		assert_true(depth >= 0);
-	}
-	assert_int_equal(depth, 0);
-}
-
-static void test_render_prom(void **state)
-{
-	struct fixture *f = *state;
-	const char *out = render(f, CTLSOCK_REQ_PROMETHEUS);
-	size_t drops = 0;
-
-	assert_non_null(strstr(out, "gangway_info{interface=\"gw0\",role=\"guest\","
-				    "firewall=\"nftables\"} 1\n"));
-	assert_non_null(strstr(out, "# TYPE gangway_peer_rx_bytes_total counter\n"));
-	assert_non_null(strstr(out, "gangway_prefixes{interface=\"gw0\",state=\"advertised\"} 2\n"));
-	for (const char *p = out; (p = strstr(p, "\ngangway_peer_drops_total{")); p++)
-		drops++;
-	assert_int_equal(drops, WG_DROP_MAX);
-	/* Every line is a comment or "name{labels} value". */
-	for (const char *p = out; *p; p = strchr(p, '\n') + 1) {
-		assert_true(*p == '#' || !strncmp(p, "gangway_", 8));
-		assert_non_null(strchr(p, '\n'));
-	}
-}
-
-static void test_render_truncates(void **state)
-{
-	struct fixture *f = *state;
-	struct ctlsock_buf b = { .p = f->out, .cap = 100 };
-
-	ctlsock_render(&b, CTLSOCK_REQ_PROMETHEUS, &f->t, &f->s, 0);
-	assert_true(b.truncated);
-	assert_true(b.len < 100);
-	assert_int_equal(strlen(f->out), b.len);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -270,12 +95,6 @@ int main(void)
 		cmocka_unit_test(test_parse_malformed),
 		cmocka_unit_test(test_parse_size),
 		cmocka_unit_test(test_path),
-		cmocka_unit_test(test_buf_bounded),
-		cmocka_unit_test(test_status_add_full),
-		cmocka_unit_test_setup_teardown(test_render_text, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_render_json, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_render_prom, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_render_truncates, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "discover.h"
+#include "testhooks/discover_hooks.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 

@@ -11,7 +11,7 @@
 #include <sys/socket.h>
 #include <cmocka.h>
 
-#include "firewall.h"
+#include "../../src/firewall_int.h"
 #include "log.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
@@ -498,7 +498,7 @@ static void test_script(void **state)
 		"-A DOCKER-USER -s 10.9.9.9/32 -m comment --comment \"gangway:gwtun6\" -j ACCEPT\n"
 		"-A FORWARD -s 10.201.5.1/32 -m comment --comment \"gangway:gwtun5\" -j ACCEPT\n"
 		"COMMIT\n";
-	struct firewall_buf out = { 0 };
+	struct proc_buf out = { 0 };
 	struct firewall_ipt_scan s;
 	struct want w;
 	const struct firewall_ipt_rule *want[FIREWALL_IPT_NCHAINS] = { NULL };
@@ -559,7 +559,7 @@ static void test_script(void **state)
 	assert_int_equal(firewall_ipt_script(&s, moved, fix, false, want, n_want, &out, &inserted), 0);
 	assert_int_equal(out.len, 0);
 	firewall_ipt_scan_free(&s);
-	firewall_buf_free(&out);
+	proc_buf_free(&out);
 }
 
 /* Docker 20.10's IPv6 filter table: no DOCKER-USER, FORWARD policy DROP. */
@@ -583,7 +583,7 @@ static void test_forward_fallback(void **state)
 	const struct firewall_ipt_rule *want[FIREWALL_IPT_NCHAINS] = { NULL };
 	size_t n_want[FIREWALL_IPT_NCHAINS] = { 0 }, inserted;
 	bool fix[FIREWALL_IPT_NCHAINS] = { false };
-	struct firewall_buf out = { 0 };
+	struct proc_buf out = { 0 };
 	struct firewall_ipt_scan s;
 	int n;
 
@@ -611,26 +611,26 @@ static void test_forward_fallback(void **state)
 		"-I FORWARD 2 -i docker0 -o gwtun5 -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment \"gangway:gwtun5\" -j ACCEPT\n"
 		"COMMIT\n");
 	firewall_ipt_scan_free(&s);
-	firewall_buf_free(&out);
+	proc_buf_free(&out);
 }
 
 static void test_buf(void **state)
 {
-	struct firewall_buf b = { 0 };
+	struct proc_buf b = { 0 };
 	char big[10000];
 	int i;
 
 	(void)state;
 	memset(big, 'x', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
-	assert_int_equal(firewall_buf_printf(&b, "%s", ""), 0);
+	assert_int_equal(proc_buf_printf(&b, "%s", ""), 0);
 	assert_int_equal(b.len, 0);
 	for (i = 0; i < 5; i++)
-		assert_int_equal(firewall_buf_printf(&b, "%d:%s\n", i, big), 0);
+		assert_int_equal(proc_buf_printf(&b, "%d:%s\n", i, big), 0);
 	assert_int_equal(b.len, 5 * (2 + sizeof(big)));
 	assert_int_equal(b.p[b.len], '\0');
 	assert_int_equal(memcmp(b.p + 2 + sizeof(big), "1:xx", 4), 0);
-	firewall_buf_free(&b);
+	proc_buf_free(&b);
 	assert_null(b.p);
 }
 

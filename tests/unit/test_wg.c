@@ -17,6 +17,7 @@
 #include "pool.h"
 #include "prefix.h"
 #include "replay.h"
+#include "testhooks/wg_hooks.h"
 #include "wg.h"
 
 /*

@@ -1,0 +1,128 @@
+/* test_doctor_status.c - the daemon's status text, read into the doctor's struct */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "doctor.h"
+
+#define K1	"Vxbc2S3pVI4Fu6xLZtM+0Fob8tU3EEH5kUsNS2ICnB0="
+#define K2	"xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg="
+
+/* As ctlsock renders it for a guest with two peers. */
+static const char prom[] =
+	"# HELP gangway_info The daemon's role and firewall mechanism\n"
+	"# TYPE gangway_info gauge\n"
+	"gangway_info{interface=\"gwg108\",role=\"guest\",firewall=\"iptables-nft\"} 1\n"
+	"# TYPE gangway_peer_rx_packets_total counter\n"
+	"gangway_peer_rx_packets_total{interface=\"gwg108\",peer=\"" K1 "\"} 12\n"
+	"gangway_peer_rx_packets_total{interface=\"gwg108\",peer=\"" K2 "\"} 30\n"
+	"gangway_peer_tx_packets_total{interface=\"gwg108\",peer=\"" K1 "\"} 7\n"
+	"gangway_peer_tx_packets_total{interface=\"gwg108\",peer=\"" K2 "\"} 1\n"
+	"gangway_peer_last_handshake_age_seconds{interface=\"gwg108\",peer=\"" K1 "\"} 12.500\n"
+	"gangway_peer_last_handshake_age_seconds{interface=\"gwg108\",peer=\"" K2 "\"} -1.000\n"
+	"gangway_peer_info{interface=\"gwg108\",peer=\"" K1 "\",endpoint=\"10.0.2.2:51820\"} 1\n"
+	"gangway_peer_info{interface=\"gwg108\",peer=\"" K2 "\",endpoint=\"\"} 1\n"
+	"gangway_peer_drops_total{interface=\"gwg108\",peer=\"" K1 "\",reason=\"bad-mac1\"} 9\n"
+	"gangway_device_drops_total{interface=\"gwg108\",reason=\"bad-mac1\"} 3\n"
+	"gangway_device_drops_total{interface=\"gwg108\",reason=\"handshake\"} 4\n"
+	"gangway_device_drops_total{interface=\"gwg108\",reason=\"capture-overflow\"} 0\n";
+
+static void test_guest(void **state)
+{
+	static struct doctor_status st;
+
+	(void)state;
+	assert_int_equal(doctor_status_parse(prom, &st), 0);
+	assert_true(st.has_info);
+	assert_true(st.guest);
+	assert_string_equal(st.interface, "gwg108");
+	assert_true(st.has_firewall);
+	assert_string_equal(st.firewall, "iptables-nft");
+	assert_true(st.bad_mac1 == 3);		/* the device's, not the peer's 9 */
+	assert_true(st.bad_handshake == 4);
+	assert_int_equal(st.n_peers, 2);
+	assert_string_equal(st.peers[0].key, K1);
+	assert_true(st.peers[0].has_age && st.peers[0].age == 12.5);
+	assert_string_equal(st.peers[0].endpoint, "10.0.2.2:51820");
+	assert_true(st.peers[0].rx_packets == 12 && st.peers[0].tx_packets == 7);
+	assert_string_equal(st.peers[1].key, K2);
+	assert_true(st.peers[1].age == -1);
+	assert_string_equal(st.peers[1].endpoint, "");
+	assert_true(st.peers[1].rx_packets == 30 && st.peers[1].tx_packets == 1);
+}
+
+/* A host: no firewall label value, the IPv6 endpoint in brackets. */
+static void test_host(void **state)
+{
+	static const char text[] =
+		"gangway_info{interface=\"utun7\",role=\"host\",firewall=\"\"} 1\n"
+		"gangway_peer_info{interface=\"utun7\",peer=\"" K1 "\",endpoint=\"[fd00::2]:51820\"} 1\n";
+	static struct doctor_status st;
+
+	(void)state;
+	assert_int_equal(doctor_status_parse(text, &st), 0);
+	assert_false(st.guest);
+	assert_true(st.has_firewall);
+	assert_string_equal(st.firewall, "");
+	assert_int_equal(st.n_peers, 1);
+	assert_false(st.peers[0].has_age);
+	assert_true(st.peers[0].age == -1);
+	assert_string_equal(st.peers[0].endpoint, "[fd00::2]:51820");
+}
+
+/*
+ * Bad lines are skipped whole: a label's value never reads as a name or a
+ * label, escapes are honoured, overlong text does not overflow.
+ */
+static void test_bad_lines(void **state)
+{
+	static char text[4096];
+	static struct doctor_status st;
+	char big[300];
+
+	(void)state;
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	snprintf(text, sizeof(text),
+		 "gangway_info{interface=\"x\",note=\"role=\\\"guest\\\"\",role=\"host\"} 1\n"
+		 "gangway_device_drops_total{reason=\"bad-mac1\" 5\n"
+		 "gangway_device_drops_total{reason=\"handshake\"} five\n"
+		 "gangway_device_drops_total{reason=\"%s\"} 6\n"
+		 "gangway_peer_info{peer=\"%s\",endpoint=\"1.2.3.4:5\"} 1\n"
+		 "gangway_peer_info{peer=\"" K1 "\",endpoint=\"unterminated} 1\n"
+		 "{peer=\"" K1 "\"} 1\n"
+		 "gangway_peer_tx_packets_total{peer=\"" K2 "\"}\n"
+		 "gangway_peer_rx_packets_total{peer=\"" K2 "\"} 2 1700000000000\n",
+		 big, big);
+	assert_int_equal(doctor_status_parse(text, &st), 0);
+	assert_true(st.has_info);
+	assert_false(st.guest);
+	assert_string_equal(st.interface, "x");
+	assert_true(st.bad_mac1 == 0);
+	assert_true(st.bad_handshake == 0);
+	/* Only the sample with a value (and a timestamp) made it. */
+	assert_int_equal(st.n_peers, 1);
+	assert_string_equal(st.peers[0].key, K2);
+	assert_true(st.peers[0].rx_packets == 2 && st.peers[0].tx_packets == 0);
+
+	assert_int_equal(doctor_status_parse("", &st), -EINVAL);
+	assert_int_equal(doctor_status_parse("# only a comment\n\n", &st), -EINVAL);
+	assert_false(st.has_info);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_guest),
+		cmocka_unit_test(test_host),
+		cmocka_unit_test(test_bad_lines),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
