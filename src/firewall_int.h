@@ -1,8 +1,8 @@
 /* firewall_int.h - the firewall's internals: its backends' interface and their parts
  *
  * Private to src/firewall_linux.c, src/firewall_ipt_linux.c,
- * src/firewall_nft_linux.c and their unit tests. Every other module uses
- * include/firewall.h.
+ * src/firewall_ipt_text_linux.c, src/firewall_nft_linux.c and their unit
+ * tests. Every other module uses include/firewall.h.
  */
 #ifndef GANGWAY_FIREWALL_INT_H
 #define GANGWAY_FIREWALL_INT_H
@@ -119,7 +119,7 @@ extern const struct firewall_ops firewall_ipt_nft_ops;
 extern const struct firewall_ops firewall_ipt_legacy_ops;
 extern const struct firewall_ops firewall_nft_docker_ops;
 
-/* ---- firewall_ipt_linux.c: Docker's iptables (either flavour) ---- */
+/* ---- firewall_ipt_text_linux.c: iptables rules as text (pure) ---- */
 
 enum firewall_ipt_chain {
 	FIREWALL_IPT_USER,	/* filter DOCKER-USER */
@@ -142,15 +142,15 @@ struct firewall_ipt_rule {
 };
 
 /* Our rules for one family and chain, in order. Count or -E2BIG. */
-int firewall_ipt_expect(const char *tun, const struct firewall_opening *op, size_t n,
-			int family, enum firewall_ipt_chain c,
-			struct firewall_ipt_rule *out, size_t max);
+int firewall_ipt_text_expect(const char *tun, const struct firewall_opening *op, size_t n,
+			     int family, enum firewall_ipt_chain c,
+			     struct firewall_ipt_rule *out, size_t max);
 /* Rule text as iptables-save prints it, without "-A CHAIN ". */
-int firewall_ipt_format(const struct firewall_ipt_rule *r, char *buf, size_t size);
+int firewall_ipt_text_format(const struct firewall_ipt_rule *r, char *buf, size_t size);
 /* Parse a rule's text (after "-A CHAIN "). 0, or -EINVAL on bad syntax. */
-int firewall_ipt_parse(const char *spec, size_t len, struct firewall_ipt_rule *r);
-bool firewall_ipt_rule_equal(const struct firewall_ipt_rule *a,
-			     const struct firewall_ipt_rule *b);
+int firewall_ipt_text_parse(const char *spec, size_t len, struct firewall_ipt_rule *r);
+bool firewall_ipt_text_rule_equal(const struct firewall_ipt_rule *a,
+				  const struct firewall_ipt_rule *b);
 
 /* A rule found in iptables-save output. */
 struct firewall_ipt_found {
@@ -175,35 +175,37 @@ struct firewall_ipt_scan {
 };
 
 /* Scan save output for comment's rules. 0 or -errno (-ENOMEM, -EINVAL). */
-int firewall_ipt_scan(const char *text, size_t len, const char *comment,
-		      struct firewall_ipt_scan *s);
+int firewall_ipt_text_scan(const char *text, size_t len, const char *comment,
+			   struct firewall_ipt_scan *s);
 /* The same, and every rule of the filter and raw tables into s->all. */
-int firewall_ipt_scan_all(const char *text, size_t len, const char *comment,
-			  struct firewall_ipt_scan *s);
+int firewall_ipt_text_scan_all(const char *text, size_t len, const char *comment,
+			       struct firewall_ipt_scan *s);
 /*
  * What iptables-save output text says about tun's rules: the analysis
  * behind firewall_inspect, without running anything. 0 or -errno.
  */
-int firewall_ipt_inspect_text(const char *text, size_t len, const char *tun,
+int firewall_ipt_text_inspect(const char *text, size_t len, const char *tun,
 			      struct firewall_inspect_ipt *r);
-void firewall_ipt_scan_free(struct firewall_ipt_scan *s);
+void firewall_ipt_text_scan_free(struct firewall_ipt_scan *s);
 /*
  * Our rules in chain c must be exactly want[0..n) at positions 1..n.
  * True when they are.
  */
-bool firewall_ipt_in_place(const struct firewall_ipt_scan *s, enum firewall_ipt_chain c,
-			   const struct firewall_ipt_rule *want, size_t n);
+bool firewall_ipt_text_in_place(const struct firewall_ipt_scan *s, enum firewall_ipt_chain c,
+				const struct firewall_ipt_rule *want, size_t n);
 /*
  * iptables-restore --noflush input that deletes our rules in the chains
  * marked in fix (or in every chain with purge) and inserts want[c] at the
  * top of each fixed chain, one section per table. *inserted counts the
  * rules put back.
  */
-int firewall_ipt_script(const struct firewall_ipt_scan *s, const char *text,
-			const bool fix[FIREWALL_IPT_NCHAINS], bool purge,
-			const struct firewall_ipt_rule *const want[FIREWALL_IPT_NCHAINS],
-			const size_t n_want[FIREWALL_IPT_NCHAINS],
-			struct proc_buf *out, size_t *inserted);
+int firewall_ipt_text_script(const struct firewall_ipt_scan *s, const char *text,
+			     const bool fix[FIREWALL_IPT_NCHAINS], bool purge,
+			     const struct firewall_ipt_rule *const want[FIREWALL_IPT_NCHAINS],
+			     const size_t n_want[FIREWALL_IPT_NCHAINS],
+			     struct proc_buf *out, size_t *inserted);
+
+/* ---- firewall_ipt_linux.c: Docker's iptables (either flavour) ---- */
 
 /*
  * Hash of the legacy filter and raw tables of both families (entries
