@@ -382,16 +382,16 @@ static void test_nft_chain(void **state)
 
 	(void)state;
 	memset(&r, 0, sizeof(r));
-	firewall_nft_inspect_chain(first, 3, &r);
+	firewall_nft_docker_inspect_chain(first, 3, &r);
 	assert_int_equal(r.nft_accept_pos, 1);
 	assert_int_equal(r.nft_drop_pos, 0);
-	firewall_nft_inspect_chain(behind, 4, &r);
+	firewall_nft_docker_inspect_chain(behind, 4, &r);
 	assert_int_equal(r.nft_accept_pos, 3);
 	assert_int_equal(r.nft_drop_pos, 2);
-	firewall_nft_inspect_chain(absent, 1, &r);
+	firewall_nft_docker_inspect_chain(absent, 1, &r);
 	assert_int_equal(r.nft_accept_pos, 0);
 	assert_int_equal(r.nft_drop_pos, 1);
-	firewall_nft_inspect_chain(NULL, 0, &r);
+	firewall_nft_docker_inspect_chain(NULL, 0, &r);
 	assert_int_equal(r.nft_accept_pos, 0);
 	assert_int_equal(r.nft_drop_pos, 0);
 }
