@@ -63,10 +63,13 @@ int discover_process(struct discover *d);
  */
 int discover_resync(struct discover *d, const struct config *c);
 const struct discover_view *discover_view(const struct discover *d);
+
+/* The pure part, in discover_view.c (every platform). */
+
 /* Interface name matches the config's bridge patterns and no exclusion. */
-bool discover_match_ifname(const struct config *c, const char *ifname);
+bool discover_view_match_ifname(const struct config *c, const char *ifname);
 /*
- * The pure part: the view of n bridges (any order) under c's
+ * The view of n bridges (any order) under c's
  * ExcludePrefixes and IncludePrefixes (c may be NULL). Bridges come out
  * sorted by name, each one's addresses sorted and unique; prefixes are
  * the masked addresses minus those inside an exclusion, plus the
@@ -76,5 +79,14 @@ void discover_view_build(const struct config *c, const struct discover_bridge *b
 			 size_t n, struct discover_view *out);
 /* Same bridges (name, ifindex, up, addresses) and the same prefixes. */
 bool discover_view_equal(const struct discover_view *a, const struct discover_view *b);
+/* A valid IPv4 or IPv6 prefix: what discover_view_build() keeps. */
+bool discover_view_prefix_ok(const struct prefix *p);
+/* The entries of l that discovery reads: none without v, at most CONFIG_MAX_PREFIXES. */
+size_t discover_view_list_len(const struct config_prefixes *l);
+/*
+ * Log what changed from o to n: each bridge, address and prefix that came
+ * or went at debug level, the new prefix list at info level if it changed.
+ */
+void discover_view_log_changes(const struct discover_view *o, const struct discover_view *n);
 
 #endif

@@ -13,7 +13,9 @@
  * links, not their addresses. The view handed to the caller is computed
  * from the model by discover_view_build(), a pure function (sorting makes
  * it independent of the order events came in), and compared as a whole
- * with the previous view; the callback runs only when they differ.
+ * with the previous view; the callback runs only when they differ. The
+ * view, the name matching and the change log live in discover_view.c;
+ * this file owns the model and the rtnetlink side.
  *
  * Start. The event socket joins RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR and
  * RTNLGRP_IPV6_IFADDR first; only then does a second socket dump links and
@@ -48,7 +50,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -74,15 +75,9 @@
 #define DISCOVER_BATCH_MAX	1024		/* datagrams per discover_process() */
 /* Far more datagrams than a full 1 MiB queue can hold. */
 #define DISCOVER_DRAIN_MAX	65536
-#define DISCOVER_LOG_LIST	800		/* bytes of prefix list in one log line */
 
 /* For the tests: a small receive buffer makes overruns easy to provoke. */
 #define DISCOVER_TEST_RCVBUF_ENV "GANGWAY_TEST_NL_RCVBUF"
-
-_Static_assert(CONFIG_MAX_PREFIXES <=
-	       sizeof(((struct discover_view *)0)->prefixes) / sizeof(struct prefix) -
-	       (size_t)DISCOVER_MAX_BRIDGES * DISCOVER_MAX_ADDRS,
-	       "the view holds every bridge prefix and every IncludePrefixes entry");
 
 /* The matching bridges and their addresses, in no particular order. */
 struct discover_model {
@@ -154,302 +149,6 @@ static int discover_nlerr(int nlerr)
 	}
 }
 
-/* ------------------------------------------------------------ pure part */
-
-static bool discover_prefix_ok(const struct prefix *p)
-{
-	size_t alen = prefix_addr_len(p->family);
-
-	return alen && p->len <= alen * 8;
-}
-
-/* A copy with the bytes past the address zeroed, so that memcmp() works. */
-static struct prefix discover_prefix_copy(const struct prefix *p)
-{
-	struct prefix out;
-
-	memset(&out, 0, sizeof(out));
-	out.family = p->family;
-	out.len = p->len;
-	memcpy(out.addr.b, p->addr.b, prefix_addr_len(p->family));
-	return out;
-}
-
-
-static int discover_prefix_qcmp(const void *a, const void *b)
-{
-	return prefix_cmp(a, b);
-}
-
-static int discover_bridge_qcmp(const void *pa, const void *pb)
-{
-	const struct discover_bridge *a = pa, *b = pb;
-	int r = strncmp(a->ifname, b->ifname, IF_NAMESIZE);
-
-	if (r != 0)
-		return r;
-	return (a->ifindex > b->ifindex) - (a->ifindex < b->ifindex);
-}
-
-/* Sort v[0..n) and drop repeats; returns the new count. */
-static size_t discover_prefix_sort_uniq(struct prefix *v, size_t n)
-{
-	size_t i, out = 0;
-
-	if (!n)
-		return 0;
-	qsort(v, n, sizeof(*v), discover_prefix_qcmp);
-	for (i = 1; i < n; i++)
-		if (prefix_cmp(&v[out], &v[i]))
-			v[++out] = v[i];
-	return out + 1;
-}
-
-/* A pattern list entry is usable if it is terminated within its array. */
-static bool discover_pattern_match(const struct config_patterns *l, const char *name)
-{
-	size_t i, n = l->n < CONFIG_MAX_PATTERNS ? l->n : CONFIG_MAX_PATTERNS;
-
-	for (i = 0; i < n; i++)
-		if (memchr(l->v[i], '\0', IF_NAMESIZE) && l->v[i][0] &&
-		    !fnmatch(l->v[i], name, 0))
-			return true;
-	return false;
-}
-
-bool discover_match_ifname(const struct config *c, const char *ifname)
-{
-	size_t len;
-
-	if (!c || !ifname)
-		return false;
-	len = strnlen(ifname, IF_NAMESIZE);
-	if (len == 0 || len == IF_NAMESIZE)
-		return false;
-	return discover_pattern_match(&c->bridges, ifname) &&
-	       !discover_pattern_match(&c->exclude_interfaces, ifname);
-}
-
-static size_t discover_list_len(const struct config_prefixes *l)
-{
-	if (!l->v)
-		return 0;
-	return l->n < CONFIG_MAX_PREFIXES ? l->n : CONFIG_MAX_PREFIXES;
-}
-
-/* p lies entirely inside one of the ExcludePrefixes. */
-static bool discover_excluded(const struct config *c, const struct prefix *p)
-{
-	size_t i, n = discover_list_len(&c->exclude_prefixes);
-
-	for (i = 0; i < n; i++)
-		if (prefix_contains(&c->exclude_prefixes.v[i], p))
-			return true;
-	return false;
-}
-
-/**
- * discover_view_build - compute a view from bridges and the config
- * @c:		ExcludePrefixes and IncludePrefixes (NULL: neither)
- * @bridges:	the bridges, in any order; entries beyond the limits and
- *		addresses that are not valid IPv4/IPv6 are left out
- * @n:		number of bridges
- * @out:	the view: bridges sorted by name with their addresses sorted
- *		and unique; prefixes = masked addresses not inside any
- *		ExcludePrefixes entry, plus IncludePrefixes, sorted by family,
- *		address and length, without repeats
- *
- * Prefixes that only partly overlap an exclusion stay: a network cannot
- * be advertised in pieces. IncludePrefixes are added after the exclusions,
- * so an explicit inclusion wins.
- */
-void discover_view_build(const struct config *c, const struct discover_bridge *bridges,
-			 size_t n, struct discover_view *out)
-{
-	size_t i, j, np = 0, ni;
-
-	memset(out, 0, sizeof(*out));
-	if (n > DISCOVER_MAX_BRIDGES)
-		n = DISCOVER_MAX_BRIDGES;
-	for (i = 0; i < n; i++) {
-		const struct discover_bridge *s = &bridges[i];
-		struct discover_bridge *b = &out->bridges[out->n_bridges++];
-		size_t na = s->n_addrs < DISCOVER_MAX_ADDRS ? s->n_addrs : DISCOVER_MAX_ADDRS;
-
-		memcpy(b->ifname, s->ifname, IF_NAMESIZE);
-		b->ifname[IF_NAMESIZE - 1] = '\0';
-		b->ifindex = s->ifindex;
-		b->up = s->up;
-		for (j = 0; j < na; j++)
-			if (discover_prefix_ok(&s->addrs[j]))
-				b->addrs[b->n_addrs++] = discover_prefix_copy(&s->addrs[j]);
-		b->n_addrs = discover_prefix_sort_uniq(b->addrs, b->n_addrs);
-	}
-	qsort(out->bridges, out->n_bridges, sizeof(out->bridges[0]), discover_bridge_qcmp);
-
-	for (i = 0; i < out->n_bridges; i++) {
-		const struct discover_bridge *b = &out->bridges[i];
-
-		for (j = 0; j < b->n_addrs; j++) {
-			struct prefix p = b->addrs[j];
-
-			prefix_mask(&p);
-			if (c && discover_excluded(c, &p))
-				continue;
-			out->prefixes[np++] = p;
-		}
-	}
-	ni = c ? discover_list_len(&c->include_prefixes) : 0;
-	for (i = 0; i < ni; i++) {
-		struct prefix p;
-
-		if (!discover_prefix_ok(&c->include_prefixes.v[i]))
-			continue;
-		p = discover_prefix_copy(&c->include_prefixes.v[i]);
-		prefix_mask(&p);
-		out->prefixes[np++] = p;
-	}
-	out->n_prefixes = discover_prefix_sort_uniq(out->prefixes, np);
-}
-
-static bool discover_bridge_equal(const struct discover_bridge *a,
-				  const struct discover_bridge *b)
-{
-	size_t i;
-
-	if (strncmp(a->ifname, b->ifname, IF_NAMESIZE) != 0 || a->ifindex != b->ifindex ||
-	    a->up != b->up || a->n_addrs != b->n_addrs)
-		return false;
-	for (i = 0; i < a->n_addrs; i++)
-		if (prefix_cmp(&a->addrs[i], &b->addrs[i]))
-			return false;
-	return true;
-}
-
-bool discover_view_equal(const struct discover_view *a, const struct discover_view *b)
-{
-	size_t i;
-
-	if (a->n_bridges != b->n_bridges || a->n_prefixes != b->n_prefixes)
-		return false;
-	for (i = 0; i < a->n_bridges; i++)
-		if (!discover_bridge_equal(&a->bridges[i], &b->bridges[i]))
-			return false;
-	for (i = 0; i < a->n_prefixes; i++)
-		if (prefix_cmp(&a->prefixes[i], &b->prefixes[i]))
-			return false;
-	return true;
-}
-
-/* ------------------------------------------------------------ logging */
-
-static const struct discover_bridge *discover_view_find(const struct discover_view *v,
-							const char *ifname, int ifindex)
-{
-	size_t i;
-
-	for (i = 0; i < v->n_bridges; i++)
-		if (ifname ? !strncmp(v->bridges[i].ifname, ifname, IF_NAMESIZE)
-			   : v->bridges[i].ifindex == ifindex)
-			return &v->bridges[i];
-	return NULL;
-}
-
-static bool discover_has_prefix(const struct prefix *v, size_t n, const struct prefix *p)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (!prefix_cmp(&v[i], p))
-			return true;
-	return false;
-}
-
-/* Debug lines for what one bridge gained or lost between two views. */
-static void discover_log_bridge(const struct discover_view *ov, const struct discover_bridge *n)
-{
-	const struct discover_bridge *o = discover_view_find(ov, n->ifname, 0);
-	char buf[PREFIX_STRLEN];
-	size_t i;
-
-	if (!o) {
-		o = discover_view_find(ov, NULL, n->ifindex);
-		if (o)
-			log_debug("discover: bridge %s (ifindex %d) renamed to %s", o->ifname,
-				  n->ifindex, n->ifname);
-		else
-			log_debug("discover: bridge %s (ifindex %d, %s) appeared", n->ifname,
-				  n->ifindex, n->up ? "up" : "down");
-	} else if (o->ifindex != n->ifindex) {
-		log_debug("discover: bridge %s recreated (ifindex %d, was %d)", n->ifname,
-			  n->ifindex, o->ifindex);
-	}
-	if (o && o->up != n->up)
-		log_debug("discover: bridge %s is now %s", n->ifname, n->up ? "up" : "down");
-	for (i = 0; i < n->n_addrs; i++)
-		if (!o || !discover_has_prefix(o->addrs, o->n_addrs, &n->addrs[i]))
-			log_debug("discover: + address %s on %s",
-				  prefix_format(&n->addrs[i], buf, sizeof(buf)), n->ifname);
-	for (i = 0; o && i < o->n_addrs; i++)
-		if (!discover_has_prefix(n->addrs, n->n_addrs, &o->addrs[i]))
-			log_debug("discover: - address %s on %s",
-				  prefix_format(&o->addrs[i], buf, sizeof(buf)), n->ifname);
-}
-
-/*
- * Debug: every bridge, address and prefix that came or went. Info: one
- * line with the new prefix list when it changed.
- */
-static void discover_log_changes(const struct discover_view *o, const struct discover_view *n)
-{
-	char buf[PREFIX_STRLEN], list[DISCOVER_LOG_LIST];
-	size_t i, used = 0, shown = 0;
-	bool changed = false;
-
-	for (i = 0; i < n->n_bridges; i++)
-		discover_log_bridge(o, &n->bridges[i]);
-	for (i = 0; i < o->n_bridges; i++)
-		if (!discover_view_find(n, o->bridges[i].ifname, 0) &&
-		    !discover_view_find(n, NULL, o->bridges[i].ifindex))
-			log_debug("discover: bridge %s (ifindex %d) is gone", o->bridges[i].ifname,
-				  o->bridges[i].ifindex);
-	for (i = 0; i < n->n_prefixes; i++)
-		if (!discover_has_prefix(o->prefixes, o->n_prefixes, &n->prefixes[i])) {
-			log_debug("discover: + prefix %s",
-				  prefix_format(&n->prefixes[i], buf, sizeof(buf)));
-			changed = true;
-		}
-	for (i = 0; i < o->n_prefixes; i++)
-		if (!discover_has_prefix(n->prefixes, n->n_prefixes, &o->prefixes[i])) {
-			log_debug("discover: - prefix %s",
-				  prefix_format(&o->prefixes[i], buf, sizeof(buf)));
-			changed = true;
-		}
-	if (!changed)
-		return;
-
-	list[0] = '\0';
-	for (i = 0; i < n->n_prefixes; i++) {
-		int w;
-
-		prefix_format(&n->prefixes[i], buf, sizeof(buf));
-		w = snprintf(list + used, sizeof(list) - used, "%s%s", i ? " " : "", buf);
-		if (w < 0 || (size_t)w >= sizeof(list) - used) {
-			list[used] = '\0';
-			break;
-		}
-		used += (size_t)w;
-		shown++;
-	}
-	if (!n->n_prefixes)
-		log_info("discover: no prefixes to advertise");
-	else if (shown < n->n_prefixes)
-		log_info("discover: prefixes now: %s ... (%zu more)", list,
-			 n->n_prefixes - shown);
-	else
-		log_info("discover: prefixes now: %s", list);
-}
-
 /* ------------------------------------------------------------ the model */
 
 static struct discover_bridge *discover_model_find(struct discover_model *m, int ifindex)
@@ -475,7 +174,7 @@ static void discover_apply_link(struct discover *d, struct discover_model *m, in
 	struct discover_bridge *b = discover_model_find(m, l->ifindex);
 	bool bridge = l->has_kind ? l->bridge : b != NULL;
 
-	if (type != RTM_NEWLINK || !bridge || !discover_match_ifname(&d->conf, l->ifname)) {
+	if (type != RTM_NEWLINK || !bridge || !discover_view_match_ifname(&d->conf, l->ifname)) {
 		if (b) {
 			*b = m->bridges[--m->n];
 			discover_model_removed(d, m, event);
@@ -748,7 +447,7 @@ static void discover_publish(struct discover *d, bool notify)
 	discover_view_build(&d->conf, d->model.bridges, d->model.n, &d->next);
 	if (discover_view_equal(&d->next, &d->view))
 		return;
-	discover_log_changes(&d->view, &d->next);
+	discover_view_log_changes(&d->view, &d->next);
 	d->view = d->next;
 	if (notify && d->fn)
 		d->fn(d->ctx, &d->view);
@@ -878,7 +577,7 @@ static void discover_conf_free(struct config *c)
 
 static int discover_list_dup(struct config_prefixes *dst, const struct config_prefixes *src)
 {
-	size_t n = discover_list_len(src);
+	size_t n = discover_view_list_len(src);
 
 	dst->v = NULL;
 	dst->n = 0;
@@ -1073,11 +772,11 @@ static bool discover_bridge_ok(const struct discover *d, const struct discover_b
 	size_t i, j;
 
 	if (b->ifindex <= 0 || !memchr(b->ifname, '\0', IF_NAMESIZE) ||
-	    !discover_match_ifname(&d->conf, b->ifname) || b->n_addrs > DISCOVER_MAX_ADDRS)
+	    !discover_view_match_ifname(&d->conf, b->ifname) || b->n_addrs > DISCOVER_MAX_ADDRS)
 		return false;
 	for (i = 0; i < b->n_addrs; i++) {
 		a.addr = b->addrs[i];
-		if (!discover_prefix_ok(&b->addrs[i]) || !discover_addr_wanted(&a))
+		if (!discover_view_prefix_ok(&b->addrs[i]) || !discover_addr_wanted(&a))
 			return false;
 		for (j = 0; j < i; j++)
 			if (!prefix_cmp(&b->addrs[i], &b->addrs[j]))

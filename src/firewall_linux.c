@@ -18,13 +18,13 @@
  * opening. What an opening needs depends on the engine:
  *
  *   all engines      our table inet gangway: SNAT to the bridge's gateway,
- *                    TCP MSS clamp (firewall_nft_linux.c)
+ *                    TCP MSS clamp (firewall_nft_table_linux.c)
  *   iptables (20.10 - 28.x, and 29 with its default backend), in the
  *                    flavour dockerd used: accepts at the top of DOCKER-USER
  *                    and raw PREROUTING (firewall_ipt_linux.c)
  *   Docker 29 nftables backend: the bridge-accept-fwmark set at priority
  *                    -301 in our table, plus accepts at the top of Docker's
- *                    raw-PREROUTING chains (firewall_nft_linux.c)
+ *                    raw-PREROUTING chains (firewall_nft_docker_linux.c)
  *
  * Docker rewrites its rules whenever it likes (start, restart, network
  * create). firewall_check runs on a timer and on nftables events; it first
@@ -243,7 +243,7 @@ static int firewall_purge(struct firewall *fw, size_t *removed, bool *table)
 
 	*removed = 0;
 	*table = firewall_nft_exists(fw->be.nft, NFPROTO_INET, FIREWALL_TABLE, NULL) == 1;
-	ret = firewall_nft_delete(fw->be.nft);
+	ret = firewall_nft_table_delete(fw->be.nft);
 	if (ret)
 		first = ret;
 	for (i = 0; i < FIREWALL_NOPS; i++) {
@@ -315,11 +315,11 @@ static int firewall_sync(struct firewall *fw, bool force, size_t *written, bool 
 	spec.remap = fw->remap;
 	spec.n_remap = fw->n_remap;
 
-	ret = force ? 1 : firewall_nft_verify(fw->be.nft, &spec);
+	ret = force ? 1 : firewall_nft_table_verify(fw->be.nft, &spec);
 	if (ret < 0)
 		return ret;
 	if (ret > 0) {
-		ret = firewall_nft_install(fw->be.nft, &spec, &n);
+		ret = firewall_nft_table_install(fw->be.nft, &spec, &n);
 		if (ret < 0)
 			return ret;
 		*written += n;

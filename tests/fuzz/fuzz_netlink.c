@@ -92,7 +92,7 @@ static void check_view(const struct discover_view *v)
 	for (i = 0; i < v->n_bridges; i++) {
 		const struct discover_bridge *b = &v->bridges[i];
 
-		if (!memchr(b->ifname, '\0', IF_NAMESIZE) || !discover_match_ifname(&conf, b->ifname) ||
+		if (!memchr(b->ifname, '\0', IF_NAMESIZE) || !discover_view_match_ifname(&conf, b->ifname) ||
 		    b->ifindex <= 0 || b->n_addrs > DISCOVER_MAX_ADDRS)
 			fz_fail();
 		if (i && strcmp(v->bridges[i - 1].ifname, b->ifname) > 0)

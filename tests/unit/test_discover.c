@@ -88,20 +88,20 @@ static void test_match_default(void **state)
 	struct config c;
 
 	config_init(&c);
-	assert_true(discover_match_ifname(&c, "docker0"));
-	assert_true(discover_match_ifname(&c, "br-0123456789ab"));
-	assert_true(discover_match_ifname(&c, "br-x"));
-	assert_false(discover_match_ifname(&c, "docker1"));
-	assert_false(discover_match_ifname(&c, "virbr0"));
-	assert_false(discover_match_ifname(&c, "xbr-1"));
-	assert_false(discover_match_ifname(&c, "br0"));
-	assert_false(discover_match_ifname(&c, "Docker0"));
-	assert_false(discover_match_ifname(&c, ""));
-	assert_false(discover_match_ifname(&c, NULL));
-	assert_false(discover_match_ifname(NULL, "docker0"));
+	assert_true(discover_view_match_ifname(&c, "docker0"));
+	assert_true(discover_view_match_ifname(&c, "br-0123456789ab"));
+	assert_true(discover_view_match_ifname(&c, "br-x"));
+	assert_false(discover_view_match_ifname(&c, "docker1"));
+	assert_false(discover_view_match_ifname(&c, "virbr0"));
+	assert_false(discover_view_match_ifname(&c, "xbr-1"));
+	assert_false(discover_view_match_ifname(&c, "br0"));
+	assert_false(discover_view_match_ifname(&c, "Docker0"));
+	assert_false(discover_view_match_ifname(&c, ""));
+	assert_false(discover_view_match_ifname(&c, NULL));
+	assert_false(discover_view_match_ifname(NULL, "docker0"));
 	/* 16 characters cannot be an interface name. */
-	assert_false(discover_match_ifname(&c, "br-0123456789abc"));
-	assert_true(discover_match_ifname(&c, "br-0123456789ab"));
+	assert_false(discover_view_match_ifname(&c, "br-0123456789abc"));
+	assert_true(discover_view_match_ifname(&c, "br-0123456789ab"));
 	config_free(&c);
 }
 
@@ -114,31 +114,31 @@ static void test_match_patterns_and_exclusions(void **state)
 	config_init(&c);
 	patterns(&c.bridges, br, ARRAY_SIZE(br));
 	patterns(&c.exclude_interfaces, ex, ARRAY_SIZE(ex));
-	assert_true(discover_match_ifname(&c, "docker0"));
-	assert_true(discover_match_ifname(&c, "docker1"));
-	assert_false(discover_match_ifname(&c, "docker9"));
-	assert_false(discover_match_ifname(&c, "docker10"));
-	assert_true(discover_match_ifname(&c, "br-keep"));
-	assert_false(discover_match_ifname(&c, "br-skip"));
-	assert_false(discover_match_ifname(&c, "br-skipped1"));
-	assert_true(discover_match_ifname(&c, "lab7"));
-	assert_false(discover_match_ifname(&c, "labx"));
-	assert_true(discover_match_ifname(&c, "exact"));
-	assert_false(discover_match_ifname(&c, "exactly"));
+	assert_true(discover_view_match_ifname(&c, "docker0"));
+	assert_true(discover_view_match_ifname(&c, "docker1"));
+	assert_false(discover_view_match_ifname(&c, "docker9"));
+	assert_false(discover_view_match_ifname(&c, "docker10"));
+	assert_true(discover_view_match_ifname(&c, "br-keep"));
+	assert_false(discover_view_match_ifname(&c, "br-skip"));
+	assert_false(discover_view_match_ifname(&c, "br-skipped1"));
+	assert_true(discover_view_match_ifname(&c, "lab7"));
+	assert_false(discover_view_match_ifname(&c, "labx"));
+	assert_true(discover_view_match_ifname(&c, "exact"));
+	assert_false(discover_view_match_ifname(&c, "exactly"));
 
 	/* An exclusion alone matches nothing; no patterns match nothing. */
 	c.bridges.n = 0;
-	assert_false(discover_match_ifname(&c, "docker0"));
-	assert_false(discover_match_ifname(&c, "br-keep"));
+	assert_false(discover_view_match_ifname(&c, "docker0"));
+	assert_false(discover_view_match_ifname(&c, "br-keep"));
 
 	/* An entry without its terminator is skipped, not overread. */
 	patterns(&c.bridges, br, 1);
 	memset(c.bridges.v[0], 'a', IF_NAMESIZE);
-	assert_false(discover_match_ifname(&c, "aaaaaaaaaaaaaaa"));
+	assert_false(discover_view_match_ifname(&c, "aaaaaaaaaaaaaaa"));
 	/* A count past the array is clamped. */
 	patterns(&c.bridges, br, ARRAY_SIZE(br));
 	c.bridges.n = CONFIG_MAX_PATTERNS + 100;
-	assert_true(discover_match_ifname(&c, "exact"));
+	assert_true(discover_view_match_ifname(&c, "exact"));
 	config_free(&c);
 }
 

@@ -219,43 +219,43 @@ static void test_expect_format(void **state)
 	int n;
 
 	(void)state;
-	n = firewall_ipt_expect("gwtun5", op, 3, AF_INET, FIREWALL_IPT_USER, r, ARRAY_SIZE(r));
+	n = firewall_ipt_text_expect("gwtun5", op, 3, AF_INET, FIREWALL_IPT_USER, r, ARRAY_SIZE(r));
 	assert_int_equal(n, 4);
-	assert_true(firewall_ipt_format(&r[0], buf, sizeof(buf)) > 0);
+	assert_true(firewall_ipt_text_format(&r[0], buf, sizeof(buf)) > 0);
 	assert_string_equal(buf, "-s 10.201.5.1/32 -d 172.17.0.0/16 -i gwtun5 -o docker0 "
 			    "-m comment --comment \"gangway:gwtun5\" -j ACCEPT");
-	assert_true(firewall_ipt_format(&r[1], buf, sizeof(buf)) > 0);
+	assert_true(firewall_ipt_text_format(&r[1], buf, sizeof(buf)) > 0);
 	assert_string_equal(buf, "-s 10.201.5.1/32 -d 10.64.128.0/24 -i gwtun5 -o br-x "
 			    "-m comment --comment \"gangway:gwtun5\" -j ACCEPT");
-	assert_true(firewall_ipt_format(&r[2], buf, sizeof(buf)) > 0);
+	assert_true(firewall_ipt_text_format(&r[2], buf, sizeof(buf)) > 0);
 	assert_string_equal(buf, "-i docker0 -o gwtun5 -m conntrack --ctstate RELATED,ESTABLISHED "
 			    "-m comment --comment \"gangway:gwtun5\" -j ACCEPT");
-	assert_true(firewall_ipt_format(&r[3], buf, sizeof(buf)) > 0);
+	assert_true(firewall_ipt_text_format(&r[3], buf, sizeof(buf)) > 0);
 	assert_string_equal(buf, "-i br-x -o gwtun5 -m conntrack --ctstate RELATED,ESTABLISHED "
 			    "-m comment --comment \"gangway:gwtun5\" -j ACCEPT");
 
-	n = firewall_ipt_expect("gwtun5", op, 3, AF_INET, FIREWALL_IPT_RAW, r, ARRAY_SIZE(r));
+	n = firewall_ipt_text_expect("gwtun5", op, 3, AF_INET, FIREWALL_IPT_RAW, r, ARRAY_SIZE(r));
 	assert_int_equal(n, 2);
-	assert_true(firewall_ipt_format(&r[0], buf, sizeof(buf)) > 0);
+	assert_true(firewall_ipt_text_format(&r[0], buf, sizeof(buf)) > 0);
 	assert_string_equal(buf, "-s 10.201.5.1/32 -d 172.17.0.0/16 -i gwtun5 "
 			    "-m comment --comment \"gangway:gwtun5\" -j ACCEPT");
 
-	n = firewall_ipt_expect("gwtun5", op, 3, AF_INET6, FIREWALL_IPT_USER, r, ARRAY_SIZE(r));
+	n = firewall_ipt_text_expect("gwtun5", op, 3, AF_INET6, FIREWALL_IPT_USER, r, ARRAY_SIZE(r));
 	assert_int_equal(n, 2);
-	assert_true(firewall_ipt_format(&r[0], buf, sizeof(buf)) > 0);
+	assert_true(firewall_ipt_text_format(&r[0], buf, sizeof(buf)) > 0);
 	assert_string_equal(buf, "-s fd00:5::1/128 -d fd00:d0::/64 -i gwtun5 -o docker0 "
 			    "-m comment --comment \"gangway:gwtun5\" -j ACCEPT");
 
-	assert_int_equal(firewall_ipt_expect("gwtun5", op, 3, AF_INET, FIREWALL_IPT_USER, r, 3),
+	assert_int_equal(firewall_ipt_text_expect("gwtun5", op, 3, AF_INET, FIREWALL_IPT_USER, r, 3),
 			 -E2BIG);
-	assert_int_equal(firewall_ipt_expect("bad name", op, 3, AF_INET, FIREWALL_IPT_USER, r, 8),
+	assert_int_equal(firewall_ipt_text_expect("bad name", op, 3, AF_INET, FIREWALL_IPT_USER, r, 8),
 			 -EINVAL);
-	assert_int_equal(firewall_ipt_format(&r[0], buf, 20), -ENOSPC);
+	assert_int_equal(firewall_ipt_text_format(&r[0], buf, 20), -ENOSPC);
 }
 
 static int parse_str(const char *s, struct firewall_ipt_rule *r)
 {
-	return firewall_ipt_parse(s, strlen(s), r);
+	return firewall_ipt_text_parse(s, strlen(s), r);
 }
 
 static void test_parse(void **state)
@@ -268,23 +268,23 @@ static void test_parse(void **state)
 
 	(void)state;
 	/* What we write reads back as the same rule. */
-	n = firewall_ipt_expect("gwtun5", &op, 1, AF_INET, FIREWALL_IPT_USER, want, 4);
+	n = firewall_ipt_text_expect("gwtun5", &op, 1, AF_INET, FIREWALL_IPT_USER, want, 4);
 	assert_int_equal(n, 2);
 	for (i = 0; i < n; i++) {
-		assert_true(firewall_ipt_format(&want[i], buf, sizeof(buf)) > 0);
+		assert_true(firewall_ipt_text_format(&want[i], buf, sizeof(buf)) > 0);
 		assert_int_equal(parse_str(buf, &got), 0);
-		assert_true(firewall_ipt_rule_equal(&got, &want[i]));
+		assert_true(firewall_ipt_text_rule_equal(&got, &want[i]));
 	}
 	/* Option order does not matter; values are compared as prefixes. */
 	assert_int_equal(parse_str("-i gwtun5 -o docker0 -d 172.17.0.0/16 -s 10.201.5.1 "
 				   "-m comment --comment gangway:gwtun5 -j ACCEPT", &got), 0);
-	assert_true(firewall_ipt_rule_equal(&got, &want[0]));
+	assert_true(firewall_ipt_text_rule_equal(&got, &want[0]));
 
 	/* A negation, another target or match: not what we wrote. */
 	assert_int_equal(parse_str("-s 10.201.5.1/32 -d 172.17.0.0/16 ! -i gwtun5 -o docker0 "
 				   "-m comment --comment \"gangway:gwtun5\" -j ACCEPT", &got), 0);
 	assert_true(got.other);
-	assert_false(firewall_ipt_rule_equal(&got, &want[0]));
+	assert_false(firewall_ipt_text_rule_equal(&got, &want[0]));
 	assert_int_equal(parse_str("-s 10.201.5.1/32 -j DROP", &got), 0);
 	assert_true(got.other);
 	assert_int_equal(parse_str("-p tcp -m tcp --dport 80 -j ACCEPT", &got), 0);
@@ -298,13 +298,13 @@ static void test_parse(void **state)
 
 	/* A peer with AllowedIPs 0.0.0.0/0: iptables-save prints no -s. */
 	op = opening("0.0.0.0/0", "172.17.0.0/16", "172.17.0.1/16", "docker0");
-	n = firewall_ipt_expect("gwtun5", &op, 1, AF_INET, FIREWALL_IPT_USER, want, 4);
+	n = firewall_ipt_text_expect("gwtun5", &op, 1, AF_INET, FIREWALL_IPT_USER, want, 4);
 	assert_int_equal(n, 2);
-	assert_true(firewall_ipt_format(&want[0], buf, sizeof(buf)) > 0);
+	assert_true(firewall_ipt_text_format(&want[0], buf, sizeof(buf)) > 0);
 	assert_string_equal(buf, "-d 172.17.0.0/16 -i gwtun5 -o docker0 "
 			    "-m comment --comment \"gangway:gwtun5\" -j ACCEPT");
 	assert_int_equal(parse_str(buf, &got), 0);
-	assert_true(firewall_ipt_rule_equal(&got, &want[0]));
+	assert_true(firewall_ipt_text_rule_equal(&got, &want[0]));
 
 	/* Broken text: an error, never a crash. */
 	assert_int_equal(parse_str("-m comment --comment \"open", &got), -EINVAL);
@@ -312,7 +312,7 @@ static void test_parse(void **state)
 	assert_int_equal(parse_str("-s 10.0.0.300/8", &got), -EINVAL);
 	assert_int_equal(parse_str("-i 0123456789abcdefgh", &got), -EINVAL);
 	assert_int_equal(parse_str("", &got), 0);
-	assert_int_equal(firewall_ipt_parse("-s 10.0.0.1 -j ACCEPT", 5, &got), -EINVAL);
+	assert_int_equal(firewall_ipt_text_parse("-s 10.0.0.1 -j ACCEPT", 5, &got), -EINVAL);
 }
 
 /* ------------------------------------------------------------ save output */
@@ -365,17 +365,17 @@ static void want_docker0(struct want *w)
 					     "docker0");
 	int n;
 
-	n = firewall_ipt_expect("gwtun5", &op, 1, AF_INET, FIREWALL_IPT_USER, w->user, 4);
+	n = firewall_ipt_text_expect("gwtun5", &op, 1, AF_INET, FIREWALL_IPT_USER, w->user, 4);
 	assert_int_equal(n, 2);
 	w->n_user = (size_t)n;
-	n = firewall_ipt_expect("gwtun5", &op, 1, AF_INET, FIREWALL_IPT_RAW, w->raw, 4);
+	n = firewall_ipt_text_expect("gwtun5", &op, 1, AF_INET, FIREWALL_IPT_RAW, w->raw, 4);
 	assert_int_equal(n, 1);
 	w->n_raw = (size_t)n;
 }
 
 static void scan_str(const char *text, struct firewall_ipt_scan *s)
 {
-	assert_int_equal(firewall_ipt_scan(text, strlen(text), "gangway:gwtun5", s), 0);
+	assert_int_equal(firewall_ipt_text_scan(text, strlen(text), "gangway:gwtun5", s), 0);
 }
 
 static void test_scan_in_place(void **state)
@@ -397,12 +397,12 @@ static void test_scan_in_place(void **state)
 	assert_string_equal(s.found[1].chain, "DOCKER-USER");
 	assert_int_equal(s.found[1].pos, 1);
 	assert_int_equal(s.found[2].pos, 2);
-	assert_true(firewall_ipt_in_place(&s, FIREWALL_IPT_USER, w.user, w.n_user));
-	assert_true(firewall_ipt_in_place(&s, FIREWALL_IPT_RAW, w.raw, w.n_raw));
+	assert_true(firewall_ipt_text_in_place(&s, FIREWALL_IPT_USER, w.user, w.n_user));
+	assert_true(firewall_ipt_text_in_place(&s, FIREWALL_IPT_RAW, w.raw, w.n_raw));
 	/* Fewer or other rules wanted (the view changed): not in place. */
-	assert_false(firewall_ipt_in_place(&s, FIREWALL_IPT_USER, w.user, 1));
-	assert_false(firewall_ipt_in_place(&s, FIREWALL_IPT_RAW, w.user, 1));
-	firewall_ipt_scan_free(&s);
+	assert_false(firewall_ipt_text_in_place(&s, FIREWALL_IPT_USER, w.user, 1));
+	assert_false(firewall_ipt_text_in_place(&s, FIREWALL_IPT_RAW, w.user, 1));
+	firewall_ipt_text_scan_free(&s);
 }
 
 /* Replace the first occurrence of from with to in a copy of text. */
@@ -437,16 +437,16 @@ static void test_scan_broken(void **state)
 	t = edit(u, drop28, "-A PREROUTING -d 172.17.0.2/32 ! -i docker0 -j DROP\n"
 		 "-A PREROUTING -s 10.201.5.1/32 -d 172.17.0.0/16 -i gwtun5 -m comment --comment \"gangway:gwtun5\" -j ACCEPT\n");
 	scan_str(t, &s);
-	assert_false(firewall_ipt_in_place(&s, FIREWALL_IPT_RAW, w.raw, w.n_raw));
-	assert_true(firewall_ipt_in_place(&s, FIREWALL_IPT_USER, w.user, w.n_user));
-	firewall_ipt_scan_free(&s);
+	assert_false(firewall_ipt_text_in_place(&s, FIREWALL_IPT_RAW, w.raw, w.n_raw));
+	assert_true(firewall_ipt_text_in_place(&s, FIREWALL_IPT_USER, w.user, w.n_user));
+	firewall_ipt_text_scan_free(&s);
 	free(t);
 
 	/* Gone (chain flushed). */
 	scan_str(u, &s);
-	assert_false(firewall_ipt_in_place(&s, FIREWALL_IPT_RAW, w.raw, w.n_raw));
-	assert_true(firewall_ipt_in_place(&s, FIREWALL_IPT_RAW, w.raw, 0));
-	firewall_ipt_scan_free(&s);
+	assert_false(firewall_ipt_text_in_place(&s, FIREWALL_IPT_RAW, w.raw, w.n_raw));
+	assert_true(firewall_ipt_text_in_place(&s, FIREWALL_IPT_RAW, w.raw, 0));
+	firewall_ipt_text_scan_free(&s);
 	free(u);
 
 	/* Twice (an earlier run was killed): not in place. */
@@ -454,15 +454,15 @@ static void test_scan_broken(void **state)
 		 "-A DOCKER-USER -s 10.201.5.1/32 -d 172.17.0.0/16 -i gwtun5 -o docker0 -m comment --comment \"gangway:gwtun5\" -j ACCEPT\n");
 	scan_str(t, &s);
 	assert_int_equal(s.n_found, 4);
-	assert_false(firewall_ipt_in_place(&s, FIREWALL_IPT_USER, w.user, w.n_user));
-	firewall_ipt_scan_free(&s);
+	assert_false(firewall_ipt_text_in_place(&s, FIREWALL_IPT_USER, w.user, w.n_user));
+	firewall_ipt_text_scan_free(&s);
 	free(t);
 
 	/* Ours, edited by someone: same comment, other content. */
 	t = edit(save_ok, "-d 172.17.0.0/16 -i gwtun5 -o docker0", "-d 172.17.0.0/24 -i gwtun5 -o docker0");
 	scan_str(t, &s);
-	assert_false(firewall_ipt_in_place(&s, FIREWALL_IPT_USER, w.user, w.n_user));
-	firewall_ipt_scan_free(&s);
+	assert_false(firewall_ipt_text_in_place(&s, FIREWALL_IPT_USER, w.user, w.n_user));
+	firewall_ipt_text_scan_free(&s);
 	free(t);
 
 	/* A Docker 20.10 dump: no raw table; DOCKER-USER ends in RETURN. */
@@ -470,19 +470,19 @@ static void test_scan_broken(void **state)
 	assert_false(s.has_raw);
 	assert_true(s.has_user);
 	assert_int_equal(s.n_found, 0);
-	assert_false(firewall_ipt_in_place(&s, FIREWALL_IPT_USER, w.user, w.n_user));
-	firewall_ipt_scan_free(&s);
+	assert_false(firewall_ipt_text_in_place(&s, FIREWALL_IPT_USER, w.user, w.n_user));
+	firewall_ipt_text_scan_free(&s);
 
 	/* No Docker, junk, truncation: scanned without error or crash. */
 	scan_str("", &s);
 	assert_false(s.has_filter);
-	firewall_ipt_scan_free(&s);
+	firewall_ipt_text_scan_free(&s);
 	scan_str("*filter\n-A\n-A \n-A DOCKER-USER\n-A DOCKER-USER -m comment --comment \"gangway:gwtun5\n", &s);
 	assert_int_equal(s.n_found, 0);
 	assert_false(s.has_user);
-	firewall_ipt_scan_free(&s);
-	assert_int_equal(firewall_ipt_scan(save_ok, 100, "gangway:gwtun5", &s), 0);
-	firewall_ipt_scan_free(&s);
+	firewall_ipt_text_scan_free(&s);
+	assert_int_equal(firewall_ipt_text_scan(save_ok, 100, "gangway:gwtun5", &s), 0);
+	firewall_ipt_text_scan_free(&s);
 }
 
 static void test_script(void **state)
@@ -513,11 +513,11 @@ static void test_script(void **state)
 	n_want[FIREWALL_IPT_RAW] = w.n_raw;
 	scan_str(moved, &s);
 	assert_int_equal(s.n_found, 3);
-	fix[FIREWALL_IPT_USER] = !firewall_ipt_in_place(&s, FIREWALL_IPT_USER, w.user, w.n_user);
-	fix[FIREWALL_IPT_RAW] = !firewall_ipt_in_place(&s, FIREWALL_IPT_RAW, w.raw, w.n_raw);
+	fix[FIREWALL_IPT_USER] = !firewall_ipt_text_in_place(&s, FIREWALL_IPT_USER, w.user, w.n_user);
+	fix[FIREWALL_IPT_RAW] = !firewall_ipt_text_in_place(&s, FIREWALL_IPT_RAW, w.raw, w.n_raw);
 	/* Our stray rule in FORWARD is not where a family with DOCKER-USER
 	 * wants any: that chain needs fixing too. */
-	fix[FIREWALL_IPT_FORWARD] = !firewall_ipt_in_place(&s, FIREWALL_IPT_FORWARD, NULL, 0);
+	fix[FIREWALL_IPT_FORWARD] = !firewall_ipt_text_in_place(&s, FIREWALL_IPT_FORWARD, NULL, 0);
 	assert_true(fix[FIREWALL_IPT_USER]);
 	assert_true(fix[FIREWALL_IPT_RAW]);
 	assert_true(fix[FIREWALL_IPT_FORWARD]);
@@ -525,7 +525,8 @@ static void test_script(void **state)
 
 	/* Repair: delete ours by their text, insert at 1..n; the stray one
 	 * of ours in FORWARD and gwtun6's stay for the purge / their owner. */
-	assert_int_equal(firewall_ipt_script(&s, moved, fix, false, want, n_want, &out, &inserted), 0);
+	assert_int_equal(firewall_ipt_text_script(&s, moved, fix, false, want, n_want, &out,
+						  &inserted), 0);
 	assert_int_equal(inserted, 3);
 	assert_non_null(out.p);
 	assert_string_equal(out.p,
@@ -542,7 +543,7 @@ static void test_script(void **state)
 	/* Purge: every one of ours, in any chain, nothing inserted. */
 	out.len = 0;
 	memset(fix, 0, sizeof(fix));
-	assert_int_equal(firewall_ipt_script(&s, moved, fix, true, want, n_want, &out, &inserted), 0);
+	assert_int_equal(firewall_ipt_text_script(&s, moved, fix, true, want, n_want, &out, &inserted), 0);
 	assert_int_equal(inserted, 0);
 	assert_string_equal(out.p,
 		"*filter\n"
@@ -556,9 +557,10 @@ static void test_script(void **state)
 	/* Nothing to do: empty input for restore. */
 	out.len = 0;
 	out.p[0] = '\0';
-	assert_int_equal(firewall_ipt_script(&s, moved, fix, false, want, n_want, &out, &inserted), 0);
+	assert_int_equal(firewall_ipt_text_script(&s, moved, fix, false, want, n_want, &out,
+						  &inserted), 0);
 	assert_int_equal(out.len, 0);
-	firewall_ipt_scan_free(&s);
+	firewall_ipt_text_scan_free(&s);
 	proc_buf_free(&out);
 }
 
@@ -594,15 +596,15 @@ static void test_forward_fallback(void **state)
 	assert_int_equal(s.n_found, 1);
 	assert_string_equal(s.found[0].chain, "FORWARD");
 	assert_int_equal(s.found[0].pos, 2);
-	n = firewall_ipt_expect("gwtun5", &op, 1, AF_INET6, FIREWALL_IPT_FORWARD, fwd, 4);
+	n = firewall_ipt_text_expect("gwtun5", &op, 1, AF_INET6, FIREWALL_IPT_FORWARD, fwd, 4);
 	assert_int_equal(n, 2);
 	/* Behind Docker's jump (restarted dockerd put it first): fix. */
-	assert_false(firewall_ipt_in_place(&s, FIREWALL_IPT_FORWARD, fwd, (size_t)n));
+	assert_false(firewall_ipt_text_in_place(&s, FIREWALL_IPT_FORWARD, fwd, (size_t)n));
 	want[FIREWALL_IPT_FORWARD] = fwd;
 	n_want[FIREWALL_IPT_FORWARD] = (size_t)n;
 	fix[FIREWALL_IPT_FORWARD] = true;
-	assert_int_equal(firewall_ipt_script(&s, v6_2010, fix, false, want, n_want, &out,
-					     &inserted), 0);
+	assert_int_equal(firewall_ipt_text_script(&s, v6_2010, fix, false, want, n_want, &out,
+						  &inserted), 0);
 	assert_int_equal(inserted, 2);
 	assert_string_equal(out.p,
 		"*filter\n"
@@ -610,7 +612,7 @@ static void test_forward_fallback(void **state)
 		"-I FORWARD 1 -s fd00:5::1/128 -d fd00:d0::/64 -i gwtun5 -o docker0 -m comment --comment \"gangway:gwtun5\" -j ACCEPT\n"
 		"-I FORWARD 2 -i docker0 -o gwtun5 -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment \"gangway:gwtun5\" -j ACCEPT\n"
 		"COMMIT\n");
-	firewall_ipt_scan_free(&s);
+	firewall_ipt_text_scan_free(&s);
 	proc_buf_free(&out);
 }
 

@@ -36,7 +36,7 @@
 
 static void inspect(const char *text, struct firewall_inspect_ipt *r)
 {
-	assert_int_equal(firewall_ipt_inspect_text(text, strlen(text), TUN, r), 0);
+	assert_int_equal(firewall_ipt_text_inspect(text, strlen(text), TUN, r), 0);
 }
 
 /* Docker 20.10 - 28 in order: FORWARD jumps to DOCKER-USER first, ours lead it. */
@@ -337,8 +337,8 @@ static void test_odd_input(void **state)
 
 	inspect("", &r);
 	assert_int_equal(r.ours, 0);
-	assert_int_equal(firewall_ipt_inspect_text("", 0, "bad name", &r), -EINVAL);
-	assert_int_equal(firewall_ipt_inspect_text("", 0, "", &r), -EINVAL);
+	assert_int_equal(firewall_ipt_text_inspect("", 0, "bad name", &r), -EINVAL);
+	assert_int_equal(firewall_ipt_text_inspect("", 0, "", &r), -EINVAL);
 }
 
 /* The parser's view of targets and negations, which the inspection relies on. */
@@ -350,16 +350,16 @@ static void test_parse_targets(void **state)
 	struct firewall_ipt_rule r;
 
 	(void)state;
-	assert_int_equal(firewall_ipt_parse(a, strlen(a), &r), 0);
+	assert_int_equal(firewall_ipt_text_parse(a, strlen(a), &r), 0);
 	assert_true(r.in_neg);
 	assert_false(r.out_neg);
 	assert_string_equal(r.in, TUN);
 	assert_string_equal(r.target, "DROP");
 	assert_true(r.other);
-	assert_int_equal(firewall_ipt_parse(b, strlen(b), &r), 0);
+	assert_int_equal(firewall_ipt_text_parse(b, strlen(b), &r), 0);
 	assert_string_equal(r.target, "DOCKER-FORWARD");
 	assert_false(r.accept);
-	assert_int_equal(firewall_ipt_parse(c, strlen(c), &r), 0);
+	assert_int_equal(firewall_ipt_text_parse(c, strlen(c), &r), 0);
 	assert_string_equal(r.target, "ACCEPT");
 	assert_true(r.accept);
 	assert_false(r.other);
@@ -382,16 +382,16 @@ static void test_nft_chain(void **state)
 
 	(void)state;
 	memset(&r, 0, sizeof(r));
-	firewall_nft_inspect_chain(first, 3, &r);
+	firewall_nft_docker_inspect_chain(first, 3, &r);
 	assert_int_equal(r.nft_accept_pos, 1);
 	assert_int_equal(r.nft_drop_pos, 0);
-	firewall_nft_inspect_chain(behind, 4, &r);
+	firewall_nft_docker_inspect_chain(behind, 4, &r);
 	assert_int_equal(r.nft_accept_pos, 3);
 	assert_int_equal(r.nft_drop_pos, 2);
-	firewall_nft_inspect_chain(absent, 1, &r);
+	firewall_nft_docker_inspect_chain(absent, 1, &r);
 	assert_int_equal(r.nft_accept_pos, 0);
 	assert_int_equal(r.nft_drop_pos, 1);
-	firewall_nft_inspect_chain(NULL, 0, &r);
+	firewall_nft_docker_inspect_chain(NULL, 0, &r);
 	assert_int_equal(r.nft_accept_pos, 0);
 	assert_int_equal(r.nft_drop_pos, 0);
 }
