@@ -173,8 +173,9 @@ $(UNIT_BIN): $(BUILD)/tests/%: $(BUILD)/tests/obj/%.o $(UNIT_HOOKS_OBJ) $(LIBGW)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(UNIT_HOOKS_OBJ) $(LIBGW) $(LIBS) $(TEST_LIBS)
 
 # Small programs the integration tests drive (traffic generators, probes).
-$(BUILD)/tests/%: tests/tools/%.c $(LIBGW) $(DEPSTAMP) | $(BUILD)/tests
-	$(CC) $(ALL_CPPFLAGS) $(DEPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBGW) $(LIBS)
+$(BUILD)/tests/%: tests/tools/%.c $(UNIT_HOOKS_OBJ) $(LIBGW) $(DEPSTAMP) | $(BUILD)/tests
+	$(CC) $(ALL_CPPFLAGS) $(DEPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(UNIT_HOOKS_OBJ) \
+		$(LIBGW) $(LIBS)
 
 tests: $(UNIT_BIN) $(TEST_TOOLS) $(HOOKS_PROGS)
 test-tools: $(TEST_TOOLS)

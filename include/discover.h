@@ -43,8 +43,9 @@ typedef void (*discover_fn)(void *ctx, const struct discover_view *view);
  * Open an event socket subscribed to link and address changes, then dump
  * links and addresses. The config supplies Bridges, ExcludeInterfaces,
  * IncludePrefixes and ExcludePrefixes (copied). NULL on error, errno set.
- * For tests, GANGWAY_TEST_NL_RCVBUF=BYTES shrinks the event socket's
- * receive buffer so that overruns are easy to provoke.
+ * In the tests' build (GANGWAY_TEST_HOOKS) alone,
+ * GANGWAY_TEST_NL_RCVBUF=BYTES shrinks the event socket's receive buffer
+ * so that overruns are easy to provoke.
  */
 struct discover *discover_new(const struct config *c, discover_fn fn, void *ctx);
 void discover_free(struct discover *d);

@@ -76,8 +76,13 @@
 /* Far more datagrams than a full 1 MiB queue can hold. */
 #define DISCOVER_DRAIN_MAX	65536
 
-/* For the tests: a small receive buffer makes overruns easy to provoke. */
+#ifdef GANGWAY_TEST_HOOKS
+/*
+ * For the tests (their build alone): a small receive buffer makes overruns
+ * easy to provoke.
+ */
 #define DISCOVER_TEST_RCVBUF_ENV "GANGWAY_TEST_NL_RCVBUF"
+#endif
 
 /* The matching bridges and their addresses, in no particular order. */
 struct discover_model {
@@ -612,8 +617,9 @@ static int discover_conf_copy(struct config *dst, const struct config *src)
  */
 static void discover_set_rcvbuf(int fd)
 {
-	const char *env = getenv(DISCOVER_TEST_RCVBUF_ENV);
 	int size = DISCOVER_RCVBUF;
+#ifdef GANGWAY_TEST_HOOKS
+	const char *env = getenv(DISCOVER_TEST_RCVBUF_ENV);
 	char *end;
 	long v;
 
@@ -629,6 +635,7 @@ static void discover_set_rcvbuf(int fd)
 		}
 		log_warn("discover: ignoring %s=%s", DISCOVER_TEST_RCVBUF_ENV, env);
 	}
+#endif
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0 &&
 	    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size)) < 0)
 		log_debug("discover: cannot enlarge the netlink receive buffer: %m");

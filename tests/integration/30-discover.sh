@@ -268,6 +268,8 @@ lab_check "the first watcher has run all along" _lab_alive "$W1"
 lab_kill "$W1"
 
 echo "# 4. overrun: 1000 links while the watcher is stopped"
+lab_check "the production gangwayd does not know GANGWAY_TEST_NL_RCVBUF" bash -c \
+	"[ \$(strings '$(lab_build_dir)/gangwayd' | grep -c GANGWAY_TEST_NL_RCVBUF) = 0 ]"
 start_watch w2 "$LAB_DIR/default.conf" GANGWAY_TEST_NL_RCVBUF=4096
 W2=$W_PID
 lab_check "the watcher took the small receive buffer" \
