@@ -63,6 +63,7 @@ enum accept_what {
 	ACCEPT_NOT_OWN,		/* a DNS address outside the peer's configured AllowedIPs */
 	ACCEPT_NOT_UNICAST,	/* a DNS address no server can have (loopback, multicast...) */
 	ACCEPT_DOMAIN,		/* a domain other than the host's Domain */
+	ACCEPT_NO_ROOM,		/* its remap does not fit in the one ACK message */
 };
 
 /* Why a prefix was refused: the rule, and the route/address/claim it hit. */

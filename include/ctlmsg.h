@@ -75,6 +75,15 @@ int ctlmsg_decode(struct ctlmsg *m, const uint8_t key[CTLMSG_KEY_LEN], const uin
 const char *ctlmsg_status_name(enum ctlmsg_status s);
 
 /*
+ * An ACK's room for its entries: a message is at most CTLMSG_MAX_LEN
+ * bytes. Each entry takes ctlmsg_ack_entry_len(p, mapped) (mapped NULL
+ * unless REMAPPED). An ACK of a whole advertisement always fits without
+ * remaps; the remaps' second prefixes are what may not.
+ */
+#define CTLMSG_BODY_MAX		(CTLMSG_MAX_LEN - CTLMSG_HDR_LEN - CTLMSG_TAG_LEN)
+size_t ctlmsg_ack_entry_len(const struct prefix *p, const struct prefix *mapped);
+
+/*
  * The remaps an ACK of adv asks the guest to make: the REMAPPED entries
  * whose guest prefix adv lists, in order, into guest[] and host[] (room for
  * CTLMSG_MAX_PREFIXES each). An entry for anything else is not the host's

@@ -258,6 +258,10 @@ const char *accept_why_format(const struct accept_why *why, char *buf, size_t si
 	case ACCEPT_DOMAIN:
 		snprintf(buf, size, "not the host's domain");
 		break;
+	case ACCEPT_NO_ROOM:
+		snprintf(buf, size, "its remap to %s does not fit in the acknowledgement "
+			 "(%d bytes; fewer remapped IPv6 prefixes per guest)", hit, CTLMSG_MAX_LEN);
+		break;
 	}
 	return buf;
 }

@@ -143,6 +143,15 @@ static const char *const ctlmsg_status_names[CTLMSG_ST_MAX] = {
 	[CTLMSG_ST_REMAPPED] = "remapped",
 };
 
+size_t ctlmsg_ack_entry_len(const struct prefix *p, const struct prefix *mapped)
+{
+	size_t len = 1 + 2 + prefix_addr_len(p->family);
+
+	if (mapped)
+		len += 2 + prefix_addr_len(mapped->family);
+	return len;
+}
+
 const char *ctlmsg_status_name(enum ctlmsg_status s)
 {
 	return (unsigned int)s < CTLMSG_ST_MAX ? ctlmsg_status_names[s] : "unknown";

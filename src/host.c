@@ -296,7 +296,7 @@ static void host_on_advertise(struct host *h, struct wg_peer *peer, const struct
 	static struct accept_reported before;
 	static struct ctlmsg ack;
 	char buf[PREFIX_STRLEN];
-	size_t n_keep = 0;
+	size_t n_keep = 0, room;
 	bool need_view = h->watch_fd < 0;
 	int ret;
 
@@ -316,18 +316,35 @@ static void host_on_advertise(struct host *h, struct wg_peer *peer, const struct
 	ack.n = m->n;
 	before = hg->refused;
 	hg->refused.n = 0;
+	/*
+	 * The ACK is one message: every entry's plain form always fits (an
+	 * advertisement does), the remaps take what room is left, in order;
+	 * a remap past it is refused, never sent in an ACK that cannot be.
+	 */
+	room = CTLMSG_BODY_MAX;
+	for (size_t i = 0; i < m->n; i++)
+		room -= ctlmsg_ack_entry_len(&m->prefixes[i], NULL);
 	for (size_t i = 0; i < m->n; i++) {
 		const struct prefix *p = &m->prefixes[i];
 		const struct prefix *route = host_remap(cp, p);
 		struct accept_why why;
 		enum ctlmsg_status st;
+		size_t extra;
 
 		/* A remapped prefix is judged, allowed and routed as the host sees it. */
 		st = host_judge(h, hg, cp, p, route ? route : p, &why);
 		ack.prefixes[i] = *p;
 		if (route && st == CTLMSG_ST_INSTALLED) {
-			st = CTLMSG_ST_REMAPPED;
-			ack.mapped[i] = *route;
+			extra = ctlmsg_ack_entry_len(p, route) - ctlmsg_ack_entry_len(p, NULL);
+			if (extra <= room) {
+				room -= extra;
+				st = CTLMSG_ST_REMAPPED;
+				ack.mapped[i] = *route;
+			} else {
+				st = CTLMSG_ST_NOT_ALLOWED;
+				why = (struct accept_why){ .what = ACCEPT_NO_ROOM, .hit = *route };
+				route = p;
+			}
 		} else {
 			route = p;
 		}

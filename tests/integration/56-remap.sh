@@ -3,7 +3,10 @@
 # is refused as a conflict; after the host maps it to another prefix (Remap=
 # in its configuration, applied by SIGHUP), the host reaches the second VM's
 # container through the remapped address while the first stays reachable,
-# and the container sees the traffic as its own subnet's.
+# and the container sees the traffic as its own subnet's. With 40 IPv6
+# networks remapped too, more than one ACK message can carry, the remaps
+# that fit are made, the rest are refused as such, and the guest is still
+# acknowledged (its ACK is never one that cannot be sent).
 set -euo pipefail
 . "$(dirname "$0")/../lib/lab.sh"
 . "$(dirname "$0")/../lib/gw.sh"
@@ -77,11 +80,11 @@ guest_conf g1 "$T1" "$LAB_HOST_IP4"
 guest_conf g2 "$T2" "$GW_VM_HOST_IP"
 gw_start_host host host "$LAB_DIR/host.conf"
 HOST_PID=$GW_PID
-gw_start_guest vm g1 "$LAB_DIR/g1.conf"
-gw_start_guest vm2 g2 "$LAB_DIR/g2.conf"
 fetch() { lab_http host "http://$1/" 2 | grep -q "hello from $2"; }
-
-lab_check "the first guest's container is reachable" gw_until 10 fetch "$C" c1
+# The first guest holds the prefix before the second one asks for it.
+gw_start_guest vm g1 "$LAB_DIR/g1.conf"
+lab_check "the first guest's container is reachable" gw_until 15 fetch "$C" c1
+gw_start_guest vm2 g2 "$LAB_DIR/g2.conf"
 lab_check "the second guest's identical prefix is refused as a conflict" \
 	gw_wait_log "$LAB_DIR/g2.log" "did not route $SAME: conflict" 10
 lab_check "the host says so too" gw_wait_log "$LAB_DIR/host.log" "$SAME refused: conflict" 5
@@ -97,4 +100,40 @@ lab_check "...and still VM 1's container as $C" fetch "$C" c1
 lab_check "ping through the remap" lab_exec host ping -c 2 -i 0.2 -W 2 "$CMAPPED"
 lab_check "VM 2's translation rule is gangway's own" \
 	bash -c "ip netns exec $V2 nft list table inet gangway | grep -q 'dnat ip prefix to $SAME'"
+
+# 40 IPv6 networks in VM 2, routed as they are; then the host remaps
+# every one of them: 40 remaps take 40 x 18 bytes more than the ACK's
+# room once its plain entries are in.
+for i in $(seq 1 40); do
+	g=$(lab_subnet6 $((100 + i)))
+	ip -n "$V2" link add name "${LAB_RUN}b6$i" type bridge
+	ip -n "$V2" addr add "${g%::/64}::1/64" dev "${LAB_RUN}b6$i" nodad
+	ip -n "$V2" link set "${LAB_RUN}b6$i" up
+done
+acks() { grep -c 'The host acknowledged 41 prefix(es)' "$LAB_DIR/g2.log" || true; }
+lab_check "the guest's 41 prefixes are acknowledged" gw_until 10 bash -c "[ \$(grep -c 'The host acknowledged 41 prefix(es)' '$LAB_DIR/g2.log') -ge 1 ]"
+before=$(acks)
+remaps="Remap = $SAME=$MAPPED"
+for i in $(seq 1 40); do
+	remaps+=", $(lab_subnet6 $((100 + i)))=$(lab_subnet6 $((200 + i)))"
+done
+host_conf "$remaps"
+kill -HUP "$HOST_PID"
+lab_check "...and again with 40 of them remapped (an ACK that is sent)" \
+	gw_until 10 bash -c "[ \$(grep -c 'The host acknowledged 41 prefix(es)' '$LAB_DIR/g2.log') -gt $before ]"
+# Distinct lines: the guest logs its remaps again with each ACK.
+v6_remaps() { grep -o "The host reaches $LAB_ULA48:.* as $LAB_ULA48:.*" "$LAB_DIR/g2.log" | sort -u | wc -l; }
+no_room() { grep -c "does not fit in the acknowledgement" "$LAB_DIR/host.log" || true; }
+some_fit() { local n; n=$(v6_remaps); echo "$n remapped"; [ "$n" -ge 10 ]; }
+rest_refused() {
+	local r f
+	r=$(v6_remaps) f=$(no_room)
+	echo "$r remapped + $f refused"
+	[ "$f" -ge 1 ] && [ $((r + f)) = 40 ]
+}
+lab_check "some IPv6 remaps fit and were made" some_fit
+lab_check "the rest are refused as not fitting, each reported once, none lost" rest_refused
+lab_check "...and the guest is told they were not routed" \
+	gw_wait_log "$LAB_DIR/g2.log" "did not route $LAB_ULA48:" 5
+lab_check "the IPv4 remap still holds: VM 2's container as $CMAPPED" fetch "$CMAPPED" c2
 lab_done

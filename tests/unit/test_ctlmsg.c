@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
@@ -132,6 +133,54 @@ static void test_remapped_ack(void **state)
 	assert_int_equal(ctlmsg_decode(&d, K, buf, e + 3 + CTLMSG_TAG_LEN), -EBADMSG);
 	/* Restored: well formed and intact again. */
 	assert_int_equal(ctlmsg_decode(&d, K, buf, (size_t)n), 0);
+}
+
+/*
+ * ctlmsg_ack_entry_len counts what the encoder writes: a full ACK of 60
+ * IPv6 prefixes fits with every remap the room allows, and one more remap
+ * does not (the host's accounting is the encoder's).
+ */
+static void test_ack_room(void **state)
+{
+	static struct ctlmsg m;
+	uint8_t buf[CTLMSG_MAX_LEN];
+	size_t used = 0, fit = 0;
+	char text[64];
+	int n;
+
+	(void)state;
+	memset(&m, 0, sizeof(m));
+	m.type = CTLMSG_ACK;
+	m.life = 1;
+	m.nonce = 1;
+	m.n = CTLMSG_MAX_PREFIXES;
+	for (size_t i = 0; i < m.n; i++) {
+		snprintf(text, sizeof(text), "fd00:%zx::/64", i + 1);
+		m.prefixes[i] = pf(text);
+		snprintf(text, sizeof(text), "fd01:%zx::/64", i + 1);
+		m.mapped[i] = pf(text);
+		m.status[i] = CTLMSG_ST_INSTALLED;
+		used += ctlmsg_ack_entry_len(&m.prefixes[i], NULL);
+	}
+	/* The plain ACK of a whole advertisement always fits. */
+	assert_true(used <= CTLMSG_BODY_MAX);
+	n = ctlmsg_encode(&m, K, buf, sizeof(buf));
+	assert_int_equal(n, (int)(CTLMSG_HDR_LEN + used + CTLMSG_TAG_LEN));
+	for (size_t i = 0; i < m.n; i++) {
+		size_t extra = ctlmsg_ack_entry_len(&m.prefixes[i], &m.mapped[i]) -
+			       ctlmsg_ack_entry_len(&m.prefixes[i], NULL);
+
+		if (used + extra > CTLMSG_BODY_MAX)
+			break;
+		used += extra;
+		m.status[i] = CTLMSG_ST_REMAPPED;
+		fit++;
+	}
+	assert_true(fit > 0 && fit < m.n);
+	n = ctlmsg_encode(&m, K, buf, sizeof(buf));
+	assert_int_equal(n, (int)(CTLMSG_HDR_LEN + used + CTLMSG_TAG_LEN));
+	m.status[fit] = CTLMSG_ST_REMAPPED;
+	assert_int_equal(ctlmsg_encode(&m, K, buf, sizeof(buf)), -EMSGSIZE);
 }
 
 /* The guest translates only prefixes it advertises, whatever the ACK lists. */
@@ -698,6 +747,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_remapped_ack),
+		cmocka_unit_test(test_ack_room),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_ack_remaps),
 		cmocka_unit_test(test_names),
