@@ -28,6 +28,17 @@
 #endif
 
 #define PKTIO_SOCKBUF	(8 << 20)
+/*
+ * The device's queue towards us without segmentation offload, in packets.
+ * A TUN device drops what arrives while its queue (txqueuelen, 500 by
+ * default) is full, and a TCP sender is not held back by it: the skb is
+ * orphaned when queued, so TCP's small-queue limit never applies and one
+ * stream's window (up to tcp_wmem's 4 MiB) lands in the queue at once.
+ * With TSO an entry is a superpacket of up to 64 KiB and 500 are plenty;
+ * one packet per entry needs 4096 for about as many bytes (5.8 MB at
+ * 1420), or the stream loses packets and retransmits them all the time.
+ */
+#define PKTIO_TXQLEN_NO_TSO	4096
 
 /* What a mode asks for; -1 for an unknown mode. */
 static int pktio_mode_features(const char *mode)
@@ -58,6 +69,22 @@ static unsigned int pktio_tun_offloads(int fd, unsigned int want)
 		return PKTIO_F_TSO;
 	ioctl(fd, TUNSETOFFLOAD, 0UL);
 	return 0;
+}
+
+/* A longer device queue (SIOCSIFTXQLEN, on any socket); failure only costs drops. */
+static void pktio_tun_txqlen(const char *name, int qlen)
+{
+	struct ifreq ifr = { 0 };
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (s < 0)
+		return;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (ioctl(s, SIOCGIFTXQLEN, &ifr) == 0 && ifr.ifr_qlen < qlen) {
+		ifr.ifr_qlen = qlen;
+		ioctl(s, SIOCSIFTXQLEN, &ifr);
+	}
+	close(s);
 }
 
 static void pktio_describe(struct pktio *io)
@@ -104,6 +131,8 @@ int pktio_tun_open(struct pktio *io, char *name, size_t namelen)
 	io->features = (unsigned int)want & (PKTIO_F_MMSG | PKTIO_F_VNET);
 	if (want & PKTIO_F_VNET)
 		io->features |= pktio_tun_offloads(fd, (unsigned int)want);
+	if (!(io->features & PKTIO_F_TSO))
+		pktio_tun_txqlen(ifr.ifr_name, PKTIO_TXQLEN_NO_TSO);
 	if (want) {
 		ret = pktio_fast_init(io);
 		if (ret)
