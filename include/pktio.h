@@ -78,11 +78,22 @@ struct pktio_ops {
 #define PKTIO_F_UDP_GRO	0x20	/* UDP_GRO receives */
 #define PKTIO_F_ALL	0x3f
 
+/* Why the packet I/O dropped a packet or datagram (pktio_drop_name). */
+enum pktio_drop {
+	PKTIO_DROP_DEVICE_IN,	/* from the device, and no packet (short, cut wrong, too long) */
+	PKTIO_DROP_SOCKET_IN,	/* from the socket, and no peer's (truncated, odd source) */
+	PKTIO_DROP_SEND,	/* the socket would not take it (full, an error pending) */
+	PKTIO_DROP_DEVICE_OUT,	/* the device would not take it */
+	PKTIO_DROP_OVERFLOW,	/* more datagrams in one receive than a batch holds */
+	PKTIO_DROP_MAX
+};
+const char *pktio_drop_name(enum pktio_drop d);
+
 struct pktio_stats {
 	uint64_t tun_reads, tun_writes;		/* system calls */
 	uint64_t udp_sends, udp_recvs;		/* system calls */
 	uint64_t tun_packets_in, udp_datagrams_in;
-	uint64_t dropped;			/* malformed, truncated, unsendable */
+	uint64_t drops[PKTIO_DROP_MAX];
 };
 
 struct pktio {

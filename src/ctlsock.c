@@ -274,6 +274,11 @@ static void ctlsock_render_text(struct ctlsock_buf *b, const struct tunnel *t,
 		if (ds->drops[d])
 			ctlsock_printf(b, "  dropped (no peer) %s: %llu\n", wg_drop_name(d),
 				       (unsigned long long)ds->drops[d]);
+	for (int d = 0; d < PKTIO_DROP_MAX; d++)
+		if (t->io.stats.drops[d])
+			ctlsock_printf(b, "  dropped (packet I/O) %s: %llu\n",
+				       pktio_drop_name((enum pktio_drop)d),
+				       (unsigned long long)t->io.stats.drops[d]);
 	if (t->tap_stats.overflow)
 		ctlsock_printf(b, "  dropped (capture) capture-overflow: %llu\n",
 			       (unsigned long long)t->tap_stats.overflow);
@@ -385,6 +390,11 @@ static void ctlsock_render_json(struct ctlsock_buf *b, const struct tunnel *t,
 		ctlsock_printf(b, "\"resolver\": \"%s\", ", s->resolver);
 	ctlsock_printf(b, "\"device_drops\": ");
 	ctlsock_json_drops(b, wg_device_stats(t->dev)->drops, &t->tap_stats.overflow);
+	ctlsock_printf(b, ", \"pktio_drops\": {");
+	for (int d = 0; d < PKTIO_DROP_MAX; d++)
+		ctlsock_printf(b, "%s\"%s\": %llu", d ? ", " : "", pktio_drop_name((enum pktio_drop)d),
+			       (unsigned long long)t->io.stats.drops[d]);
+	ctlsock_printf(b, "}");
 	ctlsock_printf(b, ", \"capture\": {\"clients\": %u, \"packets\": %llu}",
 		       t->tap_stats.clients, (unsigned long long)t->tap_stats.packets);
 	/* packets each crypto thread ran in batches shared with workers, the event loop's first */

@@ -187,7 +187,8 @@ static int pktio_batch_recv(struct pktio *io, struct pktio_batch *b, enum pktio_
 		if (r == -EAGAIN || r == -EINTR)
 			break;
 		if (r == -EMSGSIZE || r == -EAFNOSUPPORT || r == -EBADMSG) {
-			io->stats.dropped++;	/* nothing a peer or the device should send */
+			/* nothing a peer or the device should send */
+			io->stats.drops[d == PKTIO_TUN ? PKTIO_DROP_DEVICE_IN : PKTIO_DROP_SOCKET_IN]++;
 			continue;
 		}
 		if (r < 0) {
@@ -228,7 +229,7 @@ static void pktio_batch_send(struct pktio *io, struct pktio_batch *b, enum pktio
 				continue;
 			}
 			/* this one cannot go (no room, an ICMP error pending...): drop it */
-			io->stats.dropped++;
+			io->stats.drops[d == PKTIO_TUN ? PKTIO_DROP_DEVICE_OUT : PKTIO_DROP_SEND]++;
 			done++;
 			continue;
 		}
@@ -240,7 +241,7 @@ static void pktio_batch_send(struct pktio *io, struct pktio_batch *b, enum pktio
 			r = b->one->udp_send(io, &m[done].ep, m[done].data, m[done].len);
 		}
 		if (r < 0)
-			io->stats.dropped++;
+			io->stats.drops[d == PKTIO_TUN ? PKTIO_DROP_DEVICE_OUT : PKTIO_DROP_SEND]++;
 		done++;
 	}
 }
@@ -291,7 +292,7 @@ static int pktio_batch_tun_read_batch(struct pktio *io, struct wg_packet **pkts)
 		return n;
 	for (int i = 0; i < n; i++) {
 		if (!b->msg[i].len || b->msg[i].len > b->tx_room) {
-			io->stats.dropped++;
+			io->stats.drops[PKTIO_DROP_DEVICE_IN]++;
 			continue;
 		}
 		b->pkts[k].data = b->msg[i].data;
@@ -319,7 +320,8 @@ static int pktio_batch_udp_recv_batch(struct pktio *io, struct wg_datagram **dgr
 		return n;
 	for (int i = 0; i < n; i++) {
 		if (!b->msg[i].len || b->msg[i].len > b->rx_room) {
-			io->stats.dropped++;	/* truncated, or from nowhere we can answer */
+			/* truncated, or from nowhere we can answer */
+			io->stats.drops[PKTIO_DROP_SOCKET_IN]++;
 			continue;
 		}
 		b->dgrams[k].data = b->msg[i].data;
@@ -345,7 +347,7 @@ static int pktio_batch_udp_send(struct pktio *io, const struct wg_endpoint *to,
 		io->stats.udp_sends++;
 		ret = b->one->udp_send(io, to, buf, len);
 		if (ret < 0)
-			io->stats.dropped++;
+			io->stats.drops[PKTIO_DROP_SEND]++;
 		return ret;
 	}
 	if (b->n_sends == PKTIO_BATCH_MAX)
@@ -369,7 +371,7 @@ static ssize_t pktio_batch_tun_write(struct pktio *io, const uint8_t *pkt, size_
 		io->stats.tun_writes++;
 		ret = b->one->tun_write(io, pkt, len);
 		if (ret < 0)
-			io->stats.dropped++;
+			io->stats.drops[PKTIO_DROP_DEVICE_OUT]++;
 		return ret;
 	}
 	if (b->n_writes == PKTIO_BATCH_MAX)

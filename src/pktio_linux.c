@@ -38,8 +38,9 @@ static const struct pktio_many pktio_mmsg;
  * orphaned when queued, so TCP's small-queue limit never applies and one
  * stream's window (up to tcp_wmem's 4 MiB) lands in the queue at once.
  * With TSO an entry is a superpacket of up to 64 KiB and 500 are plenty;
- * one packet per entry needs 4096 for about as many bytes (5.8 MB at
- * 1420), or the stream loses packets and retransmits them all the time.
+ * with one packet per entry 4096 hold a stream's window (5.8 MB at 1420,
+ * less than 500 superpackets may), or the stream loses packets and
+ * retransmits them all the time.
  */
 #define PKTIO_TXQLEN_NO_TSO	4096
 
