@@ -893,7 +893,7 @@ static int tunnel_auto_workers(void)
 /*
  * CryptoWorkers = auto | 0-3 (GANGWAY_CRYPTO_WORKERS overrides it): threads
  * that share the seal and open of each batch with the event loop (see
- * tunnel_auto_workers). Only the batch paths use them.
+ * tunnel_auto_workers). Every packet I/O hands the engine batches (pktio.h).
  */
 static int tunnel_start_pool(struct tunnel *t)
 {
