@@ -279,7 +279,7 @@ static int pktio_mmsg_udp_send(struct pktio *io, const struct pktio_msg *m, unsi
 	struct wg_endpoint sa[PKTIO_BATCH_MAX];
 	socklen_t salen;
 	unsigned int i;
-	int r;
+	int r = 0;
 
 	if (n > PKTIO_BATCH_MAX)
 		n = PKTIO_BATCH_MAX;
