@@ -93,7 +93,7 @@ int pktio_batch_init(struct pktio *io, const struct pktio_ops *one,
 	dgram = wg_datagram_len(mtu, mtu);
 	b->tx_room = mtu;
 	b->rx_room = dgram + 64;
-	b->slot = WG_HEADROOM + (b->tx_room > b->rx_room ? b->tx_room : b->rx_room) +
+	b->slot = WG_HEADROOM + (b->tx_room + 1 > b->rx_room ? b->tx_room + 1 : b->rx_room) +
 		  WG_TAILROOM;
 	b->slot = (b->slot + 63) & ~(size_t)63;
 	b->slots = (unsigned int)(PKTIO_BATCH_ARENA / b->slot);
@@ -283,9 +283,11 @@ static int pktio_batch_tun_read_batch(struct pktio *io, struct wg_packet **pkts)
 	/* the slots are about to be reused */
 	if (b->n_sends)
 		pktio_batch_udp_flush(io);
+	/* one byte more than a packet may have: a longer one (the device's MTU
+	 * raised behind our back) shows, cut short, as too long, not as a packet */
 	for (unsigned int i = 0; i < b->slots; i++) {
 		b->msg[i].data = b->tx + i * b->slot + WG_HEADROOM;
-		b->msg[i].len = b->tx_room;
+		b->msg[i].len = b->tx_room + 1;
 	}
 	n = pktio_batch_recv(io, b, PKTIO_TUN, b->slots);
 	if (n < 0)

@@ -39,7 +39,11 @@ static void fake_push(struct fake_q *q, const uint8_t *p, size_t len, const stru
 	q->tail++;
 }
 
-/* Receive one from q into buf: length, -EAGAIN, or -EMSGSIZE when it does not fit. */
+/*
+ * Receive one from q into buf: length, -EAGAIN, or what does not fit:
+ * -EMSGSIZE from a socket (recvmsg sees MSG_TRUNC), cut to size from the
+ * device (a TUN read truncates silently).
+ */
 static ssize_t fake_pop(struct fake_q *q, uint8_t *buf, size_t size, struct wg_endpoint *ep)
 {
 	size_t len;
@@ -47,7 +51,9 @@ static ssize_t fake_pop(struct fake_q *q, uint8_t *buf, size_t size, struct wg_e
 	if (q->head == q->tail)
 		return -EAGAIN;
 	len = q->len[q->head];
-	if (len > size) {
+	if (len > size && q == &F.tun_in) {
+		len = size;
+	} else if (len > size) {
 		q->head++;
 		return -EMSGSIZE;
 	}
@@ -437,6 +443,31 @@ static void test_truncated(void **state)
 	}
 }
 
+/* A packet longer than the MTU (raised behind our back) is dropped, never cut short. */
+static void test_device_too_long(void **state)
+{
+	uint8_t big[1500], buf[2048];
+	struct wg_packet *p;
+	struct pktio io;
+	int n;
+
+	(void)state;
+	memset(big, 0x45, sizeof(big));
+	for (int many = 0; many < 2; many++) {
+		io_open(&io, many ? &many_ops : NULL);
+		fake_push(&F.tun_in, buf, pkt_make(1, buf), NULL);
+		fake_push(&F.tun_in, big, sizeof(big), NULL);	/* MTU 1420 */
+		fake_push(&F.tun_in, big, 1420, NULL);		/* exactly the MTU */
+		n = io.ops->tun_read_batch(&io, &p);
+		assert_int_equal(n, 2);
+		assert_int_equal(p[0].len, pkt_make(1, buf));
+		assert_int_equal(p[1].len, 1420);
+		assert_int_equal(io.stats.drops[PKTIO_DROP_DEVICE_IN], 1);
+		assert_int_equal(drops(&io), 1);
+		io_close(&io);
+	}
+}
+
 /*
  * Sends and writes from elsewhere (a handshake, a queued packet) go at
  * once, after what is held: nothing is reordered.
@@ -511,6 +542,7 @@ int main(void)
 		cmocka_unit_test(test_fallback),
 		cmocka_unit_test(test_send_errors),
 		cmocka_unit_test(test_truncated),
+		cmocka_unit_test(test_device_too_long),
 		cmocka_unit_test(test_order),
 		cmocka_unit_test(test_lone),
 	};
