@@ -182,7 +182,8 @@ static int pktio_batch_recv(struct pktio *io, struct pktio_batch *b, enum pktio_
 			return c ? c : -EAGAIN;
 		*many = NULL;
 	}
-	while (got < n) {
+	/* bounded, so a flood of bad datagrams cannot hold the loop here */
+	for (unsigned int tries = 0; got < n && tries < 2 * n; tries++) {
 		r = pktio_batch_recv_one(io, b, d, &b->msg[got]);
 		if (r == -EAGAIN || r == -EINTR)
 			break;
