@@ -443,6 +443,33 @@ static void test_truncated(void **state)
 	}
 }
 
+/* A flood of bad datagrams holds a receive for at most two slots' worth of tries. */
+static void test_bad_flood(void **state)
+{
+	uint8_t big[2048] = { 0 }, buf[2048];
+	struct wg_datagram *d;
+	struct wg_endpoint ep;
+	struct pktio io;
+	int n, calls = 0;
+
+	(void)state;
+	io_open(&io, NULL);
+	ep_make(0, &ep);
+	for (int i = 0; i < 300; i++)
+		fake_push(&F.udp_in, big, sizeof(big), &ep);
+	fake_push(&F.udp_in, buf, pkt_make(3, buf), &ep);
+	do {
+		n = io.ops->udp_recv_batch(&io, &d);
+		calls++;
+		assert_true(F.single_calls[PKTIO_MANY_UDP_RECV] <= (unsigned int)calls * 2 * PKTIO_BATCH_MAX);
+	} while (n == -EAGAIN && calls < 10);
+	assert_int_equal(n, 1);
+	assert_int_equal(d[0].len, pkt_make(3, buf));
+	assert_int_equal(calls, 3);	/* 128 + 128 tries, then 44 bad and the good one */
+	assert_int_equal(io.stats.drops[PKTIO_DROP_SOCKET_IN], 300);
+	io_close(&io);
+}
+
 /* A packet longer than the MTU (raised behind our back) is dropped, never cut short. */
 static void test_device_too_long(void **state)
 {
@@ -543,6 +570,7 @@ int main(void)
 		cmocka_unit_test(test_send_errors),
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_device_too_long),
+		cmocka_unit_test(test_bad_flood),
 		cmocka_unit_test(test_order),
 		cmocka_unit_test(test_lone),
 	};
