@@ -235,11 +235,13 @@ build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(UNIT_HOOKS_OBJ) build-fuzz/libgangway.a
 		-o $@ $< $(UNIT_HOOKS_OBJ) build-fuzz/libgangway.a $(LIBS)
 
 # Not part of make check (tests/integration/60-fastpath.sh runs it briefly).
-# wireguard-go with offloads is Debian 13's, unpacked under $(BUILD)/bench;
-# without it the table has no wireguard-go column. BENCH_ARGS: see bench.sh.
+# wireguard-go is the newest Debian has (unstable's), unpacked under
+# $(BUILD)/bench; without it the table has no wireguard-go column. The
+# chart (build/bench/bench.png) needs gnuplot (make deps). BENCH_ARGS: see
+# bench.sh.
 bench: all
-	tests/bench/fetch-wggo.sh $(BUILD)/bench/wggo || \
-		echo "bench: no wireguard-go from Debian 13; measuring without it" >&2
+	tests/bench/fetch-wggo.sh $(BUILD)/bench/wggo-sid sid || \
+		echo "bench: no wireguard-go from Debian unstable; measuring without it" >&2
 	BUILD=$(BUILD) tests/bench/bench.sh $(BENCH_ARGS)
 
 # Traffic with faults injected periodically; RSS and fds over time (root).

@@ -19,6 +19,7 @@
 #include <netinet/in.h>
 #include <sys/ioccom.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 /* xnu bsd/sys/sys_domain.h: the protocol of PF_SYSTEM control sockets. */
 #ifndef SYSPROTO_CONTROL
@@ -63,5 +64,26 @@ struct compat_in6_aliasreq {
 #define COMPAT_SIOCAIFADDR_IN6		_IOW('i', 26, struct compat_in6_aliasreq)
 #define COMPAT_IN6_IFF_NODAD		0x0020		/* no duplicate detection */
 #define COMPAT_ND6_INFINITE_LIFETIME	0xffffffffu
+
+/*
+ * xnu bsd/sys/socket_private.h (not in the SDK): recvmsg_x and sendmsg_x
+ * move several datagrams per system call. For recvmsg_x msg_datalen
+ * receives each datagram's length; for sendmsg_x the iovecs give it and
+ * msg_datalen must be 0, as must msg_flags on input. Our own name for the
+ * layout; libSystem exports both functions (since macOS 10.11). They are
+ * private: pktio_batch.c falls back to one call per packet when they fail.
+ */
+struct compat_msghdr_x {
+	void *msg_name;
+	socklen_t msg_namelen;
+	struct iovec *msg_iov;
+	int msg_iovlen;
+	void *msg_control;
+	socklen_t msg_controllen;
+	int msg_flags;
+	size_t msg_datalen;
+};
+ssize_t recvmsg_x(int s, const struct compat_msghdr_x *msgp, unsigned int cnt, int flags);
+ssize_t sendmsg_x(int s, const struct compat_msghdr_x *msgp, unsigned int cnt, int flags);
 
 #endif

@@ -20,6 +20,7 @@
 #include "ctlsock.h"
 #include "key.h"
 #include "names.h"
+#include "pktio.h"
 #include "pool.h"
 #include "prefix.h"
 #include "wg.h"
@@ -90,6 +91,7 @@ struct ctlsock_snap {
 	unsigned int crypto_threads;	/* 0: no pool; else the loop's and the workers' */
 	uint64_t crypto_jobs[1 + POOL_MAX_WORKERS];	/* packets each sealed or opened */
 	uint64_t device_drops[WG_DROP_MAX];
+	uint64_t pktio_drops[PKTIO_DROP_MAX];	/* the packet I/O's own, by reason */
 	struct ctlsock_peer peers[CONFIG_MAX_PEERS];
 	size_t n_peers;
 	/* the captures', filled by the server */

@@ -4,18 +4,22 @@
  * implementation (batches, offloads, several queues) can replace the plain
  * one without touching the protocol engine or the event loop.
  *
- * Two kinds of implementation: the plain ones (pktio_linux.c on Linux,
+ * Three kinds of implementation: the plain ones (pktio_linux.c on Linux,
  * pktio_macos.c) move one packet per system call through the four single
- * calls; Linux's fast one (pktio_fast_linux.c) also fills in the batch calls,
- * which the runtime then uses instead: whole batches of packets from the
- * device (TUN superpackets already cut into IP packets) and from the
- * socket (UDP GRO messages already cut into datagrams), and sends and
- * device writes held back until a flush, so that they leave as UDP GSO
- * sends and TUN superpackets.
+ * calls; the batch one (pktio_batch.c, both systems) fills in the batch
+ * calls over them, or over system calls that move many packets at once
+ * (recvmmsg/sendmmsg, macOS's recvmsg_x/sendmsg_x); Linux's fast one
+ * (pktio_fast_linux.c) fills them in with offloads. With batch calls the
+ * runtime hands the engine whole batches: packets from the device (TUN
+ * superpackets already cut into IP packets) and datagrams from the socket
+ * (UDP GRO messages already cut), and sends and device writes are held
+ * back until a flush, so that they leave together (as UDP GSO sends and
+ * TUN superpackets on the fast path).
  */
 #ifndef GANGWAY_PKTIO_H
 #define GANGWAY_PKTIO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -74,11 +78,22 @@ struct pktio_ops {
 #define PKTIO_F_UDP_GRO	0x20	/* UDP_GRO receives */
 #define PKTIO_F_ALL	0x3f
 
+/* Why the packet I/O dropped a packet or datagram (pktio_drop_name). */
+enum pktio_drop {
+	PKTIO_DROP_DEVICE_IN,	/* from the device, and no packet (short, cut wrong, too long) */
+	PKTIO_DROP_SOCKET_IN,	/* from the socket, and no peer's (truncated, odd source) */
+	PKTIO_DROP_SEND,	/* the socket would not take it (full, an error pending) */
+	PKTIO_DROP_DEVICE_OUT,	/* the device would not take it */
+	PKTIO_DROP_OVERFLOW,	/* more datagrams in one receive than a batch holds */
+	PKTIO_DROP_MAX
+};
+const char *pktio_drop_name(enum pktio_drop d);
+
 struct pktio_stats {
 	uint64_t tun_reads, tun_writes;		/* system calls */
 	uint64_t udp_sends, udp_recvs;		/* system calls */
 	uint64_t tun_packets_in, udp_datagrams_in;
-	uint64_t dropped;			/* malformed, truncated, unsendable */
+	uint64_t drops[PKTIO_DROP_MAX];
 };
 
 struct pktio {
@@ -98,6 +113,43 @@ struct pktio {
 };
 
 extern const struct pktio_ops pktio_plain_ops;
+
+/* ---- batches over single or many-packet system calls (pktio_batch.c) ---------- */
+#define PKTIO_BATCH_MAX	64	/* packets per batch */
+
+/* One packet or datagram for a many call. */
+struct pktio_msg {
+	uint8_t *data;
+	size_t len;		/* receiving: room in, length out; sending: length */
+	struct wg_endpoint ep;	/* UDP: where it came from, or where it goes */
+};
+
+/*
+ * System calls that move up to n packets at once: the count moved (> 0),
+ * or -errno (-EAGAIN: none waits, or no room). Any may be NULL. One that
+ * fails with ENOSYS, EINVAL or EOPNOTSUPP is not called again; the single
+ * calls take its place. A tun_recv or udp_recv sets each message's len
+ * (0: nothing usable, dropped) and udp_recv its ep.
+ */
+struct pktio_many {
+	int (*tun_recv)(struct pktio *io, struct pktio_msg *m, unsigned int n);
+	int (*tun_send)(struct pktio *io, const struct pktio_msg *m, unsigned int n);
+	int (*udp_recv)(struct pktio *io, struct pktio_msg *m, unsigned int n);
+	int (*udp_send)(struct pktio *io, const struct pktio_msg *m, unsigned int n);
+};
+enum { PKTIO_MANY_TUN_RECV, PKTIO_MANY_TUN_SEND, PKTIO_MANY_UDP_RECV, PKTIO_MANY_UDP_SEND };
+
+extern const struct pktio_ops pktio_batch_ops;
+/*
+ * Batch calls over one (the single calls: tun_read, tun_write, udp_recv,
+ * udp_send) and many (NULL: none); buffers for io->mtu in io->priv. The
+ * caller then sets io->ops to &pktio_batch_ops.
+ */
+int pktio_batch_init(struct pktio *io, const struct pktio_ops *one,
+		     const struct pktio_many *many);
+void pktio_batch_free(struct pktio *io);
+/* Whether the many call which (PKTIO_MANY_*) is still in use. */
+bool pktio_batch_uses_many(const struct pktio *io, unsigned int which);
 
 /* What is in use, for the log and the status: the opens' description, else the ops' name. */
 static inline const char *pktio_desc(const struct pktio *io)

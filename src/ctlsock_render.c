@@ -138,6 +138,11 @@ static void ctlsock_render_text(struct ctlsock_buf *b, const struct ctlsock_snap
 		if (snap->device_drops[d])
 			ctlsock_render_printf(b, "  dropped (no peer) %s: %llu\n", wg_drop_name(d),
 					      (unsigned long long)snap->device_drops[d]);
+	for (int d = 0; d < PKTIO_DROP_MAX; d++)
+		if (snap->pktio_drops[d])
+			ctlsock_render_printf(b, "  dropped (packet I/O) %s: %llu\n",
+					      pktio_drop_name((enum pktio_drop)d),
+					      (unsigned long long)snap->pktio_drops[d]);
 	if (snap->capture.overflow)
 		ctlsock_render_printf(b, "  dropped (capture) capture-overflow: %llu\n",
 				      (unsigned long long)snap->capture.overflow);
@@ -296,6 +301,12 @@ static void ctlsock_render_json(struct ctlsock_buf *b, const struct ctlsock_snap
 		ctlsock_render_printf(b, "\"resolver\": \"%s\", ", s->resolver);
 	ctlsock_render_printf(b, "\"device_drops\": ");
 	ctlsock_render_json_drops(b, snap->device_drops, &snap->capture.overflow);
+	ctlsock_render_printf(b, ", \"pktio_drops\": {");
+	for (int d = 0; d < PKTIO_DROP_MAX; d++)
+		ctlsock_render_printf(b, "%s\"%s\": %llu", d ? ", " : "",
+				      pktio_drop_name((enum pktio_drop)d),
+				      (unsigned long long)snap->pktio_drops[d]);
+	ctlsock_render_printf(b, "}");
 	ctlsock_render_printf(b, ", \"capture\": {\"clients\": %u, \"packets\": %llu}",
 			      snap->capture.clients, (unsigned long long)snap->capture.packets);
 	/* packets each crypto thread ran in batches shared with workers, the event loop's first */
@@ -432,6 +443,14 @@ static void ctlsock_render_prom(struct ctlsock_buf *b, const struct ctlsock_snap
 	ctlsock_render_printf(b, "gangway_device_drops_total{interface=\"%s\","
 			      "reason=\"capture-overflow\"} %llu\n", ifn,
 			      (unsigned long long)snap->capture.overflow);
+	ctlsock_render_printf(b, "# HELP gangway_pktio_drops_total Packets the packet I/O "
+			      "dropped itself, by reason\n"
+			      "# TYPE gangway_pktio_drops_total counter\n");
+	for (int d = 0; d < PKTIO_DROP_MAX; d++)
+		ctlsock_render_printf(b, "gangway_pktio_drops_total{interface=\"%s\","
+				      "reason=\"%s\"} %llu\n", ifn,
+				      pktio_drop_name((enum pktio_drop)d),
+				      (unsigned long long)snap->pktio_drops[d]);
 	ctlsock_render_printf(b, "# HELP gangway_capture_packets_total Packets handed to captures\n"
 			      "# TYPE gangway_capture_packets_total counter\n"
 			      "gangway_capture_packets_total{interface=\"%s\"} %llu\n"

@@ -120,7 +120,7 @@ static int pktio_tun_writev(void *ctx, const struct iovec *iov, int iovcnt)
 	io->stats.tun_writes++;
 	n = writev(io->tun_fd, iov, iovcnt);
 	if (n < 0) {
-		io->stats.dropped++;
+		io->stats.drops[PKTIO_DROP_DEVICE_OUT]++;
 		return -errno;
 	}
 	return 0;
@@ -236,7 +236,7 @@ static void pktio_send_split(struct pktio *io, const struct msghdr *gmh)
 		iov.iov_len = len - off < seg ? len - off : seg;
 		io->stats.udp_sends++;
 		if (sendmsg(io->udp_fd, &mh, 0) < 0)
-			io->stats.dropped++;
+			io->stats.drops[PKTIO_DROP_SEND]++;
 	}
 }
 
@@ -273,7 +273,7 @@ static size_t pktio_sendmmsg(struct pktio *io, struct pktio_fast *f, size_t n)
 			continue;
 		}
 		/* this one cannot go (socket full, an ICMP error pending...): drop it */
-		io->stats.dropped++;
+		io->stats.drops[PKTIO_DROP_SEND]++;
 		done++;
 	}
 	return n;
@@ -313,7 +313,7 @@ static size_t pktio_send_groups(struct pktio *io, struct pktio_fast *f, size_t f
 			if (pktio_fill_msg(io, f, n, g, base, len, gso && g->count > 1) == 0)
 				n++;
 			else
-				io->stats.dropped++;
+				io->stats.drops[PKTIO_DROP_SEND]++;
 		}
 		stop = pktio_sendmmsg(io, f, n);
 		if (stop < n)
@@ -405,13 +405,13 @@ static int pktio_fast_tun_read_batch(struct pktio *io, struct wg_packet **pkts)
 			}
 			memset(&h, 0, sizeof(h));
 			if ((size_t)r < hl + 1) {
-				io->stats.dropped++;
+				io->stats.drops[PKTIO_DROP_DEVICE_IN]++;
 				continue;
 			}
 			if (hl)
 				gso_hdr_read(&h, f->rbuf);
 			if (gso_split_init(&f->split, &h, f->rbuf + hl, (size_t)r - hl) < 0) {
-				io->stats.dropped++;
+				io->stats.drops[PKTIO_DROP_DEVICE_IN]++;
 				continue;
 			}
 			io->stats.tun_packets_in++;
@@ -493,7 +493,7 @@ static int pktio_fast_udp_recv_batch(struct pktio *io, struct wg_datagram **dgra
 
 		len = f->rmsg[i].msg_len;
 		if ((mh->msg_flags & MSG_TRUNC) || pktio_ep_from_sockaddr(&from, &f->rname[i])) {
-			io->stats.dropped++;	/* nothing a peer could have sent */
+			io->stats.drops[PKTIO_DROP_SOCKET_IN]++;	/* nothing a peer could have sent */
 			continue;
 		}
 		seg = len;
@@ -509,7 +509,7 @@ static int pktio_fast_udp_recv_batch(struct pktio *io, struct wg_datagram **dgra
 			struct wg_datagram *d;
 
 			if (n == PKTIO_RX_DGRAMS) {
-				io->stats.dropped++;
+				io->stats.drops[PKTIO_DROP_OVERFLOW]++;
 				continue;
 			}
 			d = &f->dgrams[n++];

@@ -1,6 +1,7 @@
-/* pktio_linux.c - plain packet I/O on Linux (one read or write system call per
- * packet), and the opening of the TUN device and UDP socket for both it and
- * the fast implementation (pktio_fast_linux.c) */
+/* pktio_linux.c - packet I/O on Linux: the opening of the TUN device and UDP
+ * socket for every mode, the plain single calls (one read or write system
+ * call per packet), and recvmmsg/sendmmsg for the batch mode
+ * (pktio_batch.c); the fast mode is pktio_fast_linux.c */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -28,6 +29,20 @@
 #endif
 
 #define PKTIO_SOCKBUF	(8 << 20)
+
+static const struct pktio_many pktio_mmsg;
+/*
+ * The device's queue towards us without segmentation offload, in packets.
+ * A TUN device drops what arrives while its queue (txqueuelen, 500 by
+ * default) is full, and a TCP sender is not held back by it: the skb is
+ * orphaned when queued, so TCP's small-queue limit never applies and one
+ * stream's window (up to tcp_wmem's 4 MiB) lands in the queue at once.
+ * With TSO an entry is a superpacket of up to 64 KiB and 500 are plenty;
+ * with one packet per entry 4096 hold a stream's window (5.8 MB at 1420,
+ * less than 500 superpackets may), or the stream loses packets and
+ * retransmits them all the time.
+ */
+#define PKTIO_TXQLEN_NO_TSO	4096
 
 /* What a mode asks for; -1 for an unknown mode. */
 static int pktio_mode_features(const char *mode)
@@ -60,10 +75,32 @@ static unsigned int pktio_tun_offloads(int fd, unsigned int want)
 	return 0;
 }
 
+/* A longer device queue (SIOCSIFTXQLEN, on any socket); failure only costs drops. */
+static void pktio_tun_txqlen(const char *name, int qlen)
+{
+	struct ifreq ifr = { 0 };
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (s < 0)
+		return;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (ioctl(s, SIOCGIFTXQLEN, &ifr) == 0 && ifr.ifr_qlen < qlen) {
+		ifr.ifr_qlen = qlen;
+		ioctl(s, SIOCSIFTXQLEN, &ifr);
+	}
+	close(s);
+}
+
 static void pktio_describe(struct pktio *io)
 {
 	unsigned int f = io->features;
 
+	if (io->ops == &pktio_batch_ops) {
+		/* "plain" when every packet has its own system call */
+		snprintf(io->desc, sizeof(io->desc), "%s",
+			 f & PKTIO_F_MMSG ? "batch (TUN, UDP mmsg)" : "plain");
+		return;
+	}
 	if (io->ops != &pktio_fast_ops) {
 		snprintf(io->desc, sizeof(io->desc), "%s", io->ops->name);
 		return;
@@ -104,16 +141,32 @@ int pktio_tun_open(struct pktio *io, char *name, size_t namelen)
 	io->features = (unsigned int)want & (PKTIO_F_MMSG | PKTIO_F_VNET);
 	if (want & PKTIO_F_VNET)
 		io->features |= pktio_tun_offloads(fd, (unsigned int)want);
-	if (want) {
+	if (!(io->features & PKTIO_F_TSO))
+		pktio_tun_txqlen(ifr.ifr_name, PKTIO_TXQLEN_NO_TSO);
+	if (want & PKTIO_F_VNET) {
 		ret = pktio_fast_init(io);
 		if (ret)
-			return ret;
+			goto fail_ret;
 		io->ops = &pktio_fast_ops;
+	} else if ((want & ~PKTIO_F_MMSG) == 0) {
+		/* batch and plain: the shared batches, mmsg on the socket for batch */
+		ret = pktio_batch_init(io, &pktio_plain_ops, want ? &pktio_mmsg : NULL);
+		if (ret)
+			goto fail_ret;
+		io->ops = &pktio_batch_ops;
 	} else {
-		io->ops = &pktio_plain_ops;
+		/* the fast mode on a TUN without virtio-net headers: its batches, no offloads */
+		ret = pktio_fast_init(io);
+		if (ret)
+			goto fail_ret;
+		io->ops = &pktio_fast_ops;
 	}
 	pktio_describe(io);
 	return 0;
+fail_ret:
+	close(fd);
+	io->tun_fd = -1;
+	return ret;
 fail:
 	ret = -errno;
 	close(fd);
@@ -180,7 +233,78 @@ void pktio_close(struct pktio *io)
 		close(io->udp_fd);
 	io->tun_fd = io->udp_fd = -1;
 	pktio_fast_free(io);
+	pktio_batch_free(io);
 }
+
+/*
+ * recvmmsg and sendmmsg for the batch mode, over the arrays pktio_batch.c
+ * hands them (a TUN descriptor is no socket: it keeps one read and one
+ * write per packet). A truncated datagram or an unusable source comes
+ * back with len 0, dropped by the caller.
+ */
+static int pktio_mmsg_udp_recv(struct pktio *io, struct pktio_msg *m, unsigned int n)
+{
+	struct mmsghdr mh[PKTIO_BATCH_MAX];
+	struct iovec iov[PKTIO_BATCH_MAX];
+	struct sockaddr_storage ss[PKTIO_BATCH_MAX];
+	int r;
+
+	if (n > PKTIO_BATCH_MAX)
+		n = PKTIO_BATCH_MAX;
+	memset(mh, 0, n * sizeof(mh[0]));
+	for (unsigned int i = 0; i < n; i++) {
+		iov[i].iov_base = m[i].data;
+		iov[i].iov_len = m[i].len;
+		mh[i].msg_hdr.msg_name = &ss[i];
+		mh[i].msg_hdr.msg_namelen = sizeof(ss[i]);
+		mh[i].msg_hdr.msg_iov = &iov[i];
+		mh[i].msg_hdr.msg_iovlen = 1;
+	}
+	r = recvmmsg(io->udp_fd, mh, n, MSG_DONTWAIT, NULL);
+	if (r < 0)
+		return -errno;
+	for (int i = 0; i < r; i++) {
+		m[i].len = mh[i].msg_len;
+		if ((mh[i].msg_hdr.msg_flags & MSG_TRUNC) ||
+		    pktio_ep_from_sockaddr(&m[i].ep, &ss[i]))
+			m[i].len = 0;
+	}
+	return r;
+}
+
+static int pktio_mmsg_udp_send(struct pktio *io, const struct pktio_msg *m, unsigned int n)
+{
+	struct mmsghdr mh[PKTIO_BATCH_MAX];
+	struct iovec iov[PKTIO_BATCH_MAX];
+	struct wg_endpoint sa[PKTIO_BATCH_MAX];
+	socklen_t salen;
+	unsigned int i;
+	int r = 0;
+
+	if (n > PKTIO_BATCH_MAX)
+		n = PKTIO_BATCH_MAX;
+	memset(mh, 0, n * sizeof(mh[0]));
+	for (i = 0; i < n; i++) {
+		r = pktio_ep_to_sockaddr(io, &m[i].ep, &sa[i], &salen);
+		if (r)
+			break;		/* send those before it; it fails alone next */
+		iov[i].iov_base = m[i].data;
+		iov[i].iov_len = m[i].len;
+		mh[i].msg_hdr.msg_name = &sa[i];
+		mh[i].msg_hdr.msg_namelen = salen;
+		mh[i].msg_hdr.msg_iov = &iov[i];
+		mh[i].msg_hdr.msg_iovlen = 1;
+	}
+	if (!i)
+		return r == -EINVAL ? -EAFNOSUPPORT : r;	/* this message, not the call */
+	r = sendmmsg(io->udp_fd, mh, i, 0);
+	return r < 0 ? -errno : r;
+}
+
+static const struct pktio_many pktio_mmsg = {
+	.udp_recv = pktio_mmsg_udp_recv,
+	.udp_send = pktio_mmsg_udp_send,
+};
 
 static ssize_t pktio_plain_tun_read(struct pktio *io, uint8_t *buf, size_t size)
 {

@@ -6,7 +6,13 @@
  * addresses and routes. Each packet read or written carries a 4-byte
  * header first, the address family in network byte order; readv/writev
  * keep the caller's buffer as plain IP packets, so the engine and its
- * headroom never see the header. One system call per packet.
+ * headroom never see the header.
+ *
+ * Batches (pktio_batch.c): recvmsg_x and sendmsg_x move up to a batch of
+ * packets per system call on the utun socket and on the UDP socket, with
+ * the same 4-byte header as one iovec of each message. Where the kernel
+ * refuses them, pktio_batch.c goes on with one readv/writev/recvmsg/sendto
+ * per packet (the single calls below), as does PacketIO = plain.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +37,8 @@ _Static_assert(sizeof(struct sockaddr_ctl) == 32 && offsetof(struct sockaddr_ctl
 	       offsetof(struct sockaddr_ctl, sc_unit) == 8, "sockaddr_ctl");
 
 #define PKTIO_UTUN_HDR	4
+
+static const struct pktio_many pktio_x;
 
 /* Non-blocking and closed on exec: macOS's socket() takes no such flags. */
 static int pktio_fd_setup(int fd)
@@ -85,9 +93,18 @@ int pktio_tun_open(struct pktio *io, char *name, size_t namelen)
 		close(fd);
 		return ret;
 	}
+	ret = pktio_batch_init(io, &pktio_plain_ops,
+			       io->mode && !strcmp(io->mode, "plain") ? NULL : &pktio_x);
+	if (ret) {
+		close(fd);
+		return ret;
+	}
 	snprintf(name, namelen, "%s", ifname);
 	io->tun_fd = fd;
-	io->ops = &pktio_plain_ops;	/* the one implementation here */
+	io->ops = &pktio_batch_ops;
+	snprintf(io->desc, sizeof(io->desc), "%s",
+		 io->mode && !strcmp(io->mode, "plain") ? "utun plain" :
+		 "utun batch (recvmsg_x, sendmsg_x)");
 	return 0;
 fail:
 	ret = -errno;
@@ -125,6 +142,7 @@ void pktio_close(struct pktio *io)
 	if (io->udp_fd >= 0)
 		close(io->udp_fd);
 	io->tun_fd = io->udp_fd = -1;
+	pktio_batch_free(io);
 }
 
 static ssize_t pktio_utun_read(struct pktio *io, uint8_t *buf, size_t size)
@@ -168,4 +186,125 @@ const struct pktio_ops pktio_plain_ops = {
 	.tun_write = pktio_utun_write,
 	.udp_recv = pktio_udp_recv,
 	.udp_send = pktio_udp_send,
+};
+
+/* ---- many packets per system call: recvmsg_x, sendmsg_x ----------------------- */
+
+/* The family header utun wants before a packet the engine delivered. */
+static uint32_t pktio_utun_af(const uint8_t *pkt, size_t len)
+{
+	return htonl(len && (pkt[0] >> 4) == 6 ? AF_INET6 : AF_INET);
+}
+
+static int pktio_x_tun_recv(struct pktio *io, struct pktio_msg *m, unsigned int n)
+{
+	struct compat_msghdr_x mh[PKTIO_BATCH_MAX];
+	struct iovec iov[PKTIO_BATCH_MAX][2];
+	uint32_t af[PKTIO_BATCH_MAX];
+	ssize_t r;
+
+	if (n > PKTIO_BATCH_MAX)
+		n = PKTIO_BATCH_MAX;
+	memset(mh, 0, n * sizeof(mh[0]));
+	for (unsigned int i = 0; i < n; i++) {
+		iov[i][0] = (struct iovec){ .iov_base = &af[i], .iov_len = sizeof(af[i]) };
+		iov[i][1] = (struct iovec){ .iov_base = m[i].data, .iov_len = m[i].len };
+		mh[i].msg_iov = iov[i];
+		mh[i].msg_iovlen = 2;
+	}
+	r = recvmsg_x(io->tun_fd, mh, n, MSG_DONTWAIT);
+	if (r < 0)
+		return -errno;
+	for (ssize_t i = 0; i < r; i++) {
+		size_t got = mh[i].msg_datalen;
+
+		m[i].len = got <= PKTIO_UTUN_HDR || (mh[i].msg_flags & MSG_TRUNC) ?
+			   0 : got - PKTIO_UTUN_HDR;
+	}
+	return (int)r;
+}
+
+static int pktio_x_tun_send(struct pktio *io, const struct pktio_msg *m, unsigned int n)
+{
+	struct compat_msghdr_x mh[PKTIO_BATCH_MAX];
+	struct iovec iov[PKTIO_BATCH_MAX][2];
+	uint32_t af[PKTIO_BATCH_MAX];
+	ssize_t r;
+
+	if (n > PKTIO_BATCH_MAX)
+		n = PKTIO_BATCH_MAX;
+	memset(mh, 0, n * sizeof(mh[0]));
+	for (unsigned int i = 0; i < n; i++) {
+		af[i] = pktio_utun_af(m[i].data, m[i].len);
+		iov[i][0] = (struct iovec){ .iov_base = &af[i], .iov_len = sizeof(af[i]) };
+		iov[i][1] = (struct iovec){ .iov_base = m[i].data, .iov_len = m[i].len };
+		mh[i].msg_iov = iov[i];
+		mh[i].msg_iovlen = 2;
+	}
+	r = sendmsg_x(io->tun_fd, mh, n, MSG_DONTWAIT);
+	return r < 0 ? -errno : (int)r;
+}
+
+static int pktio_x_udp_recv(struct pktio *io, struct pktio_msg *m, unsigned int n)
+{
+	struct compat_msghdr_x mh[PKTIO_BATCH_MAX];
+	struct iovec iov[PKTIO_BATCH_MAX];
+	struct sockaddr_storage ss[PKTIO_BATCH_MAX];
+	ssize_t r;
+
+	if (n > PKTIO_BATCH_MAX)
+		n = PKTIO_BATCH_MAX;
+	memset(mh, 0, n * sizeof(mh[0]));
+	for (unsigned int i = 0; i < n; i++) {
+		iov[i] = (struct iovec){ .iov_base = m[i].data, .iov_len = m[i].len };
+		mh[i].msg_name = &ss[i];
+		mh[i].msg_namelen = sizeof(ss[i]);
+		mh[i].msg_iov = &iov[i];
+		mh[i].msg_iovlen = 1;
+	}
+	r = recvmsg_x(io->udp_fd, mh, n, MSG_DONTWAIT);
+	if (r < 0)
+		return -errno;
+	for (ssize_t i = 0; i < r; i++) {
+		m[i].len = mh[i].msg_datalen;
+		if ((mh[i].msg_flags & MSG_TRUNC) || pktio_ep_from_sockaddr(&m[i].ep, &ss[i]))
+			m[i].len = 0;	/* nothing a peer could have sent */
+	}
+	return (int)r;
+}
+
+static int pktio_x_udp_send(struct pktio *io, const struct pktio_msg *m, unsigned int n)
+{
+	struct compat_msghdr_x mh[PKTIO_BATCH_MAX];
+	struct iovec iov[PKTIO_BATCH_MAX];
+	struct wg_endpoint sa[PKTIO_BATCH_MAX];
+	socklen_t salen;
+	unsigned int i;
+	ssize_t r;
+	int ret = 0;
+
+	if (n > PKTIO_BATCH_MAX)
+		n = PKTIO_BATCH_MAX;
+	memset(mh, 0, n * sizeof(mh[0]));
+	for (i = 0; i < n; i++) {
+		ret = pktio_ep_to_sockaddr(io, &m[i].ep, &sa[i], &salen);
+		if (ret)
+			break;		/* send those before it; it fails alone next */
+		iov[i] = (struct iovec){ .iov_base = m[i].data, .iov_len = m[i].len };
+		mh[i].msg_name = &sa[i];
+		mh[i].msg_namelen = salen;
+		mh[i].msg_iov = &iov[i];
+		mh[i].msg_iovlen = 1;
+	}
+	if (!i)
+		return ret == -EINVAL ? -EAFNOSUPPORT : ret;	/* this message, not the call */
+	r = sendmsg_x(io->udp_fd, mh, i, MSG_DONTWAIT);
+	return r < 0 ? -errno : (int)r;
+}
+
+static const struct pktio_many pktio_x = {
+	.tun_recv = pktio_x_tun_recv,
+	.tun_send = pktio_x_tun_send,
+	.udp_recv = pktio_x_udp_recv,
+	.udp_send = pktio_x_udp_send,
 };

@@ -115,6 +115,19 @@ int pktio_udp_send(struct pktio *io, const struct wg_endpoint *to,
 	return 0;
 }
 
+const char *pktio_drop_name(enum pktio_drop d)
+{
+	static const char *const names[PKTIO_DROP_MAX] = {
+		[PKTIO_DROP_DEVICE_IN] = "device-malformed",
+		[PKTIO_DROP_SOCKET_IN] = "datagram-malformed",
+		[PKTIO_DROP_SEND] = "send-failed",
+		[PKTIO_DROP_DEVICE_OUT] = "device-write-failed",
+		[PKTIO_DROP_OVERFLOW] = "batch-overflow",
+	};
+
+	return (unsigned int)d < PKTIO_DROP_MAX ? names[d] : "unknown";
+}
+
 static int pktio_udp_bind(struct pktio *io, int family, uint16_t port)
 {
 	struct sockaddr_storage ss;

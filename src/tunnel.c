@@ -894,7 +894,7 @@ static int tunnel_auto_workers(void)
 /*
  * CryptoWorkers = auto | 0-3 (GANGWAY_CRYPTO_WORKERS overrides it): threads
  * that share the seal and open of each batch with the event loop (see
- * tunnel_auto_workers). Only the batch paths use them.
+ * tunnel_auto_workers). Every packet I/O hands the engine batches (pktio.h).
  */
 static int tunnel_start_pool(struct tunnel *t)
 {
@@ -1134,6 +1134,7 @@ void tunnel_stats(const struct tunnel *t, struct ctlsock_snap *snap)
 	for (unsigned int i = 0; i < snap->crypto_threads; i++)
 		snap->crypto_jobs[i] = pool_jobs_done(t->pool, i);
 	memcpy(snap->device_drops, wg_device_stats(t->dev)->drops, sizeof(snap->device_drops));
+	memcpy(snap->pktio_drops, t->io.stats.drops, sizeof(snap->pktio_drops));
 	snap->n_peers = 0;
 	while ((peer = wg_peer_next(t->dev, peer)) && snap->n_peers < CONFIG_MAX_PEERS) {
 		struct ctlsock_peer *p = &snap->peers[snap->n_peers++];

@@ -9,7 +9,7 @@ libcmocka-dev libsodium-dev libseccomp-dev
 libcurl4-openssl-dev libjson-c-dev libldns-dev libsystemd-dev ldnsutils dbus-daemon
 iproute2 iptables nftables iputils-ping procps psmisc kmod util-linux
 wireguard-go wireguard-tools iperf3 tcpdump netcat-openbsd python3 python3-cryptography
-docker.io busybox-static valgrind jq file conntrack curl
+docker.io busybox-static valgrind jq file conntrack curl gnuplot-nox
 qemu-system-x86 qemu-utils debootstrap xz-utils"
 
 # make macos-check fetches a cross compiler from the npm registry: npm

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench.sh - tunnel throughput, packet rate and latency: plain routing,
-# gangway and wireguard-go side by side in one lab
+# gangway's packet paths and wireguard-go side by side in one lab
 #
 #   tests/bench/bench.sh [--smoke] [--seconds N] [--rounds N] [--out FILE]
 #                        [--wggo PATH] [--no-fallback]
@@ -11,26 +11,32 @@
 #   plain     the host routes c3 straight to the vm, no tunnel: what the
 #             veth and the kernel can do on this machine
 #   gangway   gangway up (host) and gangwayd (vm) carry c1, default settings
+#             (the fast path: TUN offloads, UDP GSO/GRO, batches)
 #   wggo      wireguard-go at both ends, configured with wg(8), carries c2
-# Every round measures each setup in turn, so a machine busy with other
-# work slows all of them alike; the table shows the median of the rounds.
-# Then gangway is restarted with GANGWAY_PKTIO=plain (one system call per
-# packet, no offloads: the fallback) and measured again ("gw-fallback").
-# "gw-workers=N" is gangway with the other choice of crypto worker threads
-# (GANGWAY_CRYPTO_WORKERS: 0 if the default starts some, else 1), measured
-# in every round next to the default: the pair is restarted around it.
+# The gangway pair is also restarted with the other packet paths and
+# measured in the same rounds: "gw-batch" (GANGWAY_PKTIO=batch: batches
+# of plain packets, no offloads) and "gw-plain" (GANGWAY_PKTIO=plain:
+# packets one system call each, as on macOS without batches), unless
+# --no-fallback. "gw-workers=N" is gangway with the other choice of crypto
+# worker threads (GANGWAY_CRYPTO_WORKERS: 0 if the default starts some,
+# else 1). Every round measures each setup in turn, so a machine busy with
+# other work slows all of them alike; the table shows the median of the
+# rounds, and a second table each setup's medians against wireguard-go's.
 #
 # Measurements, all from the host namespace: one TCP stream to the
 # container and one back (iperf3 -R); 64-byte UDP payloads to the
 # container as fast as one iperf3 sends them (packets per second that
 # arrive); the mean ping round trip on an idle path ("added" = minus plain
-# routing's). CPU seconds per GB is the time both tunnel processes spent
+# routing's). TCP retransmits are the sending side's, both directions
+# together. CPU seconds per GB is the time both tunnel processes spent
 # (user + system) per gigabyte of TCP moved; max RSS is the larger
 # resident set of the two, sampled during the TCP runs. Heap allocations
 # are gangway's calls to malloc, calloc and realloc per MB of TCP moved,
 # counted by perf uprobes when perf can place them (Go has no such calls).
 #
-# The table goes to stdout and to --out (default $BUILD/bench/results.txt).
+# The tables go to stdout and to --out (default $BUILD/bench/results.txt);
+# the medians as data to results.dat beside it and, with gnuplot, as a
+# chart to bench.png (tests/bench/chart.gp).
 # --smoke: one round of 2-second runs of plain and gangway only; fails
 # unless every number is there and non-zero (make check runs it).
 set -euo pipefail
@@ -60,8 +66,8 @@ done
 BDIR=$(lab_build_dir)
 [[ -n $OUT ]] || OUT=$BDIR/bench/results.txt
 if [[ -z $WGGO ]] && ((!SMOKE)); then
-	if [[ -x $BDIR/bench/wggo/usr/bin/wireguard-go ]]; then
-		WGGO=$BDIR/bench/wggo/usr/bin/wireguard-go
+	if [[ -x $BDIR/bench/wggo-sid/usr/bin/wireguard-go ]]; then
+		WGGO=$BDIR/bench/wggo-sid/usr/bin/wireguard-go
 	elif command -v wireguard-go >/dev/null; then
 		WGGO=$(command -v wireguard-go)
 	fi
@@ -88,9 +94,10 @@ for c in c1 c2 c3; do
 done
 
 declare -A R		# R[setup.metric.round]
-declare -A DST=([plain]=$C_PLAIN [gangway]=$C_GW [gw-fallback]=$C_GW [wggo]=$C_WG)
+declare -A DST=([plain]=$C_PLAIN [gangway]=$C_GW [wggo]=$C_WG)
 declare -A GWENV=([gangway]='')
 declare -A PIDS
+declare -A MODES	# setup -> what its gangwayd said it uses
 SETUPS=(plain gangway)
 
 log() { printf '# %s\n' "$*" >&2; }
@@ -117,7 +124,8 @@ rss_sampler()	# OUT PID...
 	done >"$out"
 }
 
-# iperf3 client in the host namespace; prints received bits/s and bytes.
+# iperf3 client in the host namespace; prints received bits/s, bytes and
+# the sender's retransmits.
 iperf_tcp()
 {
 	local dst=$1 json=$LAB_DIR/iperf.json tries=0
@@ -127,12 +135,14 @@ iperf_tcp()
 		((++tries < 5)) || { cat "$json" >&2; return 1; }
 		sleep 1
 	done
-	jq -r '.end.sum_received | "\(.bits_per_second) \(.bytes)"' "$json"
+	jq -r '"\(.end.sum_received.bits_per_second) \(.end.sum_received.bytes) \(.end.sum_sent.retransmits // 0)"' \
+		"$json"
 }
 
 measure()	# SETUP ROUND
 {
 	local s=$1 r=$2 dst=${DST[$1]} procs=${PIDS[$1]:-} sp='' ap='' c0 c1 out bytes=0 m
+	local retr=0 bps by rt
 
 	lab_retry 10 ip netns exec "$HNS" ping -c 1 -W 1 "$dst" >/dev/null ||
 		{ log "$s: no path to $dst"; return 1; }
@@ -151,9 +161,12 @@ measure()	# SETUP ROUND
 	fi
 	for m in tcp_up tcp_down; do
 		if [[ $m == tcp_up ]]; then out=$(iperf_tcp "$dst"); else out=$(iperf_tcp "$dst" -R); fi
-		R[$s.$m.$r]=${out% *}
-		bytes=$((bytes + ${out#* }))
+		read -r bps by rt <<<"$out"
+		R[$s.$m.$r]=$bps
+		bytes=$((bytes + by))
+		retr=$((retr + rt))
 	done
+	R[$s.retr.$r]=$retr
 	if [[ -n ${ap:-} ]]; then
 		kill -INT "$ap"
 		wait "$ap" 2>/dev/null || true
@@ -180,7 +193,7 @@ measure()	# SETUP ROUND
 		awk -F/ '/^rtt|^round-trip/ {print $5 * 1000}')
 	log "round $r $s: tcp up ${R[$s.tcp_up.$r]} down ${R[$s.tcp_down.$r]} bit/s," \
 	    "udp ${R[$s.udp_pps.$r]:-?} pkt/s, rtt ${R[$s.rtt.$r]:-?} us," \
-	    "cpu ${R[$s.cpu.$r]:-?} s/GB, rss ${R[$s.rss.$r]:-?} KiB"
+	    "cpu ${R[$s.cpu.$r]:-?} s/GB, retransmits $retr, rss ${R[$s.rss.$r]:-?} KiB"
 }
 
 # Heap allocations of gangway's processes during the TCP runs, counted by
@@ -209,9 +222,15 @@ gangway_start()	# ENV...
 	RUNNING=$GW_ENV
 	GW_ENV=
 	local s
-	for s in gangway gw-fallback "${!GWENV[@]}"; do PIDS[$s]="$HOST_PID $GUEST_PID"; done
 	MODE=$(grep -o 'packet I/O .*' "$LAB_DIR/guest.log" | tail -1 || true)
 	WORKERS=$(grep -o '[0-9]* crypto worker' "$LAB_DIR/guest.log" | tail -1 | cut -d' ' -f1 || true)
+	[[ -n $WORKERS ]] || WORKERS=0
+	for s in "${!GWENV[@]}"; do
+		PIDS[$s]="$HOST_PID $GUEST_PID"
+		if [[ ${GWENV[$s]} == "$RUNNING" ]]; then
+			MODES[$s]="$MODE; crypto worker threads: $WORKERS"
+		fi
+	done
 }
 gangway_restart()	# ENV...
 {
@@ -225,11 +244,18 @@ gangway_start
 MODE_FAST=$MODE
 if ((!SMOKE)); then
 	# the other choice of worker threads, measured in the same rounds
-	if [[ -n $WORKERS && $WORKERS != 0 ]]; then OTHER=0; else OTHER=1; fi
+	if [[ $WORKERS != 0 ]]; then OTHER=0; else OTHER=1; fi
 	DST[gw-workers=$OTHER]=$C_GW
 	GWENV[gw-workers=$OTHER]="GANGWAY_CRYPTO_WORKERS=$OTHER"
 	SETUPS+=("gw-workers=$OTHER")
-	MODE_FAST="$MODE_FAST; crypto worker threads: ${WORKERS:-0}"
+fi
+if ((FALLBACK)); then
+	# the other packet paths, default workers
+	for p in batch plain; do
+		DST[gw-$p]=$C_GW
+		GWENV[gw-$p]="GANGWAY_PKTIO=$p"
+		SETUPS+=("gw-$p")
+	done
 fi
 
 if [[ -n $WGGO ]]; then
@@ -258,20 +284,11 @@ fi
 
 for ((r = 1; r <= ROUNDS; r++)); do
 	for s in "${SETUPS[@]}"; do
+		# shellcheck disable=SC2086
 		[[ -v GWENV[$s] ]] && gangway_restart ${GWENV[$s]}
 		measure "$s" "$r"
 	done
 done
-if ((FALLBACK)); then
-	# the same pair again, one system call per packet
-	gangway_restart GANGWAY_PKTIO=plain
-	MODE_PLAIN=$MODE
-	for ((r = 1; r <= ROUNDS; r++)); do
-		measure plain "$((ROUNDS + r))"
-		measure gw-fallback "$r"
-	done
-	SETUPS+=(gw-fallback)
-fi
 
 # ---- the table: medians over the rounds
 median()	# SETUP METRIC
@@ -287,7 +304,7 @@ median()	# SETUP METRIC
 
 declare -A M
 for s in "${SETUPS[@]}"; do
-	for m in tcp_up tcp_down udp_pps rtt cpu rss allocs; do
+	for m in tcp_up tcp_down udp_pps rtt cpu retr rss allocs; do
 		M[$s.$m]=$(median "$s" "$m")
 	done
 done
@@ -304,6 +321,7 @@ fmt()	# METRIC VALUE
 	udp_pps) awk -v v="$2" 'BEGIN { printf "%.0f kpkt/s", v / 1e3 }' ;;
 	rtt|added) awk -v v="$2" 'BEGIN { printf "%.0f us", v }' ;;
 	cpu) awk -v v="$2" 'BEGIN { printf "%.2f s/GB", v }' ;;
+	retr) awk -v v="$2" 'BEGIN { printf "%.0f", v }' ;;
 	rss) awk -v v="$2" 'BEGIN { printf "%.1f MiB", v / 1024 }' ;;
 	allocs) awk -v v="$2" 'BEGIN { printf "%.3f /MB", v }' ;;
 	esac
@@ -314,31 +332,70 @@ ratio()	# A B
 	awk -v a="${1:-0}" -v b="${2:-0}" 'BEGIN { if (a > 0 && b > 0) printf "%.2fx", a / b; else print "-" }'
 }
 
+label()	# METRIC
+{
+	case $1 in
+	tcp_up) echo "TCP host->container" ;;
+	tcp_down) echo "TCP container->host" ;;
+	udp_pps) echo "UDP 64 B delivered" ;;
+	rtt) echo "ping round trip" ;;
+	added) echo "latency added" ;;
+	cpu) echo "tunnel CPU per GB" ;;
+	retr) echo "TCP retransmits" ;;
+	rss) echo "max RSS (one end)" ;;
+	allocs) echo "heap allocations" ;;
+	esac
+}
+
 table()
 {
-	local m s label has_wg=0
-	[[ " ${SETUPS[*]} " == *" wggo "* ]] && has_wg=1
+	local m s
 	printf '%-24s' "measurement"
 	for s in "${SETUPS[@]}"; do printf ' %14s' "$s"; done
-	((has_wg)) && printf ' %14s' "gangway/wggo"
 	printf '\n'
-	for m in tcp_up tcp_down udp_pps rtt added cpu rss allocs; do
-		case $m in
-		tcp_up) label="TCP host->container" ;;
-		tcp_down) label="TCP container->host" ;;
-		udp_pps) label="UDP 64 B delivered" ;;
-		rtt) label="ping round trip" ;;
-		added) label="latency added" ;;
-		cpu) label="tunnel CPU per GB" ;;
-		rss) label="max RSS (one end)" ;;
-		allocs) label="heap allocations" ;;
-		esac
-		printf '%-24s' "$label"
+	for m in tcp_up tcp_down udp_pps rtt added cpu retr rss allocs; do
+		printf '%-24s' "$(label $m)"
 		for s in "${SETUPS[@]}"; do printf ' %14s' "$(fmt $m "${M[$s.$m]:-}")"; done
-		if ((has_wg)); then
-			[[ $m == allocs ]] && printf ' %14s' "-" ||
-				printf ' %14s' "$(ratio "${M[gangway.$m]:-}" "${M[wggo.$m]:-}")"
-		fi
+		printf '\n'
+	done
+}
+
+# Every tunnel's medians against wireguard-go's: above 1x is better for
+# throughput and packet rate, below 1x for latency, CPU and memory.
+ratio_table()
+{
+	local m s
+	printf '%-24s' "against wggo"
+	for s in "${SETUPS[@]}"; do [[ $s == plain || $s == wggo ]] || printf ' %14s' "$s"; done
+	printf '\n'
+	for m in tcp_up tcp_down udp_pps added cpu retr rss; do
+		printf '%-24s' "$(label $m)"
+		for s in "${SETUPS[@]}"; do
+			[[ $s == plain || $s == wggo ]] && continue
+			if [[ $m == retr ]]; then
+				# a ratio to none means nothing: the counts side by side
+				printf ' %14s' "$(fmt retr "${M[$s.retr]:-}") vs $(fmt retr "${M[wggo.retr]:-}")"
+			else
+				printf ' %14s' "$(ratio "${M[$s.$m]:-}" "${M[wggo.$m]:-}")"
+			fi
+		done
+		printf '\n'
+	done
+}
+
+# The medians as columns for the chart: "-" where there is none.
+data()
+{
+	local s m
+	echo "# setup tcp_up_gbit tcp_down_gbit udp_kpps added_us cpu_s_per_gb retransmits"
+	for s in "${SETUPS[@]}"; do
+		printf '%s' "$s"
+		for m in tcp_up tcp_down udp_pps added cpu retr; do
+			awk -v v="${M[$s.$m]:-}" -v m=$m 'BEGIN {
+				if (v == "") { printf " -"; exit }
+				if (m ~ /^tcp/) v /= 1e9; else if (m == "udp_pps") v /= 1e3
+				printf " %.3f", v }'
+		done
 		printf '\n'
 	done
 }
@@ -348,15 +405,27 @@ mkdir -p "$(dirname "$OUT")"
 	echo "gangway bench $(date -u +%Y-%m-%dT%H:%M:%SZ): $(nproc) cores, Linux $(uname -r)," \
 	     "$ROUNDS round(s) of ${SECS}s per measurement, medians; load average" \
 	     "$(cut -d' ' -f1-3 /proc/loadavg) at the end"
-	echo "gangway: $MODE_FAST"
-	[[ -n ${MODE_PLAIN:-} ]] && echo "gw-fallback: $MODE_PLAIN"
+	for s in "${SETUPS[@]}"; do
+		if [[ -n ${MODES[$s]:-} ]]; then echo "$s: ${MODES[$s]}"; fi
+	done
 	if [[ " ${SETUPS[*]} " == *" wggo "* ]]; then
 		ver=$(cat "$(dirname "$WGGO")/../../VERSION" 2>/dev/null || "$WGGO" --version | head -1)
 		echo "wggo: $WGGO ($ver)"
 	fi
 	echo
 	table
+	if [[ " ${SETUPS[*]} " == *" wggo "* ]]; then
+		echo
+		ratio_table
+	fi
 } | tee "$OUT"
+DAT=${OUT%.*}.dat
+data >"$DAT"
+if command -v gnuplot >/dev/null; then
+	TITLE="$(date -u +%Y-%m-%d): $(nproc) cores, medians of $ROUNDS round(s) of ${SECS}s"
+	gnuplot -e "dat='$DAT'; png='$(dirname "$OUT")/bench.png'; title='$TITLE'" tests/bench/chart.gp &&
+		log "chart: $(dirname "$OUT")/bench.png"
+fi
 
 if ((SMOKE)); then
 	for s in "${SETUPS[@]}"; do

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The fast packet path against the plain one: 1 GiB by TCP through the
 # tunnel with every offload on (TSO/USO on the TUN device, UDP GSO/GRO,
-# batches, two crypto worker threads) and 1 GiB again with none
-# (GANGWAY_PKTIO=plain), each checked byte for byte; then fast talking to
+# batches, two crypto worker threads) and 1 GiB again with no offloads
+# (GANGWAY_PKTIO=plain: one system call per packet, batches the workers
+# share, a TUN queue that drops nothing), each checked byte for byte; then fast talking to
 # plain, batches without workers, IPv6, UDP superpackets (USO), fragments
 # and the tunnel MTU; last a short run of the benchmark.
 set -euo pipefail
@@ -159,12 +160,27 @@ lab_check "a DF packet that fits crosses" \
 	lab_exec c1 ping -c 2 -i 0.2 -W 2 -M 'do' -s 1392 "$TH"
 stop_pair
 
-# ---- 2. no offloads, one system call per packet
-start_pair plain plain
+# TX packets the kernel dropped on a namespace's TUN device (its queue full).
+tun_drops()	# host|vm IF
+{
+	ip -n "$(lab_ns "$1")" -j -s link show "$2" | jq '.[0].stats64.tx.dropped'
+}
+
+# ---- 2. no offloads, one system call per packet, in batches the workers share
+start_pair plain plain GANGWAY_CRYPTO_WORKERS=2
 lab_check "plain: both ends say so" bash -c \
 	"grep -q 'packet I/O plain' '$LAB_DIR/host.log' && grep -q 'packet I/O plain' '$LAB_DIR/guest.log'"
+lab_check "plain: the TUN devices queue 4096 packets" bash -c \
+	"ip -n $(lab_ns host) link show $HOST_IF | grep -q 'qlen 4096' &&
+	 ip -n $(lab_ns vm) link show $GUEST_IF | grep -q 'qlen 4096'"
 lab_check "plain: 512 MiB host -> container intact" xfer host c1 "$CIP" 5011 512
 lab_check "plain: 512 MiB container -> host intact" xfer c1 host "$TH" 5012 512
+lab_check "plain: the workers sealed and opened part of it (host)" workers_ran host
+lab_check "plain: the workers sealed and opened part of it (guest)" workers_ran guest
+HDROPS=$(tun_drops host "$HOST_IF") GDROPS=$(tun_drops vm "$GUEST_IF")
+echo "# TUN drops: host $HDROPS, guest $GDROPS"
+lab_check "plain: neither TUN device dropped a packet of the streams" \
+	test "$HDROPS" = 0 -a "$GDROPS" = 0
 stop_pair
 
 # ---- 3. mixed: superpackets cut on one side, single packets merged on the other

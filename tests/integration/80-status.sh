@@ -93,6 +93,7 @@ lab_check "prometheus: counters with HELP/TYPE, one sample per drop reason" bash
 	 grep -q '^# TYPE gangway_peer_rx_packets_total counter\$' <<<\"\$out\" &&
 	 grep -qE '^gangway_peer_rx_packets_total\{interface=\"$HOST_IF\",peer=\"[^\"]+\"\} [1-9][0-9]*\$' <<<\"\$out\" &&
 	 grep -qE '^gangway_peer_drops_total\{.*reason=\"bad-mac1\"\} [0-9]+\$' <<<\"\$out\" &&
+	 [ \$(grep -cE '^gangway_pktio_drops_total\{interface=\"$HOST_IF\",reason=\"[a-z-]+\"\} [0-9]+\$' <<<\"\$out\") = 5 ] &&
 	 grep -q '^gangway_prefixes{interface=\"$HOST_IF\",state=\"installed\"} 1\$' <<<\"\$out\" ||
 	 { echo \"\$out\"; exit 1; }"
 lab_check "prometheus on the guest: gangway_info names the firewall" bash -c \
