@@ -7,10 +7,17 @@
  * loop's timer. Both programs use it: the guest dials the configured
  * endpoint (it can reach the host, not the reverse), the host waits and
  * learns each guest's address from its authenticated packets.
+ *
+ * The runtime is in four files sharing src/tunnel_int.h: this one (start,
+ * reload and stop, the peers and routes a configuration asks for, the
+ * packet I/O and the loop's timer, the engine's callbacks, and the
+ * accessors), tunnel_endpoint.c (endpoint names and the remembered
+ * endpoints), tunnel_ctl.c (control messages between the daemons) and
+ * tunnel_stats.c (the tunnel's part of a status snapshot). Every packet
+ * goes through this file alone.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,29 +28,23 @@
 
 #include "crypto.h"
 #include "ctlmsg.h"
-#include "ctlsock_render.h"
 #include "log.h"
 #include "pool.h"
 #include "resolve.h"
-#include "statedir.h"
 #include "tunnel.h"
+#include "tunnel_int.h"
 
 #define TUNNEL_BURST		64		/* packets per wake-up and source */
 /* batches per wake-up and source: up to ~1 MB, so the other direction waits little */
 #define TUNNEL_BATCHES		8
-#define TUNNEL_RESOLVE_RETRY	(5 * WG_NSEC)
-#define TUNNEL_RESOLVE_POLL	(WG_NSEC / 20)	/* while a lookup runs */
 
-static void tunnel_state_save(struct tunnel *t);
-static void tunnel_schedule(struct tunnel *t);
-
-static const char *tunnel_key_name(const uint8_t key[WG_KEY_LEN], char buf[KEY_B64_LEN + 1])
+const char *tunnel_key_name(const uint8_t key[WG_KEY_LEN], char buf[KEY_B64_LEN + 1])
 {
 	key_to_base64(buf, key);
 	return buf;
 }
 
-static const char *tunnel_peer_name(const struct wg_peer *p, char buf[KEY_B64_LEN + 1])
+const char *tunnel_peer_name(const struct wg_peer *p, char buf[KEY_B64_LEN + 1])
 {
 	uint8_t pub[WG_KEY_LEN];
 
@@ -51,7 +52,7 @@ static const char *tunnel_peer_name(const struct wg_peer *p, char buf[KEY_B64_LE
 	return tunnel_key_name(pub, buf);
 }
 
-static const char *tunnel_ep_str(const struct wg_endpoint *ep, char *buf, size_t size)
+const char *tunnel_ep_str(const struct wg_endpoint *ep, char *buf, size_t size)
 {
 	char a[INET6_ADDRSTRLEN] = "?";
 
@@ -65,7 +66,7 @@ static const char *tunnel_ep_str(const struct wg_endpoint *ep, char *buf, size_t
 	return buf;
 }
 
-static struct tunnel_peer *tunnel_peer_of(struct tunnel *t, struct wg_peer *wp)
+struct tunnel_peer *tunnel_peer_of(struct tunnel *t, struct wg_peer *wp)
 {
 	for (size_t i = 0; i < t->n_peers; i++)
 		if (t->peers[i].wg == wp)
@@ -73,143 +74,11 @@ static struct tunnel_peer *tunnel_peer_of(struct tunnel *t, struct wg_peer *wp)
 	return NULL;
 }
 
-/*
- * Endpoint names are looked up in the background (resolve.c): the loop
- * goes on with every other peer, the control socket and the timers while a
- * name server takes its time. tunnel_schedule() starts due lookups and
- * collects ended ones, polling every TUNNEL_RESOLVE_POLL while any runs.
- * A numeric endpoint needs no lookup and is set at once.
- */
-static void tunnel_resolved(struct tunnel *t, struct tunnel_peer *tp, int ret,
-			    struct addrinfo *res, uint64_t now)
-{
-	char name[KEY_B64_LEN + 1], epbuf[80];
-	struct wg_endpoint ep;
-	struct addrinfo *ai;
-
-	if (!ret && !res)
-		ret = EAI_NONAME;
-	if (ret) {
-		log_warn("Failed to resolve endpoint %s of peer %s: %s; retrying in %llu s",
-			 tp->endpoint_name, tunnel_peer_name(tp->wg, name), gai_strerror(ret),
-			 (unsigned long long)(TUNNEL_RESOLVE_RETRY / WG_NSEC));
-		tp->resolve_at = now + TUNNEL_RESOLVE_RETRY;
-		return;
-	}
-	/* Prefer IPv4: it is what host.docker.internal means to most VMs. */
-	for (ai = res; ai; ai = ai->ai_next)
-		if (ai->ai_family == AF_INET)
-			break;
-	if (!ai)
-		ai = res;
-	memset(&ep, 0, sizeof(ep));
-	memcpy(&ep.sa, ai->ai_addr, ai->ai_addrlen <= sizeof(ep) ? ai->ai_addrlen : sizeof(ep));
-	freeaddrinfo(res);
-	wg_peer_set_endpoint(tp->wg, &ep);
-	log_info("Peer %s endpoint %s is %s", tunnel_peer_name(tp->wg, name), tp->endpoint_name,
-		 tunnel_ep_str(&ep, epbuf, sizeof(epbuf)));
-}
-
-/* Look the endpoint name up again; numeric endpoints never change. */
-static void tunnel_resolve(struct tunnel *t, struct tunnel_peer *tp, uint64_t now)
-{
-	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM,
-				  .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV }, *res = NULL;
-	char port[8], name[KEY_B64_LEN + 1];
-	int family, ret;
-
-	tp->resolve_at = 0;
-	if (!tp->endpoint_name[0] || tp->lookup)
-		return;		/* nothing to look up, or already under way */
-	family = t->io.udp_family == AF_INET ? AF_INET : AF_UNSPEC;
-	hints.ai_family = family;
-	snprintf(port, sizeof(port), "%u", tp->port);
-	ret = getaddrinfo(tp->endpoint_name, port, &hints, &res);
-	if (ret != EAI_NONAME) {
-		tunnel_resolved(t, tp, ret, res, now);
-		return;
-	}
-	tp->lookup = resolve_start(tp->endpoint_name, tp->port, family);
-	if (!tp->lookup) {
-		log_warn("Failed to start looking up endpoint %s of peer %s: %m; "
-			 "retrying in %llu s", tp->endpoint_name, tunnel_peer_name(tp->wg, name),
-			 (unsigned long long)(TUNNEL_RESOLVE_RETRY / WG_NSEC));
-		tp->resolve_at = now + TUNNEL_RESOLVE_RETRY;
-	}
-}
-
-/* Take an ended lookup's answer; a guest then dials the host at once. */
-static void tunnel_resolve_collect(struct tunnel *t, struct tunnel_peer *tp, uint64_t now)
-{
-	struct addrinfo *res;
-	int ret;
-
-	if (!tp->lookup || !resolve_done(tp->lookup, &ret, &res))
-		return;
-	resolve_free(tp->lookup);
-	tp->lookup = NULL;
-	tunnel_resolved(t, tp, ret, res, now);
-	if (!ret && t->role == TUNNEL_GUEST)
-		wg_peer_connect(tp->wg, now);
-}
-
 static int tunnel_send(void *ctx, const struct wg_endpoint *to, const uint8_t *buf, size_t len)
 {
 	struct tunnel *t = ctx;
 
 	return t->io.ops->udp_send(&t->io, to, buf, len);
-}
-
-const struct prefix *tunnel_own_addr(const struct tunnel *t, int family)
-{
-	for (size_t i = 0; i < t->cfg.addresses.n; i++)
-		if (t->cfg.addresses.v[i].family == family)
-			return &t->cfg.addresses.v[i];
-	return NULL;
-}
-
-static bool tunnel_is_own_addr(const struct tunnel *t, const struct prefix *a)
-{
-	for (size_t i = 0; i < t->cfg.addresses.n; i++) {
-		const struct prefix *o = &t->cfg.addresses.v[i];
-
-		if (o->family == a->family &&
-		    !memcmp(o->addr.b, a->addr.b, prefix_addr_len(a->family)))
-			return true;
-	}
-	return false;
-}
-
-/*
- * Where a peer's daemon speaks: the address its control messages came
- * from, or a single-address entry of its configured AllowedIPs.
- */
-static struct tunnel_peer *tunnel_ctl_peer(struct tunnel *t, const struct prefix *a)
-{
-	for (size_t i = 0; i < t->n_peers; i++)
-		if (t->peers[i].ctl.family && prefix_equal(&t->peers[i].ctl, a))
-			return &t->peers[i];
-	for (size_t i = 0; i < t->n_peers && i < t->cfg.n_peers; i++) {
-		const struct config_prefixes *l = &t->cfg.peers[i].allowed_ips;
-
-		for (size_t j = 0; j < l->n; j++)
-			if (prefix_equal(&l->v[j], a))
-				return &t->peers[i];
-	}
-	return NULL;
-}
-
-/* The peer whose configured AllowedIPs hold address a (its daemon may be there). */
-static struct tunnel_peer *tunnel_allowed_peer(struct tunnel *t, const struct prefix *a)
-{
-	for (size_t i = 0; i < t->n_peers && i < t->cfg.n_peers; i++) {
-		const struct config_prefixes *l = &t->cfg.peers[i].allowed_ips;
-
-		for (size_t j = 0; j < l->n; j++)
-			if (prefix_contains(&l->v[j], a))
-				return &t->peers[i];
-	}
-	return NULL;
 }
 
 /*
@@ -227,90 +96,15 @@ static bool tunnel_tun_forged(struct tunnel *t, const uint8_t *pkt, size_t len)
 
 	if (!ctlmsg_is_control(pkt, len, &dst))
 		return false;
-	if (!tunnel_is_own_addr(t, &dst)) {
+	if (!tunnel_ctl_is_own_addr(t, &dst)) {
 		tp = tunnel_ctl_peer(t, &dst);
 		if (!tp)
-			tp = tunnel_allowed_peer(t, &dst);
+			tp = tunnel_ctl_allowed_peer(t, &dst);
 		if (!tp)
 			return false;
 	}
 	wg_count_drop(t->dev, tp ? tp->wg : NULL, WG_DROP_CTL_DEVICE);
 	return true;
-}
-
-static int tunnel_queue_ctl(struct tunnel *t, struct tunnel_peer *tp, const struct prefix *dst,
-			    const struct ctlmsg *m)
-{
-	struct tunnel_ctl_out *o;
-	int n;
-
-	if (!tunnel_own_addr(t, dst->family))
-		return -EADDRNOTAVAIL;
-	if (!tp->auth_ok)
-		return -EPERM;	/* no keys for this peer: nothing to seal with */
-	if (t->n_out >= TUNNEL_CTL_OUTBOX)
-		return -ENOBUFS;
-	o = &t->outbox[t->n_out];
-	n = ctlmsg_seal(&tp->auth, m, o->msg, sizeof(o->msg));
-	if (n < 0)
-		return n;
-	t->n_out++;
-	o->dst = *dst;
-	o->len = (size_t)n;
-	if (!t->in_engine)
-		tunnel_schedule(t);
-	return 0;
-}
-
-int tunnel_send_ctl(struct tunnel *t, const struct prefix *dst, const struct ctlmsg *m)
-{
-	struct tunnel_peer *tp = tunnel_ctl_peer(t, dst);
-
-	return tp ? tunnel_queue_ctl(t, tp, dst, m) : -EHOSTUNREACH;
-}
-
-/*
- * A control message for us: the peer's daemon's only if its tag verifies
- * and it is fresh; anything else is counted and dropped without a word,
- * except that a well-made message that is merely not fresh (a restart) is
- * answered with a HELLO carrying our challenge, at most ten a second.
- * Nothing else ever answers, so two daemons cannot keep each other busy.
- */
-static void tunnel_ctl_in(struct tunnel *t, struct wg_peer *from, const struct prefix *src,
-			  const uint8_t *msg, size_t len)
-{
-	static const struct ctlmsg hello = { .type = CTLMSG_HELLO };
-	static struct ctlmsg m;		/* large: not on the stack */
-	struct tunnel_peer *tp = tunnel_peer_of(t, from);
-	uint64_t now;
-	int ret;
-
-	if (!tp || !tp->auth_ok) {
-		wg_count_drop(t->dev, from, WG_DROP_CTL_AUTH);
-		return;
-	}
-	ret = ctlmsg_open(&tp->auth, &m, msg, len);
-	switch (ret) {
-	case 0:
-		tp->ctl = *src;
-		t->hooks.on_ctl(t->hook_ctx, from, src, &m);
-		break;
-	case -ECONNRESET:
-	case -ESTALE:
-		wg_count_drop(t->dev, from, WG_DROP_CTL_STALE);
-		now = loop_now();
-		if ((ret == -ECONNRESET || m.type != CTLMSG_HELLO) && now >= tp->hello_at) {
-			tp->hello_at = now + WG_NSEC / 10;
-			tunnel_queue_ctl(t, tp, src, &hello);
-		}
-		break;
-	case -EALREADY:
-		wg_count_drop(t->dev, from, WG_DROP_CTL_REPLAY);
-		break;
-	default:
-		wg_count_drop(t->dev, from, WG_DROP_CTL_AUTH);
-		break;
-	}
 }
 
 /*
@@ -331,31 +125,13 @@ static int tunnel_deliver(void *ctx, struct wg_peer *from, const uint8_t *pkt, s
 	captap_hook(t->tap, pkt, len);
 	if (t->hooks.on_ctl) {
 		mlen = ctlmsg_unwrap(pkt, len, &src, &dst, &msg);
-		if (mlen >= 0 && tunnel_is_own_addr(t, &dst)) {
+		if (mlen >= 0 && tunnel_ctl_is_own_addr(t, &dst)) {
 			tunnel_ctl_in(t, from, &src, msg, (size_t)mlen);
 			return 0;
 		}
 	}
 	n = t->io.ops->tun_write(&t->io, pkt, len);
 	return n < 0 ? (int)n : 0;
-}
-
-static void tunnel_flush_ctl(struct tunnel *t, uint64_t now)
-{
-	uint8_t *pkt = t->ctlbuf + WG_HEADROOM;
-	int n;
-
-	for (size_t i = 0; i < t->n_out; i++) {
-		const struct tunnel_ctl_out *o = &t->outbox[i];
-
-		n = ctlmsg_wrap(pkt, 1280, tunnel_own_addr(t, o->dst.family), &o->dst,
-				o->msg, o->len);
-		if (n > 0) {
-			captap_hook(t->tap, pkt, (size_t)n);
-			wg_device_tx(t->dev, pkt, (size_t)n, now);
-		}
-	}
-	t->n_out = 0;
 }
 
 static void tunnel_event(void *ctx, struct wg_peer *peer, enum wg_event ev)
@@ -375,7 +151,7 @@ static void tunnel_event(void *ctx, struct wg_peer *peer, enum wg_event ev)
 			log_info("Peer %s is now at %s", name,
 				 tunnel_ep_str(&ep, epbuf, sizeof(epbuf)));
 		if (t->role == TUNNEL_HOST)
-			tunnel_state_save(t);
+			tunnel_endpoint_save(t);
 		break;
 	case WG_EV_HANDSHAKE_TIMEOUT:
 		log_notice("Peer %s did not answer the handshake", name);
@@ -399,117 +175,21 @@ static const struct wg_ops tunnel_wg_ops = {
 
 static void tunnel_on_timer(void *ctx, int fd, uint32_t events);
 
-/*
- * The host learns guests' endpoints only from their packets. It writes them
- * down, so that after a restart (crash, upgrade) it can dial the guests at
- * once instead of waiting for them to notice the lost session.
- */
-static void tunnel_state_path(const struct tunnel *t, char *buf, size_t size)
-{
-	snprintf(buf, size, "%s/%s.endpoints", t->cfg.state_dir, t->cfg.ifname);
-}
-
-static void tunnel_state_save(struct tunnel *t)
-{
-	char path[320], tmp[336], key[KEY_B64_LEN + 1], ep[80], err[CONFIG_ERR_LEN];
-	struct wg_endpoint e;
-	FILE *f;
-	int fd;
-
-	tunnel_state_path(t, path, sizeof(path));
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if (statedir_prepare(&t->cfg, err, sizeof(err))) {
-		log_debug("%s", err);
-		return;
-	}
-	/* A new file, never through a symlink, then renamed over the old. */
-	fd = statedir_create(tmp);
-	f = fd >= 0 ? fdopen(fd, "w") : NULL;
-	if (!f) {
-		log_debug("Cannot write %s: %s", tmp, strerror(fd < 0 ? -fd : errno));
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
-	for (size_t i = 0; i < t->n_peers; i++)
-		if (wg_peer_get_endpoint(t->peers[i].wg, &e))
-			fprintf(f, "%s %s\n", tunnel_peer_name(t->peers[i].wg, key),
-				tunnel_ep_str(&e, ep, sizeof(ep)));
-	if (fclose(f) || rename(tmp, path) < 0) {
-		log_debug("Cannot write %s: %m", path);
-		unlink(tmp);
-	}
-}
-
-static void tunnel_state_load(struct tunnel *t)
-{
-	char path[320], line[256], keytxt[64], host[80], *colon, err[CONFIG_ERR_LEN];
-	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM,
-				  .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV };
-	uint8_t key[WG_KEY_LEN];
-	FILE *f;
-	int fd;
-
-	tunnel_state_path(t, path, sizeof(path));
-	if (statedir_prepare(&t->cfg, err, sizeof(err))) {
-		log_err("%s; not reading remembered endpoints", err);
-		return;
-	}
-	fd = statedir_open(path);
-	f = fd >= 0 ? fdopen(fd, "r") : NULL;
-	if (!f) {
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
-	while (fgets(line, sizeof(line), f)) {
-		struct addrinfo *res = NULL;
-		struct wg_endpoint ep;
-		struct wg_peer *p;
-
-		if (sscanf(line, "%63s %79s", keytxt, host) != 2 || key_from_base64(key, keytxt))
-			continue;
-		p = wg_peer_find(t->dev, key);
-		if (!p || wg_peer_get_endpoint(p, &ep))
-			continue;	/* unknown now, or configured */
-		colon = strrchr(host, ':');
-		if (!colon)
-			continue;
-		*colon = '\0';
-		if (host[0] == '[' && colon[-1] == ']') {
-			colon[-1] = '\0';
-			memmove(host, host + 1, strlen(host));
-		}
-		if (getaddrinfo(host, colon + 1, &hints, &res) || !res)
-			continue;
-		memset(&ep, 0, sizeof(ep));
-		if (res->ai_addrlen <= sizeof(ep)) {
-			memcpy(&ep.sa, res->ai_addr, res->ai_addrlen);
-			wg_peer_set_endpoint(p, &ep);
-			wg_peer_connect(p, loop_now());
-			log_info("Dialling peer %s at its last known address %s:%s", keytxt,
-				 host, colon + 1);
-		}
-		freeaddrinfo(res);
-	}
-	fclose(f);
-}
-
 /* Run due timers and name lookups, then arm the loop for the next one. */
-static void tunnel_schedule(struct tunnel *t)
+void tunnel_schedule(struct tunnel *t)
 {
 	uint64_t now = loop_now(), next;
 
 	t->in_engine = true;
-	tunnel_flush_ctl(t, now);
+	tunnel_ctl_flush(t, now);
 	for (size_t i = 0; i < t->n_peers; i++) {
-		tunnel_resolve_collect(t, &t->peers[i], now);
+		tunnel_endpoint_collect(t, &t->peers[i], now);
 		if (t->peers[i].resolve_at && t->peers[i].resolve_at <= now)
-			tunnel_resolve(t, &t->peers[i], now);
+			tunnel_endpoint_resolve(t, &t->peers[i], now);
 	}
 	next = wg_device_tick(t->dev, now);
 	/* Timers may have produced control messages (events): send them too. */
-	tunnel_flush_ctl(t, now);
+	tunnel_ctl_flush(t, now);
 	t->in_engine = false;
 	for (size_t i = 0; i < t->n_peers; i++) {
 		if (t->peers[i].resolve_at && t->peers[i].resolve_at < next)
@@ -699,32 +379,6 @@ static void tunnel_routes(struct tunnel *t, const struct config *old, const stru
 }
 
 /*
- * The control messages' keys, from our private key, the peer's public key
- * and the preshared key; a peer kept over a reload keeps its challenges and
- * counters (its daemon did not restart).
- */
-static void tunnel_peer_auth(struct tunnel *t, struct tunnel_peer *tp,
-			     const struct tunnel_peer *old, const struct config_peer *cp)
-{
-	const uint8_t *psk = cp->has_preshared_key ? cp->preshared_key : NULL;
-	char name[KEY_B64_LEN + 1];
-	int ret;
-
-	if (old && old->auth_ok) {
-		tp->auth = old->auth;
-		tp->ctl = old->ctl;
-		tp->hello_at = old->hello_at;
-		ret = ctlmsg_auth_keys(&tp->auth, t->cfg.private_key, cp->public_key, psk);
-	} else {
-		ret = ctlmsg_auth_init(&tp->auth, t->cfg.private_key, cp->public_key, psk);
-	}
-	tp->auth_ok = ret == 0;
-	if (ret)
-		log_warn("No control message keys for peer %s: %s; its control messages "
-			 "are dropped", tunnel_key_name(cp->public_key, name), strerror(-ret));
-}
-
-/*
  * Free a list of peers that is going away (reload, stop): abandon their
  * name lookups and wipe their control message keys.
  */
@@ -795,11 +449,11 @@ static int tunnel_sync_peers(struct tunnel *t, const struct config *c)
 		for (size_t k = 0; k < t->n_peers && !fresh; k++)
 			if (t->peers[k].wg == tp->wg)
 				old = &t->peers[k];
-		tunnel_peer_auth(t, tp, old, cp);
+		tunnel_ctl_auth(t, tp, old, cp);
 		if (tp->endpoint_name[0]) {
 			/* A changed endpoint is looked up again; an unchanged one kept. */
 			if (fresh || !old || strcmp(old->endpoint_name, tp->endpoint_name) || old->port != tp->port) {
-				tunnel_resolve(t, tp, now);
+				tunnel_endpoint_resolve(t, tp, now);
 			} else {
 				tp->resolve_at = old->resolve_at;
 				tp->lookup = old->lookup;	/* still the right name */
@@ -1010,7 +664,7 @@ int tunnel_start(struct tunnel *t, struct loop *loop, struct config *cfg,
 		return ret;
 	tunnel_routes(t, NULL, &t->cfg);
 	if (t->role == TUNNEL_HOST)
-		tunnel_state_load(t);
+		tunnel_endpoint_load(t);
 	if ((ret = loop_add_fd(loop, t->io.tun_fd, LOOP_IN, tunnel_on_tun, t)) < 0 ||
 	    (ret = loop_add_fd(loop, t->io.udp_fd, LOOP_IN, tunnel_on_udp, t)) < 0) {
 		log_err("Failed to watch the tunnel: %s", strerror(-ret));
@@ -1116,35 +770,4 @@ struct wg_device *tunnel_device(const struct tunnel *t)
 const char *tunnel_ifname(const struct tunnel *t)
 {
 	return t->ifname;
-}
-
-void tunnel_stats(const struct tunnel *t, struct ctlsock_snap *snap)
-{
-	uint8_t pub[WG_KEY_LEN];
-	struct wg_peer *peer = NULL;
-	struct wg_endpoint ep;
-
-	snap->guest = t->role == TUNNEL_GUEST;
-	snprintf(snap->ifname, sizeof(snap->ifname), "%s", t->ifname);
-	wg_device_public_key(t->dev, pub);
-	key_to_base64(snap->public_key, pub);
-	snap->listen_port = t->cfg.listen_port;
-	snprintf(snap->packet_io, sizeof(snap->packet_io), "%s", pktio_desc(&t->io));
-	snap->crypto_threads = t->pool ? 1 + pool_workers(t->pool) : 0;
-	for (unsigned int i = 0; i < snap->crypto_threads; i++)
-		snap->crypto_jobs[i] = pool_jobs_done(t->pool, i);
-	memcpy(snap->device_drops, wg_device_stats(t->dev)->drops, sizeof(snap->device_drops));
-	memcpy(snap->pktio_drops, t->io.stats.drops, sizeof(snap->pktio_drops));
-	snap->n_peers = 0;
-	while ((peer = wg_peer_next(t->dev, peer)) && snap->n_peers < CONFIG_MAX_PEERS) {
-		struct ctlsock_peer *p = &snap->peers[snap->n_peers++];
-
-		p->id = peer;
-		wg_peer_public_key(peer, pub);
-		key_to_base64(p->key, pub);
-		p->endpoint[0] = '\0';
-		if (wg_peer_get_endpoint(peer, &ep))
-			tunnel_ep_str(&ep, p->endpoint, sizeof(p->endpoint));
-		p->st = *wg_peer_stats(peer);
-	}
 }
