@@ -88,6 +88,7 @@ enum wg_drop {
 	WG_DROP_CTL_AUTH,	/* a control message malformed or with a wrong tag */
 	WG_DROP_CTL_STALE,	/* a control message not (yet) fresh: a restart, answered */
 	WG_DROP_CTL_REPLAY,	/* a control message seen before */
+	WG_DROP_CTL_RATE,	/* a control message past its guest's rate limit (host.c) */
 	WG_DROP_MAX
 };
 const char *wg_drop_name(enum wg_drop d);

@@ -428,6 +428,7 @@ static void host_on_ctl(void *ctx, struct wg_peer *from, const struct prefix *sr
 	was_flooding = hg->limit.flooding;
 	if (!ratelimit_allow(&hg->limit, loop_now())) {
 		hg->limited++;
+		wg_count_drop(tunnel_device(h->t), from, WG_DROP_CTL_RATE);
 		if (!was_flooding)
 			log_warn("A guest sends control messages faster than %d a second: "
 				 "dropping some", HOST_CTL_RATE);

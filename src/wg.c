@@ -57,6 +57,7 @@ static const char *const wg_drop_names[WG_DROP_MAX] = {
 	[WG_DROP_CTL_AUTH] = "control-auth",
 	[WG_DROP_CTL_STALE] = "control-stale",
 	[WG_DROP_CTL_REPLAY] = "control-replay",
+	[WG_DROP_CTL_RATE] = "control-rate-limited",
 };
 
 const char *wg_drop_name(enum wg_drop d)

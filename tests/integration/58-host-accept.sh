@@ -144,5 +144,8 @@ lab_check "the host limits a flooding guest" gw_wait_log "$LAB_DIR/host.log" "se
 lab_check "...and says so once" bash -c \
 	"[ \$(grep -c 'sends control messages faster than' '$LAB_DIR/host.log') -eq 1 ]"
 lab_check "the guest's last set is routed in the end" gw_until 10 hroute "$FLAP"
+lab_check "...and counts what it dropped as control-rate-limited, per peer" bash -c \
+	"'$GW_GANGWAY' status --json -c '$LAB_DIR/host.conf' |
+	 jq -e '[.peers[].drops[\"control-rate-limited\"]] | add > 0'"
 lab_check "all three daemons run" kill -0 "$HOST_PID" "$GUEST_PID" "$GUEST2_PID"
 lab_done
