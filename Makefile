@@ -353,7 +353,7 @@ UNITDIR	?= $(PREFIX)/lib/systemd/system
 TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 INSTALL	?= install
 MANS	:= docs/man/gangway.8 docs/man/gangwayd.8 docs/man/gangway.conf.5
-EXAMPLES := contrib/gangway.conf.example contrib/gangwayd.conf.example
+EXAMPLES := docs/examples/gangway.conf.example docs/examples/gangwayd.conf.example
 UNITS	:= systemd/gangwayd.service systemd/gangway.service
 
 # Installing into this very system (no DESTDIR) also creates the gangway
@@ -388,7 +388,7 @@ uninstall:
 		$(UNITS:systemd/%=$(DESTDIR)$(UNITDIR)/%) $(DESTDIR)$(TMPFILESDIR)/gangway.conf \
 		$(DESTDIR)$(MANDIR)/man5/gangway.conf.5 \
 		$(DESTDIR)$(MANDIR)/man8/gangway.8 $(DESTDIR)$(MANDIR)/man8/gangwayd.8 \
-		$(DESTDIR)$(DOCDIR)/README.md $(EXAMPLES:contrib/%=$(DESTDIR)$(DOCDIR)/%)
+		$(DESTDIR)$(DOCDIR)/README.md $(EXAMPLES:docs/examples/%=$(DESTDIR)$(DOCDIR)/%)
 	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 # A Debian package of the same tree: programs in /usr, units in

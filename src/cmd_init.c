@@ -196,7 +196,7 @@ fail:
 
 /*
  * Docker Desktop's VM has no systemd: gangwayd runs there as a container
- * (contrib/Dockerfile) with the host's network, TUN and only the two
+ * (systemd/Dockerfile) with the host's network, TUN and only the two
  * capabilities it keeps, plus CAP_DAC_READ_SEARCH to read its 0600 file,
  * which Docker Desktop's file sharing shows with the Mac user's uid; it
  * sheds that one once started. docker -v wants an absolute path.
@@ -206,7 +206,7 @@ static void cmd_init_print_docker(const char *dir, bool names)
 	char *abs = realpath(dir, NULL);
 
 	printf("\nDocker Desktop: build the image once, from gangway's source:\n"
-	       "  docker build -t gangwayd -f contrib/Dockerfile .\n"
+	       "  docker build -t gangwayd -f systemd/Dockerfile .\n"
 	       "then run gangwayd in the VM as a container:\n"
 	       "  docker run -d --name gangwayd --restart unless-stopped --net host \\\n"
 	       "    --cap-drop ALL --cap-add NET_ADMIN --cap-add NET_RAW --cap-add DAC_READ_SEARCH \\\n"

@@ -2,7 +2,7 @@
 # Integration: what the macOS host agent's job and decisions ask of the
 # agent, checked here where the agent also runs.
 #
-#   1. contrib/gangway.up.plist is a well-formed property list; the job is
+#   1. systemd/gangway.up.plist is a well-formed property list; the job is
 #      Interactive (launchd throttles Background jobs), names the
 #      configuration where the macOS build looks by default, and runs the
 #      agent with --wait-config
@@ -22,7 +22,7 @@ B=$(lab_build_dir)
 lab_init
 trap lab_cleanup EXIT
 
-PLIST=contrib/gangway.up.plist
+PLIST=systemd/gangway.up.plist
 plist_get()	# KEY: the value, JSON-encoded
 {
 	python3 -c 'import json, plistlib, sys

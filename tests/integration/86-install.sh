@@ -72,11 +72,11 @@ for e in gangway.conf gangwayd.conf; do
 	lab_check "the $e example is valid" "$P/sbin/gangwayd" --check -c "$LAB_DIR/$e"
 done
 
-# The macOS launchd job (contrib/, not installed here): well-formed, runs
+# The macOS launchd job (systemd/gangway.up.plist, not installed here): well-formed, runs
 # `gangway up` from where the README installs it, restarts after a crash.
 plist_ok()
 {
-	python3 - "$LAB_REPO/contrib/gangway.up.plist" <<'PY'
+	python3 - "$LAB_REPO/systemd/gangway.up.plist" <<'PY'
 import plistlib, sys
 p = plistlib.load(open(sys.argv[1], "rb"))
 a = p["ProgramArguments"]

@@ -5,7 +5,7 @@
 # Docker's default seccomp profile), on a real engine in the vm namespace.
 # The lab has no registry, so the "gangwayd" image is this system's /usr
 # (Debian, with iptables) mounted read-only plus the built gangwayd: the
-# same programs contrib/Dockerfile installs. Its configuration is 0600 and
+# same programs systemd/Dockerfile installs. Its configuration is 0600 and
 # owned by uid 501, as Docker Desktop's file sharing shows a Mac user's
 # file. The host reaches a container; inside, gangwayd holds only the
 # capabilities it keeps, with no_new_privs. Names are on by default, so the
