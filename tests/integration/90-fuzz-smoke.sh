@@ -8,8 +8,17 @@ cd "$(dirname "$0")/../.."
 SECS=${FUZZ_SECONDS:-15}
 make -s fuzz >/dev/null
 fail=0
-for h in build-fuzz/fuzz_*; do
-	name=${h#build-fuzz/fuzz_}
+# One run per harness source: a binary missing is a failure, and nothing
+# else in build-fuzz/ (the compiler's .d files) is taken for a harness.
+for src in tests/fuzz/fuzz_*.c; do
+	name=$(basename "$src" .c)
+	name=${name#fuzz_}
+	h=build-fuzz/fuzz_$name
+	if [ ! -x "$h" ]; then
+		echo "not ok - fuzz_$name was not built"
+		fail=1
+		continue
+	fi
 	corpus=build-fuzz/corpus-$name
 	mkdir -p "$corpus"
 	seeds=tests/fuzz/seeds/$name
