@@ -104,6 +104,56 @@ static bool accept_inside(const struct config_peer *cp, const struct prefix *p)
 	return false;
 }
 
+/*
+ * The rules a prefix and a DNS address share (an address is a full-length
+ * prefix, for which overlapping is lying inside): true when p hits one,
+ * with why filled.
+ */
+static bool accept_hits_route(const struct accept_host *host, const struct accept_claims *c,
+			      const struct prefix *p, struct accept_why *why)
+{
+	for (size_t i = 0; i < host->n_routes; i++) {
+		const struct accept_route *r = &host->routes[i];
+
+		if (r->dst.len <= ACCEPT_DEFAULT_LEN || r->ifindex == c->own_ifindex ||
+		    !prefix_overlaps(&r->dst, p))
+			continue;
+		why->what = ACCEPT_ROUTE;
+		why->hit = r->dst;
+		why->ifindex = r->ifindex;
+		why->table = r->table;
+		return true;
+	}
+	return false;
+}
+
+static bool accept_hits_local(const struct accept_host *host, const struct prefix *p,
+			      struct accept_why *why)
+{
+	for (size_t i = 0; i < host->n_addrs; i++) {
+		if (!prefix_contains(p, &host->addrs[i]))
+			continue;
+		why->what = ACCEPT_LOCAL;
+		why->hit = host->addrs[i];
+		return true;
+	}
+	return false;
+}
+
+/* A peer's AllowedIPs of 0.0.0.0/0 is no claim on each prefix. */
+static bool accept_hits_peer(const struct accept_claims *c, const struct prefix *p,
+			     struct accept_why *why)
+{
+	for (size_t i = 0; i < c->n_others; i++) {
+		if (c->others[i].len == 0 || !prefix_overlaps(&c->others[i], p))
+			continue;
+		why->what = ACCEPT_PEER;
+		why->hit = c->others[i];
+		return true;
+	}
+	return false;
+}
+
 enum ctlmsg_status accept_judge(const struct accept_host *host, const struct accept_claims *c,
 				const struct config_peer *cp, const struct prefix *adv,
 				const struct prefix *route, struct accept_why *why)
@@ -118,25 +168,8 @@ enum ctlmsg_status accept_judge(const struct accept_host *host, const struct acc
 		why->hit = *adv;
 		return CTLMSG_ST_NOT_ALLOWED;
 	}
-	for (size_t i = 0; i < host->n_routes; i++) {
-		const struct accept_route *r = &host->routes[i];
-
-		if (r->dst.len <= ACCEPT_DEFAULT_LEN || r->ifindex == c->own_ifindex ||
-		    !prefix_overlaps(&r->dst, route))
-			continue;
-		why->what = ACCEPT_ROUTE;
-		why->hit = r->dst;
-		why->ifindex = r->ifindex;
-		why->table = r->table;
+	if (accept_hits_route(host, c, route, why) || accept_hits_local(host, route, why))
 		return CTLMSG_ST_SHADOWED;
-	}
-	for (size_t i = 0; i < host->n_addrs; i++) {
-		if (!prefix_contains(route, &host->addrs[i]))
-			continue;
-		why->what = ACCEPT_LOCAL;
-		why->hit = host->addrs[i];
-		return CTLMSG_ST_SHADOWED;
-	}
 	for (size_t i = 0; c->tunnel_addrs && i < c->tunnel_addrs->n; i++) {
 		struct prefix net = c->tunnel_addrs->v[i];
 
@@ -147,13 +180,8 @@ enum ctlmsg_status accept_judge(const struct accept_host *host, const struct acc
 		why->hit = net;
 		return CTLMSG_ST_CONFLICT;
 	}
-	for (size_t i = 0; i < c->n_others; i++) {
-		if (c->others[i].len == 0 || !prefix_overlaps(&c->others[i], route))
-			continue;
-		why->what = ACCEPT_PEER;
-		why->hit = c->others[i];
+	if (accept_hits_peer(c, route, why))
 		return CTLMSG_ST_CONFLICT;
-	}
 	why->what = ACCEPT_OK;
 	return CTLMSG_ST_INSTALLED;
 }
@@ -187,30 +215,10 @@ enum accept_what accept_dns(const struct accept_host *host, const struct accept_
 		own = prefix_contains(&cp->allowed_ips.v[i], addr);
 	if (!own)
 		return why->what = ACCEPT_NOT_OWN;
-	for (size_t i = 0; i < host->n_addrs; i++) {
-		if (!prefix_equal(&host->addrs[i], addr))
-			continue;
-		why->hit = host->addrs[i];
-		return why->what = ACCEPT_LOCAL;
-	}
-	for (size_t i = 0; i < host->n_routes; i++) {
-		const struct accept_route *r = &host->routes[i];
-
-		if (r->dst.len <= ACCEPT_DEFAULT_LEN || r->ifindex == c->own_ifindex ||
-		    !prefix_contains(&r->dst, addr))
-			continue;
-		why->hit = r->dst;
-		why->ifindex = r->ifindex;
-		why->table = r->table;
-		return why->what = ACCEPT_ROUTE;
-	}
-	/* As for prefixes, a peer's AllowedIPs of 0.0.0.0/0 is no claim on each address. */
-	for (size_t i = 0; i < c->n_others; i++) {
-		if (c->others[i].len == 0 || !prefix_contains(&c->others[i], addr))
-			continue;
-		why->hit = c->others[i];
-		return why->what = ACCEPT_PEER;
-	}
+	/* Local first: the host's own address is also on a connected route. */
+	if (accept_hits_local(host, addr, why) || accept_hits_route(host, c, addr, why) ||
+	    accept_hits_peer(c, addr, why))
+		return why->what;
 	return why->what = ACCEPT_OK;
 }
 
