@@ -23,17 +23,10 @@ set -euo pipefail
 command -v dbus-daemon >/dev/null || { echo "SKIP: dbus-daemon missing"; exit 77; }
 command -v wireguard-go >/dev/null || { echo "SKIP: wireguard-go missing"; exit 77; }
 python3 -c 'import cryptography' 2>/dev/null || { echo "SKIP: python3-cryptography missing"; exit 77; }
-FAKE=$(lab_build_dir)/tests/fake_resolved
-[[ -x $FAKE ]] || { echo "FAIL: $FAKE not built (make tests)"; exit 1; }
 lab_init
 lab_up
 
-BUS=$LAB_DIR/system_bus_socket
-lab_bg host "$LAB_DIR/dbus.log" dbus-daemon --session --nofork --address "unix:path=$BUS" >/dev/null
-gw_until 5 test -S "$BUS"
-export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$BUS
-lab_bg host "$LAB_DIR/resolved.log" env DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BUS_ADDRESS" "$FAKE" >/dev/null
-gw_until 5 grep -q ready "$LAB_DIR/resolved.log"
+gw_fake_resolved_up
 
 # The host has a second network of its own (a "LAN" on a veth pair), one
 # address of which the guest's AllowedIPs hold as well.

@@ -11,18 +11,10 @@ set -euo pipefail
 . "$(dirname "$0")/../lib/gw.sh"
 
 command -v dbus-daemon >/dev/null || { echo "SKIP: dbus-daemon missing"; exit 77; }
-FAKE=$(lab_build_dir)/tests/fake_resolved
-[[ -x $FAKE ]] || { echo "FAIL: $FAKE not built (make tests)"; exit 1; }
 lab_init
 lab_up
 
-BUS=$LAB_DIR/system_bus_socket
-lab_bg host "$LAB_DIR/dbus.log" dbus-daemon --session --nofork --address "unix:path=$BUS" >/dev/null
-gw_until 5 test -S "$BUS"
-export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$BUS
-lab_bg host "$LAB_DIR/resolved.log" env DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BUS_ADDRESS" "$FAKE" >/dev/null
-FAKE_PID=$LAB_BG_PID
-gw_until 5 grep -q ready "$LAB_DIR/resolved.log"
+gw_fake_resolved_up
 
 gw_keypair host
 gw_keypair guest
@@ -52,7 +44,7 @@ lab_kill "$HOST_PID" TERM
 lab_check "a clean stop reverts the link" grep -qx "RevertLink $IFI" "$LAB_DIR/resolved.log"
 
 # No resolved on the bus: nothing is changed, and the log says what to add.
-lab_kill "$FAKE_PID" TERM
+lab_kill "$FAKE_RESOLVED_PID" TERM
 GW_ENV="DBUS_SYSTEM_BUS_ADDRESS=$DBUS_SYSTEM_BUS_ADDRESS" gw_start_host host host2 "$LAB_DIR/host.conf"
 lab_check "without resolved, gangway up says it is not running" \
 	gw_wait_log "$LAB_DIR/host2.log" "systemd-resolved is not running" 10

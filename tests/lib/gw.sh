@@ -271,3 +271,21 @@ gw_until()
 	done
 	return 1
 }
+
+# A private system bus in the host namespace with the fake systemd-resolved
+# (tests/tools/fake_resolved) on it, for the host agent's resolver. Exports
+# DBUS_SYSTEM_BUS_ADDRESS; sets FAKE_RESOLVED_PID. Its log:
+# $LAB_DIR/resolved.log.
+gw_fake_resolved_up()
+{
+	local fake bus=$LAB_DIR/system_bus_socket
+
+	fake=$(lab_build_dir)/tests/fake_resolved
+	[[ -x $fake ]] || { lab_err "$fake not built (make tests)"; return 1; }
+	lab_bg host "$LAB_DIR/dbus.log" dbus-daemon --session --nofork --address "unix:path=$bus" >/dev/null
+	gw_until 5 test -S "$bus"
+	export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$bus
+	lab_bg host "$LAB_DIR/resolved.log" env DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BUS_ADDRESS" "$fake" >/dev/null
+	FAKE_RESOLVED_PID=$LAB_BG_PID
+	gw_until 5 grep -q ready "$LAB_DIR/resolved.log"
+}
