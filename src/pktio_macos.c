@@ -35,6 +35,13 @@ _Static_assert(sizeof(struct ctl_info) == 100 && offsetof(struct ctl_info, ctl_n
 	       CTLIOCGINFO == 0xc0644e03, "ctl_info");
 _Static_assert(sizeof(struct sockaddr_ctl) == 32 && offsetof(struct sockaddr_ctl, sc_id) == 4 &&
 	       offsetof(struct sockaddr_ctl, sc_unit) == 8, "sockaddr_ctl");
+/* struct msghdr_x as xnu bsd/sys/socket_private.h lays it out (LP64). */
+_Static_assert(sizeof(struct compat_msghdr_x) == 56 &&
+	       offsetof(struct compat_msghdr_x, msg_iov) == 16 &&
+	       offsetof(struct compat_msghdr_x, msg_iovlen) == 24 &&
+	       offsetof(struct compat_msghdr_x, msg_control) == 32 &&
+	       offsetof(struct compat_msghdr_x, msg_flags) == 44 &&
+	       offsetof(struct compat_msghdr_x, msg_datalen) == 48, "msghdr_x");
 
 #define PKTIO_UTUN_HDR	4
 
