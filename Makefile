@@ -239,7 +239,7 @@ build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(UNIT_HOOKS_OBJ) build-fuzz/libgangway.a
 # $(BUILD)/bench; without it the table has no wireguard-go column. The
 # chart (build/bench/bench.png) needs gnuplot (make deps). BENCH_ARGS: see
 # bench.sh.
-bench: all
+bench: all $(BUILD)/tests/tunfd
 	tests/bench/fetch-wggo.sh $(BUILD)/bench/wggo-sid sid || \
 		echo "bench: no wireguard-go from Debian unstable; measuring without it" >&2
 	BUILD=$(BUILD) tests/bench/bench.sh $(BENCH_ARGS)

@@ -13,6 +13,9 @@
 #   gangway   gangway up (host) and gangwayd (vm) carry c1, default settings
 #             (the fast path: TUN offloads, UDP GSO/GRO, batches)
 #   wggo      wireguard-go at both ends, configured with wg(8), carries c2
+#   wggo-pp   the same on TUN devices without offloads, one packet per
+#             read and write as on macOS (tests/tools/tunfd.c), carries c4
+#             (unless --no-fallback)
 # The gangway pair is also restarted with the other packet paths and
 # measured in the same rounds: "gw-batch" (GANGWAY_PKTIO=batch: batches
 # of plain packets, no offloads) and "gw-plain" (GANGWAY_PKTIO=plain:
@@ -84,17 +87,20 @@ VNS=$(lab_ns vm)
 C_GW=$CIP
 C_WG=${NET%.0/24}.3
 C_PLAIN=${NET%.0/24}.4
+C_WGPP=${NET%.0/24}.5
+TUNFD=$BDIR/tests/tunfd
 lab_container_add c2 br0 "$C_WG"
 lab_container_add c3 br0 "$C_PLAIN"
-for c in c1 c2 c3; do
+lab_container_add c4 br0 "$C_WGPP"
+for c in c1 c2 c3 c4; do
 	lab_bg "$c" "$LAB_DIR/iperf3-$c.log" iperf3 -s >/dev/null
 done
-for c in c1 c2 c3; do
+for c in c1 c2 c3 c4; do
 	lab_retry 5 bash -c "ip netns exec $(lab_ns $c) ss -ltn | grep -q ':5201 '"
 done
 
 declare -A R		# R[setup.metric.round]
-declare -A DST=([plain]=$C_PLAIN [gangway]=$C_GW [wggo]=$C_WG)
+declare -A DST=([plain]=$C_PLAIN [gangway]=$C_GW [wggo]=$C_WG [wggo-pp]=$C_WGPP)
 declare -A GWENV=([gangway]='')
 declare -A PIDS
 declare -A MODES	# setup -> what its gangwayd said it uses
@@ -258,28 +264,44 @@ if ((FALLBACK)); then
 	done
 fi
 
-if [[ -n $WGGO ]]; then
-	WH=10.201.$LAB_OCTET.1 WG=10.201.$LAB_OCTET.2
-	HIF=wgh$LAB_OCTET GIF=wgg$LAB_OCTET
+# A wireguard-go pair NAME carrying container DST over its own interfaces
+# HIF (host) and GIF (vm), tunnel addresses 10.SUB.x.1 and .2, ports
+# HPORT and HPORT+1; LAUNCH (optional), given the interface's name, runs
+# wireguard-go.
+wggo_pair()	# NAME HIF GIF SUB HPORT DST [LAUNCH]
+{
+	local name=$1 hif=$2 gif=$3 sub=$4 hport=$5 dst=$6 launch=${7:-} n ifn pre
+	local wh=10.$sub.$LAB_OCTET.1 wg=10.$sub.$LAB_OCTET.2
 	for n in host vm; do
-		ifn=$HIF
-		[[ $n == vm ]] && ifn=$GIF
-		lab_bg "$n" "$LAB_DIR/wggo-$n.log" env WG_PROCESS_FOREGROUND=1 "$WGGO" -f "$ifn" >/dev/null
-		PIDS[wggo]="${PIDS[wggo]:-} $LAB_BG_PID"
+		ifn=$hif
+		[[ $n == vm ]] && ifn=$gif
+		pre=()
+		[[ -n $launch ]] && pre=("$launch" "$ifn")
+		lab_bg "$n" "$LAB_DIR/$name-$n.log" env WG_PROCESS_FOREGROUND=1 "${pre[@]}" "$WGGO" -f "$ifn" >/dev/null
+		PIDS[$name]="${PIDS[$name]:-} $LAB_BG_PID"
 		lab_retry 10 test -S "/var/run/wireguard/$ifn.sock"
 	done
-	ip -n "$HNS" addr add "$WH/24" dev "$HIF"
-	ip -n "$HNS" link set "$HIF" up
-	ip -n "$VNS" addr add "$WG/24" dev "$GIF"
-	ip -n "$VNS" link set "$GIF" up
-	gw_wg host set "$HIF" private-key "$LAB_DIR/host.key" listen-port 51830 \
-		peer "$(cat "$LAB_DIR/guest.pub")" allowed-ips "$WG/32,$NET"
-	gw_wg vm set "$GIF" private-key "$LAB_DIR/guest.key" listen-port 51831 \
-		peer "$(cat "$LAB_DIR/host.pub")" allowed-ips "$WH/32" \
-		endpoint "$LAB_HOST_IP4:51830" persistent-keepalive 25
-	ip -n "$HNS" route add "$C_WG/32" dev "$HIF"
-	gw_wait_handshake host "$HIF" 15
-	SETUPS+=(wggo)
+	ip -n "$HNS" addr add "$wh/24" dev "$hif"
+	ip -n "$HNS" link set "$hif" up
+	ip -n "$VNS" addr add "$wg/24" dev "$gif"
+	ip -n "$VNS" link set "$gif" up
+	gw_wg host set "$hif" private-key "$LAB_DIR/host.key" listen-port "$hport" \
+		peer "$(cat "$LAB_DIR/guest.pub")" allowed-ips "$wg/32,$NET"
+	gw_wg vm set "$gif" private-key "$LAB_DIR/guest.key" listen-port "$((hport + 1))" \
+		peer "$(cat "$LAB_DIR/host.pub")" allowed-ips "$wh/32" \
+		endpoint "$LAB_HOST_IP4:$hport" persistent-keepalive 25
+	ip -n "$HNS" route add "$dst/32" dev "$hif"
+	gw_wait_handshake host "$hif" 15
+	SETUPS+=("$name")
+}
+if [[ -n $WGGO ]]; then
+	wggo_pair wggo "wgh$LAB_OCTET" "wgg$LAB_OCTET" 201 51830 "$C_WG"
+	if ((FALLBACK)); then
+		# macOS's wireguard-go: utun has no offloads, so it reads and
+		# writes one packet per call; here, a TUN device without the
+		# virtio-net header makes it do the same (tests/tools/tunfd.c).
+		wggo_pair wggo-pp "wph$LAB_OCTET" "wpg$LAB_OCTET" 202 51832 "$C_WGPP" "$TUNFD"
+	fi
 fi
 
 for ((r = 1; r <= ROUNDS; r++)); do
@@ -360,28 +382,30 @@ table()
 	done
 }
 
-# Every tunnel's medians against wireguard-go's: above 1x is better for
-# throughput and packet rate, below 1x for latency, CPU and memory.
-ratio_table()
+# Medians against a baseline's (wggo, or wggo-pp for the per-packet
+# paths): above 1x is better for throughput and packet rate, below 1x for
+# latency, CPU and memory.
+ratio_table()	# BASE SETUP...
 {
-	local m s
-	printf '%-24s' "against wggo"
-	for s in "${SETUPS[@]}"; do [[ $s == plain || $s == wggo ]] || printf ' %14s' "$s"; done
+	local base=$1 m s
+	shift
+	printf '%-24s' "against $base"
+	for s in "$@"; do printf ' %14s' "$s"; done
 	printf '\n'
 	for m in tcp_up tcp_down udp_pps added cpu retr rss; do
 		printf '%-24s' "$(label $m)"
-		for s in "${SETUPS[@]}"; do
-			[[ $s == plain || $s == wggo ]] && continue
+		for s in "$@"; do
 			if [[ $m == retr ]]; then
 				# a ratio to none means nothing: the counts side by side
-				printf ' %14s' "$(fmt retr "${M[$s.retr]:-}") vs $(fmt retr "${M[wggo.retr]:-}")"
+				printf ' %14s' "$(fmt retr "${M[$s.retr]:-}") vs $(fmt retr "${M[$base.retr]:-}")"
 			else
-				printf ' %14s' "$(ratio "${M[$s.$m]:-}" "${M[wggo.$m]:-}")"
+				printf ' %14s' "$(ratio "${M[$s.$m]:-}" "${M[$base.$m]:-}")"
 			fi
 		done
 		printf '\n'
 	done
 }
+has_setup() { [[ " ${SETUPS[*]} " == *" $1 "* ]]; }
 
 # The medians as columns for the chart: "-" where there is none.
 data()
@@ -408,15 +432,22 @@ mkdir -p "$(dirname "$OUT")"
 	for s in "${SETUPS[@]}"; do
 		if [[ -n ${MODES[$s]:-} ]]; then echo "$s: ${MODES[$s]}"; fi
 	done
-	if [[ " ${SETUPS[*]} " == *" wggo "* ]]; then
+	if has_setup wggo; then
 		ver=$(cat "$(dirname "$WGGO")/../../VERSION" 2>/dev/null || "$WGGO" --version | head -1)
 		echo "wggo: $WGGO ($ver)"
 	fi
 	echo
 	table
-	if [[ " ${SETUPS[*]} " == *" wggo "* ]]; then
+	if has_setup wggo; then
+		others=()
+		for s in "${SETUPS[@]}"; do [[ $s == plain || $s == wggo ]] || others+=("$s"); done
 		echo
-		ratio_table
+		ratio_table wggo "${others[@]}"
+	fi
+	if has_setup wggo-pp; then
+		# the paths macOS has (no offloads) against its wireguard-go
+		echo
+		ratio_table wggo-pp gw-plain gw-batch
 	fi
 } | tee "$OUT"
 DAT=${OUT%.*}.dat

@@ -19,8 +19,10 @@ set key off
 set yrange [0:*]
 set offsets 0, 0, graph 0.1, 0
 set multiplot layout 2,3 title title font ",13"
-# gangway's paths in blues, wireguard-go red, plain routing grey
+# gangway's paths in blues, wireguard-go red (lighter without offloads),
+# plain routing grey
 color(name) = name eq "plain" ? 0x999999 : name eq "wggo" ? 0xcc3333 : \
+	name eq "wggo-pp" ? 0xe88a8a : \
 	name eq "gangway" ? 0x1f5fa8 : 0x6d9fd6
 do for [col in "2 3 4 5 6 7"] {
 	c = int(col)
