@@ -68,8 +68,18 @@ _Static_assert(sizeof(struct sockaddr_in6) == RTMSG_SIN6_LEN &&
 	       offsetof(struct sockaddr_in6, sin6_addr) == 8, "sockaddr_in6");
 _Static_assert(sizeof(struct sockaddr_dl) == RTMSG_SDL_LEN &&
 	       offsetof(struct sockaddr_dl, sdl_index) == 2, "sockaddr_dl");
-/* The interface requests (xnu bsd/net/if.h, bsd/netinet6/in6_var.h). */
-_Static_assert(sizeof(struct ifaliasreq) == 64 && SIOCAIFADDR == 0x8040691a, "ifaliasreq");
+/*
+ * The interface requests (xnu bsd/net/if.h, bsd/netinet6/in6_var.h) and
+ * their ioctl numbers (bsd/sys/sockio.h: _IOW/_IOWR of group 'i', which
+ * encode the request's size).
+ */
+_Static_assert(sizeof(struct ifaliasreq) == 64 && offsetof(struct ifaliasreq, ifra_addr) == 16 &&
+	       offsetof(struct ifaliasreq, ifra_broadaddr) == 32 &&
+	       offsetof(struct ifaliasreq, ifra_mask) == 48 && SIOCAIFADDR == 0x8040691a,
+	       "ifaliasreq");
+_Static_assert(sizeof(struct ifreq) == 32 && offsetof(struct ifreq, ifr_flags) == 16 &&
+	       offsetof(struct ifreq, ifr_mtu) == 16 && SIOCSIFFLAGS == 0x80206910 &&
+	       SIOCGIFFLAGS == 0xc0206911 && SIOCSIFMTU == 0x80206934, "ifreq");
 _Static_assert(sizeof(struct compat_in6_aliasreq) == 128 &&
 	       offsetof(struct compat_in6_aliasreq, ifra_flags) == 100 &&
 	       offsetof(struct compat_in6_aliasreq, ifra_lifetime) == 104 &&
