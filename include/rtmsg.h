@@ -40,6 +40,9 @@
 #define RTMSG_DELETE		0x2
 #define RTMSG_CHANGE		0x3
 #define RTMSG_GET		0x4
+#define RTMSG_NEWADDR		0xc
+#define RTMSG_DELADDR		0xd
+#define RTMSG_IFINFO		0xe
 
 /* Route flags (RTF_*). */
 #define RTMSG_F_UP		0x1
@@ -117,6 +120,18 @@ bool rtmsg_next(const uint8_t *buf, size_t len, size_t *off, const uint8_t **msg
  */
 bool rtmsg_parse_route(const uint8_t *msg, size_t len, int family, struct prefix *rp,
 		       unsigned int *ifindex);
+
+/*
+ * Whether a message heard on a routing socket may change the host's view:
+ * an address or interface change, or a route added, deleted or changed
+ * that rtmsg_parse_route() would read. Every socket hears every message of
+ * the system, most of them neighbour entries that come and go with the
+ * traffic (RTF_LLINFO, RTF_WASCLONED) and RTM_GETs others ask: those are
+ * not the host's routes, and reading the table again for each would cost
+ * a dump per connection. A message too short or of another version to
+ * tell counts as a change.
+ */
+bool rtmsg_watch_relevant(const uint8_t *msg, size_t len);
 
 /*
  * Look through a dump for a route of exactly dst: 1 with its interface in

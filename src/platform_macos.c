@@ -52,7 +52,8 @@ _Static_assert(offsetof(struct rt_msghdr, rtm_seq) == RTMSG_OFF_SEQ, "rtm_seq");
 _Static_assert(offsetof(struct rt_msghdr, rtm_errno) == RTMSG_OFF_ERRNO, "rtm_errno");
 _Static_assert(RTM_VERSION == RTMSG_VERSION && RTM_ADD == RTMSG_ADD &&
 	       RTM_DELETE == RTMSG_DELETE && RTM_CHANGE == RTMSG_CHANGE &&
-	       RTM_GET == RTMSG_GET, "RTM_*");
+	       RTM_GET == RTMSG_GET && RTM_NEWADDR == RTMSG_NEWADDR &&
+	       RTM_DELADDR == RTMSG_DELADDR && RTM_IFINFO == RTMSG_IFINFO, "RTM_*");
 _Static_assert(RTF_UP == RTMSG_F_UP && RTF_GATEWAY == RTMSG_F_GATEWAY &&
 	       RTF_HOST == RTMSG_F_HOST && RTF_LLINFO == RTMSG_F_LLINFO &&
 	       RTF_STATIC == RTMSG_F_STATIC && RTF_WASCLONED == RTMSG_F_WASCLONED &&
@@ -420,9 +421,11 @@ int platform_host_view(struct platform *p, struct accept_host *v)
 }
 
 /*
- * A routing socket hears every route and address change of the system
- * (RTM_ADD, RTM_DELETE, RTM_NEWADDR, ...): what changed is not parsed, the
- * view is read again. ENOBUFS means messages were lost, which is the same.
+ * A routing socket hears every routing message of the system (RTM_ADD,
+ * RTM_DELETE, RTM_NEWADDR, ..., and the neighbour entries that come and go
+ * with the traffic): those that may change the host's view
+ * (rtmsg_watch_relevant) have it read again, whatever route they name.
+ * ENOBUFS means messages were lost, which counts as a change.
  */
 int platform_watch_open(struct platform *p)
 {
@@ -454,7 +457,12 @@ int platform_watch_drain(struct platform *p)
 	for (;;) {
 		ssize_t n = read(p->watch_fd, buf, sizeof(buf));
 
-		if (n > 0 || (n < 0 && errno == ENOBUFS)) {
+		if (n > 0) {
+			if (rtmsg_watch_relevant(buf, (size_t)n))
+				changed = 1;
+			continue;
+		}
+		if (n < 0 && errno == ENOBUFS) {
 			changed = 1;
 			continue;
 		}

@@ -253,6 +253,68 @@ static void test_parse_truncated(void **state)
 	}
 }
 
+/*
+ * What a routing socket hears, as `route -n monitor` shows it: the host's
+ * routes and addresses changing count, the neighbour entries that come and
+ * go with traffic and other processes' questions do not.
+ */
+static void test_watch_relevant(void **state)
+{
+	/* A VPN connects: 172.16.0.0/12 via a gateway on index 9 (UGS). */
+	static const uint8_t vpn_add[] = {
+		HDRX(144, RTMSG_ADD, 9, 0x803, 0x7, 300, 1),
+		16, 2, 0, 0, 172, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		16, 2, 0, 0, 10, 8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0,
+		6, 0, 0, 0, 255, 240, 0, 0,
+	};
+	/* A neighbour entry resolved and one expiring (RTF_LLINFO|RTF_WASCLONED|RTF_HOST). */
+	static const uint8_t arp_add[] = { HDRX(92, RTMSG_ADD, 4, 0x20405, 0x3, 0, 0) };
+	static const uint8_t arp_del[] = { HDRX(92, RTMSG_DELETE, 4, 0x20405, 0x3, 0, 0) };
+	/* A route cloned for a remote host (UGHW) going away. */
+	static const uint8_t clone_del[] = { HDRX(92, RTMSG_DELETE, 4, 0x20807, 0x3, 0, 0) };
+	/* A route of the local address (RTF_LOCAL), which the addresses already cover. */
+	static const uint8_t local_add[] = { HDRX(92, RTMSG_ADD, 1, 0x200805, 0x3, 0, 0) };
+	/* Another process's `route get`, a lookup miss, a resolve request. */
+	static const uint8_t get[] = { HDRX(92, RTMSG_GET, 4, 0x803, 0x7, 77, 3) };
+	static const uint8_t miss[] = { HDRX(92, 0x7, 0, 0, 0x1, 0, 0) };
+	static const uint8_t resolve[] = { HDRX(92, 0xb, 0, 0, 0x1, 0, 0) };
+	/* ifa_msghdr and if_msghdr: msglen, version, type, then their own fields. */
+	static const uint8_t newaddr[20] = { 20, 0, RTMSG_VERSION, RTMSG_NEWADDR };
+	static const uint8_t deladdr[20] = { 20, 0, RTMSG_VERSION, RTMSG_DELADDR };
+	static const uint8_t ifinfo[20] = { 20, 0, RTMSG_VERSION, RTMSG_IFINFO };
+	static const uint8_t other_version[20] = { 20, 0, RTMSG_VERSION + 1, 0x7 };
+	uint8_t buf[RTMSG_MAX_LEN];
+	struct prefix ours = pfx("172.17.0.0/16");
+	int n;
+
+	assert_true(rtmsg_watch_relevant(vpn_add, sizeof(vpn_add)));
+	/* Our own route added, or deleted by someone. */
+	assert_true(rtmsg_watch_relevant(add_172_17, sizeof(add_172_17)));
+	n = rtmsg_route(buf, sizeof(buf), RTMSG_DELETE, 5, 999, &ours, link_utun4,
+			sizeof(link_utun4));
+	assert_true(n > 0);
+	assert_true(rtmsg_watch_relevant(buf, (size_t)n));
+	buf[RTMSG_OFF_TYPE] = RTMSG_CHANGE;
+	assert_true(rtmsg_watch_relevant(buf, (size_t)n));
+	assert_true(rtmsg_watch_relevant(newaddr, sizeof(newaddr)));
+	assert_true(rtmsg_watch_relevant(deladdr, sizeof(deladdr)));
+	assert_true(rtmsg_watch_relevant(ifinfo, sizeof(ifinfo)));
+
+	assert_false(rtmsg_watch_relevant(arp_add, sizeof(arp_add)));
+	assert_false(rtmsg_watch_relevant(arp_del, sizeof(arp_del)));
+	assert_false(rtmsg_watch_relevant(clone_del, sizeof(clone_del)));
+	assert_false(rtmsg_watch_relevant(local_add, sizeof(local_add)));
+	assert_false(rtmsg_watch_relevant(get, sizeof(get)));
+	assert_false(rtmsg_watch_relevant(miss, sizeof(miss)));
+	assert_false(rtmsg_watch_relevant(resolve, sizeof(resolve)));
+
+	/* What cannot be read counts as a change: nothing is missed. */
+	assert_true(rtmsg_watch_relevant(other_version, sizeof(other_version)));
+	assert_true(rtmsg_watch_relevant(arp_add, RTMSG_HDR_LEN - 1));
+	for (size_t len = 0; len <= RTMSG_OFF_TYPE; len++)
+		assert_true(rtmsg_watch_relevant(get, len));
+}
+
 static void on_alarm(int sig)
 {
 	(void)sig;
@@ -309,6 +371,7 @@ int main(void)
 		cmocka_unit_test(test_dump_find),
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_parse_truncated),
+		cmocka_unit_test(test_watch_relevant),
 		cmocka_unit_test(test_send_does_not_wait),
 		cmocka_unit_test(test_send_error),
 	};
