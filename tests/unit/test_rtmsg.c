@@ -15,7 +15,10 @@
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
+#include <seccomp.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <cmocka.h>
 
 #include "rtmsg.h"
@@ -360,6 +363,47 @@ static void test_send_error(void **state)
 	close(sv[0]);
 }
 
+/*
+ * The kernel's answers to a route change, as XNU gives them: write() fails
+ * with EEXIST for a route already there and ESRCH for one that is not. A
+ * child process stands in for the routing socket with a seccomp filter
+ * that fails each write() to its end of a socketpair with that errno;
+ * rtmsg_send must return it at once (ESRCH as -ENOENT, as on Linux).
+ */
+static int send_with_kernel_error(int err)
+{
+	struct prefix dst = pfx("172.17.0.2/32");
+	scmp_filter_ctx ctx;
+	int sv[2], status, ret;
+	pid_t pid;
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		ctx = seccomp_init(SCMP_ACT_ALLOW);
+		if (!ctx || seccomp_rule_add(ctx, SCMP_ACT_ERRNO((uint32_t)err), SCMP_SYS(write), 1,
+					     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)sv[0])) < 0 ||
+		    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || seccomp_load(ctx) < 0)
+			_exit(100);
+		alarm(5);	/* a wait for an answer would end here */
+		ret = rtmsg_send(sv[0], RTMSG_ADD, 1, 1, &dst, link_utun4, sizeof(link_utun4));
+		_exit(ret < 0 && ret > -100 ? -ret : 101);
+	}
+	close(sv[0]);
+	close(sv[1]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	return -WEXITSTATUS(status);
+}
+
+static void test_send_kernel_errors(void **state)
+{
+	assert_int_equal(send_with_kernel_error(EEXIST), -EEXIST);
+	assert_int_equal(send_with_kernel_error(ESRCH), -ENOENT);
+	assert_int_equal(send_with_kernel_error(ENETUNREACH), -ENETUNREACH);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -374,6 +418,7 @@ int main(void)
 		cmocka_unit_test(test_watch_relevant),
 		cmocka_unit_test(test_send_does_not_wait),
 		cmocka_unit_test(test_send_error),
+		cmocka_unit_test(test_send_kernel_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
