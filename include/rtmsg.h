@@ -54,6 +54,7 @@
 #define RTMSG_F_LOCAL		0x200000
 #define RTMSG_F_BROADCAST	0x400000
 #define RTMSG_F_MULTICAST	0x800000
+#define RTMSG_F_IFSCOPE		0x1000000
 
 /* Address bits (RTA_*) and their count (RTAX_MAX). */
 #define RTMSG_A_DST		0x1
@@ -134,8 +135,11 @@ bool rtmsg_parse_route(const uint8_t *msg, size_t len, int family, struct prefix
 bool rtmsg_watch_relevant(const uint8_t *msg, size_t len);
 
 /*
- * Look through a dump for a route of exactly dst: 1 with its interface in
- * *ifindex, 0 if there is none.
+ * Look through a dump for the route of exactly dst that an RTM_DELETE of
+ * dst (with no interface scope) would remove: 1 with its interface in
+ * *ifindex, 0 if there is none. Routes scoped to an interface
+ * (RTF_IFSCOPE, as configd adds for each one) are keyed apart from it by
+ * XNU and are passed over, whichever comes first in the dump.
  */
 int rtmsg_dump_find(const uint8_t *buf, size_t len, const struct prefix *dst,
 		    unsigned int *ifindex);

@@ -248,7 +248,8 @@ int rtmsg_dump_find(const uint8_t *buf, size_t len, const struct prefix *dst,
 		unsigned int idx;
 
 		if (rtmsg_parse_route(msg, msglen, dst->family, &rp, &idx) &&
-		    prefix_equal(&rp, dst)) {
+		    prefix_equal(&rp, dst) &&
+		    !(bytes_load_host32(msg + RTMSG_OFF_FLAGS) & RTMSG_F_IFSCOPE)) {
 			*ifindex = idx;
 			return 1;
 		}

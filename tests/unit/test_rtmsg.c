@@ -35,7 +35,7 @@ static const uint8_t link_utun4[20] = {
 /* rt_msghdr: the fields a message of ours sets, the rest zero. */
 #define HDRX(len, type, index, flags, addrs, pid, seq) \
 	(len), 0, RTMSG_VERSION, (type), (index), 0, 0, 0, \
-	(flags) & 0xff, (flags) >> 8 & 0xff, (flags) >> 16 & 0xff, 0, \
+	(flags) & 0xff, (flags) >> 8 & 0xff, (flags) >> 16 & 0xff, (flags) >> 24 & 0xff, \
 	(addrs), 0, 0, 0, \
 	(pid) & 0xff, (pid) >> 8 & 0xff, 0, 0, \
 	(seq), 0, 0, 0, \
@@ -218,6 +218,33 @@ static void test_dump_find(void **state)
 	assert_int_equal(ifindex, 15);
 	assert_int_equal(rtmsg_dump_find(dump, sizeof(dump), &other, &ifindex), 0);
 	assert_int_equal(rtmsg_dump_find(dump, sizeof(dump), &wider, &ifindex), 0);
+}
+
+/*
+ * The same prefix twice: a route scoped to en0 (RTF_IFSCOPE, index 4) dumped
+ * before our unscoped one on utun4 (index 15). An unscoped RTM_DELETE
+ * removes ours, so ours is the one found.
+ */
+static const uint8_t dump_scoped[] = {
+	DUMP(132, 4, 0x1000803, 0x7),
+	16, 2, 0, 0, 172, 17, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	16, 2, 0, 0, 192, 0, 2, 1, 0, 0, 0, 0, 0, 0, 0, 0,
+	6, 0, 0, 0, 255, 255, 0, 0,
+	DUMP(136, 15, 0x801, 0x7),
+	16, 2, 0, 0, 172, 17, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	20, 18, 15, 0, 0x01, 5, 0, 0, 'u', 't', 'u', 'n', '4', 0, 0, 0, 0, 0, 0, 0,
+	6, 0, 0, 0, 255, 255, 0, 0,
+};
+
+static void test_dump_find_unscoped(void **state)
+{
+	struct prefix ours = pfx("172.17.0.0/16");
+	unsigned int ifindex = 0;
+
+	assert_int_equal(rtmsg_dump_find(dump_scoped, sizeof(dump_scoped), &ours, &ifindex), 1);
+	assert_int_equal(ifindex, 15);
+	/* The scoped route alone: nothing an unscoped delete would remove. */
+	assert_int_equal(rtmsg_dump_find(dump_scoped, 132, &ours, &ifindex), 0);
 }
 
 /* What rtmsg_route builds, rtmsg_parse_route reads back. */
@@ -413,6 +440,7 @@ int main(void)
 		cmocka_unit_test(test_build_refuses),
 		cmocka_unit_test(test_parse_dump),
 		cmocka_unit_test(test_dump_find),
+		cmocka_unit_test(test_dump_find_unscoped),
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_parse_truncated),
 		cmocka_unit_test(test_watch_relevant),
