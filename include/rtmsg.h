@@ -40,6 +40,9 @@
 #define RTMSG_DELETE		0x2
 #define RTMSG_CHANGE		0x3
 #define RTMSG_GET		0x4
+#define RTMSG_NEWADDR		0xc
+#define RTMSG_DELADDR		0xd
+#define RTMSG_IFINFO		0xe
 
 /* Route flags (RTF_*). */
 #define RTMSG_F_UP		0x1
@@ -51,6 +54,7 @@
 #define RTMSG_F_LOCAL		0x200000
 #define RTMSG_F_BROADCAST	0x400000
 #define RTMSG_F_MULTICAST	0x800000
+#define RTMSG_F_IFSCOPE		0x1000000
 
 /* Address bits (RTA_*) and their count (RTAX_MAX). */
 #define RTMSG_A_DST		0x1
@@ -119,8 +123,23 @@ bool rtmsg_parse_route(const uint8_t *msg, size_t len, int family, struct prefix
 		       unsigned int *ifindex);
 
 /*
- * Look through a dump for a route of exactly dst: 1 with its interface in
- * *ifindex, 0 if there is none.
+ * Whether a message heard on a routing socket may change the host's view:
+ * an address or interface change, or a route added, deleted or changed
+ * that rtmsg_parse_route() would read. Every socket hears every message of
+ * the system, most of them neighbour entries that come and go with the
+ * traffic (RTF_LLINFO, RTF_WASCLONED) and RTM_GETs others ask: those are
+ * not the host's routes, and reading the table again for each would cost
+ * a dump per connection. A message too short or of another version to
+ * tell counts as a change.
+ */
+bool rtmsg_watch_relevant(const uint8_t *msg, size_t len);
+
+/*
+ * Look through a dump for the route of exactly dst that an RTM_DELETE of
+ * dst (with no interface scope) would remove: 1 with its interface in
+ * *ifindex, 0 if there is none. Routes scoped to an interface
+ * (RTF_IFSCOPE, as configd adds for each one) are keyed apart from it by
+ * XNU and are passed over, whichever comes first in the dump.
  */
 int rtmsg_dump_find(const uint8_t *buf, size_t len, const struct prefix *dst,
 		    unsigned int *ifindex);

@@ -53,7 +53,7 @@ static const char cmd_capture_usage[] =
 	"line a packet.\n\n"
 	"  -i, --interface IF  capture on IF with libpcap instead of in the daemon\n"
 	"      --config FILE   the daemon's configuration (default\n"
-	"                      /etc/gangway/gangway.conf, else gangwayd.conf)\n"
+	"                      " CONFIG_HOST_PATH ", else gangwayd.conf)\n"
 	"      --socket PATH   the daemon's control socket itself\n"
 	"  -w, --write FILE    write pcap to FILE; '-' streams to stdout\n"
 	"  -c, --count N       stop after N packets\n"

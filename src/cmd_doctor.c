@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include "cmd.h"
+#include "config.h"
 #include "doctor.h"
 
 static const char cmd_doctor_usage[] =
@@ -23,7 +24,7 @@ static const char cmd_doctor_usage[] =
 	"the way. A NAME (such as web.gangway.internal) is first resolved through\n"
 	"this machine's resolver, then its first address is diagnosed.\n"
 	"Exit status 0 when healthy, 1 when not.\n\n"
-	"  -c, --config FILE   configuration (default /etc/gangway/gangway.conf,\n"
+	"  -c, --config FILE   configuration (default " CONFIG_HOST_PATH ",\n"
 	"                      else gangwayd.conf)\n"
 	"  -s, --socket PATH   the daemon's control socket (default from the config)\n"
 	"  -h, --help          this help\n";

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "config.h"
 #include "ctlsock_client.h"
 
 static const char cmd_names_usage[] =
@@ -14,7 +15,7 @@ static const char cmd_names_usage[] =
 	"line per address (the networks the host reaches first), as told on its\n"
 	"control socket. Names live in the VM's daemon; the host agent has none.\n\n"
 	"  -c, --config FILE   the daemon's configuration (default\n"
-	"                      /etc/gangway/gangway.conf, else gangwayd.conf)\n"
+	"                      " CONFIG_HOST_PATH ", else gangwayd.conf)\n"
 	"  -s, --socket PATH   the control socket itself\n"
 	"  -h, --help          this help\n";
 

@@ -13,9 +13,9 @@ static const char cmd_reload_usage[] =
 	"is refused with the reason; the daemon keeps running with the\n"
 	"configuration it has. Exit status 0 when reloaded.\n\n"
 	"  -c, --config FILE   the daemon's configuration (default\n"
-	"                      /etc/gangway/gangway.conf, else gangwayd.conf;\n"
-	"                      where neither can be read, /run/gangway/gangway0.sock)\n"
-	"  -i, --interface IFNAME  the socket of that interface under /run/gangway\n"
+	"                      " CONFIG_HOST_PATH ", else gangwayd.conf;\n"
+	"                      where neither can be read, " CONFIG_DEFAULT_STATE_DIR "/gangway0.sock)\n"
+	"  -i, --interface IFNAME  the socket of that interface under " CONFIG_DEFAULT_STATE_DIR "\n"
 	"  -s, --socket PATH   the control socket itself\n"
 	"  -h, --help          this help\n";
 

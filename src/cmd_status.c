@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "config.h"
 #include "ctlsock_client.h"
 
 static const char cmd_status_usage[] =
@@ -15,9 +16,9 @@ static const char cmd_status_usage[] =
 	"  -j, --json          JSON (schema in docs/debugging.md)\n"
 	"  -p, --prometheus    Prometheus text exposition format\n"
 	"  -c, --config FILE   the daemon's configuration (default\n"
-	"                      /etc/gangway/gangway.conf, else gangwayd.conf;\n"
-	"                      where neither can be read, /run/gangway/gangway0.sock)\n"
-	"  -i, --interface IFNAME  the socket of that interface under /run/gangway\n"
+	"                      " CONFIG_HOST_PATH ", else gangwayd.conf;\n"
+	"                      where neither can be read, " CONFIG_DEFAULT_STATE_DIR "/gangway0.sock)\n"
+	"  -i, --interface IFNAME  the socket of that interface under " CONFIG_DEFAULT_STATE_DIR "\n"
 	"                      (no configuration read: for ControlGroup members)\n"
 	"  -s, --socket PATH   the control socket itself\n"
 	"  -h, --help          this help\n";

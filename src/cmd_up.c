@@ -1,5 +1,6 @@
 /* cmd_up.c - gangway up: the host agent in the foreground */
 #include "cmd.h"
+#include "config.h"
 #include "service.h"
 
 static const char cmd_up_usage[] =
@@ -8,7 +9,7 @@ static const char cmd_up_usage[] =
 	"Run the host end of the tunnel in the foreground: wait for guests and\n"
 	"route their container networks through the tunnel device.\n"
 	"\n"
-	"  -c, --config FILE   configuration (default /etc/gangway/gangway.conf)\n"
+	"  -c, --config FILE   configuration (default " CONFIG_HOST_PATH ")\n"
 	"  -n, --check         check the configuration and exit\n"
 	"  -v, --verbose       log debug messages\n"
 	"  -w, --wait-config   on a configuration error, exit only once the file\n"

@@ -52,12 +52,13 @@ _Static_assert(offsetof(struct rt_msghdr, rtm_seq) == RTMSG_OFF_SEQ, "rtm_seq");
 _Static_assert(offsetof(struct rt_msghdr, rtm_errno) == RTMSG_OFF_ERRNO, "rtm_errno");
 _Static_assert(RTM_VERSION == RTMSG_VERSION && RTM_ADD == RTMSG_ADD &&
 	       RTM_DELETE == RTMSG_DELETE && RTM_CHANGE == RTMSG_CHANGE &&
-	       RTM_GET == RTMSG_GET, "RTM_*");
+	       RTM_GET == RTMSG_GET && RTM_NEWADDR == RTMSG_NEWADDR &&
+	       RTM_DELADDR == RTMSG_DELADDR && RTM_IFINFO == RTMSG_IFINFO, "RTM_*");
 _Static_assert(RTF_UP == RTMSG_F_UP && RTF_GATEWAY == RTMSG_F_GATEWAY &&
 	       RTF_HOST == RTMSG_F_HOST && RTF_LLINFO == RTMSG_F_LLINFO &&
 	       RTF_STATIC == RTMSG_F_STATIC && RTF_WASCLONED == RTMSG_F_WASCLONED &&
 	       RTF_LOCAL == RTMSG_F_LOCAL && RTF_BROADCAST == RTMSG_F_BROADCAST &&
-	       RTF_MULTICAST == RTMSG_F_MULTICAST, "RTF_*");
+	       RTF_MULTICAST == RTMSG_F_MULTICAST && RTF_IFSCOPE == RTMSG_F_IFSCOPE, "RTF_*");
 _Static_assert(RTA_DST == RTMSG_A_DST && RTA_GATEWAY == RTMSG_A_GATEWAY &&
 	       RTA_NETMASK == RTMSG_A_NETMASK && RTAX_MAX == RTMSG_AX_MAX, "RTA_*");
 _Static_assert(AF_INET == RTMSG_AF_INET && AF_INET6 == RTMSG_AF_INET6 &&
@@ -68,8 +69,18 @@ _Static_assert(sizeof(struct sockaddr_in6) == RTMSG_SIN6_LEN &&
 	       offsetof(struct sockaddr_in6, sin6_addr) == 8, "sockaddr_in6");
 _Static_assert(sizeof(struct sockaddr_dl) == RTMSG_SDL_LEN &&
 	       offsetof(struct sockaddr_dl, sdl_index) == 2, "sockaddr_dl");
-/* The interface requests (xnu bsd/net/if.h, bsd/netinet6/in6_var.h). */
-_Static_assert(sizeof(struct ifaliasreq) == 64 && SIOCAIFADDR == 0x8040691a, "ifaliasreq");
+/*
+ * The interface requests (xnu bsd/net/if.h, bsd/netinet6/in6_var.h) and
+ * their ioctl numbers (bsd/sys/sockio.h: _IOW/_IOWR of group 'i', which
+ * encode the request's size).
+ */
+_Static_assert(sizeof(struct ifaliasreq) == 64 && offsetof(struct ifaliasreq, ifra_addr) == 16 &&
+	       offsetof(struct ifaliasreq, ifra_broadaddr) == 32 &&
+	       offsetof(struct ifaliasreq, ifra_mask) == 48 && SIOCAIFADDR == 0x8040691a,
+	       "ifaliasreq");
+_Static_assert(sizeof(struct ifreq) == 32 && offsetof(struct ifreq, ifr_flags) == 16 &&
+	       offsetof(struct ifreq, ifr_mtu) == 16 && SIOCSIFFLAGS == 0x80206910 &&
+	       SIOCGIFFLAGS == 0xc0206911 && SIOCSIFMTU == 0x80206934, "ifreq");
 _Static_assert(sizeof(struct compat_in6_aliasreq) == 128 &&
 	       offsetof(struct compat_in6_aliasreq, ifra_flags) == 100 &&
 	       offsetof(struct compat_in6_aliasreq, ifra_lifetime) == 104 &&
@@ -410,9 +421,11 @@ int platform_host_view(struct platform *p, struct accept_host *v)
 }
 
 /*
- * A routing socket hears every route and address change of the system
- * (RTM_ADD, RTM_DELETE, RTM_NEWADDR, ...): what changed is not parsed, the
- * view is read again. ENOBUFS means messages were lost, which is the same.
+ * A routing socket hears every routing message of the system (RTM_ADD,
+ * RTM_DELETE, RTM_NEWADDR, ..., and the neighbour entries that come and go
+ * with the traffic): those that may change the host's view
+ * (rtmsg_watch_relevant) have it read again, whatever route they name.
+ * ENOBUFS means messages were lost, which counts as a change.
  */
 int platform_watch_open(struct platform *p)
 {
@@ -444,7 +457,12 @@ int platform_watch_drain(struct platform *p)
 	for (;;) {
 		ssize_t n = read(p->watch_fd, buf, sizeof(buf));
 
-		if (n > 0 || (n < 0 && errno == ENOBUFS)) {
+		if (n > 0) {
+			if (rtmsg_watch_relevant(buf, (size_t)n))
+				changed = 1;
+			continue;
+		}
+		if (n < 0 && errno == ENOBUFS) {
 			changed = 1;
 			continue;
 		}

@@ -141,11 +141,14 @@ static int rtmsg_mask_len(const uint8_t *sa, size_t salen, size_t aoff, size_t a
 	return len;
 }
 
+/* Routes no view holds: neighbour entries, local, broadcast and multicast ones. */
+#define RTMSG_F_NOT_CONFIGURED	(RTMSG_F_WASCLONED | RTMSG_F_LLINFO | RTMSG_F_LOCAL | \
+				 RTMSG_F_BROADCAST | RTMSG_F_MULTICAST)
+
 bool rtmsg_parse_route(const uint8_t *msg, size_t len, int family, struct prefix *rp,
 		       unsigned int *ifindex)
 {
-	const int32_t skip = RTMSG_F_WASCLONED | RTMSG_F_LLINFO | RTMSG_F_LOCAL |
-			     RTMSG_F_BROADCAST | RTMSG_F_MULTICAST;
+	const int32_t skip = RTMSG_F_NOT_CONFIGURED;
 	size_t off = RTMSG_HDR_LEN, mask_len = 0, alen, aoff;
 	const uint8_t *mask = NULL;
 	int32_t flags, addrs;
@@ -211,6 +214,29 @@ bool rtmsg_parse_route(const uint8_t *msg, size_t len, int family, struct prefix
 	return true;
 }
 
+bool rtmsg_watch_relevant(const uint8_t *msg, size_t len)
+{
+	int32_t flags;
+
+	if (len <= RTMSG_OFF_TYPE || msg[RTMSG_OFF_VERSION] != RTMSG_VERSION)
+		return true;
+	switch (msg[RTMSG_OFF_TYPE]) {
+	case RTMSG_NEWADDR:
+	case RTMSG_DELADDR:
+	case RTMSG_IFINFO:
+		return true;
+	case RTMSG_ADD:
+	case RTMSG_DELETE:
+	case RTMSG_CHANGE:
+		if (len < RTMSG_HDR_LEN)
+			return true;
+		flags = (int32_t)bytes_load_host32(msg + RTMSG_OFF_FLAGS);
+		return !(flags & RTMSG_F_NOT_CONFIGURED);
+	default:
+		return false;	/* RTM_GET, RTM_MISS, RTM_RESOLVE, multicast, ... */
+	}
+}
+
 int rtmsg_dump_find(const uint8_t *buf, size_t len, const struct prefix *dst,
 		    unsigned int *ifindex)
 {
@@ -222,7 +248,8 @@ int rtmsg_dump_find(const uint8_t *buf, size_t len, const struct prefix *dst,
 		unsigned int idx;
 
 		if (rtmsg_parse_route(msg, msglen, dst->family, &rp, &idx) &&
-		    prefix_equal(&rp, dst)) {
+		    prefix_equal(&rp, dst) &&
+		    !(bytes_load_host32(msg + RTMSG_OFF_FLAGS) & RTMSG_F_IFSCOPE)) {
 			*ifindex = idx;
 			return 1;
 		}

@@ -33,7 +33,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				__builtin_trap();
 		}
 	}
-	/* As one message. */
+	/* As one message, as the route watch hears it. */
+	(void)rtmsg_watch_relevant(data, size);
 	for (size_t f = 0; f < sizeof(families) / sizeof(families[0]); f++)
 		(void)rtmsg_parse_route(data, size, families[f], &rp, &ifindex);
 	return 0;

@@ -9,7 +9,8 @@
 #   3. the compile really sees macOS's headers: a Linux-only one is missing
 #   4. the macOS build's defaults are macOS's: the state directory (and
 #      control socket) under /var/run, where / is read-only, and the
-#      configuration where the README and the launchd job install it
+#      configuration where the README and the launchd job install it;
+#      its help texts name these, not Linux's
 #   5. the Makefile's own Darwin branch (what `make` does on a Mac: no
 #      pkg-config file for libpcap) links gangway for both architectures
 set -euo pipefail
@@ -63,6 +64,10 @@ for arch in aarch64 x86_64; do
 		"strings '$M/$arch/gangway' | grep -qx /run/gangway"
 	lab_check "$arch: the default configuration is /usr/local/etc/gangway/gangway.conf" bash -c \
 		"strings '$M/$arch/gangway' | grep -qx /usr/local/etc/gangway/gangway.conf"
+	# /var/run/gangway and /usr/local/etc/gangway/gangway.conf hold the
+	# Linux paths as tails: only a path that begins there is Linux's.
+	lab_check_fail "$arch: no help text names Linux's state directory or configuration" bash -c \
+		"strings '$M/$arch/gangway' | grep -E '(^|[^r])/run/gangway|(^|[^l])/etc/gangway/gangway\\.conf'"
 	lab_check "$arch: make's Darwin branch links gangway into a Mach-O executable" \
 		macho_is "$M/$arch-native/gangway" "$arch" executable
 	lab_check "$arch: make's Darwin branch links libpcap" bash -c \

@@ -15,7 +15,10 @@
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
+#include <seccomp.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <cmocka.h>
 
 #include "rtmsg.h"
@@ -32,7 +35,7 @@ static const uint8_t link_utun4[20] = {
 /* rt_msghdr: the fields a message of ours sets, the rest zero. */
 #define HDRX(len, type, index, flags, addrs, pid, seq) \
 	(len), 0, RTMSG_VERSION, (type), (index), 0, 0, 0, \
-	(flags) & 0xff, (flags) >> 8 & 0xff, (flags) >> 16 & 0xff, 0, \
+	(flags) & 0xff, (flags) >> 8 & 0xff, (flags) >> 16 & 0xff, (flags) >> 24 & 0xff, \
 	(addrs), 0, 0, 0, \
 	(pid) & 0xff, (pid) >> 8 & 0xff, 0, 0, \
 	(seq), 0, 0, 0, \
@@ -217,6 +220,33 @@ static void test_dump_find(void **state)
 	assert_int_equal(rtmsg_dump_find(dump, sizeof(dump), &wider, &ifindex), 0);
 }
 
+/*
+ * The same prefix twice: a route scoped to en0 (RTF_IFSCOPE, index 4) dumped
+ * before our unscoped one on utun4 (index 15). An unscoped RTM_DELETE
+ * removes ours, so ours is the one found.
+ */
+static const uint8_t dump_scoped[] = {
+	DUMP(132, 4, 0x1000803, 0x7),
+	16, 2, 0, 0, 172, 17, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	16, 2, 0, 0, 192, 0, 2, 1, 0, 0, 0, 0, 0, 0, 0, 0,
+	6, 0, 0, 0, 255, 255, 0, 0,
+	DUMP(136, 15, 0x801, 0x7),
+	16, 2, 0, 0, 172, 17, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	20, 18, 15, 0, 0x01, 5, 0, 0, 'u', 't', 'u', 'n', '4', 0, 0, 0, 0, 0, 0, 0,
+	6, 0, 0, 0, 255, 255, 0, 0,
+};
+
+static void test_dump_find_unscoped(void **state)
+{
+	struct prefix ours = pfx("172.17.0.0/16");
+	unsigned int ifindex = 0;
+
+	assert_int_equal(rtmsg_dump_find(dump_scoped, sizeof(dump_scoped), &ours, &ifindex), 1);
+	assert_int_equal(ifindex, 15);
+	/* The scoped route alone: nothing an unscoped delete would remove. */
+	assert_int_equal(rtmsg_dump_find(dump_scoped, 132, &ours, &ifindex), 0);
+}
+
 /* What rtmsg_route builds, rtmsg_parse_route reads back. */
 static void test_roundtrip(void **state)
 {
@@ -251,6 +281,68 @@ static void test_parse_truncated(void **state)
 		if (len < RTMSG_HDR_LEN + 16)
 			assert_false(ok);
 	}
+}
+
+/*
+ * What a routing socket hears, as `route -n monitor` shows it: the host's
+ * routes and addresses changing count, the neighbour entries that come and
+ * go with traffic and other processes' questions do not.
+ */
+static void test_watch_relevant(void **state)
+{
+	/* A VPN connects: 172.16.0.0/12 via a gateway on index 9 (UGS). */
+	static const uint8_t vpn_add[] = {
+		HDRX(144, RTMSG_ADD, 9, 0x803, 0x7, 300, 1),
+		16, 2, 0, 0, 172, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		16, 2, 0, 0, 10, 8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0,
+		6, 0, 0, 0, 255, 240, 0, 0,
+	};
+	/* A neighbour entry resolved and one expiring (RTF_LLINFO|RTF_WASCLONED|RTF_HOST). */
+	static const uint8_t arp_add[] = { HDRX(92, RTMSG_ADD, 4, 0x20405, 0x3, 0, 0) };
+	static const uint8_t arp_del[] = { HDRX(92, RTMSG_DELETE, 4, 0x20405, 0x3, 0, 0) };
+	/* A route cloned for a remote host (UGHW) going away. */
+	static const uint8_t clone_del[] = { HDRX(92, RTMSG_DELETE, 4, 0x20807, 0x3, 0, 0) };
+	/* A route of the local address (RTF_LOCAL), which the addresses already cover. */
+	static const uint8_t local_add[] = { HDRX(92, RTMSG_ADD, 1, 0x200805, 0x3, 0, 0) };
+	/* Another process's `route get`, a lookup miss, a resolve request. */
+	static const uint8_t get[] = { HDRX(92, RTMSG_GET, 4, 0x803, 0x7, 77, 3) };
+	static const uint8_t miss[] = { HDRX(92, 0x7, 0, 0, 0x1, 0, 0) };
+	static const uint8_t resolve[] = { HDRX(92, 0xb, 0, 0, 0x1, 0, 0) };
+	/* ifa_msghdr and if_msghdr: msglen, version, type, then their own fields. */
+	static const uint8_t newaddr[20] = { 20, 0, RTMSG_VERSION, RTMSG_NEWADDR };
+	static const uint8_t deladdr[20] = { 20, 0, RTMSG_VERSION, RTMSG_DELADDR };
+	static const uint8_t ifinfo[20] = { 20, 0, RTMSG_VERSION, RTMSG_IFINFO };
+	static const uint8_t other_version[20] = { 20, 0, RTMSG_VERSION + 1, 0x7 };
+	uint8_t buf[RTMSG_MAX_LEN];
+	struct prefix ours = pfx("172.17.0.0/16");
+	int n;
+
+	assert_true(rtmsg_watch_relevant(vpn_add, sizeof(vpn_add)));
+	/* Our own route added, or deleted by someone. */
+	assert_true(rtmsg_watch_relevant(add_172_17, sizeof(add_172_17)));
+	n = rtmsg_route(buf, sizeof(buf), RTMSG_DELETE, 5, 999, &ours, link_utun4,
+			sizeof(link_utun4));
+	assert_true(n > 0);
+	assert_true(rtmsg_watch_relevant(buf, (size_t)n));
+	buf[RTMSG_OFF_TYPE] = RTMSG_CHANGE;
+	assert_true(rtmsg_watch_relevant(buf, (size_t)n));
+	assert_true(rtmsg_watch_relevant(newaddr, sizeof(newaddr)));
+	assert_true(rtmsg_watch_relevant(deladdr, sizeof(deladdr)));
+	assert_true(rtmsg_watch_relevant(ifinfo, sizeof(ifinfo)));
+
+	assert_false(rtmsg_watch_relevant(arp_add, sizeof(arp_add)));
+	assert_false(rtmsg_watch_relevant(arp_del, sizeof(arp_del)));
+	assert_false(rtmsg_watch_relevant(clone_del, sizeof(clone_del)));
+	assert_false(rtmsg_watch_relevant(local_add, sizeof(local_add)));
+	assert_false(rtmsg_watch_relevant(get, sizeof(get)));
+	assert_false(rtmsg_watch_relevant(miss, sizeof(miss)));
+	assert_false(rtmsg_watch_relevant(resolve, sizeof(resolve)));
+
+	/* What cannot be read counts as a change: nothing is missed. */
+	assert_true(rtmsg_watch_relevant(other_version, sizeof(other_version)));
+	assert_true(rtmsg_watch_relevant(arp_add, RTMSG_HDR_LEN - 1));
+	for (size_t len = 0; len <= RTMSG_OFF_TYPE; len++)
+		assert_true(rtmsg_watch_relevant(get, len));
 }
 
 static void on_alarm(int sig)
@@ -298,6 +390,47 @@ static void test_send_error(void **state)
 	close(sv[0]);
 }
 
+/*
+ * The kernel's answers to a route change, as XNU gives them: write() fails
+ * with EEXIST for a route already there and ESRCH for one that is not. A
+ * child process stands in for the routing socket with a seccomp filter
+ * that fails each write() to its end of a socketpair with that errno;
+ * rtmsg_send must return it at once (ESRCH as -ENOENT, as on Linux).
+ */
+static int send_with_kernel_error(int err)
+{
+	struct prefix dst = pfx("172.17.0.2/32");
+	scmp_filter_ctx ctx;
+	int sv[2], status, ret;
+	pid_t pid;
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		ctx = seccomp_init(SCMP_ACT_ALLOW);
+		if (!ctx || seccomp_rule_add(ctx, SCMP_ACT_ERRNO((uint32_t)err), SCMP_SYS(write), 1,
+					     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)sv[0])) < 0 ||
+		    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || seccomp_load(ctx) < 0)
+			_exit(100);
+		alarm(5);	/* a wait for an answer would end here */
+		ret = rtmsg_send(sv[0], RTMSG_ADD, 1, 1, &dst, link_utun4, sizeof(link_utun4));
+		_exit(ret < 0 && ret > -100 ? -ret : 101);
+	}
+	close(sv[0]);
+	close(sv[1]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	return -WEXITSTATUS(status);
+}
+
+static void test_send_kernel_errors(void **state)
+{
+	assert_int_equal(send_with_kernel_error(EEXIST), -EEXIST);
+	assert_int_equal(send_with_kernel_error(ESRCH), -ENOENT);
+	assert_int_equal(send_with_kernel_error(ENETUNREACH), -ENETUNREACH);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -307,10 +440,13 @@ int main(void)
 		cmocka_unit_test(test_build_refuses),
 		cmocka_unit_test(test_parse_dump),
 		cmocka_unit_test(test_dump_find),
+		cmocka_unit_test(test_dump_find_unscoped),
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_parse_truncated),
+		cmocka_unit_test(test_watch_relevant),
 		cmocka_unit_test(test_send_does_not_wait),
 		cmocka_unit_test(test_send_error),
+		cmocka_unit_test(test_send_kernel_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
