@@ -33,9 +33,11 @@ while True:
 notify_listen "$LAB_DIR/host.sock" "$LAB_DIR/host-notify.log" "$HOST_IF" host
 notify_listen "$LAB_DIR/guest.sock" "$LAB_DIR/guest-notify.log" "$GUEST_IF" vm
 
-# A User that does not exist: said once, and the agent runs as root.
+# A User that does not exist: said once, and the agent runs as root. The
+# guest too, whether or not this machine has the gangway user (which
+# make install and the package create, and 89-units for its run).
 NOUSER=nosuch-$LAB_RUN
-sed -i "s/^\[Gangway\]\$/[Gangway]\nUser = $NOUSER/" "$LAB_DIR/host.conf"
+sed -i "s/^\[Gangway\]\$/[Gangway]\nUser = $NOUSER/" "$LAB_DIR/host.conf" "$LAB_DIR/guest.conf"
 GW_ENV="NOTIFY_SOCKET=$LAB_DIR/host.sock WATCHDOG_USEC=1000000" gw_start_host host host "$LAB_DIR/host.conf"
 HOST_PID=$GW_PID
 # WATCHDOG_PID names another process: the watchdog is not ours to feed.

@@ -55,6 +55,12 @@ gw_keypair()
 gw_conf()
 {
 	(umask 077; cat >"$1")
+	# Where the daemons' default user exists (make install and the package
+	# create it), they run as it and read the file again on every reload:
+	# give that user the file as the manual says, its group and mode 0640.
+	if getent group gangway >/dev/null; then
+		chgrp gangway "$1" && chmod 0640 "$1"
+	fi
 }
 
 gw_host_conf()

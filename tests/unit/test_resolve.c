@@ -26,19 +26,21 @@ static bool wait_done(struct resolve *r, int *ret, struct addrinfo **res)
 	return false;
 }
 
-/* The first IPv4 address of a list, or NULL. */
-static const struct sockaddr_in *first_v4(const struct addrinfo *res)
+/* The first IPv4 address of a list, copied (ai_addr is only a struct sockaddr's). */
+static bool first_v4(const struct addrinfo *res, struct sockaddr_in *sin)
 {
 	for (; res; res = res->ai_next)
-		if (res->ai_family == AF_INET)
-			return (const struct sockaddr_in *)res->ai_addr;
-	return NULL;
+		if (res->ai_family == AF_INET && res->ai_addrlen >= sizeof(*sin)) {
+			memcpy(sin, res->ai_addr, sizeof(*sin));
+			return true;
+		}
+	return false;
 }
 
 static void test_numeric(void **state)
 {
 	struct addrinfo *res = NULL;
-	const struct sockaddr_in *sin;
+	struct sockaddr_in sin;
 	struct resolve *r;
 	int ret = -1;
 
@@ -47,10 +49,9 @@ static void test_numeric(void **state)
 	assert_non_null(r);
 	assert_true(wait_done(r, &ret, &res));
 	assert_int_equal(ret, 0);
-	sin = first_v4(res);
-	assert_non_null(sin);
-	assert_int_equal(ntohl(sin->sin_addr.s_addr), 0xc0000207);
-	assert_int_equal(ntohs(sin->sin_port), 51820);
+	assert_true(first_v4(res, &sin));
+	assert_int_equal(ntohl(sin.sin_addr.s_addr), 0xc0000207);
+	assert_int_equal(ntohs(sin.sin_port), 51820);
 	assert_int_equal(res->ai_socktype, SOCK_DGRAM);
 	freeaddrinfo(res);
 	resolve_free(r);
@@ -60,7 +61,7 @@ static void test_numeric(void **state)
 static void test_name_from_hosts(void **state)
 {
 	struct addrinfo *res = NULL, *ai;
-	const struct sockaddr_in *sin;
+	struct sockaddr_in sin;
 	struct resolve *r;
 	int ret = -1;
 
@@ -71,10 +72,9 @@ static void test_name_from_hosts(void **state)
 	assert_int_equal(ret, 0);
 	for (ai = res; ai; ai = ai->ai_next)
 		assert_int_equal(ai->ai_family, AF_INET);
-	sin = first_v4(res);
-	assert_non_null(sin);
-	assert_int_equal(ntohl(sin->sin_addr.s_addr) >> 24, 127);
-	assert_int_equal(ntohs(sin->sin_port), 4242);
+	assert_true(first_v4(res, &sin));
+	assert_int_equal(ntohl(sin.sin_addr.s_addr) >> 24, 127);
+	assert_int_equal(ntohs(sin.sin_port), 4242);
 	freeaddrinfo(res);
 	resolve_free(r);
 }
@@ -93,15 +93,14 @@ static void test_many(void **state)
 	}
 	for (int i = 0; i < 16; i++) {
 		struct addrinfo *res = NULL;
-		const struct sockaddr_in *sin;
+		struct sockaddr_in sin;
 		int ret = -1;
 
 		assert_true(wait_done(r[i], &ret, &res));
 		assert_int_equal(ret, 0);
-		sin = first_v4(res);
-		assert_non_null(sin);
-		assert_int_equal(ntohl(sin->sin_addr.s_addr), 0xc6336401u + (uint32_t)i);
-		assert_int_equal(ntohs(sin->sin_port), 1000 + i);
+		assert_true(first_v4(res, &sin));
+		assert_int_equal(ntohl(sin.sin_addr.s_addr), 0xc6336401u + (uint32_t)i);
+		assert_int_equal(ntohs(sin.sin_port), 1000 + i);
 		freeaddrinfo(res);
 		resolve_free(r[i]);
 	}
