@@ -138,6 +138,15 @@ int config_parse(struct config *c, const char *name, const char *text, size_t le
 		 char *err, size_t errlen);
 /* Read and parse a file; -errno when it cannot be read, message in err. */
 int config_load(struct config *c, const char *path, char *err, size_t errlen);
+struct stat;
+/*
+ * True when a configuration file with these permissions keeps its key
+ * private: readable by root alone, or also, read-only, by the group of the
+ * account the daemon runs as (c->user, or CONFIG_DEFAULT_USER), so that
+ * the unprivileged daemon can read it again on reload. config_load warns
+ * otherwise.
+ */
+bool config_mode_private(const struct config *c, const struct stat *st);
 /*
  * The file a CLI command reads when not told: the host agent's, else the
  * guest daemon's (a command run in the VM).

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -821,6 +822,19 @@ const char *config_default_path(void)
 	return CONFIG_HOST_PATH;
 }
 
+/* The mode 0640 with the daemon's group is what its notice advises (service.c). */
+bool config_mode_private(const struct config *c, const struct stat *st)
+{
+	const struct passwd *pw;
+
+	if (!(st->st_mode & 0077))
+		return true;
+	if ((st->st_mode & 0077) != 0040)
+		return false;
+	pw = getpwnam(c->user[0] ? c->user : CONFIG_DEFAULT_USER);
+	return pw && pw->pw_uid != 0 && st->st_gid == pw->pw_gid;
+}
+
 int config_load(struct config *c, const char *path, char *err, size_t errlen)
 {
 	struct stat st;
@@ -847,9 +861,6 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen)
 			 CONFIG_MAX_SIZE);
 		goto out;
 	}
-	if (st.st_mode & 0077)
-		log_warn("%s is readable by group or others, but holds a private key",
-			 path);
 	text = malloc((size_t)st.st_size + 1);
 	if (!text) {
 		ret = -ENOMEM;
@@ -870,6 +881,9 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen)
 		len += (size_t)r;
 	}
 	ret = config_parse(c, path, text, len, err, errlen);
+	if (ret == 0 && !config_mode_private(c, &st))
+		log_warn("%s is readable by group or others, but holds a private key",
+			 path);
 out:
 	if (text) {
 		crypto_wipe(text, len);

@@ -1,6 +1,7 @@
 /* test_config.c - the configuration parser: good files and every kind of bad line */
 #include <errno.h>
 #include <grp.h>
+#include <pwd.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <cmocka.h>
 
 #include "config.h"
@@ -387,6 +389,39 @@ static void test_load_file(void **state)
 	assert_int_equal(config_load(&cfg, "/tmp", err, sizeof(err)), -EINVAL);
 }
 
+/* 0600, or 0640 with the group of the daemon's account: private; else not. */
+static void test_mode_private(void **state)
+{
+	const struct passwd *pw = getpwnam("nobody");
+	struct config c;
+	struct stat st;
+
+	(void)state;
+	assert_non_null(pw);
+	config_init(&c);
+	snprintf(c.user, sizeof(c.user), "%s", "nobody");
+	memset(&st, 0, sizeof(st));
+	st.st_gid = pw->pw_gid;
+	st.st_mode = S_IFREG | 0600;
+	assert_true(config_mode_private(&c, &st));
+	st.st_mode = S_IFREG | 0640;
+	assert_true(config_mode_private(&c, &st));
+	st.st_mode = S_IFREG | 0660;		/* the group may write it */
+	assert_false(config_mode_private(&c, &st));
+	st.st_mode = S_IFREG | 0644;		/* everyone reads it */
+	assert_false(config_mode_private(&c, &st));
+	st.st_mode = S_IFREG | 0604;
+	assert_false(config_mode_private(&c, &st));
+	st.st_mode = S_IFREG | 0640;
+	st.st_gid = pw->pw_gid + 1;		/* another group */
+	assert_false(config_mode_private(&c, &st));
+	st.st_gid = pw->pw_gid;
+	snprintf(c.user, sizeof(c.user), "%s", "root");	/* no unprivileged account */
+	assert_false(config_mode_private(&c, &st));
+	snprintf(c.user, sizeof(c.user), "%s", "no-such-account-here");
+	assert_false(config_mode_private(&c, &st));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -400,6 +435,7 @@ int main(void)
 		cmocka_unit_test(test_endpoint_split),
 		cmocka_unit_test_teardown(test_restart_keys, teardown),
 		cmocka_unit_test_teardown(test_load_file, teardown),
+		cmocka_unit_test(test_mode_private),
 	};
 
 	log_init("test_config", LOG_LVL_ERR);
