@@ -103,7 +103,11 @@ static int cmd_init_open_dir(const char *dir)
 		close(dfd);
 		return -1;
 	}
-	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX)) {
+	/*
+	 * Sticky or not: in /tmp anyone may take the names we need first or
+	 * watch what appears; keys go where only their owner writes.
+	 */
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
 		fprintf(stderr, "gangway: %s: writable by %s; refusing to write keys there "
 			"(chmod go-w, or choose another directory)\n", dir,
 			st.st_mode & S_IWOTH ? "everyone" : "its group");

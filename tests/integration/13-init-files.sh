@@ -76,8 +76,9 @@ done
 D=$T/sticky
 mkdir "$D"
 chmod 1777 "$D"
-lab_check "a sticky world-writable directory (like /tmp) is accepted" init "$D"
-lab_check "  ... files of mode 0600" regular_0600 "$D/gangway.conf"
+lab_check_fail "a sticky world-writable directory (like /tmp) is refused too" init "$D"
+lab_check "  ... with a message saying why" grep -q 'writable by everyone' "$T/err"
+lab_check "  ... and nothing is written there" bash -c "[ -z \"\$(ls -A $D)\" ]"
 D=$T/nobody
 mkdir -m 0700 "$D"
 chown 65534 "$D"
