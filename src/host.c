@@ -214,6 +214,9 @@ static int host_claims(struct host *h, const struct host_guest *hg, struct accep
 			continue;
 		for (size_t j = 0; j < cp->allowed_ips.n && !ret; j++)
 			ret = host_others_add(h, &cp->allowed_ips.v[j]);
+		/* its Remap targets are its own, routed or not yet */
+		for (size_t j = 0; j < cp->n_remaps && !ret; j++)
+			ret = host_others_add(h, &cp->remaps[j].host);
 	}
 	for (size_t i = 0; i < h->n_guests && !ret; i++)
 		for (size_t j = 0; &h->guests[i] != hg && j < h->guests[i].n_accepted && !ret; j++)

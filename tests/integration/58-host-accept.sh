@@ -34,10 +34,13 @@ ip -n "$H" -6 route add "$V6:0:1::/64" dev lan0 table 100
 # tunnel address 10.200.X.3 and its container network.
 sed -i "s|^AllowedIPs = $TG/32, $NET\$|AllowedIPs = $TG/32, $NET, 0.0.0.0/0|" "$LAB_DIR/host.conf"
 gw_conf_peer "$LAB_DIR/host.conf" guest2 "$TG2/32, $GW_VM_NET"
+# ...and a Remap target of its own, which B has not advertised (yet).
+RTGT=$(lab_subnet4 12)
+echo "Remap = $(lab_subnet4 13)=$RTGT" >>"$LAB_DIR/host.conf"
 gw_guest_conf guest2 "$TG2/24" "gwg2$LAB_OCTET" "$GW_VM_HOST_IP:51820" "$TH/32"
 # Guest A advertises its bridges and, besides, what is not its own.
-printf 'Bridges = %sb*\nIncludePrefixes = 192.0.2.0/25, 192.0.2.1/32, 192.0.2.2/32, 172.20.0.0/16, 172.17.0.0/16, 0.0.0.0/1, 198.51.100.7/32, %s, %s::/48\n' \
-	"$LAB_RUN" "$GW_VM_NET" "$V6" >>"$LAB_DIR/guest.conf"
+printf 'Bridges = %sb*\nIncludePrefixes = 192.0.2.0/25, 192.0.2.1/32, 192.0.2.2/32, 172.20.0.0/16, 172.17.0.0/16, 0.0.0.0/1, 198.51.100.7/32, %s, %s, %s::/48\n' \
+	"$LAB_RUN" "$GW_VM_NET" "$RTGT" "$V6" >>"$LAB_DIR/guest.conf"
 gw_pair_start
 gw_start_guest vm2 guest2 "$LAB_DIR/guest2.conf"
 GUEST2_PID=$GW_PID
@@ -62,6 +65,8 @@ lab_check "a network under a broader host route is refused" refused 172.17.0.0/1
 lab_check_fail "...and neither is routed by us" bash -c \
 	"ip -n $H route show table all | grep -E '^172\.(20|17)\.0\.0/16 .*dev $HOST_IF'"
 lab_check "guest B's network, advertised by A, is refused" refused "$GW_VM_NET" conflict
+lab_check "B's Remap target, advertised by A, is refused" refused "$RTGT" conflict
+lab_check_fail "...and not routed by us" routed_by_us "$RTGT"
 lab_check "the host logs each refusal once" bash -c \
 	"[ \$(grep -c 'Guest prefix 172.20.0.0/16 refused' '$LAB_DIR/host.log') -eq 1 ]"
 
