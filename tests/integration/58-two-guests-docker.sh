@@ -5,6 +5,7 @@
 # of its own; the host refuses it as a conflict, B's allowed IPs and route
 # stay B's and its container answers through the tunnel. When A removes
 # the network (its withdrawal), nothing of B's goes with it.
+set -euo pipefail
 . "$(dirname "$0")/../lib/lab.sh"
 . "$(dirname "$0")/../lib/docker.sh"
 . "$(dirname "$0")/../lib/gw.sh"
