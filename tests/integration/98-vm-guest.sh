@@ -13,14 +13,15 @@
 #   within 3 s of the container's start;
 # - the doctor: a DROP inserted in the VM's FORWARD chain is named with its
 #   fix by the guest's doctor; the host's doctor sees the probe go into
-#   the tunnel and nothing come back;
+#   the tunnel and nothing come back, and sends the user to the guest's;
 # - the Linux kernel's WireGuard (wg0 in a namespace of the guest,
 #   configured with wg(8)) as a second peer of `gangway up`: handshake,
 #   ping and HTTP both ways;
 # - iptables-legacy: Docker stopped, the alternatives switched, no xtables
 #   lock: the unit starts before Docker, its rules are in the legacy tables
 #   once Docker's chains exist, the host reaches a new container and the
-#   old ones (restart policy).
+#   old ones (restart policy);
+# - no configuration: the start fails and `systemctl status` names the file.
 set -euo pipefail
 . "$(dirname "$0")/../lib/lab.sh"
 . "$(dirname "$0")/../vm/lib.sh"
@@ -187,6 +188,9 @@ has() { grep -qF -- "$1" <<<"$OUT" || { echo "$OUT"; return 1; }; }
 lab_check "...and its fix" has "Fix: delete that rule ('iptables-nft -D FORWARD 1')"
 lab_check "...the host's doctor: into the tunnel, nothing came back" names hdoc \
 	"went into the tunnel .* but nothing came back" "$C2"
+OUT=$(hdoc "$C2" || true)
+lab_check "...and sends the user to the guest's doctor, which names the rule" \
+	has "Fix: run 'gangway doctor -c /etc/gangway/gangwayd.conf IP' in the VM"
 vm_run 'iptables -D FORWARD -d 172.18.0.0/16 -j DROP'
 lab_check "the DROP removed: the host reaches c2 again" vm_until 5 vm_body_is "hello from c2" "$C2"
 
@@ -218,6 +222,18 @@ lab_check "iptables-legacy: the host reaches a new container on docker0 ($C4)" \
 	vm_until 30 vm_body_is "hello from c4" "$C4"
 lab_check "iptables-legacy: c2 (restart policy) is back and reachable" \
 	vm_until 30 vm_body_is "hello from c2" "$C2"
+
+# ---------------------------------------------------------------- no configuration
+# A start without the configuration fails where the user looks, rather
+# than being skipped in silence (AssertPathExists=, not a condition).
+lab_check "no configuration: systemctl start gangwayd fails" \
+	vm_run 'systemctl stop gangwayd && mv /etc/gangway/gangwayd.conf /etc/gangway/gangwayd.conf.away &&
+		! systemctl start gangwayd'
+lab_check "...and systemctl status says which file is missing" \
+	vm_run 'systemctl status gangwayd --no-pager 2>&1 | grep "AssertPathExists=/etc/gangway/gangwayd.conf was not met"'
+lab_check "the configuration back: gangwayd starts" \
+	vm_run 'mv /etc/gangway/gangwayd.conf.away /etc/gangway/gangwayd.conf && systemctl start gangwayd'
+lab_check "...and the host reaches c2 again" vm_until 30 vm_body_is "hello from c2" "$C2"
 
 vm_shutdown
 lab_log "the test took $((SECONDS - T_START))s, the first boot ${VM_BOOT_SECS}s"
