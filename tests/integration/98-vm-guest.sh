@@ -4,7 +4,8 @@
 # - install as the README says: the .deb (built here by `make deb`), the
 #   guest half of `gangway init` at /etc/gangway/gangwayd.conf,
 #   `systemctl enable --now gangwayd`, on the stock guest (iptables-nft,
-#   where nothing creates /run/xtables.lock); the daemon under the shipped
+#   where nothing creates /run/xtables.lock), and a start again with the
+#   lock the package made removed; the daemon under the shipped
 #   unit has the uid, capabilities, NoNewPrivs, seccomp mode and control
 #   socket the docs give; `systemd-analyze security` scores it as the
 #   README says; its tunnel device, nftables table and iptables rules exist;
@@ -13,14 +14,19 @@
 #   within 3 s of the container's start;
 # - the doctor: a DROP inserted in the VM's FORWARD chain is named with its
 #   fix by the guest's doctor; the host's doctor sees the probe go into
-#   the tunnel and nothing come back;
+#   the tunnel and nothing come back, and sends the user to the guest's;
 # - the Linux kernel's WireGuard (wg0 in a namespace of the guest,
 #   configured with wg(8)) as a second peer of `gangway up`: handshake,
 #   ping and HTTP both ways;
 # - iptables-legacy: Docker stopped, the alternatives switched, no xtables
 #   lock: the unit starts before Docker, its rules are in the legacy tables
 #   once Docker's chains exist, the host reaches a new container and the
-#   old ones (restart policy).
+#   old ones (restart policy);
+# - no configuration: the start fails and `systemctl status` names the file;
+# - gangway.service too, installed as the README tells a Linux host: it
+#   starts under the real systemd, and runs as the gangway user with
+#   CAP_NET_ADMIN alone, NoNewPrivs and seccomp, its TUN device made, its
+#   exposure the README's.
 set -euo pipefail
 . "$(dirname "$0")/../lib/lab.sh"
 . "$(dirname "$0")/../vm/lib.sh"
@@ -68,6 +74,12 @@ lab_check "the README's install: the .deb offline, the config, systemctl enable 
 lab_log "install + start took $((SECONDS - t0))s"
 lab_check "gangwayd.service is active" \
 	vm_run 'systemctl is-active gangwayd || { journalctl -u gangwayd --no-pager | tail -n 30; exit 1; }'
+# The package's tmpfiles.d entry made the lock on install; iptables-nft
+# never uses it, and the unit must not need it.
+lab_check "iptables-nft: gangwayd starts again with /run/xtables.lock removed, and nothing makes it" \
+	vm_run 'systemctl stop gangwayd && rm -f /run/xtables.lock && systemctl start gangwayd &&
+		systemctl is-active gangwayd && ! test -e /run/xtables.lock ||
+		{ journalctl -u gangwayd --no-pager | tail -n 30; exit 1; }'
 
 # The daemon's process status, read in the guest.
 STATUS=$(vm_run 'pid=$(systemctl show -p MainPID --value gangwayd)
@@ -187,6 +199,9 @@ has() { grep -qF -- "$1" <<<"$OUT" || { echo "$OUT"; return 1; }; }
 lab_check "...and its fix" has "Fix: delete that rule ('iptables-nft -D FORWARD 1')"
 lab_check "...the host's doctor: into the tunnel, nothing came back" names hdoc \
 	"went into the tunnel .* but nothing came back" "$C2"
+OUT=$(hdoc "$C2" || true)
+lab_check "...and sends the user to the guest's doctor, which names the rule" \
+	has "Fix: run 'gangway doctor -c /etc/gangway/gangwayd.conf IP' in the VM"
 vm_run 'iptables -D FORWARD -d 172.18.0.0/16 -j DROP'
 lab_check "the DROP removed: the host reaches c2 again" vm_until 5 vm_body_is "hello from c2" "$C2"
 
@@ -218,6 +233,55 @@ lab_check "iptables-legacy: the host reaches a new container on docker0 ($C4)" \
 	vm_until 30 vm_body_is "hello from c4" "$C4"
 lab_check "iptables-legacy: c2 (restart policy) is back and reachable" \
 	vm_until 30 vm_body_is "hello from c2" "$C2"
+
+# ---------------------------------------------------------------- no configuration
+# A start without the configuration fails where the user looks, rather
+# than being skipped in silence (AssertPathExists=, not a condition).
+lab_check "no configuration: systemctl start gangwayd fails" \
+	vm_run 'systemctl stop gangwayd && mv /etc/gangway/gangwayd.conf /etc/gangway/gangwayd.conf.away &&
+		! systemctl start gangwayd'
+lab_check "...and systemctl status says which file is missing" \
+	vm_run 'systemctl status gangwayd --no-pager 2>&1 | grep "AssertPathExists=/etc/gangway/gangwayd.conf was not met"'
+lab_check "the configuration back: gangwayd starts" \
+	vm_run 'mv /etc/gangway/gangwayd.conf.away /etc/gangway/gangwayd.conf && systemctl start gangwayd'
+lab_check "...and the host reaches c2 again" vm_until 30 vm_body_is "hello from c2" "$C2"
+
+# ---------------------------------------------------------------- gangway.service
+# The host agent's unit under the same real systemd (a Linux host is a
+# stock systemd system too), installed as the README tells a Linux host:
+# a pair of its own, on an interface and subnet beside gangwayd's.
+"$VM_GANGWAY" init -d "$LAB_DIR/conf2" -e 10.0.2.2 >"$LAB_DIR/init2.log" 2>&1
+sed -e 's|^Address = 10\.33\.0\.1/24$|Address = 10.34.0.1/24|' -e 's|^ListenPort = 51820$|ListenPort = 51830|' \
+	-e 's|^AllowedIPs = 10\.33\.0\.2/32$|AllowedIPs = 10.34.0.2/32|' \
+	"$LAB_DIR/conf2/gangway.conf" >"$VM_SHARE/gangway.conf"
+printf '\n[Gangway]\nInterface = gangway1\n' >>"$VM_SHARE/gangway.conf"
+lab_check "gangway.service: a host configuration of its own (10.34.0.1, port 51830, gangway1)" \
+	grep -qx 'Address = 10.34.0.1/24' "$VM_SHARE/gangway.conf"
+lab_check "gangway.service: the README's install for a Linux host, then active" \
+	vm_run 'install -D -m 600 /lab/gangway.conf /etc/gangway/gangway.conf && systemctl enable --now gangway &&
+		systemctl is-active gangway || { journalctl -u gangway --no-pager | tail -n 30; exit 1; }'
+HSTATUS=$(vm_run 'pid=$(systemctl show -p MainPID --value gangway)
+grep -E "^(Uid|CapEff|CapPrm|NoNewPrivs|Seccomp):" /proc/$pid/status
+echo "WantUid: $(id -u gangway)"' || true)
+lab_log "gangway up's status under gangway.service:"
+printf '%s\n' "$HSTATUS" | sed 's/^/#   /'
+hfield() { awk -v k="$1:" '$1 == k {print $2; exit}' <<<"$HSTATUS"; }
+lab_check "gangway.service: uid is gangway's" vm_is Uid "$(hfield Uid)" "$(hfield WantUid)"
+lab_check "gangway.service: effective capabilities are exactly CAP_NET_ADMIN" \
+	vm_is CapEff "$(hfield CapEff)" "$(WANT_CAPS=CAP_NET_ADMIN want_capmask)"
+lab_check "gangway.service: permitted capabilities are no more" \
+	vm_is CapPrm "$(hfield CapPrm)" "$(WANT_CAPS=CAP_NET_ADMIN want_capmask)"
+lab_check "gangway.service: NoNewPrivs is $WANT_NNP" vm_is NoNewPrivs "$(hfield NoNewPrivs)" "$WANT_NNP"
+lab_check "gangway.service: Seccomp is $WANT_SECCOMP" vm_is Seccomp "$(hfield Seccomp)" "$WANT_SECCOMP"
+lab_check "gangway.service: gangway1 is a TUN device" vm_run 'ip -d link show gangway1 | grep -qw tun'
+lab_check "gangway.service: gangway status -i gangway1 answers" vm_run 'gangway status -i gangway1'
+HEXPOSURE=$(vm_run 'systemd-analyze security gangway --no-pager' |
+	grep -o 'Overall exposure level for gangway.service: [0-9.]*' | awk '{print $NF}' || true)
+lab_log "gangway.service exposure ${HEXPOSURE:-none} (README: $WANT_EXPOSURE)"
+lab_check "systemd-analyze security rates gangway as the README says" \
+	vm_is exposure "${HEXPOSURE:-none}" "${WANT_EXPOSURE:-no number in README}"
+lab_check "gangway.service stops" vm_run 'systemctl disable --now gangway && ! ip link show gangway1 2>/dev/null'
+lab_check "gangwayd's tunnel is undisturbed: the host reaches c2" vm_until 10 vm_body_is "hello from c2" "$C2"
 
 vm_shutdown
 lab_log "the test took $((SECONDS - T_START))s, the first boot ${VM_BOOT_SECS}s"

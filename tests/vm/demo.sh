@@ -27,7 +27,7 @@ echo "booted in ${VM_BOOT_SECS}s"
 vm_wait_docker
 vm_run 'docker version --format "dockerd {{.Server.Version}}"; uname -sr'
 
-say "in the VM: apt-get install ./gangway_*.deb; systemctl enable --now gangwayd"
+say "in the VM: the README's install (the .deb, the configuration, systemctl enable --now gangwayd)"
 vm_install_deb
 vm_run 'systemctl --no-pager status gangwayd | head -n 5'
 

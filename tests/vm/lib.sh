@@ -36,8 +36,11 @@
 #   vm_state_is STATE   QEMU's run state (query-status) is STATE
 #   vm_shutdown         quit QEMU (QMP, then by PID)
 #   vm_install_deb      install $VM_DEB and the guest half of `gangway init`
-#                       as the README says: the package, the config at
-#                       /etc/gangway/gangwayd.conf, systemctl enable --now
+#                       with the README's own commands (vm_readme_install),
+#                       run in the share, which holds build/gangway_*.deb
+#                       and gangwayd.conf: apt-get install the package,
+#                       the config to /etc/gangway/gangwayd.conf,
+#                       systemctl enable --now gangwayd
 #   vm_host_up          `gangway up` with the host half in the namespace;
 #                       sets VM_HOST_PID
 #   vm_wait_docker      wait until dockerd in the guest answers, import the
@@ -74,7 +77,9 @@ vm_init()
 	VM_SHARE=$LAB_DIR/share
 	mkdir -p "$VM_SHARE/cmd" "$VM_SHARE/boots"
 	chmod 755 "$LAB_DIR" "$VM_SHARE"
-	cp "$VM_DEB" "$VM_SHARE/"
+	# Where the README's commands look for it: ./build, beside gangwayd.conf.
+	mkdir -p "$VM_SHARE/build"
+	cp "$VM_DEB" "$VM_SHARE/build/"
 	lab_ns_add host
 	VM_NS=$(lab_ns host)
 	VM_CONF=$LAB_DIR/conf
@@ -225,13 +230,33 @@ vm_shutdown()
 	VM_PID=
 }
 
+# The README's install lines for a colima/lima/systemd VM, read from the
+# README itself (its first sh block after "**colima, lima"): of each
+# command joined by &&, the ones that name gangway (the package, the
+# configuration, the unit); the build steps before them are this side's
+# `make deb`. sudo is dropped (the agent runs as root). One per line.
+vm_readme_install()
+{
+	awk '/^\*\*colima, lima/ { want = 1 } want && /^```sh/ { inblock = 1; next }
+		inblock && /^```/ { exit }
+		inblock { line = line $0; if (sub(/\\$/, "", line)) next; print line; line = "" }' \
+		"$LAB_REPO/README.md" |
+		awk -F' && ' '{ for (i = 1; i <= NF; i++) if ($i ~ /gangway/) print $i }' |
+		sed -e 's/^ *//' -e 's/^sudo //'
+}
+
 vm_install_deb()
 {
+	local cmds
+
+	cmds=$(vm_readme_install)
+	grep -q '^apt-get install .*\./build/gangway_\*\.deb$' <<<"$cmds" &&
+		grep -q 'systemctl enable --now gangwayd$' <<<"$cmds" ||
+		{ echo "no install commands found in README.md:"; echo "$cmds"; return 1; }
+	printf '%s\n' "$cmds" | sed 's/^/README: /'
 	vm_run -t 300 "set -e
-apt-get install -y --no-download /lab/$(basename "$VM_DEB") >/tmp/apt.log 2>&1 ||
-	dpkg -i /lab/$(basename "$VM_DEB") || { cat /tmp/apt.log; exit 1; }
-install -D -m 600 /lab/gangwayd.conf /etc/gangway/gangwayd.conf
-systemctl enable --now gangwayd"
+cd /lab
+$cmds"
 }
 
 vm_host_up()
