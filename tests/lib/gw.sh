@@ -36,6 +36,15 @@ GW_BUILD=$(lab_build_dir)
 GW_GANGWAY=$GW_BUILD/gangway
 GW_GANGWAYD=$GW_BUILD/gangwayd
 
+# The guests' default state directory, /run/gangway, is given to the
+# daemon's user when one exists; once that account is deleted the folder
+# belongs to no one, and a daemon refuses it (statedir.c) until a reboot
+# clears /run. What an earlier run left that way is root's again.
+if [[ -d /run/gangway && ! -L /run/gangway ]] &&
+	! getent passwd "$(stat -c %u /run/gangway)" >/dev/null; then
+	chown root /run/gangway
+fi
+
 # From here on, start the test build of both programs ($BUILD/test-hooks,
 # made by `make tests`), the only one that honours GANGWAY_TEST_TIMERS.
 gw_use_test_hooks()
