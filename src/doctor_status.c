@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctlmsg.h"
 #include "ctlsock_client.h"
 #include "doctor.h"
 
@@ -224,4 +225,23 @@ int doctor_status_read(const char *sock, struct doctor_status *st, char **err)
 	doctor_status_parse(body ? body : "", st);
 	free(body);
 	return 0;
+}
+
+bool doctor_status_finding(const char *line, size_t len, char *text, char *fix)
+{
+	static const char head[] = "  guest firewall: ", sep[] = " (fix: ";
+	const size_t hl = sizeof(head) - 1, sl = sizeof(sep) - 1;
+	size_t at = 0;
+
+	if (len < hl + sl + 1 || memcmp(line, head, hl) || line[len - 1] != ')')
+		return false;
+	/* The fix is last: split at the last " (fix: " (a text may hold one). */
+	for (size_t i = hl; i + sl < len; i++)
+		if (!memcmp(line + i, sep, sl))
+			at = i;
+	if (!at)
+		return false;
+	ctlmsg_clean_text(text, DOCTOR_FINDING_TEXT, line + hl, at - hl);
+	ctlmsg_clean_text(fix, DOCTOR_FINDING_TEXT, line + at + sl, len - 1 - at - sl);
+	return text[0] != '\0';
 }

@@ -116,12 +116,54 @@ static void test_bad_lines(void **state)
 	assert_false(st.has_info);
 }
 
+/* The host's status lines of what a guest's firewall check found. */
+static void test_finding(void **state)
+{
+	static char text[DOCTOR_FINDING_TEXT], fix[DOCTOR_FINDING_TEXT];
+	static const char line[] = "  guest firewall: Firewall (iptables-nft, IPv4): rule 1 "
+		"of FORWARD, '-A FORWARD -d 172.18.0.0/16 -j DROP', comes before the jump "
+		"(fix: delete that rule ('iptables-nft -D FORWARD 1') or put it below)";
+	static const char odd[] = "  guest firewall: says (fix: this) twice (fix: that)";
+	static const char esc[] = "  guest firewall: red \x1b[31m\x9b (fix: bell\x07)";
+	char big[2000];
+
+	(void)state;
+	assert_true(doctor_status_finding(line, strlen(line), text, fix));
+	assert_string_equal(text, "Firewall (iptables-nft, IPv4): rule 1 of FORWARD, '-A "
+			    "FORWARD -d 172.18.0.0/16 -j DROP', comes before the jump");
+	assert_string_equal(fix, "delete that rule ('iptables-nft -D FORWARD 1') or put it "
+			    "below");
+	/* The last " (fix: " splits: the fix is always last. */
+	assert_true(doctor_status_finding(odd, strlen(odd), text, fix));
+	assert_string_equal(text, "says (fix: this) twice");
+	assert_string_equal(fix, "that");
+	/* Whatever a daemon printed, nothing but printable ASCII comes out. */
+	assert_true(doctor_status_finding(esc, strlen(esc), text, fix));
+	assert_string_equal(text, "red ?[31m?");
+	assert_string_equal(fix, "bell?");
+	/* Long lines are cut to the room there is. */
+	memcpy(big, "  guest firewall: ", 18);
+	memset(big + 18, 'x', sizeof(big) - 18);
+	memcpy(big + sizeof(big) - 9, " (fix: y)", 9);
+	assert_true(doctor_status_finding(big, sizeof(big), text, fix));
+	assert_int_equal(strlen(text), DOCTOR_FINDING_TEXT - 1);
+	assert_string_equal(fix, "y");
+	/* Anything else is no finding. */
+	assert_false(doctor_status_finding(line, strlen(line) - 1, text, fix));
+	assert_false(doctor_status_finding(line + 1, strlen(line) - 1, text, fix));
+	assert_false(doctor_status_finding("  guest firewall: no fix", 24, text, fix));
+	assert_false(doctor_status_finding("  guest firewall:  (fix: f)", 27, text, fix));
+	assert_false(doctor_status_finding("  dns: none (fix: f)", 20, text, fix));
+	assert_false(doctor_status_finding("", 0, text, fix));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_guest),
 		cmocka_unit_test(test_host),
 		cmocka_unit_test(test_bad_lines),
+		cmocka_unit_test(test_finding),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
