@@ -16,8 +16,9 @@
  * gangwayd puts its own rules back, but never moves anyone else's: after
  * each check that read the rules it inspects them (firewall_inspect_own)
  * and tells the host what drops its traffic ahead of them, in a FINDINGS
- * message, sent on every change and with each advertisement, so that the
- * host's status and doctor can name the rule. The host shows it as the
+ * message, sent on every change, with the answer to the host's SYNC or
+ * HELLO or a new session, and with the 30 s refresh, so that the host's
+ * status and doctor can name the rule. The host shows it as the
  * guest's word and acts on nothing in it.
  */
 #include <errno.h>
@@ -62,6 +63,7 @@ struct guest {
 	struct ctlmsg dns_msg;		/* NAMES: where dns serves, or names off */
 	struct ctlmsg fw_msg;		/* FINDINGS: what blocks the host's traffic here */
 	uint64_t fw_checks;		/* firewall_checks when last inspected */
+	bool fw_due;			/* send fw_msg with the next advertisement */
 };
 
 /*
@@ -100,6 +102,15 @@ static void guest_send_adv(struct guest *g, uint64_t now)
 	ret = tunnel_send_ctl(g->t, &g->host_ctl, &g->dns_msg);
 	if (ret)
 		log_debug("DNS server's announcement not sent: %s", strerror(-ret));
+	/*
+	 * The firewall's findings go along when the host asked (SYNC, HELLO,
+	 * a new session: it may have restarted) and with the 30 s refresh,
+	 * not with each change of the networks or its resends: a burst of
+	 * Docker networks stays within the host's rate limit as before.
+	 */
+	if (!g->fw_due && !g->acked)
+		return;
+	g->fw_due = false;
 	ret = tunnel_send_ctl(g->t, &g->host_ctl, &g->fw_msg);
 	if (ret)
 		log_debug("Firewall findings not sent: %s", strerror(-ret));
@@ -206,6 +217,7 @@ static void guest_on_ctl(void *ctx, struct wg_peer *from, const struct prefix *s
 	 */
 	if (m->type == CTLMSG_SYNC || m->type == CTLMSG_HELLO) {
 		g->acked = false;
+		g->fw_due = true;
 		guest_send_adv(g, loop_now());
 		return;
 	}
@@ -249,6 +261,7 @@ static void guest_on_event(void *ctx, struct wg_peer *peer, enum wg_event ev)
 	/* A new session may mean a restarted host: tell it everything again. */
 	if (ev == WG_EV_HANDSHAKE_DONE) {
 		g->acked = false;
+		g->fw_due = true;
 		guest_send_adv(g, loop_now());
 	}
 }
@@ -369,6 +382,7 @@ struct guest *guest_start(struct tunnel *t, struct loop *loop)
 	g->adv.type = CTLMSG_ADVERTISE;
 	g->dns_msg.type = CTLMSG_NAMES;		/* names off until they are served */
 	g->fw_msg.type = CTLMSG_FINDINGS;	/* nothing found until a check */
+	g->fw_due = true;
 	g->have_host_ctl = guest_find_host_ctl(c, &g->host_ctl);
 	if (g->have_host_ctl)
 		log_info("Advertising container networks to the host agent at %s",
