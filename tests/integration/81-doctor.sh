@@ -142,7 +142,8 @@ OUT=$(gdoc "$CIP" || true)
 lab_check "...and says how to remove it" has "Fix: delete that rule ('iptables-nft -D FORWARD 1')"
 lab_check "...the host's probe stops in the VM" names hdoc "went into the tunnel .* but nothing came back" "$CIP"
 # gangwayd tells the host what its check found (FINDINGS): the host's status
-# and doctor name the rule and its fix, as the guest's word.
+# and doctor name the rule and its fix, as the guest's word, and so does a
+# restarted host agent.
 hstatus() { "$GW_GANGWAY" status -c "$LAB_DIR/host.conf"; }
 hstatus_has() { local out; out=$(hstatus) && grep -qF -- "$1" <<<"$out" || { echo "$out"; return 1; }; }
 hstatus_lacks() { local out; out=$(hstatus) && ! grep -qF -- "$1" <<<"$out" || { echo "$out"; return 1; }; }
@@ -161,7 +162,14 @@ assert f[0]["fix"].startswith("delete that rule ('"'"'iptables-nft -D FORWARD 1'
 ' "$NET" <<<"$out"
 }
 lab_check "...in its JSON too" hjson_finding
-lab_check "...the host's doctor names the rule, as the guest reports it" names hdoc \
+# A restarted host agent knows nothing of it until the guest tells it again,
+# with its answer to the new session.
+lab_kill "$HOST_PID"
+gw_start_host host host-restarted "$LAB_DIR/host.conf"
+HOST_PID=$GW_PID
+lab_check "...a restarted host agent learns it again" gw_until 20 hstatus_has \
+	"  guest firewall: Firewall (iptables-nft, IPv4): rule 1 of FORWARD, '-A FORWARD -d $NET -j DROP'"
+lab_check "...the host's doctor names the rule, as the guest reports it" gw_until 10 names hdoc \
 	"The guest reports: Firewall (iptables-nft, IPv4): rule 1 of FORWARD, '-A FORWARD -d $NET -j DROP', comes before the jump to DOCKER-USER" "$CIP"
 OUT=$(hdoc "$CIP" || true)
 lab_check "...and its fix" has "^      Fix: delete that rule ('iptables-nft -D FORWARD 1')"
