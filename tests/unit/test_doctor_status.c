@@ -157,6 +157,53 @@ static void test_finding(void **state)
 	assert_false(doctor_status_finding("", 0, text, fix));
 }
 
+static void collect(void *ctx, const char *text, const char *fix)
+{
+	char *out = ctx;
+
+	snprintf(out + strlen(out), 512 - strlen(out), "[%s|%s]", text, fix);
+}
+
+/* The host's doctor shows the findings of the guest that routes the IP probed. */
+static void test_findings_of_guest(void **state)
+{
+	static const char body[] =
+		"interface: gwh1 (host)\n"
+		"  guest firewall: not in a peer (fix: x)\n"
+		"\npeer: " K1 "\n"
+		"  prefix 10.1.0.0/24 installed\n"
+		"  prefix 10.9.0.0/24 refused (conflict)\n"
+		"  guest firewall: one (fix: f1)\n"
+		"\npeer: " K2 "\n"
+		"  prefix 172.17.0.0/16 installed as 10.217.0.0/16\n"
+		"  prefix fd00:2::/64 installed\n"
+		"  guest firewall: two (fix: f2)\n"
+		"  guest firewall: three (fix: )\n";
+	char out[512];
+	struct prefix ip;
+
+	(void)state;
+	out[0] = '\0';
+	assert_int_equal(prefix_parse(&ip, "10.1.0.7", false), 0);
+	assert_int_equal(doctor_status_findings(body, &ip, collect, out), 1);
+	assert_string_equal(out, "[one|f1]");
+	out[0] = '\0';
+	assert_int_equal(prefix_parse(&ip, "10.217.3.4", false), 0);	/* the host's side of a remap */
+	assert_int_equal(doctor_status_findings(body, &ip, collect, out), 2);
+	assert_string_equal(out, "[two|f2][three|]");
+	out[0] = '\0';
+	assert_int_equal(prefix_parse(&ip, "fd00:2::5", false), 0);
+	assert_int_equal(doctor_status_findings(body, &ip, collect, out), 2);
+	/* Routed by no advertised prefix (a refused one does not count): everyone's. */
+	out[0] = '\0';
+	assert_int_equal(prefix_parse(&ip, "10.9.0.1", false), 0);
+	assert_int_equal(doctor_status_findings(body, &ip, collect, out), 4);
+	assert_string_equal(out, "[not in a peer|x][one|f1][two|f2][three|]");
+	out[0] = '\0';
+	assert_int_equal(doctor_status_findings(body, NULL, collect, out), 4);
+	assert_int_equal(doctor_status_findings("", &ip, collect, out), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -164,6 +211,7 @@ int main(void)
 		cmocka_unit_test(test_host),
 		cmocka_unit_test(test_bad_lines),
 		cmocka_unit_test(test_finding),
+		cmocka_unit_test(test_findings_of_guest),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
