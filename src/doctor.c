@@ -380,6 +380,7 @@ bool doctor_probe(struct doctor *d, const struct prefix *ip, const char *ipstr)
 			    "The probe to %s went through the tunnel and something came back, "
 			    "but no answer from %s: the VM or the container drops it.", ipstr,
 			    ipstr);
+		doctor_guest_findings(d, ip);
 	}
 	return false;
 }
