@@ -29,6 +29,14 @@
 /* NAMES: the DNS server's addresses (one per family) and its domain's length */
 #define CTLMSG_MAX_DNS		2
 #define CTLMSG_DOMAIN_MAX	127
+/*
+ * FINDINGS: what the guest's own check of its firewall found wrong, each a
+ * sentence and its fix in printable ASCII; at most this many and this long,
+ * and the whole message within CTLMSG_MAX_LEN (ctlmsg_finding_len).
+ */
+#define CTLMSG_MAX_FINDINGS	4
+#define CTLMSG_FINDING_TEXT_MAX	400
+#define CTLMSG_FINDING_FIX_MAX	300
 
 enum ctlmsg_type {
 	CTLMSG_ADVERTISE = 1,	/* guest -> host: the full set of its prefixes */
@@ -36,6 +44,7 @@ enum ctlmsg_type {
 	CTLMSG_SYNC = 3,	/* host -> guest: send your full set again */
 	CTLMSG_HELLO = 4,	/* either way: "here is my challenge", nothing else */
 	CTLMSG_NAMES = 5,	/* guest -> host: its DNS server and domain, or "names off" */
+	CTLMSG_FINDINGS = 6,	/* guest -> host: what is wrong with its firewall, or nothing */
 };
 
 /* What the host did with an advertised prefix. */
@@ -46,6 +55,12 @@ enum ctlmsg_status {
 	CTLMSG_ST_SHADOWED = 3,		/* a more specific host route overlaps */
 	CTLMSG_ST_REMAPPED = 4,		/* installed under another host prefix */
 	CTLMSG_ST_MAX
+};
+
+/* One FINDINGS entry: printable ASCII, text never empty. */
+struct ctlmsg_finding {
+	char text[CTLMSG_FINDING_TEXT_MAX + 1];
+	char fix[CTLMSG_FINDING_FIX_MAX + 1];
 };
 
 struct ctlmsg {
@@ -61,6 +76,8 @@ struct ctlmsg {
 	uint8_t status[CTLMSG_MAX_PREFIXES];	/* ACK only */
 	struct prefix mapped[CTLMSG_MAX_PREFIXES];	/* ACK, REMAPPED: the host's prefix */
 	char domain[CTLMSG_DOMAIN_MAX + 1];	/* NAMES: lower case; "" when names are off */
+	/* FINDINGS: n entries (n <= CTLMSG_MAX_FINDINGS); none: nothing wrong */
+	struct ctlmsg_finding findings[CTLMSG_MAX_FINDINGS];
 };
 
 /* Serialise m into buf with its tag under key; returns the length or -EMSGSIZE. */
@@ -82,6 +99,16 @@ const char *ctlmsg_status_name(enum ctlmsg_status s);
  */
 #define CTLMSG_BODY_MAX		(CTLMSG_MAX_LEN - CTLMSG_HDR_LEN - CTLMSG_TAG_LEN)
 size_t ctlmsg_ack_entry_len(const struct prefix *p, const struct prefix *mapped);
+/* The bytes one FINDINGS entry takes (the sender adds entries while they fit). */
+size_t ctlmsg_finding_len(const struct ctlmsg_finding *f);
+
+/*
+ * Copy what a peer said (len bytes at src, or up to its NUL) into dst for
+ * people to read: printable ASCII kept, every other byte a '?', cut to
+ * size - 1 bytes. So nothing a peer writes can move a terminal's cursor,
+ * colour it, or end a line of the status early. Returns dst's length.
+ */
+size_t ctlmsg_clean_text(char *dst, size_t size, const char *src, size_t len);
 
 /*
  * The remaps an ACK of adv asks the guest to make: the REMAPPED entries

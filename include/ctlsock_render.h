@@ -55,6 +55,13 @@ struct ctlsock_dns {
 	const char *refused;		/* why its last claim was refused, in part or whole; or NULL */
 };
 
+/* host: what a guest's firewall check found (FINDINGS), as the guest said it */
+struct ctlsock_findings {
+	const struct wg_peer *peer;
+	const struct ctlmsg_finding *v;	/* printable ASCII only (ctlmsg_clean_text) */
+	size_t n;			/* 0: nothing wrong */
+};
+
 /* The control plane's state, filled by guest_status() / host_status(). */
 struct ctlsock_status {
 	const char *firewall;		/* guest: mechanism name; NULL on the host */
@@ -70,6 +77,8 @@ struct ctlsock_status {
 	const char *resolver;		/* host: how the names' domain is resolved */
 	struct ctlsock_dns dns[CONFIG_MAX_PEERS];	/* host: each guest's DNS server */
 	size_t n_dns;
+	struct ctlsock_findings findings[CONFIG_MAX_PEERS];	/* host: guests heard from */
+	size_t n_findings;
 };
 
 /* One peer as the engine counts it. */

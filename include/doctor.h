@@ -78,6 +78,23 @@ int doctor_status_parse(const char *text, struct doctor_status *st);
  */
 int doctor_status_read(const char *sock, struct doctor_status *st, char **err);
 
+/*
+ * What the guests told the host of their firewalls: the text status's
+ * "  guest firewall: TEXT (fix: FIX)" lines (ctlsock_render.c). One line
+ * (len bytes, no newline) into text and fix, cleaned to printable ASCII;
+ * false when it is no such line.
+ */
+#define DOCTOR_FINDING_TEXT	512
+bool doctor_status_finding(const char *line, size_t len, char *text, char *fix);
+/*
+ * The findings in a host's text status (body): those of the guest whose
+ * installed prefix holds ip, or of every guest when none does (static
+ * AllowedIPs), each passed to fn. Returns how many.
+ */
+typedef void doctor_finding_fn(void *ctx, const char *text, const char *fix);
+size_t doctor_status_findings(const char *body, const struct prefix *ip,
+			      doctor_finding_fn *fn, void *ctx);
+
 #ifdef __linux__
 /* doctor_net_linux.c */
 /* `ip route get`: see netif_route_get. */

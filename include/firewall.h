@@ -111,5 +111,38 @@ struct firewall_inspect {
 
 /* Fill r for mechanism m and tunnel tun. 0, -EINVAL (m, tun), -errno. */
 int firewall_inspect(enum firewall_mech m, const char *tun, struct firewall_inspect *r);
+/* The same through fw's own backends (gangwayd's view of its own rules). */
+int firewall_inspect_own(struct firewall *fw, struct firewall_inspect *r);
+/*
+ * How many times fw read the rules after a change (or at its first look),
+ * whether it could then make its own right or not: someone else's rules
+ * around ours may have changed too, and are worth inspecting again.
+ */
+uint64_t firewall_checks(const struct firewall *fw);
+
+/*
+ * What an inspection means, in words for people (firewall_findings_linux.c):
+ * each finding one sentence and its fix, the same whether the doctor prints
+ * them or gangwayd sends them to the host.
+ */
+#define FIREWALL_FINDINGS_MAX	12
+#define FIREWALL_FINDING_TEXT	512
+#define FIREWALL_FINDING_FIX	400
+
+struct firewall_finding {
+	char text[FIREWALL_FINDING_TEXT];
+	char fix[FIREWALL_FINDING_FIX];
+};
+
+struct firewall_findings {
+	struct firewall_finding v[FIREWALL_FINDINGS_MAX];
+	size_t n;			/* 0: all in place and in order */
+	/* iptables, nothing found: where ours stand ("IPv4: ...; IPv6: ...") */
+	char order[400];
+};
+
+/* Judge r (firewall_inspect for tunnel tun) into out. Pure. */
+void firewall_findings(const struct firewall_inspect *r, const char *tun,
+		       struct firewall_findings *out);
 
 #endif

@@ -11,6 +11,9 @@
  *   NAMES:     count (0..2) x { family u8 (4|6) | length u8 (32|128) | address } |
  *              domain-length u8 | domain (lower-case letters, digits, '-', '.')
  *              count 0 and an empty domain: names are off
+ *   FINDINGS:  count (0..4) x { text-length u16 (1..400) | text |
+ *                               fix-length u16 (0..300) | fix }
+ *              text and fix printable ASCII (0x20-0x7e); count 0: nothing wrong
  *   tag      16 bytes: keyed BLAKE2s of everything before it
  * A message is exactly as long as its entries say; addresses carry no host
  * bits. Anything else is malformed and dropped whole. The freshness rule
@@ -32,6 +35,9 @@ _Static_assert(CTLMSG_HDR_LEN + CTLMSG_MAX_PREFIXES * 19 + CTLMSG_TAG_LEN <= CTL
 	       "a full ADVERTISE, and an ACK without remaps, must fit");
 _Static_assert(CTLMSG_HDR_LEN + CTLMSG_MAX_DNS * 18 + 1 + CTLMSG_DOMAIN_MAX + CTLMSG_TAG_LEN <=
 	       CTLMSG_MAX_LEN, "a full NAMES must fit");
+_Static_assert(CTLMSG_MAX_FINDINGS <= CTLMSG_MAX_PREFIXES &&
+	       CTLMSG_HDR_LEN + 4 + CTLMSG_FINDING_TEXT_MAX + CTLMSG_FINDING_FIX_MAX +
+	       CTLMSG_TAG_LEN <= CTLMSG_MAX_LEN, "one finding of the longest must fit");
 _Static_assert(CTLMSG_TAG_LEN == CRYPTO_MAC_LEN && CTLMSG_KEY_LEN == CRYPTO_KEY_LEN,
 	       "the tag is crypto_mac's");
 
@@ -129,6 +135,58 @@ static int ctlmsg_get_domain(struct bytes_rd *r, struct ctlmsg *m)
 	return 0;
 }
 
+/* A FINDINGS string: printable ASCII only, nothing a terminal acts on. */
+static bool ctlmsg_text_ok(const uint8_t *t, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (t[i] < 0x20 || t[i] > 0x7e)
+			return false;
+	return true;
+}
+
+static int ctlmsg_put_text(struct bytes_wr *w, const char *t, size_t max, bool empty_ok)
+{
+	size_t len = strnlen(t, max + 1);
+
+	if (len > max || (!len && !empty_ok) || !ctlmsg_text_ok((const uint8_t *)t, len))
+		return -EMSGSIZE;
+	bytes_put_be16(w, (uint16_t)len);
+	bytes_put_mem(w, t, len);
+	return bytes_wr_ok(w) ? 0 : -EMSGSIZE;
+}
+
+static int ctlmsg_get_text(struct bytes_rd *r, char *out, size_t max, bool empty_ok)
+{
+	size_t len = bytes_get_be16(r);
+	const uint8_t *t = bytes_skip(r, len);
+
+	out[0] = '\0';
+	if (!bytes_rd_ok(r) || len > max || (!len && !empty_ok) || (len && !t) ||
+	    !ctlmsg_text_ok(t, len))
+		return -EBADMSG;
+	if (len)
+		memcpy(out, t, len);
+	out[len] = '\0';
+	return 0;
+}
+
+size_t ctlmsg_finding_len(const struct ctlmsg_finding *f)
+{
+	return 4 + strnlen(f->text, sizeof(f->text)) + strnlen(f->fix, sizeof(f->fix));
+}
+
+size_t ctlmsg_clean_text(char *dst, size_t size, const char *src, size_t len)
+{
+	size_t k = 0;
+
+	if (!size)
+		return 0;
+	for (size_t i = 0; i < len && src[i] && k + 1 < size; i++)
+		dst[k++] = (src[i] >= 0x20 && src[i] <= 0x7e) ? src[i] : '?';
+	dst[k] = '\0';
+	return k;
+}
+
 /* A NAMES entry is one address: its length is the family's whole. */
 static bool ctlmsg_is_addr(const struct prefix *p)
 {
@@ -165,7 +223,8 @@ int ctlmsg_encode(const struct ctlmsg *m, const uint8_t key[CTLMSG_KEY_LEN], uin
 
 	if (m->n > CTLMSG_MAX_PREFIXES || size < CTLMSG_HDR_LEN ||
 	    ((m->type == CTLMSG_SYNC || m->type == CTLMSG_HELLO) && m->n) ||
-	    (m->type == CTLMSG_NAMES && m->n > CTLMSG_MAX_DNS))
+	    (m->type == CTLMSG_NAMES && m->n > CTLMSG_MAX_DNS) ||
+	    (m->type == CTLMSG_FINDINGS && m->n > CTLMSG_MAX_FINDINGS))
 		return -EMSGSIZE;
 	bytes_wr_init(&w, buf, size);
 	bytes_put_mem(&w, CTLMSG_MAGIC, 4);
@@ -177,7 +236,11 @@ int ctlmsg_encode(const struct ctlmsg *m, const uint8_t key[CTLMSG_KEY_LEN], uin
 	bytes_put_be64(&w, m->nonce);
 	bytes_put_be64(&w, m->echo);
 	bytes_put_be64(&w, m->ctr);
-	for (size_t i = 0; i < m->n; i++) {
+	for (size_t i = 0; i < m->n && m->type == CTLMSG_FINDINGS; i++)
+		if (ctlmsg_put_text(&w, m->findings[i].text, CTLMSG_FINDING_TEXT_MAX, false) ||
+		    ctlmsg_put_text(&w, m->findings[i].fix, CTLMSG_FINDING_FIX_MAX, true))
+			return -EMSGSIZE;
+	for (size_t i = 0; i < m->n && m->type != CTLMSG_FINDINGS; i++) {
 		if (m->type == CTLMSG_ACK) {
 			if (m->status[i] >= CTLMSG_ST_MAX)
 				return -EMSGSIZE;
@@ -219,7 +282,7 @@ int ctlmsg_decode(struct ctlmsg *m, const uint8_t key[CTLMSG_KEY_LEN], const uin
 	flags = bytes_get_u8(&r);
 	n = bytes_get_be16(&r);
 	if (!magic || memcmp(magic, CTLMSG_MAGIC, 4) || flags != 0 ||
-	    type < CTLMSG_ADVERTISE || type > CTLMSG_NAMES)
+	    type < CTLMSG_ADVERTISE || type > CTLMSG_FINDINGS)
 		return -EBADMSG;
 	m->type = (enum ctlmsg_type)type;
 	m->seq = bytes_get_be32(&r);
@@ -229,10 +292,17 @@ int ctlmsg_decode(struct ctlmsg *m, const uint8_t key[CTLMSG_KEY_LEN], const uin
 	m->ctr = bytes_get_be64(&r);
 	if (!bytes_rd_ok(&r) || n > CTLMSG_MAX_PREFIXES || !m->life || !m->nonce ||
 	    ((m->type == CTLMSG_SYNC || m->type == CTLMSG_HELLO) && n) ||
-	    (m->type == CTLMSG_NAMES && n > CTLMSG_MAX_DNS))
+	    (m->type == CTLMSG_NAMES && n > CTLMSG_MAX_DNS) ||
+	    (m->type == CTLMSG_FINDINGS && n > CTLMSG_MAX_FINDINGS))
 		return -EBADMSG;
 	m->n = n;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && m->type == CTLMSG_FINDINGS; i++) {
+		m->status[i] = 0;
+		if (ctlmsg_get_text(&r, m->findings[i].text, CTLMSG_FINDING_TEXT_MAX, false) ||
+		    ctlmsg_get_text(&r, m->findings[i].fix, CTLMSG_FINDING_FIX_MAX, true))
+			return -EBADMSG;
+	}
+	for (size_t i = 0; i < n && m->type != CTLMSG_FINDINGS; i++) {
 		m->status[i] = 0;
 		if (m->type == CTLMSG_ACK) {
 			m->status[i] = bytes_get_u8(&r);

@@ -73,6 +73,16 @@ static const struct ctlsock_dns *ctlsock_render_dns_of(const struct ctlsock_stat
 	return NULL;
 }
 
+/* The host's record of what a peer's firewall check found, or NULL. */
+static const struct ctlsock_findings *ctlsock_render_findings_of(const struct ctlsock_status *s,
+								 const struct wg_peer *peer)
+{
+	for (size_t i = 0; i < s->n_findings; i++)
+		if (s->findings[i].peer == peer)
+			return &s->findings[i];
+	return NULL;
+}
+
 /* An address without its "/32". */
 static const char *ctlsock_render_addr(const struct prefix *a, char *buf, size_t size)
 {
@@ -188,6 +198,14 @@ static void ctlsock_render_text(struct ctlsock_buf *b, const struct ctlsock_snap
 		}
 		if (ctlsock_render_dns_of(s, peer->id))
 			ctlsock_render_text_dns(b, ctlsock_render_dns_of(s, peer->id));
+		/* The guest's word, one line each (gangway doctor reads these). */
+		if (ctlsock_render_findings_of(s, peer->id)) {
+			const struct ctlsock_findings *f = ctlsock_render_findings_of(s, peer->id);
+
+			for (size_t i = 0; i < f->n; i++)
+				ctlsock_render_printf(b, "  guest firewall: %s (fix: %s)\n",
+						      f->v[i].text, f->v[i].fix);
+		}
 	}
 	if (!snap->guest)
 		return;
@@ -273,6 +291,24 @@ static void ctlsock_render_json_dns(struct ctlsock_buf *b, const struct ctlsock_
 	ctlsock_render_printf(b, "}");
 }
 
+/* null: the guest said nothing yet; []: nothing wrong. */
+static void ctlsock_render_json_findings(struct ctlsock_buf *b, const struct ctlsock_findings *f)
+{
+	if (!f) {
+		ctlsock_render_printf(b, ", \"guest_firewall\": null");
+		return;
+	}
+	ctlsock_render_printf(b, ", \"guest_firewall\": [");
+	for (size_t i = 0; i < f->n; i++) {
+		ctlsock_render_printf(b, "%s{\"finding\": ", i ? ", " : "");
+		ctlsock_render_json_str(b, f->v[i].text);
+		ctlsock_render_printf(b, ", \"fix\": ");
+		ctlsock_render_json_str(b, f->v[i].fix);
+		ctlsock_render_printf(b, "}");
+	}
+	ctlsock_render_printf(b, "]");
+}
+
 static void ctlsock_render_json(struct ctlsock_buf *b, const struct ctlsock_snap *snap,
 				uint64_t now)
 {
@@ -349,8 +385,10 @@ static void ctlsock_render_json(struct ctlsock_buf *b, const struct ctlsock_snap
 			pfirst = false;
 		}
 		ctlsock_render_printf(b, "]");
-		if (!snap->guest)
+		if (!snap->guest) {
 			ctlsock_render_json_dns(b, ctlsock_render_dns_of(s, peer->id));
+			ctlsock_render_json_findings(b, ctlsock_render_findings_of(s, peer->id));
+		}
 		ctlsock_render_printf(b, "}");
 	}
 	ctlsock_render_printf(b, "]");

@@ -314,6 +314,26 @@ static double doctor_counter(struct doctor *d, bool tx)
 	return sum;
 }
 
+static void doctor_guest_finding(void *ctx, const char *text, const char *fix)
+{
+	doctor_fail(ctx, fix[0] ? fix : NULL, "The guest reports: %s", text);
+}
+
+/*
+ * What the guests told the host their own firewall check found (the
+ * status's "guest firewall" lines): each as a failure of its own, the
+ * guest's word and fix; the guest's whose prefix holds ip, when one does.
+ * Nothing when the daemon cannot say.
+ */
+static void doctor_guest_findings(struct doctor *d, const struct prefix *ip)
+{
+	char *body = NULL;
+
+	if (!ctlsock_client_request(d->sock, "status", &body) && body)
+		doctor_status_findings(body, ip, doctor_guest_finding, d);
+	free(body);
+}
+
 static double doctor_probe_ping(const struct prefix *ip, int tries)
 {
 #ifdef __linux__
@@ -354,11 +374,13 @@ bool doctor_probe(struct doctor *d, const struct prefix *ip, const char *ipstr)
 			    "The probe to %s went into the tunnel (%.0f packet(s)) but nothing came "
 			    "back: the far end of the tunnel is down, or the VM does not forward "
 			    "to the container.", ipstr, tx1 - tx0);
+		doctor_guest_findings(d, ip);
 	} else {
 		doctor_fail(d, "run 'gangway doctor IP' in the VM (firewall, forwarding)",
 			    "The probe to %s went through the tunnel and something came back, "
 			    "but no answer from %s: the VM or the container drops it.", ipstr,
 			    ipstr);
+		doctor_guest_findings(d, ip);
 	}
 	return false;
 }

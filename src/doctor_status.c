@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctlmsg.h"
+#include "prefix.h"
 #include "ctlsock_client.h"
 #include "doctor.h"
 
@@ -224,4 +226,83 @@ int doctor_status_read(const char *sock, struct doctor_status *st, char **err)
 	doctor_status_parse(body ? body : "", st);
 	free(body);
 	return 0;
+}
+
+bool doctor_status_finding(const char *line, size_t len, char *text, char *fix)
+{
+	static const char head[] = "  guest firewall: ", sep[] = " (fix: ";
+	const size_t hl = sizeof(head) - 1, sl = sizeof(sep) - 1;
+	size_t at = 0;
+
+	if (len < hl + sl + 1 || memcmp(line, head, hl) || line[len - 1] != ')')
+		return false;
+	/* The fix is last: split at the last " (fix: " (a text may hold one). */
+	for (size_t i = hl; i + sl < len; i++)
+		if (!memcmp(line + i, sep, sl))
+			at = i;
+	if (!at)
+		return false;
+	ctlmsg_clean_text(text, DOCTOR_FINDING_TEXT, line + hl, at - hl);
+	ctlmsg_clean_text(fix, DOCTOR_FINDING_TEXT, line + at + sl, len - 1 - at - sl);
+	return text[0] != '\0';
+}
+
+/* A "  prefix P installed[ as M]" line of the text status, P or M holding ip. */
+static bool doctor_status_prefix_holds(const char *line, size_t len, const struct prefix *ip)
+{
+	static const char head[] = "  prefix ";
+	char words[4][PREFIX_STRLEN + 1];
+	size_t n = 0, k = 0;
+	struct prefix p;
+
+	if (len < sizeof(head) || memcmp(line, head, sizeof(head) - 1))
+		return false;
+	memset(words, 0, sizeof(words));
+	for (size_t i = sizeof(head) - 1; i < len && n < 4; i++) {
+		if (line[i] == ' ') {
+			n++;
+			k = 0;
+		} else if (k + 1 < sizeof(words[0])) {
+			words[n][k++] = line[i];
+		} else {
+			return false;
+		}
+	}
+	if (strcmp(words[1], "installed"))
+		return false;
+	if (!prefix_parse(&p, words[0], false) && prefix_contains(&p, ip))
+		return true;
+	return !strcmp(words[2], "as") && !prefix_parse(&p, words[3], false) &&
+	       prefix_contains(&p, ip);
+}
+
+size_t doctor_status_findings(const char *body, const struct prefix *ip,
+			      doctor_finding_fn *fn, void *ctx)
+{
+	static bool holds[CONFIG_MAX_PEERS + 1];
+	static char text[DOCTOR_FINDING_TEXT], fix[DOCTOR_FINDING_TEXT];
+	size_t peer = 0, found = 0;
+	bool any = false;
+
+	memset(holds, 0, sizeof(holds));
+	/* Pass 1: which peer blocks route ip; pass 2: their findings. */
+	for (int pass = 1; pass <= 2; pass++) {
+		peer = 0;
+		for (const char *p = body; p && *p;) {
+			const char *nl = strchr(p, '\n');
+			size_t len = nl ? (size_t)(nl - p) : strlen(p);
+
+			if (len >= 6 && !memcmp(p, "peer: ", 6) && peer < CONFIG_MAX_PEERS)
+				peer++;
+			else if (pass == 1 && ip && doctor_status_prefix_holds(p, len, ip))
+				any = holds[peer] = true;
+			else if (pass == 2 && (!any || holds[peer]) &&
+				 doctor_status_finding(p, len, text, fix)) {
+				fn(ctx, text, fix);
+				found++;
+			}
+			p = nl ? nl + 1 : NULL;
+		}
+	}
+	return found;
 }

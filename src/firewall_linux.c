@@ -70,6 +70,7 @@ struct firewall {
 	uint32_t gen;			/* nftables generation last verified */
 	bool gen_valid;
 	uint64_t legacy_fp[2];
+	uint64_t checks;		/* checks that read the rules after a change */
 	unsigned int backoff, skip;	/* after failures: checks to skip */
 	int last_err;
 };
@@ -343,6 +344,7 @@ static void firewall_snapshot(struct firewall *fw, uint32_t gen, bool gen_ok,
 	fw->gen_valid = gen_ok;
 	fw->legacy_fp[0] = fp[0];
 	fw->legacy_fp[1] = fp[1];
+	fw->checks++;
 }
 
 /* Hash of the legacy tables, where they may hold Docker's rules; 0: none. */
@@ -573,6 +575,7 @@ int firewall_check(struct firewall *fw)
 			log_warn("Firewall check failed: %s", strerror(-ret));
 		fw->last_err = ret;
 		fw->dirty = true;
+		fw->checks++;		/* ours may be missing: worth a look */
 		fw->skip = fw->backoff;
 		fw->backoff = fw->backoff ? fw->backoff * 2 : 1;
 		if (fw->backoff > FW_BACKOFF_MAX)
@@ -665,6 +668,25 @@ int firewall_mech_parse(const char *name, enum firewall_mech *m)
 bool firewall_legacy_in_use(void)
 {
 	return firewall_ipt_legacy_ops.detect(NULL) == 1;
+}
+
+uint64_t firewall_checks(const struct firewall *fw)
+{
+	return fw ? fw->checks : 0;
+}
+
+int firewall_inspect_own(struct firewall *fw, struct firewall_inspect *r)
+{
+	const struct firewall_ops *ops;
+
+	if (!fw || !r)
+		return -EINVAL;
+	memset(r, 0, sizeof(*r));
+	ops = fw->off ? NULL : firewall_ops_of(fw->mech);
+	if (!ops)
+		return 0;	/* nothing of ours to look for: mechanism none */
+	r->mech = fw->mech;
+	return ops->inspect(&fw->be, fw->tun, r);
 }
 
 int firewall_inspect(enum firewall_mech m, const char *tun, struct firewall_inspect *r)

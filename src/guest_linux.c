@@ -12,6 +12,14 @@
  * server for container names listens and its domain, or that names are
  * off; the host believes it as far as its policy allows (hostdns.c). A 500 ms tick re-checks the firewall, which
  * Docker may rewrite at any time.
+ *
+ * gangwayd puts its own rules back, but never moves anyone else's: after
+ * each check that read the rules it inspects them (firewall_inspect_own)
+ * and tells the host what drops its traffic ahead of them, in a FINDINGS
+ * message, sent on every change, with the answer to the host's SYNC or
+ * HELLO or a new session, and with the 30 s refresh, so that the host's
+ * status and doctor can name the rule. The host shows it as the
+ * guest's word and acts on nothing in it.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -53,6 +61,9 @@ struct guest {
 	struct docker_api *docker;
 	struct dns_server *dns;
 	struct ctlmsg dns_msg;		/* NAMES: where dns serves, or names off */
+	struct ctlmsg fw_msg;		/* FINDINGS: what blocks the host's traffic here */
+	uint64_t fw_checks;		/* firewall_checks when last inspected */
+	bool fw_due;			/* send fw_msg with the next advertisement */
 };
 
 /*
@@ -91,6 +102,70 @@ static void guest_send_adv(struct guest *g, uint64_t now)
 	ret = tunnel_send_ctl(g->t, &g->host_ctl, &g->dns_msg);
 	if (ret)
 		log_debug("DNS server's announcement not sent: %s", strerror(-ret));
+	/*
+	 * The firewall's findings go along when the host asked (SYNC, HELLO,
+	 * a new session: it may have restarted) and with the 30 s refresh,
+	 * not with each change of the networks or its resends: a burst of
+	 * Docker networks stays within the host's rate limit as before.
+	 */
+	if (!g->fw_due && !g->acked)
+		return;
+	g->fw_due = false;
+	ret = tunnel_send_ctl(g->t, &g->host_ctl, &g->fw_msg);
+	if (ret)
+		log_debug("Firewall findings not sent: %s", strerror(-ret));
+}
+
+/*
+ * After a check that read the rules: inspect them, and when what is wrong
+ * changed, log it and tell the host. The findings go as many as fit one
+ * message, each cut to the message's limits; the guest's doctor has them
+ * all.
+ */
+static void guest_fw_findings(struct guest *g)
+{
+	static struct firewall_inspect r;	/* large: not on the stack */
+	static struct firewall_findings f;
+	static struct ctlmsg m;
+	size_t room = CTLMSG_BODY_MAX;
+	uint64_t checks = firewall_checks(g->fw);
+	int ret;
+
+	if (!g->fw || checks == g->fw_checks)
+		return;
+	g->fw_checks = checks;
+	ret = firewall_inspect_own(g->fw, &r);
+	if (ret) {
+		log_debug("Firewall inspection failed: %s", strerror(-ret));
+		return;		/* what we said last stands */
+	}
+	firewall_findings(&r, tunnel_ifname(g->t), &f);
+	memset(&m, 0, sizeof(m));
+	m.type = CTLMSG_FINDINGS;
+	for (size_t i = 0; i < f.n && m.n < CTLMSG_MAX_FINDINGS; i++) {
+		struct ctlmsg_finding *e = &m.findings[m.n];
+
+		ctlmsg_clean_text(e->text, sizeof(e->text), f.v[i].text, sizeof(f.v[i].text));
+		ctlmsg_clean_text(e->fix, sizeof(e->fix), f.v[i].fix, sizeof(f.v[i].fix));
+		if (ctlmsg_finding_len(e) > room)
+			break;
+		room -= ctlmsg_finding_len(e);
+		m.n++;
+	}
+	if (m.n == g->fw_msg.n && !memcmp(m.findings, g->fw_msg.findings, sizeof(m.findings)))
+		return;
+	for (size_t i = 0; i < f.n; i++)
+		log_warn("%s Fix: %s", f.v[i].text, f.v[i].fix);
+	if (!f.n && g->fw_msg.n)
+		log_notice("Firewall: nothing drops the tunnel's traffic ahead of gangway's rules "
+			   "any more");
+	g->fw_msg.n = m.n;
+	memcpy(g->fw_msg.findings, m.findings, sizeof(m.findings));
+	if (!g->have_host_ctl)
+		return;
+	ret = tunnel_send_ctl(g->t, &g->host_ctl, &g->fw_msg);
+	if (ret)
+		log_debug("Firewall findings not sent: %s", strerror(-ret));
 }
 
 static void guest_on_view(void *ctx, const struct discover_view *view)
@@ -142,6 +217,7 @@ static void guest_on_ctl(void *ctx, struct wg_peer *from, const struct prefix *s
 	 */
 	if (m->type == CTLMSG_SYNC || m->type == CTLMSG_HELLO) {
 		g->acked = false;
+		g->fw_due = true;
 		guest_send_adv(g, loop_now());
 		return;
 	}
@@ -185,6 +261,7 @@ static void guest_on_event(void *ctx, struct wg_peer *peer, enum wg_event ev)
 	/* A new session may mean a restarted host: tell it everything again. */
 	if (ev == WG_EV_HANDSHAKE_DONE) {
 		g->acked = false;
+		g->fw_due = true;
 		guest_send_adv(g, loop_now());
 	}
 }
@@ -211,6 +288,7 @@ static void guest_on_fw_event(void *ctx, int fd, uint32_t events)
 	(void)events;
 	if (firewall_event_process(g->fw) && firewall_check(g->fw) > 0)
 		log_notice("Firewall rules rewritten by someone else; gangway's restored");
+	guest_fw_findings(g);
 }
 
 static void guest_on_tick(void *ctx, int fd, uint32_t events)
@@ -224,6 +302,7 @@ static void guest_on_tick(void *ctx, int fd, uint32_t events)
 		g->resync = discover_resync(g->disc, NULL) != 0;
 	if (g->fw && firewall_check(g->fw) > 0)
 		log_notice("Firewall rules rewritten by someone else; gangway's restored");
+	guest_fw_findings(g);
 	if (now >= g->next_adv)
 		guest_send_adv(g, now);
 }
@@ -302,6 +381,8 @@ struct guest *guest_start(struct tunnel *t, struct loop *loop)
 	g->loop = loop;
 	g->adv.type = CTLMSG_ADVERTISE;
 	g->dns_msg.type = CTLMSG_NAMES;		/* names off until they are served */
+	g->fw_msg.type = CTLMSG_FINDINGS;	/* nothing found until a check */
+	g->fw_due = true;
 	g->have_host_ctl = guest_find_host_ctl(c, &g->host_ctl);
 	if (g->have_host_ctl)
 		log_info("Advertising container networks to the host agent at %s",

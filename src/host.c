@@ -35,6 +35,13 @@
  * listens) goes to hostdns.c, judged against the same reading of the host
  * and judged again with the prefixes when the host changes.
  *
+ * A guest's FINDINGS message (what its own check of its firewall found
+ * dropping the host's traffic ahead of gangway's rules) is kept as the
+ * guest's word, for the status and the host's doctor to show, and acted on
+ * never. A guest could be compromised: what it says is kept only as
+ * printable ASCII, cut to the message's limits, so it cannot write
+ * terminal escapes or endless lines into anyone's status.
+ *
  * Guests are known by public key, never by the engine's peer object: a
  * reload frees the peers it removes, and their routes go with them.
  */
@@ -74,6 +81,9 @@ struct host_guest {
 	struct accept_reported refused;	/* current refusals, each logged once */
 	struct ratelimit limit;		/* its control messages */
 	uint64_t limited;		/* control messages dropped by it */
+	bool heard_findings;		/* it said what its firewall check found */
+	struct ctlmsg_finding findings[CTLMSG_MAX_FINDINGS];	/* cleaned */
+	size_t n_findings;
 };
 
 /* A tick this late (it should come every second) follows a sleep. */
@@ -414,6 +424,33 @@ static void host_on_names(struct host *h, const struct host_guest *hg, const str
 }
 
 /*
+ * FINDINGS: the guest's word on its firewall, kept cleaned (ctlmsg_clean_text,
+ * though the decoder lets nothing else through) and logged when it changes.
+ */
+static void host_on_findings(struct host_guest *hg, const struct ctlmsg *m)
+{
+	struct ctlmsg_finding v[CTLMSG_MAX_FINDINGS];
+	size_t n = m->n < CTLMSG_MAX_FINDINGS ? m->n : CTLMSG_MAX_FINDINGS;
+
+	memset(v, 0, sizeof(v));
+	for (size_t i = 0; i < n; i++) {
+		ctlmsg_clean_text(v[i].text, sizeof(v[i].text), m->findings[i].text,
+				  sizeof(m->findings[i].text));
+		ctlmsg_clean_text(v[i].fix, sizeof(v[i].fix), m->findings[i].fix,
+				  sizeof(m->findings[i].fix));
+	}
+	if (hg->heard_findings && n == hg->n_findings && !memcmp(v, hg->findings, sizeof(v)))
+		return;
+	for (size_t i = 0; i < n; i++)
+		log_warn("A guest reports: %s Fix: %s", v[i].text, v[i].fix);
+	if (!n && hg->n_findings)
+		log_notice("A guest reports nothing wrong with its firewall any more");
+	memcpy(hg->findings, v, sizeof(v));
+	hg->n_findings = n;
+	hg->heard_findings = true;
+}
+
+/*
  * The tunnel verified the message (tunnel_ctl_fn). A guest advertises, or
  * says HELLO after a restart on either side left its last advertisement
  * unheard: ask for it again. Each guest's messages are rate limited.
@@ -446,6 +483,8 @@ static void host_on_ctl(void *ctx, struct wg_peer *from, const struct prefix *sr
 		host_on_advertise(h, from, src, m);
 	else if (m->type == CTLMSG_NAMES)
 		host_on_names(h, hg, m);
+	else if (m->type == CTLMSG_FINDINGS)
+		host_on_findings(hg, m);
 	else
 		log_debug("Unexpected control message dropped");
 }
@@ -723,5 +762,8 @@ void host_status(const struct host *h, struct ctlsock_status *s)
 
 			ctlsock_render_add_prefix(s, &p);
 		}
+		if (hg->heard_findings && s->n_findings < CONFIG_MAX_PEERS)
+			s->findings[s->n_findings++] = (struct ctlsock_findings){
+				.peer = peer, .v = hg->findings, .n = hg->n_findings };
 	}
 }

@@ -25,6 +25,17 @@ static void check(int ret)
 		__builtin_trap();
 }
 
+/* NUL-terminated within size, and nothing a terminal acts on before it. */
+static bool printable(const char *t, size_t size)
+{
+	size_t len = strnlen(t, size);
+
+	for (size_t i = 0; i < len; i++)
+		if (t[i] < 0x20 || t[i] > 0x7e)
+			return false;
+	return len < size;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct ctlmsg m, again;
@@ -44,6 +55,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		rx.life = rx.nonce = 1;
 		ready = true;
 	}
+	/* What a peer says, made safe to print: any bytes in, printable out. */
+	{
+		static char clean[CTLMSG_FINDING_TEXT_MAX + 1];
+
+		if (ctlmsg_clean_text(clean, sizeof(clean), (const char *)data, size) >=
+		    sizeof(clean) || !printable(clean, sizeof(clean)))
+			__builtin_trap();
+	}
 	/* As an inner IP packet: what unwraps as control, the device filter catches. */
 	n = ctlmsg_unwrap(data, size, &src, &dst, &payload);
 	if (n >= 0 && (!ctlmsg_is_control(data, size, &cdst) || !prefix_equal(&cdst, &dst)))
@@ -62,6 +81,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			__builtin_trap();
 		if (ret == 0 && memcmp(buf, data, size))
 			__builtin_trap();
+		/* FINDINGS: only printable ASCII gets through, each text said. */
+		for (size_t i = 0; ret == 0 && m.type == CTLMSG_FINDINGS && i < m.n; i++)
+			if (!printable(m.findings[i].text, sizeof(m.findings[i].text)) ||
+			    !m.findings[i].text[0] ||
+			    !printable(m.findings[i].fix, sizeof(m.findings[i].fix)))
+				__builtin_trap();
 		/* An ACK of itself: every remap it asks for is one of its entries. */
 		if (ret == 0) {
 			static struct prefix g[CTLMSG_MAX_PREFIXES], h[CTLMSG_MAX_PREFIXES];

@@ -6,8 +6,10 @@
 # and a wrong public key. IPv6: the probe to the container's IPv6 address
 # (ICMPv6), and IPv6 forwarding off. The firewall, with Docker 20.10's filter
 # chains written by hand in iptables-nft (what the lab's dockerd uses): a
-# DROP inserted ahead of the jump to DOCKER-USER, a jump into Docker's chains
-# ahead of it, and gangway's rule deleted while gangwayd cannot put it back.
+# DROP inserted ahead of the jump to DOCKER-USER (named by the guest's doctor,
+# and by the host's status and doctor as gangwayd reports it to the host), a
+# jump into Docker's chains ahead of it, and gangway's rule deleted while
+# gangwayd cannot put it back.
 set -euo pipefail
 . "$(dirname "$0")/../lib/lab.sh"
 . "$(dirname "$0")/../lib/gw.sh"
@@ -139,9 +141,44 @@ lab_check "a DROP ahead of DOCKER-USER: the guest's doctor names the rule" names
 OUT=$(gdoc "$CIP" || true)
 lab_check "...and says how to remove it" has "Fix: delete that rule ('iptables-nft -D FORWARD 1')"
 lab_check "...the host's probe stops in the VM" names hdoc "went into the tunnel .* but nothing came back" "$CIP"
+# gangwayd tells the host what its check found (FINDINGS): the host's status
+# and doctor name the rule and its fix, as the guest's word, and so does a
+# restarted host agent.
+hstatus() { "$GW_GANGWAY" status -c "$LAB_DIR/host.conf"; }
+hstatus_has() { local out; out=$(hstatus) && grep -qF -- "$1" <<<"$out" || { echo "$out"; return 1; }; }
+hstatus_lacks() { local out; out=$(hstatus) && ! grep -qF -- "$1" <<<"$out" || { echo "$out"; return 1; }; }
+lab_check "...the host's status shows the guest's finding" gw_until 5 hstatus_has \
+	"  guest firewall: Firewall (iptables-nft, IPv4): rule 1 of FORWARD, '-A FORWARD -d $NET -j DROP', comes before the jump to DOCKER-USER"
+hjson_finding() {
+	local out
+	out=$("$GW_GANGWAY" status -j -c "$LAB_DIR/host.conf") || return 1
+	python3 -c '
+import json, sys
+f = json.loads(sys.stdin.read())["peers"][0]["guest_firewall"]
+print(f)
+assert len(f) == 1
+assert "'"'"'-A FORWARD -d %s -j DROP'"'"'" % sys.argv[1] in f[0]["finding"]
+assert f[0]["fix"].startswith("delete that rule ('"'"'iptables-nft -D FORWARD 1'"'"')")
+' "$NET" <<<"$out"
+}
+lab_check "...in its JSON too" hjson_finding
+# A restarted host agent knows nothing of it until the guest tells it again,
+# with its answer to the new session.
+lab_kill "$HOST_PID"
+gw_start_host host host-restarted "$LAB_DIR/host.conf"
+HOST_PID=$GW_PID
+lab_check "...a restarted host agent learns it again" gw_until 20 hstatus_has \
+	"  guest firewall: Firewall (iptables-nft, IPv4): rule 1 of FORWARD, '-A FORWARD -d $NET -j DROP'"
+lab_check "...the host's doctor names the rule, as the guest reports it" gw_until 10 names hdoc \
+	"The guest reports: Firewall (iptables-nft, IPv4): rule 1 of FORWARD, '-A FORWARD -d $NET -j DROP', comes before the jump to DOCKER-USER" "$CIP"
+OUT=$(hdoc "$CIP" || true)
+lab_check "...and its fix" has "^      Fix: delete that rule ('iptables-nft -D FORWARD 1')"
+lab_check "...still sending the user to the guest's doctor as well" \
+	has "Fix: run 'gangway doctor -c /etc/gangway/gangwayd.conf IP' in the VM"
 ipt -D FORWARD -d "$NET" -j DROP
 lab_check "the DROP removed: healthy again" healthy gdoc "$CIP"
 lab_check "...from the host too" healthy hdoc "$CIP"
+lab_check "...and the finding is gone from the host's status" gw_until 5 hstatus_lacks "guest firewall:"
 
 # Fault: FORWARD jumps into Docker's chains before DOCKER-USER.
 ipt -I FORWARD 1 -j DOCKER-ISOLATION-STAGE-1

@@ -14,7 +14,8 @@
 #   within 3 s of the container's start;
 # - the doctor: a DROP inserted in the VM's FORWARD chain is named with its
 #   fix by the guest's doctor; the host's doctor sees the probe go into
-#   the tunnel and nothing come back, and sends the user to the guest's;
+#   the tunnel and nothing come back, sends the user to the guest's, and
+#   names the rule and its fix as gangwayd reported them to the host;
 # - the Linux kernel's WireGuard (wg0 in a namespace of the guest,
 #   configured with wg(8)) as a second peer of `gangway up`: handshake,
 #   ping and HTTP both ways;
@@ -202,6 +203,18 @@ lab_check "...the host's doctor: into the tunnel, nothing came back" names hdoc 
 OUT=$(hdoc "$C2" || true)
 lab_check "...and sends the user to the guest's doctor, which names the rule" \
 	has "Fix: run 'gangway doctor -c /etc/gangway/gangwayd.conf IP' in the VM"
+# (one output for both: another peer's packet during the probe turns
+# "nothing came back" into "something came back", which names them too)
+hdoc_reports() {
+	local out rc=0
+	out=$(hdoc "$C2") || rc=$?
+	[[ $rc == 1 ]] &&
+		grep -q -- "^FAIL  The guest reports: Firewall (iptables-nft, IPv4): rule 1 of FORWARD, '-A FORWARD -d 172.18.0.0/16 -j DROP', comes before the jump to DOCKER-USER" <<<"$out" &&
+		grep -qF -- "Fix: delete that rule ('iptables-nft -D FORWARD 1')" <<<"$out" ||
+		{ echo "$out"; return 1; }
+}
+lab_check "...and names the rule itself and its fix, as gangwayd reports them to the host" \
+	vm_until 10 hdoc_reports
 vm_run 'iptables -D FORWARD -d 172.18.0.0/16 -j DROP'
 lab_check "the DROP removed: the host reaches c2 again" vm_until 5 vm_body_is "hello from c2" "$C2"
 

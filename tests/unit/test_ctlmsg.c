@@ -241,7 +241,7 @@ static void test_malformed(void **state)
 	static struct ctlmsg d;
 	static const struct { const char *hdr, *body; size_t blen; } bad[] = {
 		{ "GWY1\x01\x00\x00\x00", "", 0 },				/* old magic */
-		{ "GWY2\x06\x00\x00\x00", "", 0 },				/* type */
+		{ "GWY2\x07\x00\x00\x00", "", 0 },				/* type */
 		{ "GWY2\x00\x00\x00\x00", "", 0 },				/* type 0 */
 		{ "GWY2\x01\x01\x00\x00", "", 0 },				/* flags */
 		{ "GWY2\x01\x00\x00\x01", "", 0 },				/* missing entry */
@@ -455,6 +455,158 @@ static void test_names_malformed(void **state)
 	assert_string_equal(d.domain, "a.b");
 	n = mk(buf, "GWY2\x05\x00\x00\x00", "\x00", 1);
 	assert_int_equal(ctlmsg_decode(&d, K, buf, n), 0);
+}
+
+/* FINDINGS: the guest's firewall check, as sentences and fixes in printable ASCII. */
+static void test_findings(void **state)
+{
+	static struct ctlmsg m, d;
+	uint8_t buf[CTLMSG_MAX_LEN];
+	size_t room;
+	int n;
+
+	(void)state;
+	memset(&m, 0, sizeof(m));
+	m.type = CTLMSG_FINDINGS;
+	m.life = m.nonce = 1;
+	strcpy(m.findings[0].text, "Firewall (iptables-nft, IPv4): rule 1 of FORWARD, "
+	       "'-A FORWARD -d 172.18.0.0/16 -j DROP', comes before the jump.");
+	strcpy(m.findings[0].fix, "delete that rule ('iptables-nft -D FORWARD 1')");
+	strcpy(m.findings[1].text, "a \"quoted\" \\ text");	/* the fix may be empty */
+	m.n = 2;
+	n = ctlmsg_encode(&m, K, buf, sizeof(buf));
+	assert_int_equal(n, CTLMSG_HDR_LEN + ctlmsg_finding_len(&m.findings[0]) +
+			 ctlmsg_finding_len(&m.findings[1]) + CTLMSG_TAG_LEN);
+	assert_int_equal(ctlmsg_finding_len(&m.findings[1]), 4 + 17);
+	assert_memory_equal(buf + 4, "\x06\x00\x00\x02", 4);
+	assert_int_equal(buf[CTLMSG_HDR_LEN], 0);
+	assert_int_equal(buf[CTLMSG_HDR_LEN + 1], strlen(m.findings[0].text));
+	assert_memory_equal(buf + CTLMSG_HDR_LEN + 2, "Firewall (", 10);
+	assert_int_equal(ctlmsg_decode(&d, K, buf, (size_t)n), 0);
+	assert_int_equal(d.type, CTLMSG_FINDINGS);
+	assert_int_equal(d.n, 2);
+	assert_string_equal(d.findings[0].text, m.findings[0].text);
+	assert_string_equal(d.findings[0].fix, m.findings[0].fix);
+	assert_string_equal(d.findings[1].text, m.findings[1].text);
+	assert_string_equal(d.findings[1].fix, "");
+	assert_string_equal(d.domain, "");
+	/* None: nothing wrong, a bare header. */
+	m.n = 0;
+	n = ctlmsg_encode(&m, K, buf, sizeof(buf));
+	assert_int_equal(n, CTLMSG_HDR_LEN + CTLMSG_TAG_LEN);
+	assert_int_equal(ctlmsg_decode(&d, K, buf, (size_t)n), 0);
+	assert_int_equal(d.n, 0);
+	/* The longest of each fits, one at a time. */
+	memset(m.findings[0].text, 'x', CTLMSG_FINDING_TEXT_MAX);
+	m.findings[0].text[CTLMSG_FINDING_TEXT_MAX] = '\0';
+	memset(m.findings[0].fix, 'y', CTLMSG_FINDING_FIX_MAX);
+	m.findings[0].fix[CTLMSG_FINDING_FIX_MAX] = '\0';
+	m.n = 1;
+	n = ctlmsg_encode(&m, K, buf, sizeof(buf));
+	assert_true(n > 0);
+	assert_int_equal(ctlmsg_decode(&d, K, buf, (size_t)n), 0);
+	assert_string_equal(d.findings[0].text, m.findings[0].text);
+	assert_string_equal(d.findings[0].fix, m.findings[0].fix);
+	/* Two of the longest do not: the sender counts with ctlmsg_finding_len. */
+	m.findings[1] = m.findings[0];
+	m.n = 2;
+	room = CTLMSG_BODY_MAX;
+	assert_true(2 * ctlmsg_finding_len(&m.findings[0]) > room);
+	assert_int_equal(ctlmsg_encode(&m, K, buf, sizeof(buf)), -EMSGSIZE);
+	/* What cannot be said: too many, too long, empty, escapes and other bytes. */
+	strcpy(m.findings[0].text, "t");
+	strcpy(m.findings[0].fix, "f");
+	for (int i = 1; i < CTLMSG_MAX_FINDINGS; i++)
+		m.findings[i] = m.findings[0];
+	m.n = CTLMSG_MAX_FINDINGS;
+	assert_true(ctlmsg_encode(&m, K, buf, sizeof(buf)) > 0);
+	m.n = CTLMSG_MAX_FINDINGS + 1;
+	assert_int_equal(ctlmsg_encode(&m, K, buf, sizeof(buf)), -EMSGSIZE);
+	m.n = 1;
+	memset(m.findings[0].text, 'x', CTLMSG_FINDING_TEXT_MAX + 1);	/* no NUL within */
+	assert_int_equal(ctlmsg_encode(&m, K, buf, sizeof(buf)), -EMSGSIZE);
+	strcpy(m.findings[0].text, "");
+	assert_int_equal(ctlmsg_encode(&m, K, buf, sizeof(buf)), -EMSGSIZE);
+	strcpy(m.findings[0].text, "red \x1b[31m");
+	assert_int_equal(ctlmsg_encode(&m, K, buf, sizeof(buf)), -EMSGSIZE);
+	strcpy(m.findings[0].text, "t");
+	strcpy(m.findings[0].fix, "two\nlines");
+	assert_int_equal(ctlmsg_encode(&m, K, buf, sizeof(buf)), -EMSGSIZE);
+	strcpy(m.findings[0].fix, "\xc3\xa9");
+	assert_int_equal(ctlmsg_encode(&m, K, buf, sizeof(buf)), -EMSGSIZE);
+}
+
+static void test_findings_malformed(void **state)
+{
+	static struct ctlmsg d;
+	static uint8_t big[2 + CTLMSG_FINDING_TEXT_MAX + 1 + 2];
+	static const struct { const char *hdr, *body; size_t blen; } bad[] = {
+		{ "GWY2\x06\x00\x00\x01", "", 0 },				/* no entry */
+		{ "GWY2\x06\x00\x00\x01", "\x00\x01" "a", 3 },		/* no fix length */
+		{ "GWY2\x06\x00\x00\x01", "\x00\x00\x00\x00", 4 },		/* empty text */
+		{ "GWY2\x06\x00\x00\x01", "\x00\x02" "a\x1b\x00\x00", 6 },	/* ESC */
+		{ "GWY2\x06\x00\x00\x01", "\x00\x01" "a\x00\x01\x07", 6 },	/* BEL in fix */
+		{ "GWY2\x06\x00\x00\x01", "\x00\x02" "a\n\x00\x00", 6 },	/* newline */
+		{ "GWY2\x06\x00\x00\x01", "\x00\x02" "a\x00\x00\x00", 6 },	/* NUL */
+		{ "GWY2\x06\x00\x00\x01", "\x00\x01\x7f\x00\x00", 5 },		/* DEL */
+		{ "GWY2\x06\x00\x00\x01", "\x00\x01\x9b\x00\x00", 5 },		/* 8-bit CSI */
+		{ "GWY2\x06\x00\x00\x01", "\x00\x05" "a\x00\x00", 5 },	/* cut short */
+		{ "GWY2\x06\x00\x00\x01", "\x00\x01" "a\x00\x00" "z", 6 },	/* trailing */
+		{ "GWY2\x06\x00\x00\x01", "\xff\xff" "a", 3 },		/* 65535 long */
+		{ "GWY2\x06\x00\x00\x05", "\x00\x01" "a\x00\x00" "\x00\x01" "a\x00\x00"
+		  "\x00\x01" "a\x00\x00" "\x00\x01" "a\x00\x00" "\x00\x01" "a\x00\x00", 25 },
+	};
+	uint8_t buf[CTLMSG_MAX_LEN + 64];
+	size_t n;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		n = mk(buf, bad[i].hdr, bad[i].body, bad[i].blen);
+		if (ctlmsg_decode(&d, K, buf, n) != -EBADMSG)
+			fail_msg("malformed FINDINGS case %zu accepted", i);
+	}
+	/* A text one byte over its limit, then a fix one byte over its. */
+	big[0] = (CTLMSG_FINDING_TEXT_MAX + 1) >> 8;
+	big[1] = (CTLMSG_FINDING_TEXT_MAX + 1) & 0xff;
+	memset(big + 2, 'x', CTLMSG_FINDING_TEXT_MAX + 1);
+	n = mk(buf, "GWY2\x06\x00\x00\x01", (const char *)big, sizeof(big));
+	assert_int_equal(ctlmsg_decode(&d, K, buf, n), -EBADMSG);
+	big[0] = 0;
+	big[1] = 1;
+	big[3] = (CTLMSG_FINDING_FIX_MAX + 1) >> 8;
+	big[4] = (CTLMSG_FINDING_FIX_MAX + 1) & 0xff;
+	n = mk(buf, "GWY2\x06\x00\x00\x01", (const char *)big, 5 + CTLMSG_FINDING_FIX_MAX + 1);
+	assert_int_equal(ctlmsg_decode(&d, K, buf, n), -EBADMSG);
+	/* ...the same at the limit passes. */
+	big[4] = CTLMSG_FINDING_FIX_MAX & 0xff;
+	n = mk(buf, "GWY2\x06\x00\x00\x01", (const char *)big, 5 + CTLMSG_FINDING_FIX_MAX);
+	assert_int_equal(ctlmsg_decode(&d, K, buf, n), 0);
+	assert_int_equal(strlen(d.findings[0].fix), CTLMSG_FINDING_FIX_MAX);
+	n = mk(buf, "GWY2\x06\x00\x00\x01", "\x00\x03" "a~ \x00\x00", 7);
+	assert_int_equal(ctlmsg_decode(&d, K, buf, n), 0);
+	assert_string_equal(d.findings[0].text, "a~ ");
+}
+
+/* What a peer said, made safe to print: printable ASCII kept, the rest '?', cut short. */
+static void test_clean_text(void **state)
+{
+	char out[16];
+
+	(void)state;
+	assert_int_equal(ctlmsg_clean_text(out, sizeof(out), "plain text", 10), 10);
+	assert_string_equal(out, "plain text");
+	assert_int_equal(ctlmsg_clean_text(out, sizeof(out), "\x1b[2Jred\x07", 9), 8);
+	assert_string_equal(out, "?[2Jred?");
+	ctlmsg_clean_text(out, sizeof(out), "a\nb\rc\x7f\x9b\xc3\xa9\t", 11);
+	assert_string_equal(out, "a?b?c?????");
+	/* cut to the room there is, and at a NUL */
+	assert_int_equal(ctlmsg_clean_text(out, sizeof(out), "0123456789abcdefghij", 20), 15);
+	assert_string_equal(out, "0123456789abcde");
+	assert_int_equal(ctlmsg_clean_text(out, sizeof(out), "ab\0cd", 5), 2);
+	assert_string_equal(out, "ab");
+	assert_int_equal(ctlmsg_clean_text(out, 1, "ab", 2), 0);
+	assert_string_equal(out, "");
+	assert_int_equal(ctlmsg_clean_text(out, 0, "ab", 2), 0);
 }
 
 static void test_auth_keys(void **state)
@@ -756,6 +908,9 @@ int main(void)
 		cmocka_unit_test(test_auth_verify),
 		cmocka_unit_test(test_auth_tamper),
 		cmocka_unit_test(test_auth_replay),
+		cmocka_unit_test(test_findings),
+		cmocka_unit_test(test_findings_malformed),
+		cmocka_unit_test(test_clean_text),
 		cmocka_unit_test(test_auth_wrong_key),
 		cmocka_unit_test(test_auth_restart),
 		cmocka_unit_test(test_is_control),

@@ -156,6 +156,41 @@ static void test_render_json(void **state)
 	assert_int_equal(depth, 0);
 }
 
+/* The host: what a guest's firewall check found, as the guest said it. */
+static void test_render_findings(void **state)
+{
+	static const struct ctlmsg_finding v[2] = {
+		{ "Firewall (iptables-nft, IPv4): rule 1 of FORWARD, '-A FORWARD -j DROP', "
+		  "comes before the jump.", "delete that rule ('iptables-nft -D FORWARD 1')" },
+		{ "a \"quoted\" \\ word", "" },
+	};
+	struct fixture *f = *state;
+	const char *out;
+
+	f->t.role = TUNNEL_HOST;
+	f->snap.status.firewall = NULL;
+	out = render(f, CTLSOCK_REQ_STATUS_JSON);
+	assert_non_null(strstr(out, "\"guest_firewall\": null"));	/* said nothing yet */
+	f->snap.status.findings[0] = (struct ctlsock_findings){ .peer = f->peer, .v = v, .n = 0 };
+	f->snap.status.n_findings = 1;
+	out = render(f, CTLSOCK_REQ_STATUS_JSON);
+	assert_non_null(strstr(out, "\"guest_firewall\": []"));
+	out = render(f, CTLSOCK_REQ_STATUS);
+	assert_null(strstr(out, "guest firewall"));
+	f->snap.status.findings[0].n = 2;
+	out = render(f, CTLSOCK_REQ_STATUS);
+	assert_non_null(strstr(out, "\n  guest firewall: Firewall (iptables-nft, IPv4): rule 1 "
+				    "of FORWARD, '-A FORWARD -j DROP', comes before the jump. (fix: "
+				    "delete that rule ('iptables-nft -D FORWARD 1'))\n"));
+	assert_non_null(strstr(out, "\n  guest firewall: a \"quoted\" \\ word (fix: )\n"));
+	out = render(f, CTLSOCK_REQ_STATUS_JSON);
+	assert_non_null(strstr(out, "\"guest_firewall\": [{\"finding\": \"Firewall "
+				    "(iptables-nft, IPv4): rule 1 of FORWARD, '-A FORWARD -j DROP', "
+				    "comes before the jump.\", \"fix\": \"delete that rule "
+				    "('iptables-nft -D FORWARD 1')\"}, {\"finding\": \"a \\\"quoted"
+				    "\\\" \\\\ word\", \"fix\": \"\"}]"));
+}
+
 static void test_render_prom(void **state)
 {
 	struct fixture *f = *state;
@@ -195,6 +230,7 @@ int main(void)
 		cmocka_unit_test(test_status_add_full),
 		cmocka_unit_test_setup_teardown(test_render_text, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_render_json, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_render_findings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_render_prom, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_render_truncates, setup, teardown),
 	};

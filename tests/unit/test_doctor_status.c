@@ -116,12 +116,102 @@ static void test_bad_lines(void **state)
 	assert_false(st.has_info);
 }
 
+/* The host's status lines of what a guest's firewall check found. */
+static void test_finding(void **state)
+{
+	static char text[DOCTOR_FINDING_TEXT], fix[DOCTOR_FINDING_TEXT];
+	static const char line[] = "  guest firewall: Firewall (iptables-nft, IPv4): rule 1 "
+		"of FORWARD, '-A FORWARD -d 172.18.0.0/16 -j DROP', comes before the jump "
+		"(fix: delete that rule ('iptables-nft -D FORWARD 1') or put it below)";
+	static const char odd[] = "  guest firewall: says (fix: this) twice (fix: that)";
+	static const char esc[] = "  guest firewall: red \x1b[31m\x9b (fix: bell\x07)";
+	char big[2000];
+
+	(void)state;
+	assert_true(doctor_status_finding(line, strlen(line), text, fix));
+	assert_string_equal(text, "Firewall (iptables-nft, IPv4): rule 1 of FORWARD, '-A "
+			    "FORWARD -d 172.18.0.0/16 -j DROP', comes before the jump");
+	assert_string_equal(fix, "delete that rule ('iptables-nft -D FORWARD 1') or put it "
+			    "below");
+	/* The last " (fix: " splits: the fix is always last. */
+	assert_true(doctor_status_finding(odd, strlen(odd), text, fix));
+	assert_string_equal(text, "says (fix: this) twice");
+	assert_string_equal(fix, "that");
+	/* Whatever a daemon printed, nothing but printable ASCII comes out. */
+	assert_true(doctor_status_finding(esc, strlen(esc), text, fix));
+	assert_string_equal(text, "red ?[31m?");
+	assert_string_equal(fix, "bell?");
+	/* Long lines are cut to the room there is. */
+	memcpy(big, "  guest firewall: ", 18);
+	memset(big + 18, 'x', sizeof(big) - 18);
+	memcpy(big + sizeof(big) - 9, " (fix: y)", 9);
+	assert_true(doctor_status_finding(big, sizeof(big), text, fix));
+	assert_int_equal(strlen(text), DOCTOR_FINDING_TEXT - 1);
+	assert_string_equal(fix, "y");
+	/* Anything else is no finding. */
+	assert_false(doctor_status_finding(line, strlen(line) - 1, text, fix));
+	assert_false(doctor_status_finding(line + 1, strlen(line) - 1, text, fix));
+	assert_false(doctor_status_finding("  guest firewall: no fix", 24, text, fix));
+	assert_false(doctor_status_finding("  guest firewall:  (fix: f)", 27, text, fix));
+	assert_false(doctor_status_finding("  dns: none (fix: f)", 20, text, fix));
+	assert_false(doctor_status_finding("", 0, text, fix));
+}
+
+static void collect(void *ctx, const char *text, const char *fix)
+{
+	char *out = ctx;
+
+	snprintf(out + strlen(out), 512 - strlen(out), "[%s|%s]", text, fix);
+}
+
+/* The host's doctor shows the findings of the guest that routes the IP probed. */
+static void test_findings_of_guest(void **state)
+{
+	static const char body[] =
+		"interface: gwh1 (host)\n"
+		"  guest firewall: not in a peer (fix: x)\n"
+		"\npeer: " K1 "\n"
+		"  prefix 10.1.0.0/24 installed\n"
+		"  prefix 10.9.0.0/24 refused (conflict)\n"
+		"  guest firewall: one (fix: f1)\n"
+		"\npeer: " K2 "\n"
+		"  prefix 172.17.0.0/16 installed as 10.217.0.0/16\n"
+		"  prefix fd00:2::/64 installed\n"
+		"  guest firewall: two (fix: f2)\n"
+		"  guest firewall: three (fix: )\n";
+	char out[512];
+	struct prefix ip;
+
+	(void)state;
+	out[0] = '\0';
+	assert_int_equal(prefix_parse(&ip, "10.1.0.7", false), 0);
+	assert_int_equal(doctor_status_findings(body, &ip, collect, out), 1);
+	assert_string_equal(out, "[one|f1]");
+	out[0] = '\0';
+	assert_int_equal(prefix_parse(&ip, "10.217.3.4", false), 0);	/* the host's side of a remap */
+	assert_int_equal(doctor_status_findings(body, &ip, collect, out), 2);
+	assert_string_equal(out, "[two|f2][three|]");
+	out[0] = '\0';
+	assert_int_equal(prefix_parse(&ip, "fd00:2::5", false), 0);
+	assert_int_equal(doctor_status_findings(body, &ip, collect, out), 2);
+	/* Routed by no advertised prefix (a refused one does not count): everyone's. */
+	out[0] = '\0';
+	assert_int_equal(prefix_parse(&ip, "10.9.0.1", false), 0);
+	assert_int_equal(doctor_status_findings(body, &ip, collect, out), 4);
+	assert_string_equal(out, "[not in a peer|x][one|f1][two|f2][three|]");
+	out[0] = '\0';
+	assert_int_equal(doctor_status_findings(body, NULL, collect, out), 4);
+	assert_int_equal(doctor_status_findings("", &ip, collect, out), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_guest),
 		cmocka_unit_test(test_host),
 		cmocka_unit_test(test_bad_lines),
+		cmocka_unit_test(test_finding),
+		cmocka_unit_test(test_findings_of_guest),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -396,6 +396,101 @@ static void test_nft_chain(void **state)
 	assert_int_equal(r.nft_drop_pos, 0);
 }
 
+/* A whole inspection (IPv4 from text, IPv6 none) judged into findings. */
+static void judge(const char *text, enum firewall_mech m, struct firewall_findings *f)
+{
+	static struct firewall_inspect r;
+
+	memset(&r, 0, sizeof(r));
+	r.mech = m;
+	inspect(text, &r.ipt[0]);
+	r.ipt[0].read = true;	/* as the backend marks a save that ran */
+	firewall_findings(&r, TUN, f);
+}
+
+/* What the doctor prints and gangwayd sends the host: one sentence and fix each. */
+static void test_findings(void **state)
+{
+	static const char ok[] = FILTER(
+		"-A FORWARD -j DOCKER-USER\n"
+		"-A DOCKER-USER " OUR_IN "\n"
+		"-A DOCKER-USER " OUR_OUT "\n");
+	static const char drop[] = FILTER(
+		"-A FORWARD -d " NET " -j DROP\n"
+		"-A FORWARD -j DOCKER-USER\n"
+		"-A DOCKER-USER " OUR_IN "\n"
+		"-A DOCKER-USER " OUR_OUT "\n");
+	static const char jump[] = FILTER(
+		"-A FORWARD -j DOCKER-ISOLATION-STAGE-1\n"
+		"-A FORWARD -j DOCKER-USER\n"
+		"-A DOCKER-USER " OUR_IN "\n");
+	static const char none[] = FILTER("-A FORWARD -j DOCKER-USER\n");
+	static struct firewall_findings f;
+	static struct firewall_inspect r;
+
+	(void)state;
+	judge(ok, FIREWALL_IPTABLES_NFT, &f);
+	assert_int_equal(f.n, 0);
+	assert_string_equal(f.order, "IPv4: FORWARD rule 1 jumps to DOCKER-USER, gangway's "
+			    "rules first there");
+
+	judge(drop, FIREWALL_IPTABLES_NFT, &f);
+	assert_int_equal(f.n, 1);
+	assert_string_equal(f.order, "");
+	assert_string_equal(f.v[0].text, "Firewall (iptables-nft, IPv4): rule 1 of FORWARD, "
+			    "'-A FORWARD -d " NET " -j DROP', comes before the jump to "
+			    "DOCKER-USER (rule 2 of FORWARD) and drops what arrives from " TUN ".");
+	assert_string_equal(f.v[0].fix, "delete that rule ('iptables-nft -D FORWARD 1') or "
+			    "put it below the jump to DOCKER-USER (rule 2 of FORWARD); gangwayd "
+			    "keeps its own rules first but never moves anyone else's");
+	judge(drop, FIREWALL_IPTABLES_LEGACY, &f);
+	assert_int_equal(f.n, 1);
+	assert_non_null(strstr(f.v[0].text, "Firewall (iptables-legacy, IPv4): rule 1"));
+	assert_non_null(strstr(f.v[0].fix, "('iptables-legacy -D FORWARD 1')"));
+
+	/* A jump into Docker's chains first, and the reply rule missing: two. */
+	judge(jump, FIREWALL_IPTABLES_NFT, &f);
+	assert_int_equal(f.n, 2);
+	assert_string_equal(f.v[0].text, "Firewall (iptables-nft, IPv4): gangway's rule "
+			    "accepting the containers' replies into " TUN " is missing from "
+			    "'iptables-nft-save' (filter DOCKER-USER or FORWARD).");
+	assert_non_null(strstr(f.v[0].fix, "restart gangwayd"));
+	assert_string_equal(f.v[1].text, "Firewall (iptables-nft, IPv4): rule 1 of FORWARD, "
+			    "'-A FORWARD -j DOCKER-ISOLATION-STAGE-1', jumps into Docker's chain "
+			    "DOCKER-ISOLATION-STAGE-1 before the jump to DOCKER-USER (rule 2 of "
+			    "FORWARD): Docker's drops there come before gangway's accepts.");
+	assert_non_null(strstr(f.v[1].fix, "'iptables-nft -I FORWARD 1 -j DOCKER-USER'"));
+
+	/* None of ours in either family. */
+	judge(none, FIREWALL_IPTABLES_NFT, &f);
+	assert_int_equal(f.n, 1);
+	assert_string_equal(f.v[0].text, "Firewall (iptables-nft): gangway's rules for " TUN
+			    " are missing from 'iptables-nft-save'.");
+
+	/* Docker 29's nftables: a drop ahead of our accept; no table, no accept. */
+	memset(&r, 0, sizeof(r));
+	r.mech = FIREWALL_NFTABLES;
+	r.nft_table = true;
+	r.nft_accept_pos = 3;
+	r.nft_drop_pos = 2;
+	firewall_findings(&r, TUN, &f);
+	assert_int_equal(f.n, 1);
+	assert_string_equal(f.v[0].text, "Firewall (nftables): rule 2 of ip docker-bridges "
+			    "raw-PREROUTING drops before gangway's accept (rule 3).");
+	r.nft_drop_pos = 4;
+	firewall_findings(&r, TUN, &f);
+	assert_int_equal(f.n, 0);
+	r.nft_table = false;
+	r.nft_accept_pos = 0;
+	firewall_findings(&r, TUN, &f);
+	assert_int_equal(f.n, 2);
+
+	/* Mechanism none: nothing to judge. */
+	memset(&r, 0, sizeof(r));
+	firewall_findings(&r, TUN, &f);
+	assert_int_equal(f.n, 0);
+}
+
 /* Mechanism names both ways, and what firewall_inspect refuses. */
 static void test_api(void **state)
 {
@@ -432,6 +527,7 @@ int main(void)
 		cmocka_unit_test(test_odd_input),
 		cmocka_unit_test(test_parse_targets),
 		cmocka_unit_test(test_nft_chain),
+		cmocka_unit_test(test_findings),
 		cmocka_unit_test(test_api),
 	};
 
