@@ -236,10 +236,30 @@ static size_t mk(uint8_t *out, const char *hdr8, const char *body, size_t blen)
 	return CTLMSG_HDR_LEN + blen + CTLMSG_TAG_LEN;
 }
 
+/* A message: the first 8 header bytes given, the rest filled in (mk). */
+struct bad_msg {
+	const char *hdr, *body;
+	size_t blen;
+};
+
+/* Every one of bad[] is refused as malformed. */
+static void expect_malformed(const struct bad_msg *bad, size_t n, const char *what)
+{
+	static struct ctlmsg d;
+	uint8_t buf[CTLMSG_MAX_LEN + 64];
+
+	for (size_t i = 0; i < n; i++) {
+		size_t len = mk(buf, bad[i].hdr, bad[i].body, bad[i].blen);
+
+		if (ctlmsg_decode(&d, K, buf, len) != -EBADMSG)
+			fail_msg("malformed %scase %zu accepted", what, i);
+	}
+}
+
 static void test_malformed(void **state)
 {
 	static struct ctlmsg d;
-	static const struct { const char *hdr, *body; size_t blen; } bad[] = {
+	static const struct bad_msg bad[] = {
 		{ "GWY1\x01\x00\x00\x00", "", 0 },				/* old magic */
 		{ "GWY2\x07\x00\x00\x00", "", 0 },				/* type */
 		{ "GWY2\x00\x00\x00\x00", "", 0 },				/* type 0 */
@@ -259,11 +279,7 @@ static void test_malformed(void **state)
 	size_t n;
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		n = mk(buf, bad[i].hdr, bad[i].body, bad[i].blen);
-		if (ctlmsg_decode(&d, K, buf, n) != -EBADMSG)
-			fail_msg("malformed case %zu accepted", i);
-	}
+	expect_malformed(bad, sizeof(bad) / sizeof(bad[0]), "");
 	/* ...while the same entry, well formed, passes... */
 	n = mk(buf, "GWY2\x01\x00\x00\x01", "\x04\x08\x0a\x00\x00\x00", 6);
 	assert_int_equal(ctlmsg_decode(&d, K, buf, n), 0);
@@ -423,7 +439,7 @@ static void test_names_malformed(void **state)
 {
 	static struct ctlmsg d;
 #define A4 "\x04\x20\x0a\x21\x00\x02"
-	static const struct { const char *hdr, *body; size_t blen; } bad[] = {
+	static const struct bad_msg bad[] = {
 		{ "GWY2\x05\x00\x00\x00", "", 0 },				/* no domain length */
 		{ "GWY2\x05\x00\x00\x01", A4 "\x00", 7 },			/* address, no domain */
 		{ "GWY2\x05\x00\x00\x00", "\x03" "a.b", 4 },			/* domain, no address */
@@ -445,11 +461,7 @@ static void test_names_malformed(void **state)
 	size_t n;
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		n = mk(buf, bad[i].hdr, bad[i].body, bad[i].blen);
-		if (ctlmsg_decode(&d, K, buf, n) != -EBADMSG)
-			fail_msg("malformed NAMES case %zu accepted", i);
-	}
+	expect_malformed(bad, sizeof(bad) / sizeof(bad[0]), "NAMES ");
 	n = mk(buf, "GWY2\x05\x00\x00\x01", "\x04\x20\x0a\x21\x00\x02\x03" "a.b", 10);
 	assert_int_equal(ctlmsg_decode(&d, K, buf, n), 0);
 	assert_string_equal(d.domain, "a.b");
@@ -540,7 +552,7 @@ static void test_findings_malformed(void **state)
 {
 	static struct ctlmsg d;
 	static uint8_t big[2 + CTLMSG_FINDING_TEXT_MAX + 1 + 2];
-	static const struct { const char *hdr, *body; size_t blen; } bad[] = {
+	static const struct bad_msg bad[] = {
 		{ "GWY2\x06\x00\x00\x01", "", 0 },				/* no entry */
 		{ "GWY2\x06\x00\x00\x01", "\x00\x01" "a", 3 },		/* no fix length */
 		{ "GWY2\x06\x00\x00\x01", "\x00\x00\x00\x00", 4 },		/* empty text */
@@ -560,11 +572,7 @@ static void test_findings_malformed(void **state)
 	size_t n;
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		n = mk(buf, bad[i].hdr, bad[i].body, bad[i].blen);
-		if (ctlmsg_decode(&d, K, buf, n) != -EBADMSG)
-			fail_msg("malformed FINDINGS case %zu accepted", i);
-	}
+	expect_malformed(bad, sizeof(bad) / sizeof(bad[0]), "FINDINGS ");
 	/* A text one byte over its limit, then a fix one byte over its. */
 	big[0] = (CTLMSG_FINDING_TEXT_MAX + 1) >> 8;
 	big[1] = (CTLMSG_FINDING_TEXT_MAX + 1) & 0xff;
