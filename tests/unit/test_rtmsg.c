@@ -408,9 +408,13 @@ static int send_with_kernel_error(int err)
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
+		/* write(sv[0], ...) fails with err; every field set (clang's -Wextra) */
+		const struct scmp_arg_cmp fd_is = { .arg = 0, .op = SCMP_CMP_EQ,
+						    .datum_a = (scmp_datum_t)sv[0], .datum_b = 0 };
+
 		ctx = seccomp_init(SCMP_ACT_ALLOW);
 		if (!ctx || seccomp_rule_add(ctx, SCMP_ACT_ERRNO((uint32_t)err), SCMP_SYS(write), 1,
-					     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)sv[0])) < 0 ||
+					     fd_is) < 0 ||
 		    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || seccomp_load(ctx) < 0)
 			_exit(100);
 		alarm(5);	/* a wait for an answer would end here */
