@@ -148,7 +148,6 @@ static int rtmsg_mask_len(const uint8_t *sa, size_t salen, size_t aoff, size_t a
 bool rtmsg_parse_route(const uint8_t *msg, size_t len, int family, struct prefix *rp,
 		       unsigned int *ifindex)
 {
-	const int32_t skip = RTMSG_F_NOT_CONFIGURED;
 	size_t off = RTMSG_HDR_LEN, mask_len = 0, alen, aoff;
 	const uint8_t *mask = NULL;
 	int32_t flags, addrs;
@@ -167,7 +166,7 @@ bool rtmsg_parse_route(const uint8_t *msg, size_t len, int family, struct prefix
 		return false;
 	flags = (int32_t)bytes_load_host32(msg + RTMSG_OFF_FLAGS);
 	addrs = (int32_t)bytes_load_host32(msg + RTMSG_OFF_ADDRS);
-	if ((flags & skip) || !(flags & RTMSG_F_UP))
+	if ((flags & RTMSG_F_NOT_CONFIGURED) || !(flags & RTMSG_F_UP))
 		return false;
 	memset(rp, 0, sizeof(*rp));
 	rp->family = family;
